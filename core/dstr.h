@@ -1,0 +1,45 @@
+/* dstr: binary-safe dynamic strings.
+ *
+ * A dstr is a `char *` that points at the bytes, always NUL-terminated, so
+ * it can go straight to printf-style and libc calls, with a small header in
+ * front that holds the length and the capacity. Short strings (the common
+ * case for keys and small values) use a 3-byte header; longer ones a
+ * 17-byte one. Keys in the keyspace are dstrs, so the header size is a
+ * memory cost paid per key. */
+#ifndef RM_DSTR_H
+#define RM_DSTR_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef char *dstr;
+
+dstr dstr_new(const void *p, size_t len);
+dstr dstr_from(const char *cstr);
+dstr dstr_empty(void);
+dstr dstr_dup(const dstr s);
+dstr dstr_from_ll(long long v);
+void dstr_free(dstr s);
+size_t dstr_len(const dstr s);
+size_t dstr_avail(const dstr s);
+size_t dstr_alloc_size(const dstr s);
+/* Ensure room for `add` more bytes; may move the string. */
+dstr dstr_grow(dstr s, size_t add);
+/* Set the length after writing into the reserved room. */
+void dstr_setlen(dstr s, size_t len);
+dstr dstr_cat(dstr s, const void *p, size_t len);
+dstr dstr_cats(dstr s, const char *cstr);
+dstr dstr_catd(dstr s, const dstr t);
+dstr dstr_catfmt(dstr s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+dstr dstr_catvfmt(dstr s, const char *fmt, va_list ap);
+/* Keep bytes [start, start+len) only. */
+void dstr_keep(dstr s, size_t start, size_t len);
+void dstr_clear(dstr s);
+/* Drop unused capacity. */
+dstr dstr_shrink(dstr s);
+/* Grow to `len` bytes, zero-filling. */
+dstr dstr_grow_zero(dstr s, size_t len);
+void dstr_tolower(dstr s);
+int dstr_cmp(const dstr a, const dstr b);
+
+#endif
