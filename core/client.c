@@ -1,0 +1,263 @@
+/* client: one connection's life on the keyspace thread.
+ *
+ * Input: bytes are read into `querybuf`; the incremental parser consumes
+ * whole elements and yields complete commands, which run immediately, in
+ * order. Nothing in the buffer is copied twice: consumed bytes are dropped
+ * once per read, not once per command.
+ * Output: replies accumulate in `reply` and are written by the event loop
+ * once per pass (see server.c), so a pipeline of N commands costs one
+ * write. A client that must be closed after its error reply gets
+ * CLIENT_CLOSE_AFTER_REPLY; one that must go now gets CLIENT_CLOSE_ASAP
+ * and is freed by the loop, never in the middle of a command. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/db.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/multi.h"
+#include "core/reply.h"
+#include "core/server.h"
+#include "core/util.h"
+
+client *client_create(server *s, int fd, uint32_t flags) {
+    client *c = mem_calloc(sizeof(*c));
+    c->id = ++s->next_client_id;
+    c->fd = fd;
+    c->flags = flags;
+    c->srv = s;
+    c->db = &s->dbs[0];
+    c->querybuf = dstr_empty();
+    c->reply = dstr_empty();
+    req_parser_init(&c->parser, s->cfg.proto_max_bulk_len);
+    c->ctime_ms = c->last_interaction_ms = util_ms_time();
+    c->authenticated = s->cfg.requirepass == NULL;
+    c->resp = 2;
+    if (!(flags & CLIENT_FAKE)) {
+        c->next = s->clients;
+        if (s->clients) s->clients->prev = c;
+        s->clients = c;
+        s->nclients++;
+    }
+    return c;
+}
+
+void client_reset_argv(client *c) {
+    for (int i = 0; i < c->argc; i++) dstr_free(c->argv[i]);
+    mem_free(c->argv);
+    c->argv = NULL;
+    c->argc = 0;
+}
+
+void client_set_argv(client *c, dstr *argv, int argc) {
+    client_reset_argv(c);
+    c->argv = argv;
+    c->argc = argc;
+}
+
+/* Replace the command vector with the given C strings or dstrs... here
+ * always dstrs, which the caller passes already allocated (ownership moves
+ * to the client). */
+void client_rewrite_argv(client *c, int argc, ...) {
+    dstr *argv = mem_alloc(sizeof(dstr) * (size_t)argc);
+    va_list ap;
+    va_start(ap, argc);
+    for (int i = 0; i < argc; i++) argv[i] = va_arg(ap, dstr);
+    va_end(ap);
+    client_set_argv(c, argv, argc);
+}
+
+static void unlink_pending(client *c) {
+    server *s = c->srv;
+    if (!(c->flags & CLIENT_PENDING_WRITE)) return;
+    if (c->prev_pending)
+        c->prev_pending->next_pending = c->next_pending;
+    else
+        s->pending_writes = c->next_pending;
+    if (c->next_pending) c->next_pending->prev_pending = c->prev_pending;
+    c->flags &= ~(uint32_t)CLIENT_PENDING_WRITE;
+    c->next_pending = c->prev_pending = NULL;
+}
+
+static void unlink_paused(client *c) {
+    server *s = c->srv;
+    client **pp = &s->paused_clients;
+    while (*pp) {
+        if (*pp == c) {
+            *pp = c->next_paused;
+            break;
+        }
+        pp = &(*pp)->next_paused;
+    }
+    c->flags &= ~(uint32_t)CLIENT_PAUSED;
+}
+
+void client_free(client *c) {
+    server *s = c->srv;
+    if (s->current_client == c) s->current_client = NULL;
+    unlink_pending(c);
+    if (c->flags & CLIENT_PAUSED) unlink_paused(c);
+    if (!(c->flags & CLIENT_FAKE)) {
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            s->clients = c->next;
+        if (c->next) c->next->prev = c->prev;
+        s->nclients--;
+    }
+    if (c->fd >= 0) {
+        epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+        close(c->fd);
+    }
+    multi_discard(c);
+    db_unwatch_all(c);
+    mem_free(c->watched);
+    client_reset_argv(c);
+    req_parser_free(&c->parser);
+    dstr_free(c->querybuf);
+    dstr_free(c->reply);
+    dstr_free(c->name);
+    mem_free(c);
+}
+
+void client_close_async(client *c) { c->flags |= CLIENT_CLOSE_ASAP; }
+
+/* Whether a paused server must hold this command back. */
+static int client_must_wait_for_unpause(client *c) {
+    server *s = c->srv;
+    if (s->pause_mode == PAUSE_OFF) return 0;
+    if (c->flags & (CLIENT_REPLICA | CLIENT_MASTER)) return 0;
+    if (s->pause_mode == PAUSE_ALL) return 1;
+    /* PAUSE WRITE holds writes and the commands that may write
+     * (EXEC of a transaction with writes is held by its queued flags). */
+    const command *cmd = command_lookup(s, c->argv, c->argc);
+    if (!cmd) return 0;
+    if (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)) return 1;
+    if (!strcasecmp(cmd->name, "exec") && multi_has_writes(c)) return 1;
+    return 0;
+}
+
+void client_process_input(client *c) {
+    server *s = c->srv;
+    while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_PAUSED))) {
+        if (c->argc == 0) {
+            size_t used = 0;
+            size_t have = dstr_len(c->querybuf);
+            if (have == 0) break;
+            req_status st = req_parse(&c->parser, c->querybuf, have, &used);
+            if (used) dstr_keep(c->querybuf, used, have - used);
+            if (st == REQ_NEED_MORE) break;
+            if (st == REQ_ERROR) {
+                log_msg(LL_VERBOSE, "Protocol error (%s) from client: id=%llu addr=%s",
+                        c->parser.error, (unsigned long long)c->id, c->addr);
+                reply_error(c, c->parser.error);
+                c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+                break;
+            }
+            c->argv = req_take_argv(&c->parser, &c->argc);
+        }
+        if (client_must_wait_for_unpause(c)) {
+            c->flags |= CLIENT_PAUSED;
+            c->next_paused = s->paused_clients;
+            s->paused_clients = c;
+            break;
+        }
+        c->last_interaction_ms = util_ms_time();
+        process_command(c);
+        client_reset_argv(c);
+        if (s->shutdown_asap) break;
+    }
+}
+
+void client_unpause_all(server *s) {
+    client *list = s->paused_clients;
+    s->paused_clients = NULL;
+    /* Resume in arrival order: the list was built newest first. */
+    client *rev = NULL;
+    while (list) {
+        client *next = list->next_paused;
+        list->next_paused = rev;
+        rev = list;
+        list = next;
+    }
+    while (rev) {
+        client *next = rev->next_paused;
+        rev->flags &= ~(uint32_t)CLIENT_PAUSED;
+        rev->next_paused = NULL;
+        client_process_input(rev);
+        rev = next;
+    }
+}
+
+/* Write as much pending output as the socket takes. Returns -1 when the
+ * client must be closed. */
+int client_write_pending(client *c) {
+    server *s = c->srv;
+    while (c->reply_sent < dstr_len(c->reply)) {
+        ssize_t n = write(c->fd, c->reply + c->reply_sent, dstr_len(c->reply) - c->reply_sent);
+        if (n > 0) {
+            c->reply_sent += (size_t)n;
+            s->stat_net_output_bytes += n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        return -1;
+    }
+    if (c->reply_sent == dstr_len(c->reply)) {
+        /* Keep a modest buffer around for the next replies; give back
+         * big ones. */
+        if (dstr_alloc_size(c->reply) > 64 * 1024) {
+            dstr_free(c->reply);
+            c->reply = dstr_empty();
+        } else {
+            dstr_clear(c->reply);
+        }
+        c->reply_sent = 0;
+        if (c->flags & CLIENT_WRITE_ARMED) {
+            struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+            epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+            c->flags &= ~(uint32_t)CLIENT_WRITE_ARMED;
+        }
+        if (c->flags & CLIENT_CLOSE_AFTER_REPLY) return -1;
+    } else if (!(c->flags & CLIENT_WRITE_ARMED)) {
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
+        epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+        c->flags |= CLIENT_WRITE_ARMED;
+    }
+    return 0;
+}
+
+dstr client_info_string(client *c, dstr out) {
+    long long now = util_ms_time();
+    char flags[16];
+    int f = 0;
+    if (c->flags & CLIENT_MULTI) flags[f++] = 'x';
+    if (c->flags & CLIENT_PAUSED) flags[f++] = 'b';
+    if (c->flags & CLIENT_DIRTY_CAS) flags[f++] = 'd';
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) flags[f++] = 'c';
+    if (c->flags & CLIENT_UNIX_SOCKET) flags[f++] = 'U';
+    if (c->flags & CLIENT_REPLICA) flags[f++] = 'S';
+    if (c->flags & CLIENT_MASTER) flags[f++] = 'M';
+    if (f == 0) flags[f++] = 'N';
+    flags[f] = '\0';
+    const char *cmd = c->lastcmd ? c->lastcmd->name : "NULL";
+    return dstr_catfmt(
+        out,
+        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 "
+        "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
+        "rbp=%zu obl=0 oll=0 omem=%zu tot-mem=%zu events=r%s cmd=%s user=default redir=-1 "
+        "resp=%d",
+        (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+        (now - c->ctime_ms) / 1000, (now - c->last_interaction_ms) / 1000, flags, c->db->id,
+        (c->flags & CLIENT_MULTI) ? c->mstate_count : -1, dstr_len(c->querybuf),
+        dstr_avail(c->querybuf), dstr_alloc_size(c->querybuf), c->qb_peak,
+        dstr_len(c->reply) - c->reply_sent,
+        sizeof(client) + dstr_alloc_size(c->querybuf) + dstr_alloc_size(c->reply),
+        (c->flags & CLIENT_WRITE_ARMED) ? "w" : "", cmd, c->resp);
+}

@@ -1,0 +1,261 @@
+/* cmd_client: CLIENT subcommands. */
+#include <limits.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/commands.h"
+#include "core/reply.h"
+#include "core/util.h"
+
+void cmd_client_id(client *c) { reply_int(c, (long long)c->id); }
+
+static int valid_name(const dstr name) {
+    for (size_t i = 0; i < dstr_len(name); i++)
+        if (name[i] < '!' || name[i] > '~') return 0;
+    return 1;
+}
+
+void cmd_client_setname(client *c) {
+    if (!valid_name(c->argv[2])) {
+        reply_error(c, "ERR Client names cannot contain spaces, newlines or special characters.");
+        return;
+    }
+    dstr_free(c->name);
+    c->name = dstr_len(c->argv[2]) ? dstr_dup(c->argv[2]) : NULL;
+    reply_ok(c);
+}
+
+void cmd_client_getname(client *c) {
+    if (c->name)
+        reply_bulk_dstr(c, c->name);
+    else
+        reply_null(c);
+}
+
+enum { TYPE_NORMAL, TYPE_REPLICA, TYPE_MASTER, TYPE_PUBSUB, TYPE_ANY };
+
+static int parse_type(const char *t) {
+    if (!strcasecmp(t, "normal")) return TYPE_NORMAL;
+    if (!strcasecmp(t, "slave") || !strcasecmp(t, "replica")) return TYPE_REPLICA;
+    if (!strcasecmp(t, "master")) return TYPE_MASTER;
+    if (!strcasecmp(t, "pubsub")) return TYPE_PUBSUB;
+    return -1;
+}
+
+static int client_type(const client *c) {
+    if (c->flags & CLIENT_MASTER) return TYPE_MASTER;
+    if (c->flags & CLIENT_REPLICA) return TYPE_REPLICA;
+    return TYPE_NORMAL;
+}
+
+void cmd_client_list(client *c) {
+    server *s = c->srv;
+    int type = TYPE_ANY;
+    long long *ids = NULL;
+    int nids = 0;
+    if (c->argc == 4 && arg_is(c->argv[2], "type")) {
+        type = parse_type(c->argv[3]);
+        if (type < 0) {
+            reply_errorf(c, "ERR Unknown client type '%s'", c->argv[3]);
+            return;
+        }
+    } else if (c->argc >= 4 && arg_is(c->argv[2], "id")) {
+        nids = c->argc - 3;
+        ids = __builtin_alloca(sizeof(long long) * (size_t)nids);
+        for (int i = 0; i < nids; i++) {
+            if (!util_str_to_ll(c->argv[3 + i], dstr_len(c->argv[3 + i]), &ids[i]) ||
+                ids[i] <= 0) {
+                reply_error(c, "ERR Invalid client ID");
+                return;
+            }
+        }
+    } else if (c->argc != 2) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    dstr out = dstr_empty();
+    /* Oldest first, as Redis lists them. */
+    client *last = s->clients;
+    while (last && last->next) last = last->next;
+    for (client *x = last; x; x = x->prev) {
+        if (type != TYPE_ANY && client_type(x) != type) continue;
+        if (nids) {
+            int hit = 0;
+            for (int i = 0; i < nids; i++)
+                if ((long long)x->id == ids[i]) hit = 1;
+            if (!hit) continue;
+        }
+        out = client_info_string(x, out);
+        out = dstr_cats(out, "\n");
+    }
+    reply_verbatim(c, out, dstr_len(out));
+    dstr_free(out);
+}
+
+void cmd_client_info(client *c) {
+    dstr out = client_info_string(c, dstr_empty());
+    out = dstr_cats(out, "\n");
+    reply_verbatim(c, out, dstr_len(out));
+    dstr_free(out);
+}
+
+void cmd_client_kill(client *c) {
+    server *s = c->srv;
+    const char *addr = NULL, *laddr = NULL;
+    long long id = 0, maxage = 0;
+    int type = -1, skipme = 1;
+    if (c->argc == 3) {
+        addr = c->argv[2];
+        skipme = 0;
+    } else {
+        if (c->argc % 2 == 1) {
+            reply_error(c, ERR_SYNTAX);
+            return;
+        }
+        for (int i = 2; i < c->argc; i += 2) {
+            const dstr opt = c->argv[i], val = c->argv[i + 1];
+            if (arg_is(opt, "id")) {
+                if (!util_str_to_ll(val, dstr_len(val), &id) || id <= 0) {
+                    reply_error(c, "ERR client-id should be greater than 0");
+                    return;
+                }
+            } else if (arg_is(opt, "type")) {
+                type = parse_type(val);
+                if (type < 0) {
+                    reply_errorf(c, "ERR Unknown client type '%s'", val);
+                    return;
+                }
+            } else if (arg_is(opt, "addr")) {
+                addr = val;
+            } else if (arg_is(opt, "laddr")) {
+                laddr = val;
+            } else if (arg_is(opt, "user")) {
+                if (strcmp(val, "default") != 0) {
+                    reply_errorf(c, "ERR No such user '%s'", val);
+                    return;
+                }
+            } else if (arg_is(opt, "skipme")) {
+                if (arg_is(val, "yes"))
+                    skipme = 1;
+                else if (arg_is(val, "no"))
+                    skipme = 0;
+                else {
+                    reply_error(c, ERR_SYNTAX);
+                    return;
+                }
+            } else if (arg_is(opt, "maxage")) {
+                if (!util_str_to_ll(val, dstr_len(val), &maxage) || maxage <= 0) {
+                    reply_error(c, ERR_NOT_INT);
+                    return;
+                }
+            } else {
+                reply_error(c, ERR_SYNTAX);
+                return;
+            }
+        }
+    }
+    long long killed = 0;
+    int kill_self = 0;
+    long long now = util_ms_time();
+    for (client *x = s->clients; x; x = x->next) {
+        if (addr && strcmp(x->addr, addr) != 0) continue;
+        if (laddr && strcmp(x->laddr, laddr) != 0) continue;
+        if (id && (long long)x->id != id) continue;
+        if (type >= 0 && client_type(x) != type) continue;
+        if (maxage && (now - x->ctime_ms) / 1000 < maxage) continue;
+        if (x == c && skipme) continue;
+        if (x == c)
+            kill_self = 1;
+        else
+            x->flags |= CLIENT_CLOSE_ASAP;
+        killed++;
+    }
+    if (c->argc == 3) {
+        if (killed == 0)
+            reply_error(c, "ERR No such client");
+        else
+            reply_ok(c);
+    } else {
+        reply_int(c, killed);
+    }
+    if (kill_self) c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+}
+
+void cmd_client_pause(client *c) {
+    server *s = c->srv;
+    long long ms;
+    if (!util_str_to_ll(c->argv[2], dstr_len(c->argv[2]), &ms)) {
+        reply_error(c, "ERR timeout is not an integer or out of range");
+        return;
+    }
+    if (ms < 0) {
+        reply_error(c, "ERR timeout is negative");
+        return;
+    }
+    enum pause_mode mode = PAUSE_ALL;
+    if (c->argc == 4) {
+        if (arg_is(c->argv[3], "write"))
+            mode = PAUSE_WRITE;
+        else if (!arg_is(c->argv[3], "all")) {
+            reply_error(c, "ERR CLIENT PAUSE mode must be WRITE or ALL");
+            return;
+        }
+    } else if (c->argc > 4) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    long long end = util_ms_time() + ms;
+    /* A stronger or longer pause wins over the current one. */
+    if (s->pause_mode == PAUSE_OFF || mode > s->pause_mode) s->pause_mode = mode;
+    if (end > s->pause_end_ms || s->pause_mode == PAUSE_OFF) s->pause_end_ms = end;
+    reply_ok(c);
+}
+
+void cmd_client_unpause(client *c) {
+    server *s = c->srv;
+    s->pause_mode = PAUSE_OFF;
+    s->pause_end_ms = 0;
+    reply_ok(c);
+    client_unpause_all(s);
+}
+
+void cmd_client_no_evict(client *c) {
+    if (arg_is(c->argv[2], "on"))
+        c->flags |= CLIENT_NO_EVICT;
+    else if (arg_is(c->argv[2], "off"))
+        c->flags &= ~(uint32_t)CLIENT_NO_EVICT;
+    else {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    reply_ok(c);
+}
+
+void cmd_client_reply(client *c) {
+    if (arg_is(c->argv[2], "on")) {
+        reply_ok(c);
+        return;
+    }
+    reply_error(c, "ERR CLIENT REPLY OFF|SKIP is not supported by Ringmaster");
+}
+
+void cmd_client_help(client *c) {
+    static const char *lines[] = {
+        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GETNAME", "    Return the name of the current connection.",
+        "ID", "    Return the ID of the current connection.",
+        "INFO", "    Return information about the current client connection.",
+        "KILL <ip:port>", "    Kill connection made from <ip:port>.",
+        "KILL <option> <value> [<option> <value> [...]]",
+        "    Kill connections. Options are: ID, TYPE, ADDR, LADDR, USER, SKIPME, MAXAGE.",
+        "LIST [options ...]", "    Return information about client connections.",
+        "UNPAUSE", "    Stop the current client pause, resuming traffic.",
+        "PAUSE <timeout> [WRITE|ALL]", "    Suspend all, or just write, clients for <timeout> milliseconds.",
+        "SETNAME <name>", "    Assign the name <name> to the current connection.",
+        "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
+        "HELP", "    Print this help.",
+    };
+    int n = (int)(sizeof(lines) / sizeof(lines[0]));
+    reply_array(c, n);
+    for (int i = 0; i < n; i++) reply_status(c, lines[i]);
+}

@@ -1,0 +1,414 @@
+/* cmd_server: connection and server commands (PING, ECHO, TIME, CONFIG,
+ * COMMAND, HELLO, AUTH, QUIT, RESET, SHUTDOWN, LASTSAVE). */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/commands.h"
+#include "core/db.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/multi.h"
+#include "core/reply.h"
+#include "core/util.h"
+
+void cmd_ping(client *c) {
+    if (c->argc > 2) {
+        reply_error(c, "ERR wrong number of arguments for 'ping' command");
+        return;
+    }
+    if (c->argc == 1)
+        reply_raw(c, "+PONG\r\n", 7);
+    else
+        reply_bulk_dstr(c, c->argv[1]);
+}
+
+void cmd_echo(client *c) { reply_bulk_dstr(c, c->argv[1]); }
+
+void cmd_time(client *c) {
+    long long us = util_us_time();
+    reply_array(c, 2);
+    reply_bulk_ll(c, us / 1000000);
+    reply_bulk_ll(c, us % 1000000);
+}
+
+void cmd_lastsave(client *c) { reply_int(c, c->srv->lastsave); }
+
+/* ---- CONFIG ---- */
+
+typedef struct config_get_ctx {
+    client *c;
+    dstr *names;
+    dstr *values;
+    int n, cap;
+} config_get_ctx;
+
+static void config_get_collect(void *priv, const char *name, const char *value) {
+    config_get_ctx *x = priv;
+    for (int i = 0; i < x->n; i++)
+        if (!strcmp(x->names[i], name)) return;
+    if (x->n == x->cap) {
+        x->cap = x->cap ? x->cap * 2 : 16;
+        x->names = mem_realloc(x->names, sizeof(dstr) * (size_t)x->cap);
+        x->values = mem_realloc(x->values, sizeof(dstr) * (size_t)x->cap);
+    }
+    x->names[x->n] = dstr_from(name);
+    x->values[x->n] = dstr_from(value);
+    x->n++;
+}
+
+void cmd_config_get(client *c) {
+    config_get_ctx x = {c, NULL, NULL, 0, 0};
+    for (int i = 2; i < c->argc; i++) config_get(&c->srv->cfg, c->argv[i], config_get_collect, &x);
+    reply_array(c, x.n * 2);
+    for (int i = 0; i < x.n; i++) {
+        reply_bulk_dstr(c, x.names[i]);
+        reply_bulk_dstr(c, x.values[i]);
+        dstr_free(x.names[i]);
+        dstr_free(x.values[i]);
+    }
+    mem_free(x.names);
+    mem_free(x.values);
+}
+
+void cmd_config_set(client *c) {
+    if (c->argc % 2) {
+        reply_error(c, "ERR wrong number of arguments for 'config|set' command");
+        return;
+    }
+    /* Check every name first so that an unknown one changes nothing. */
+    for (int i = 2; i < c->argc; i += 2) {
+        if (!config_canonical_name(c->argv[i])) {
+            reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%s'",
+                         c->argv[i]);
+            return;
+        }
+        for (int j = 2; j < i; j += 2) {
+            if (!strcasecmp(config_canonical_name(c->argv[i]),
+                            config_canonical_name(c->argv[j]))) {
+                reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - "
+                                "duplicate parameter",
+                             c->argv[i]);
+                return;
+            }
+        }
+    }
+    for (int i = 2; i < c->argc; i += 2) {
+        char err[512];
+        int unknown;
+        if (config_set(&c->srv->cfg, c->argv[i], c->argv[i + 1], &unknown, err, sizeof(err)) <
+            0) {
+            reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
+                         c->argv[i], err);
+            return;
+        }
+    }
+    reply_ok(c);
+}
+
+void cmd_config_resetstat(client *c) {
+    server *s = c->srv;
+    s->stat_numcommands = s->stat_numconnections = s->stat_rejected_conn = 0;
+    s->stat_expiredkeys = s->stat_keyspace_hits = s->stat_keyspace_misses = 0;
+    s->stat_net_input_bytes = s->stat_net_output_bytes = 0;
+    s->stat_total_error_replies = s->stat_unexpected_error_replies = 0;
+    s->stat_expired_stale_perc = s->stat_expire_cycle_time_used = s->stat_evictedkeys = 0;
+    s->stat_io_reads = s->stat_io_writes = s->stat_client_qbuf_limit_disconnections = 0;
+    dict_empty(s->errorstats);
+    commands_reset_stats(s);
+    reply_ok(c);
+}
+
+void cmd_config_rewrite(client *c) {
+    server *s = c->srv;
+    if (!s->configfile) {
+        reply_error(c, "ERR The server is running without a config file");
+        return;
+    }
+    char err[512];
+    if (config_rewrite(&s->cfg, s->configfile, err, sizeof(err)) < 0) {
+        log_msg(LL_WARNING, "CONFIG REWRITE failed: %s", err);
+        reply_errorf(c, "ERR %s", err);
+        return;
+    }
+    log_msg(LL_NOTICE, "CONFIG REWRITE executed with success.");
+    reply_ok(c);
+}
+
+static void reply_help(client *c, const char **lines, int n) {
+    reply_array(c, n);
+    for (int i = 0; i < n; i++) reply_status(c, lines[i]);
+}
+
+void cmd_config_help(client *c) {
+    static const char *lines[] = {
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
+        "HELP",
+        "    Print this help.",
+    };
+    reply_help(c, lines, (int)(sizeof(lines) / sizeof(lines[0])));
+}
+
+/* ---- COMMAND ---- */
+
+static int count_commands(server *s) {
+    return (int)dict_size(s->commands);
+}
+
+void cmd_command(client *c) {
+    server *s = c->srv;
+    reply_array(c, count_commands(s));
+    dict_iter it;
+    dict_iter_init(s->commands, &it);
+    dict_entry *de;
+    while ((de = dict_iter_next(&it))) command_reply_info(c, de->v.val);
+    dict_iter_done(&it);
+}
+
+void cmd_command_count(client *c) { reply_int(c, count_commands(c->srv)); }
+
+void cmd_command_info(client *c) {
+    server *s = c->srv;
+    if (c->argc == 2) {
+        cmd_command(c);
+        return;
+    }
+    reply_array(c, c->argc - 2);
+    for (int i = 2; i < c->argc; i++) {
+        const command *cmd = command_find(s, c->argv[i]);
+        if (cmd)
+            command_reply_info(c, cmd);
+        else
+            reply_null_array(c);
+    }
+}
+
+void cmd_command_docs(client *c) {
+    /* Documentation is not shipped; an empty map tells redis-cli to fall
+     * back to its built-in hints. */
+    reply_array(c, 0);
+}
+
+void cmd_command_list(client *c) {
+    server *s = c->srv;
+    const char *pattern = NULL;
+    if (c->argc == 5 && arg_is(c->argv[2], "filterby") && arg_is(c->argv[3], "pattern")) {
+        pattern = c->argv[4];
+    } else if (c->argc != 2) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    size_t handle = reply_defer_len(c);
+    long long n = 0;
+    dict_iter it;
+    dict_iter_init(s->commands, &it);
+    dict_entry *de;
+    while ((de = dict_iter_next(&it))) {
+        const command *cmd = de->v.val;
+        if (!pattern ||
+            util_glob_match(pattern, strlen(pattern), cmd->name, strlen(cmd->name), 1)) {
+            reply_bulk_cstr(c, cmd->name);
+            n++;
+        }
+    }
+    dict_iter_done(&it);
+    reply_set_deferred_len(c, handle, n);
+}
+
+void cmd_command_getkeys(client *c) {
+    const command *cmd = command_lookup(c->srv, c->argv + 2, c->argc - 2);
+    if (!cmd) {
+        reply_error(c, "ERR Invalid command specified");
+        return;
+    }
+    int argc = c->argc - 2;
+    if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
+        reply_error(c, "ERR Invalid number of arguments specified for command");
+        return;
+    }
+    if (cmd->first_key == 0) {
+        reply_error(c, "ERR The command has no key arguments");
+        return;
+    }
+    int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
+    int n = 0;
+    for (int i = cmd->first_key; i <= last && i < argc; i += cmd->key_step) n++;
+    reply_array(c, n);
+    for (int i = cmd->first_key; i <= last && i < argc; i += cmd->key_step)
+        reply_bulk_dstr(c, c->argv[2 + i]);
+}
+
+void cmd_command_help(client *c) {
+    static const char *lines[] = {
+        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "(no subcommand)",
+        "    Return details about all Redis commands.",
+        "COUNT",
+        "    Return the total number of commands in this Redis server.",
+        "LIST",
+        "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple Redis commands.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple Redis commands.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full Redis command.",
+        "HELP",
+        "    Print this help.",
+    };
+    reply_help(c, lines, (int)(sizeof(lines) / sizeof(lines[0])));
+}
+
+/* ---- connection ---- */
+
+static int check_password(server *s, const dstr user, const dstr pass) {
+    if (user && strcmp(user, "default") != 0) return 0;
+    if (!s->cfg.requirepass) return 1;
+    return strlen(s->cfg.requirepass) == dstr_len(pass) &&
+           !memcmp(s->cfg.requirepass, pass, dstr_len(pass));
+}
+
+void cmd_auth(client *c) {
+    server *s = c->srv;
+    if (c->argc > 3) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    if (c->argc == 2 && !s->cfg.requirepass) {
+        reply_error(c, "ERR AUTH <password> called without any password configured for the "
+                       "default user. Are you sure your configuration is correct?");
+        return;
+    }
+    dstr user = c->argc == 3 ? c->argv[1] : NULL;
+    dstr pass = c->argv[c->argc - 1];
+    if (check_password(s, user, pass)) {
+        c->authenticated = 1;
+        reply_ok(c);
+    } else {
+        reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
+    }
+}
+
+void cmd_hello(client *c) {
+    server *s = c->srv;
+    int next = 1;
+    if (c->argc >= 2) {
+        long long ver;
+        if (!util_str_to_ll(c->argv[1], dstr_len(c->argv[1]), &ver)) {
+            reply_error(c, "ERR Protocol version is not an integer or out of range");
+            return;
+        }
+        next = 2;
+        if (ver != 2) {
+            /* RESP3 is not implemented: answer as Redis does for an
+             * unknown version, so clients fall back to RESP2. */
+            reply_error(c, "NOPROTO unsupported protocol version");
+            return;
+        }
+    }
+    dstr user = NULL, pass = NULL, name = NULL;
+    for (int j = next; j < c->argc; j++) {
+        int more = c->argc - 1 - j;
+        if (arg_is(c->argv[j], "auth") && more >= 2) {
+            user = c->argv[j + 1];
+            pass = c->argv[j + 2];
+            j += 2;
+        } else if (arg_is(c->argv[j], "setname") && more) {
+            name = c->argv[j + 1];
+            for (size_t i = 0; i < dstr_len(name); i++) {
+                if (name[i] < '!' || name[i] > '~') {
+                    reply_error(c, "ERR Client names cannot contain spaces, newlines or special "
+                                   "characters.");
+                    return;
+                }
+            }
+            j++;
+        } else {
+            reply_errorf(c, "ERR Syntax error in HELLO option '%s'", c->argv[j]);
+            return;
+        }
+    }
+    if (user) {
+        if (!check_password(s, user, pass)) {
+            reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
+            return;
+        }
+        c->authenticated = 1;
+    }
+    if (!c->authenticated) {
+        reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, "
+                       "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+                       "authenticate the client and select the RESP protocol version at the same "
+                       "time");
+        return;
+    }
+    if (name) {
+        dstr_free(c->name);
+        c->name = dstr_len(name) ? dstr_dup(name) : NULL;
+    }
+    reply_array(c, 14);
+    reply_bulk_cstr(c, "server");
+    reply_bulk_cstr(c, "redis");
+    reply_bulk_cstr(c, "version");
+    reply_bulk_cstr(c, RM_VERSION);
+    reply_bulk_cstr(c, "proto");
+    reply_int(c, 2);
+    reply_bulk_cstr(c, "id");
+    reply_int(c, (long long)c->id);
+    reply_bulk_cstr(c, "mode");
+    reply_bulk_cstr(c, "standalone");
+    reply_bulk_cstr(c, "role");
+    reply_bulk_cstr(c, "master");
+    reply_bulk_cstr(c, "modules");
+    reply_array(c, 0);
+}
+
+void cmd_quit(client *c) {
+    reply_ok(c);
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+}
+
+void cmd_reset(client *c) {
+    multi_discard(c);
+    db_unwatch_all(c);
+    c->db = &c->srv->dbs[0];
+    c->resp = 2;
+    dstr_free(c->name);
+    c->name = NULL;
+    c->authenticated = c->srv->cfg.requirepass == NULL;
+    reply_status(c, "RESET");
+}
+
+void cmd_shutdown(client *c) {
+    server *s = c->srv;
+    int flags = 0;
+    for (int i = 1; i < c->argc; i++) {
+        if (arg_is(c->argv[i], "nosave") || arg_is(c->argv[i], "save") ||
+            arg_is(c->argv[i], "now") || arg_is(c->argv[i], "force") ||
+            arg_is(c->argv[i], "abort")) {
+            if (arg_is(c->argv[i], "abort")) {
+                reply_error(c, "ERR No shutdown in progress.");
+                return;
+            }
+            if (arg_is(c->argv[i], "nosave")) flags |= 1;
+            if (arg_is(c->argv[i], "save")) flags |= 2;
+        } else {
+            reply_error(c, ERR_SYNTAX);
+            return;
+        }
+    }
+    if ((flags & 1) && (flags & 2)) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    s->shutdown_flags = flags;
+    s->shutdown_asap = 1;
+}

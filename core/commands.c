@@ -1,0 +1,409 @@
+/* commands: the command table and the dispatch path every request takes.
+ *
+ * process_command() applies the checks Redis 7.0 applies before running a
+ * command, in the same order so that a client sees the same error for the
+ * same mistake: unknown command, unknown subcommand, wrong arity, NOAUTH,
+ * then MULTI queueing. call_command() runs the procedure, keeps
+ * per-command statistics and hands the command's effects to the
+ * propagation point: when the command changed the dataset (the dirty
+ * counter moved) its argv, possibly rewritten into the form Redis
+ * propagates, is queued; the unit is flushed when the outermost call
+ * returns. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/commands.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/multi.h"
+#include "core/propagate.h"
+#include "core/reply.h"
+#include "core/util.h"
+
+#define W CMD_WRITE
+#define R CMD_READONLY
+#define D CMD_DENYOOM
+#define A CMD_ADMIN
+#define F CMD_FAST
+#define NS CMD_NOSCRIPT
+#define LD CMD_LOADING
+#define ST CMD_STALE
+#define NA CMD_NO_AUTH
+#define MR CMD_MAY_REPLICATE
+#define NM CMD_NO_MULTI
+#define BZ CMD_ALLOW_BUSY
+
+#define CMD(n, p, a, f, fk, lk, ks) {n, p, a, f, fk, lk, ks, NULL, 0, 0, 0, 0, NULL}
+#define CMDS(n, a, f, subs) {n, NULL, a, f, 0, 0, 0, subs, 0, 0, 0, 0, NULL}
+#define END {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL}
+
+static command object_subs[] = {
+    CMD("object|encoding", cmd_object_encoding, 3, R, 2, 2, 1),
+    CMD("object|refcount", cmd_object_refcount, 3, R, 2, 2, 1),
+    CMD("object|idletime", cmd_object_idletime, 3, R, 2, 2, 1),
+    CMD("object|freq", cmd_object_freq, 3, R, 2, 2, 1),
+    CMD("object|help", cmd_object_help, 2, LD | ST, 0, 0, 0),
+    END,
+};
+
+static command config_subs[] = {
+    CMD("config|get", cmd_config_get, -3, A | NS | LD | ST, 0, 0, 0),
+    CMD("config|set", cmd_config_set, -4, A | NS | LD | ST, 0, 0, 0),
+    CMD("config|resetstat", cmd_config_resetstat, 2, A | NS | LD | ST, 0, 0, 0),
+    CMD("config|rewrite", cmd_config_rewrite, 2, A | NS | LD | ST, 0, 0, 0),
+    CMD("config|help", cmd_config_help, 2, LD | ST, 0, 0, 0),
+    END,
+};
+
+static command command_subs[] = {
+    CMD("command|count", cmd_command_count, 2, LD | ST, 0, 0, 0),
+    CMD("command|info", cmd_command_info, -2, LD | ST, 0, 0, 0),
+    CMD("command|docs", cmd_command_docs, -2, LD | ST, 0, 0, 0),
+    CMD("command|list", cmd_command_list, -2, LD | ST, 0, 0, 0),
+    CMD("command|getkeys", cmd_command_getkeys, -3, LD | ST, 0, 0, 0),
+    CMD("command|help", cmd_command_help, 2, LD | ST, 0, 0, 0),
+    END,
+};
+
+static command client_subs[] = {
+    CMD("client|id", cmd_client_id, 2, NS | LD | ST, 0, 0, 0),
+    CMD("client|setname", cmd_client_setname, 3, NS | LD | ST, 0, 0, 0),
+    CMD("client|getname", cmd_client_getname, 2, NS | LD | ST, 0, 0, 0),
+    CMD("client|list", cmd_client_list, -2, A | NS | LD | ST, 0, 0, 0),
+    CMD("client|kill", cmd_client_kill, -3, A | NS | LD | ST, 0, 0, 0),
+    CMD("client|pause", cmd_client_pause, -3, A | NS | LD | ST, 0, 0, 0),
+    CMD("client|unpause", cmd_client_unpause, 2, A | NS | LD | ST, 0, 0, 0),
+    CMD("client|info", cmd_client_info, 2, NS | LD | ST, 0, 0, 0),
+    CMD("client|no-evict", cmd_client_no_evict, 3, A | NS | LD | ST, 0, 0, 0),
+    CMD("client|reply", cmd_client_reply, 3, NS | LD | ST, 0, 0, 0),
+    CMD("client|help", cmd_client_help, 2, LD | ST, 0, 0, 0),
+    END,
+};
+
+static command command_table[] = {
+    /* strings */
+    CMD("get", cmd_get, 2, R | F, 1, 1, 1),
+    CMD("set", cmd_set, -3, W | D, 1, 1, 1),
+    CMD("setnx", cmd_setnx, 3, W | D | F, 1, 1, 1),
+    CMD("setex", cmd_setex, 4, W | D, 1, 1, 1),
+    CMD("psetex", cmd_psetex, 4, W | D, 1, 1, 1),
+    CMD("getset", cmd_getset, 3, W | D | F, 1, 1, 1),
+    CMD("getdel", cmd_getdel, 2, W | F, 1, 1, 1),
+    CMD("getex", cmd_getex, -2, W | F, 1, 1, 1),
+    CMD("mget", cmd_mget, -2, R | F, 1, -1, 1),
+    CMD("mset", cmd_mset, -3, W | D, 1, -1, 2),
+    CMD("msetnx", cmd_msetnx, -3, W | D, 1, -1, 2),
+    CMD("append", cmd_append, 3, W | D | F, 1, 1, 1),
+    CMD("strlen", cmd_strlen, 2, R | F, 1, 1, 1),
+    CMD("incr", cmd_incr, 2, W | D | F, 1, 1, 1),
+    CMD("decr", cmd_decr, 2, W | D | F, 1, 1, 1),
+    CMD("incrby", cmd_incrby, 3, W | D | F, 1, 1, 1),
+    CMD("decrby", cmd_decrby, 3, W | D | F, 1, 1, 1),
+    CMD("incrbyfloat", cmd_incrbyfloat, 3, W | D | F, 1, 1, 1),
+    CMD("getrange", cmd_getrange, 4, R, 1, 1, 1),
+    CMD("substr", cmd_getrange, 4, R, 1, 1, 1),
+    CMD("setrange", cmd_setrange, 4, W | D, 1, 1, 1),
+    /* keys */
+    CMD("del", cmd_del, -2, W, 1, -1, 1),
+    CMD("unlink", cmd_unlink, -2, W | F, 1, -1, 1),
+    CMD("exists", cmd_exists, -2, R | F, 1, -1, 1),
+    CMD("touch", cmd_touch, -2, R | F, 1, -1, 1),
+    CMD("type", cmd_type, 2, R | F, 1, 1, 1),
+    CMD("keys", cmd_keys, 2, R, 0, 0, 0),
+    CMD("scan", cmd_scan, -2, R, 0, 0, 0),
+    CMD("randomkey", cmd_randomkey, 1, R, 0, 0, 0),
+    CMD("rename", cmd_rename, 3, W, 1, 2, 1),
+    CMD("renamenx", cmd_renamenx, 3, W | F, 1, 2, 1),
+    CMD("move", cmd_move, 3, W | F, 1, 1, 1),
+    CMD("copy", cmd_copy, -3, W | D, 1, 2, 1),
+    CMD("expire", cmd_expire, -3, W | F, 1, 1, 1),
+    CMD("pexpire", cmd_pexpire, -3, W | F, 1, 1, 1),
+    CMD("expireat", cmd_expireat, -3, W | F, 1, 1, 1),
+    CMD("pexpireat", cmd_pexpireat, -3, W | F, 1, 1, 1),
+    CMD("ttl", cmd_ttl, 2, R | F, 1, 1, 1),
+    CMD("pttl", cmd_pttl, 2, R | F, 1, 1, 1),
+    CMD("expiretime", cmd_expiretime, 2, R | F, 1, 1, 1),
+    CMD("pexpiretime", cmd_pexpiretime, 2, R | F, 1, 1, 1),
+    CMD("persist", cmd_persist, 2, W | F, 1, 1, 1),
+    CMDS("object", -2, 0, object_subs),
+    CMD("dbsize", cmd_dbsize, 1, R | F, 0, 0, 0),
+    CMD("flushdb", cmd_flushdb, -1, W, 0, 0, 0),
+    CMD("flushall", cmd_flushall, -1, W, 0, 0, 0),
+    CMD("select", cmd_select, 2, LD | ST | F, 0, 0, 0),
+    CMD("swapdb", cmd_swapdb, 3, W | F, 0, 0, 0),
+    /* server */
+    CMD("ping", cmd_ping, -1, F, 0, 0, 0),
+    CMD("echo", cmd_echo, 2, F, 0, 0, 0),
+    CMD("time", cmd_time, 1, LD | ST | F, 0, 0, 0),
+    CMD("info", cmd_info, -1, LD | ST, 0, 0, 0),
+    CMDS("config", -2, 0, config_subs),
+    {"command", cmd_command, -1, LD | ST, 0, 0, 0, command_subs, 0, 0, 0, 0, NULL},
+    CMDS("client", -2, 0, client_subs),
+    CMD("hello", cmd_hello, -1, NS | LD | ST | F | NA, 0, 0, 0),
+    CMD("auth", cmd_auth, -2, NS | LD | ST | F | NA, 0, 0, 0),
+    CMD("quit", cmd_quit, -1, NS | LD | ST | F | NA, 0, 0, 0),
+    CMD("reset", cmd_reset, 1, NS | LD | ST | F | NA, 0, 0, 0),
+    CMD("shutdown", cmd_shutdown, -1, A | NS | LD | ST | NM, 0, 0, 0),
+    CMD("lastsave", cmd_lastsave, 1, LD | ST | F, 0, 0, 0),
+    CMD("multi", cmd_multi, 1, NS | LD | ST | F, 0, 0, 0),
+    CMD("exec", cmd_exec, 1, NS | LD | ST, 0, 0, 0),
+    CMD("discard", cmd_discard, 1, NS | LD | ST | F, 0, 0, 0),
+    CMD("watch", cmd_watch, -2, NS | LD | ST | F, 1, -1, 1),
+    CMD("unwatch", cmd_unwatch, 1, NS | LD | ST | F, 0, 0, 0),
+    CMD("debug", cmd_debug, -2, A | NS | LD | ST, 0, 0, 0),
+    END,
+};
+
+static void nofree(void *p) { (void)p; }
+static uint64_t cmd_hash(const void *k) {
+    return dict_hash_bytes_nocase(k, strlen((const char *)k));
+}
+static int cmd_eq(const void *a, const void *b) { return !strcasecmp(a, b); }
+static const dict_type command_dict_type = {cmd_hash, cmd_eq, nofree, nofree};
+
+static command *extra_tables[8];
+static int n_extra_tables;
+
+/* Other modules (data types, persistence, replication) add their tables
+ * before commands_init runs. */
+void commands_register_table(command *table) {
+    if (n_extra_tables < 8) extra_tables[n_extra_tables++] = table;
+}
+
+static void add_table(server *s, command *t) {
+    for (command *cmd = t; cmd->name; cmd++) {
+        dict_add(s->commands, (void *)cmd->name, cmd);
+        if (cmd->subcommands)
+            for (command *sub = (command *)cmd->subcommands; sub->name; sub++) sub->parent = cmd;
+    }
+}
+
+void commands_init(server *s) {
+    s->commands = dict_create(&command_dict_type);
+    add_table(s, command_table);
+    for (int i = 0; i < n_extra_tables; i++) add_table(s, extra_tables[i]);
+}
+
+static void reset_one(command *cmd) {
+    cmd->calls = cmd->usec = cmd->rejected_calls = cmd->failed_calls = 0;
+}
+
+void commands_reset_stats(server *s) {
+    dict_iter it;
+    dict_iter_init(s->commands, &it);
+    dict_entry *de;
+    while ((de = dict_iter_next(&it))) {
+        command *cmd = de->v.val;
+        reset_one(cmd);
+        if (cmd->subcommands)
+            for (command *sub = (command *)cmd->subcommands; sub->name; sub++) reset_one(sub);
+    }
+    dict_iter_done(&it);
+}
+
+static command *lookup_base(server *s, const dstr name) {
+    if (dstr_len(name) > 64) return NULL;
+    dict_entry *de = dict_find(s->commands, name);
+    return de ? de->v.val : NULL;
+}
+
+static command *lookup_sub(command *base, const dstr subname) {
+    const char *bar = strchr(base->name, '|');
+    (void)bar;
+    size_t blen = strlen(base->name);
+    for (command *sub = (command *)base->subcommands; sub->name; sub++) {
+        if (!strcasecmp(sub->name + blen + 1, subname)) return sub;
+    }
+    return NULL;
+}
+
+const command *command_lookup(server *s, dstr *argv, int argc) {
+    command *base = lookup_base(s, argv[0]);
+    if (!base || !base->subcommands || argc < 2) return base;
+    command *sub = lookup_sub(base, argv[1]);
+    return sub ? sub : base;
+}
+
+static void reject(client *c, const char *err) {
+    if (c->flags & CLIENT_MULTI) c->flags |= CLIENT_DIRTY_EXEC;
+    reply_error(c, err);
+}
+
+static int arity_ok(const command *cmd, int argc) {
+    return (cmd->arity > 0 && cmd->arity == argc) || (cmd->arity < 0 && argc >= -cmd->arity);
+}
+
+int process_command(client *c) {
+    server *s = c->srv;
+    command *base = lookup_base(s, c->argv[0]);
+    command *cmd = base;
+    char buf[1024];
+    if (!base) {
+        dstr args = dstr_empty();
+        for (int i = 1; i < c->argc && dstr_len(args) < 128; i++)
+            args = dstr_catfmt(args, "'%.*s' ", 128 - (int)dstr_len(args), c->argv[i]);
+        snprintf(buf, sizeof(buf), "ERR unknown command '%.128s', with args beginning with: %s",
+                 c->argv[0], args);
+        dstr_free(args);
+        reject(c, buf);
+        return -1;
+    }
+    if (base->subcommands && c->argc >= 2) {
+        command *sub = lookup_sub(base, c->argv[1]);
+        if (sub) {
+            cmd = sub;
+        } else {
+            char upper[64];
+            size_t i;
+            for (i = 0; base->name[i] && i < sizeof(upper) - 1; i++)
+                upper[i] = (char)toupper((unsigned char)base->name[i]);
+            upper[i] = '\0';
+            snprintf(buf, sizeof(buf), "ERR unknown subcommand '%.128s'. Try %s HELP.",
+                     c->argv[1], upper);
+            base->rejected_calls++;
+            reject(c, buf);
+            return -1;
+        }
+    }
+    if (!arity_ok(cmd, c->argc) || (!cmd->proc && c->argc < 2)) {
+        snprintf(buf, sizeof(buf), "ERR wrong number of arguments for '%s' command", cmd->name);
+        cmd->rejected_calls++;
+        reject(c, buf);
+        return -1;
+    }
+    if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
+        cmd->rejected_calls++;
+        reject(c, "NOAUTH Authentication required.");
+        return -1;
+    }
+    if ((c->flags & CLIENT_MULTI) && cmd->proc != cmd_exec && cmd->proc != cmd_discard &&
+        cmd->proc != cmd_multi && cmd->proc != cmd_watch && cmd->proc != cmd_quit &&
+        cmd->proc != cmd_reset) {
+        if (cmd->flags & CMD_NO_MULTI) {
+            reject(c, "ERR Command not allowed inside a transaction");
+            return -1;
+        }
+        multi_queue(c, cmd);
+        reply_raw(c, "+QUEUED\r\n", 9);
+        return 0;
+    }
+    call_command(c, cmd);
+    return 0;
+}
+
+void call_command(client *c, const command *cmd) {
+    server *s = c->srv;
+    command *mcmd = (command *)cmd;
+    long long dirty_before = s->dirty;
+    long long errors_before = s->stat_total_error_replies;
+    long long start = util_us_time();
+    c->cmd = cmd;
+    s->call_depth++;
+    cmd->proc(c);
+    s->call_depth--;
+    long long dur = util_us_time() - start;
+    mcmd->calls++;
+    mcmd->usec += dur;
+    if (s->stat_total_error_replies != errors_before) mcmd->failed_calls++;
+    s->stat_numcommands++;
+    c->lastcmd = cmd;
+    if (s->dirty != dirty_before && cmd->proc != cmd_exec && c->argc > 0)
+        propagate_add(s, c->db->id, c->argv, c->argc);
+    if (s->call_depth == 0) propagate_flush(s);
+}
+
+void server_dirty(client *c, long long n) { c->srv->dirty += n; }
+
+/* ---- argument helpers ---- */
+
+int arg_ll_msg(client *c, const dstr arg, long long *out, const char *msg) {
+    if (!util_str_to_ll(arg, dstr_len(arg), out)) {
+        reply_error(c, msg ? msg : ERR_NOT_INT);
+        return -1;
+    }
+    return 0;
+}
+
+int arg_ll(client *c, const dstr arg, long long *out) { return arg_ll_msg(c, arg, out, NULL); }
+
+int arg_ll_range(client *c, const dstr arg, long long min, long long max, long long *out,
+                 const char *msg) {
+    long long v;
+    if (!util_str_to_ll(arg, dstr_len(arg), &v) || v < min || v > max) {
+        if (msg)
+            reply_error(c, msg);
+        else
+            reply_errorf(c, "ERR value is out of range, must be between %lld and %lld", min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int arg_double(client *c, const dstr arg, double *out) {
+    if (!util_str_to_d(arg, dstr_len(arg), out)) {
+        reply_error(c, ERR_NOT_FLOAT);
+        return -1;
+    }
+    return 0;
+}
+
+int arg_is(const dstr arg, const char *word) { return !strcasecmp(arg, word); }
+
+int check_string_length(client *c, long long size) {
+    if (size > c->srv->cfg.proto_max_bulk_len) {
+        reply_error(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        return -1;
+    }
+    return 0;
+}
+
+/* COMMAND INFO's reply for one command. */
+static const char *flag_names[] = {"write",   "readonly", "denyoom",     "admin",
+                                   "pubsub",  "noscript", "blocking",    "loading",
+                                   "stale",   "fast",     "no_auth",     "may_replicate",
+                                   "no_multi", "allow_busy"};
+
+void command_reply_info(client *c, const command *cmd) {
+    reply_array(c, 10);
+    reply_bulk_cstr(c, cmd->name);
+    reply_int(c, cmd->arity);
+    int nflags = 0;
+    for (int i = 0; i < 14; i++)
+        if (cmd->flags & (1u << i)) nflags++;
+    reply_array(c, nflags);
+    for (int i = 0; i < 14; i++)
+        if (cmd->flags & (1u << i)) reply_status(c, flag_names[i]);
+    reply_int(c, cmd->first_key);
+    reply_int(c, cmd->last_key);
+    reply_int(c, cmd->key_step);
+    reply_array(c, 0); /* ACL categories */
+    reply_array(c, 0); /* tips */
+    reply_array(c, 0); /* key specs */
+    int nsubs = 0;
+    if (cmd->subcommands)
+        for (const command *sub = cmd->subcommands; sub->name; sub++) nsubs++;
+    reply_array(c, nsubs);
+    if (cmd->subcommands)
+        for (const command *sub = cmd->subcommands; sub->name; sub++) command_reply_info(c, sub);
+}
+
+const command *command_find(server *s, const char *name) {
+    dstr n = dstr_from(name);
+    const command *cmd = NULL;
+    const char *bar = strchr(name, '|');
+    if (bar) {
+        dstr base = dstr_new(name, (size_t)(bar - name));
+        command *b = lookup_base(s, base);
+        dstr sub = dstr_from(bar + 1);
+        if (b && b->subcommands) cmd = lookup_sub(b, sub);
+        dstr_free(sub);
+        dstr_free(base);
+    } else {
+        cmd = lookup_base(s, n);
+    }
+    dstr_free(n);
+    return cmd;
+}

@@ -1,0 +1,129 @@
+/* commands: every command procedure, by the file that implements it. The
+ * table that maps names to these lives in commands.c. */
+#ifndef RM_COMMANDS_H
+#define RM_COMMANDS_H
+
+#include "core/server.h"
+
+/* t_string.c */
+void cmd_get(client *c);
+void cmd_set(client *c);
+void cmd_setnx(client *c);
+void cmd_setex(client *c);
+void cmd_psetex(client *c);
+void cmd_getset(client *c);
+void cmd_getdel(client *c);
+void cmd_getex(client *c);
+void cmd_mget(client *c);
+void cmd_mset(client *c);
+void cmd_msetnx(client *c);
+void cmd_append(client *c);
+void cmd_strlen(client *c);
+void cmd_incr(client *c);
+void cmd_decr(client *c);
+void cmd_incrby(client *c);
+void cmd_decrby(client *c);
+void cmd_incrbyfloat(client *c);
+void cmd_getrange(client *c);
+void cmd_setrange(client *c);
+
+/* cmd_keys.c */
+void cmd_del(client *c);
+void cmd_unlink(client *c);
+void cmd_exists(client *c);
+void cmd_touch(client *c);
+void cmd_type(client *c);
+void cmd_keys(client *c);
+void cmd_scan(client *c);
+void cmd_randomkey(client *c);
+void cmd_rename(client *c);
+void cmd_renamenx(client *c);
+void cmd_move(client *c);
+void cmd_copy(client *c);
+void cmd_expire(client *c);
+void cmd_pexpire(client *c);
+void cmd_expireat(client *c);
+void cmd_pexpireat(client *c);
+void cmd_ttl(client *c);
+void cmd_pttl(client *c);
+void cmd_expiretime(client *c);
+void cmd_pexpiretime(client *c);
+void cmd_persist(client *c);
+void cmd_object_encoding(client *c);
+void cmd_object_refcount(client *c);
+void cmd_object_idletime(client *c);
+void cmd_object_freq(client *c);
+void cmd_object_help(client *c);
+void cmd_dbsize(client *c);
+void cmd_flushdb(client *c);
+void cmd_flushall(client *c);
+void cmd_select(client *c);
+void cmd_swapdb(client *c);
+
+/* cmd_server.c */
+void cmd_ping(client *c);
+void cmd_echo(client *c);
+void cmd_time(client *c);
+void cmd_info(client *c);
+void cmd_config_get(client *c);
+void cmd_config_set(client *c);
+void cmd_config_resetstat(client *c);
+void cmd_config_rewrite(client *c);
+void cmd_config_help(client *c);
+void cmd_command(client *c);
+void cmd_command_count(client *c);
+void cmd_command_info(client *c);
+void cmd_command_docs(client *c);
+void cmd_command_list(client *c);
+void cmd_command_getkeys(client *c);
+void cmd_command_help(client *c);
+void cmd_hello(client *c);
+void cmd_auth(client *c);
+void cmd_quit(client *c);
+void cmd_reset(client *c);
+void cmd_shutdown(client *c);
+void cmd_lastsave(client *c);
+
+/* cmd_client.c */
+void cmd_client_id(client *c);
+void cmd_client_setname(client *c);
+void cmd_client_getname(client *c);
+void cmd_client_list(client *c);
+void cmd_client_kill(client *c);
+void cmd_client_pause(client *c);
+void cmd_client_unpause(client *c);
+void cmd_client_info(client *c);
+void cmd_client_no_evict(client *c);
+void cmd_client_reply(client *c);
+void cmd_client_help(client *c);
+
+/* multi.c */
+void cmd_multi(client *c);
+void cmd_exec(client *c);
+void cmd_discard(client *c);
+void cmd_watch(client *c);
+void cmd_unwatch(client *c);
+
+/* debug.c */
+void cmd_debug(client *c);
+
+/* info.c */
+dstr info_generate(server *s, const char *section, dstr out);
+typedef dstr (*info_section_fn)(server *s, dstr out);
+void info_set_replication_section(info_section_fn fn);
+
+/* Shared argument helpers (commands.c). Each replies with Redis's error
+ * and returns -1 when the argument is not acceptable. */
+int arg_ll(client *c, const dstr arg, long long *out);
+int arg_ll_msg(client *c, const dstr arg, long long *out, const char *msg);
+int arg_ll_range(client *c, const dstr arg, long long min, long long max, long long *out,
+                 const char *msg);
+int arg_double(client *c, const dstr arg, double *out);
+int arg_is(const dstr arg, const char *word);
+int check_string_length(client *c, long long size);
+void server_dirty(client *c, long long n);
+void commands_register_table(command *table);
+void command_reply_info(client *c, const command *cmd);
+const command *command_find(server *s, const char *name);
+
+#endif

@@ -1,0 +1,1000 @@
+/* config: see config.h.
+ *
+ * The directive table below is the single source of truth. Each entry has
+ * a kind that says how its value is parsed and printed:
+ *   bool   yes/no
+ *   int    decimal integer within [min, max]
+ *   mem    integer with an optional unit (1k 1kb 1m 1mb 1g 1gb)
+ *   str    any string ('' for empty); may be NULL
+ *   enum   one of a fixed list of words
+ *   custom parsed and printed by its own pair of functions (bind, save,
+ *          client-output-buffer-limit, replicaof, unixsocketperm, dir)
+ * Directives that Redis 7.0 has and Ringmaster does not implement are in a
+ * second table: a redis.conf that sets them to Redis's default loads with
+ * a warning; one that asks for the missing feature is refused. */
+#include "core/config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "core/dict.h"
+#include "core/dstr.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/splitargs.h"
+#include "core/util.h"
+
+enum cfg_kind { K_BOOL, K_INT, K_LL, K_MEM, K_STR, K_ENUM, K_CUSTOM };
+enum { F_IMMUTABLE = 1, F_HIDDEN_DEFAULT = 2 };
+
+typedef struct cfg_enum {
+    const char *name;
+    int value;
+} cfg_enum;
+
+struct cfg_entry;
+typedef int (*custom_set_fn)(config *cfg, dstr *argv, int argc, char *err, size_t errlen);
+typedef dstr (*custom_get_fn)(const config *cfg);
+
+typedef struct cfg_entry {
+    const char *name;
+    const char *alias;
+    enum cfg_kind kind;
+    size_t offset;
+    const char *def;
+    long long min, max;
+    const cfg_enum *enums;
+    int flags;
+    custom_set_fn set;
+    custom_get_fn get;
+} cfg_entry;
+
+static const cfg_enum loglevel_enum[] = {{"debug", LL_DEBUG},     {"verbose", LL_VERBOSE},
+                                         {"notice", LL_NOTICE},   {"warning", LL_WARNING},
+                                         {"nothing", LL_NOTHING}, {NULL, 0}};
+static const cfg_enum debugcmd_enum[] = {
+    {"no", DEBUG_CMD_NO}, {"yes", DEBUG_CMD_YES}, {"local", DEBUG_CMD_LOCAL}, {NULL, 0}};
+static const cfg_enum diskless_load_enum[] = {
+    {"disabled", 0}, {"on-empty-db", 1}, {"swapdb", 2}, {NULL, 0}};
+
+#define OFF(field) offsetof(config, field)
+
+static int set_bind(config *cfg, dstr *argv, int argc, char *err, size_t errlen);
+static dstr get_bind(const config *cfg);
+static int set_save(config *cfg, dstr *argv, int argc, char *err, size_t errlen);
+static dstr get_save(const config *cfg);
+static int set_obuf(config *cfg, dstr *argv, int argc, char *err, size_t errlen);
+static dstr get_obuf(const config *cfg);
+static int set_replicaof(config *cfg, dstr *argv, int argc, char *err, size_t errlen);
+static dstr get_replicaof(const config *cfg);
+static int set_sockperm(config *cfg, dstr *argv, int argc, char *err, size_t errlen);
+static dstr get_sockperm(const config *cfg);
+static int set_dir(config *cfg, dstr *argv, int argc, char *err, size_t errlen);
+static dstr get_dir(const config *cfg);
+
+static const cfg_entry table[] = {
+    {"bind", NULL, K_CUSTOM, 0, "* -::*", 0, 0, NULL, F_IMMUTABLE, set_bind, get_bind},
+    {"port", NULL, K_INT, OFF(port), "6379", 0, 65535, NULL, F_IMMUTABLE, NULL, NULL},
+    {"unixsocket", NULL, K_STR, OFF(unixsocket), NULL, 0, 0, NULL, F_IMMUTABLE, NULL, NULL},
+    {"unixsocketperm", NULL, K_CUSTOM, 0, "0", 0, 0, NULL, F_IMMUTABLE, set_sockperm,
+     get_sockperm},
+    {"maxclients", NULL, K_INT, OFF(maxclients), "10000", 1, 1000000, NULL, 0, NULL, NULL},
+    {"timeout", NULL, K_INT, OFF(timeout), "0", 0, INT_MAX, NULL, 0, NULL, NULL},
+    {"tcp-backlog", NULL, K_INT, OFF(tcp_backlog), "511", 0, INT_MAX, NULL, F_IMMUTABLE, NULL,
+     NULL},
+    {"tcp-keepalive", NULL, K_INT, OFF(tcp_keepalive), "300", 0, INT_MAX, NULL, 0, NULL, NULL},
+    {"proto-max-bulk-len", NULL, K_MEM, OFF(proto_max_bulk_len), "512mb", 1024 * 1024,
+     LLONG_MAX, NULL, 0, NULL, NULL},
+    {"client-query-buffer-limit", NULL, K_MEM, OFF(client_query_buffer_limit), "1gb",
+     1024 * 1024, LLONG_MAX, NULL, 0, NULL, NULL},
+    {"databases", NULL, K_INT, OFF(databases), "16", 1, INT_MAX, NULL, F_IMMUTABLE, NULL, NULL},
+    {"hz", NULL, K_INT, OFF(hz), "10", 0, INT_MAX, NULL, 0, NULL, NULL},
+    {"requirepass", NULL, K_STR, OFF(requirepass), NULL, 0, 0, NULL, 0, NULL, NULL},
+    {"loglevel", NULL, K_ENUM, OFF(loglevel), "notice", 0, 0, loglevel_enum, 0, NULL, NULL},
+    {"logfile", NULL, K_STR, OFF(logfile), "", 0, 0, NULL, F_IMMUTABLE, NULL, NULL},
+    {"pidfile", NULL, K_STR, OFF(pidfile), NULL, 0, 0, NULL, F_IMMUTABLE, NULL, NULL},
+    {"dir", NULL, K_CUSTOM, 0, NULL, 0, 0, NULL, 0, set_dir, get_dir},
+    {"dbfilename", NULL, K_STR, OFF(dbfilename), "dump.rdb", 0, 0, NULL, 0, NULL, NULL},
+    {"save", NULL, K_CUSTOM, 0, "3600 1 300 100 60 10000", 0, 0, NULL, 0, set_save, get_save},
+    {"enable-debug-command", NULL, K_ENUM, OFF(enable_debug_command), "no", 0, 0,
+     debugcmd_enum, F_IMMUTABLE, NULL, NULL},
+    {"rdbcompression", NULL, K_BOOL, OFF(rdbcompression), "yes", 0, 0, NULL, 0, NULL, NULL},
+    {"rdbchecksum", NULL, K_BOOL, OFF(rdbchecksum), "yes", 0, 0, NULL, F_IMMUTABLE, NULL, NULL},
+    {"rdb-key-save-delay", NULL, K_LL, OFF(rdb_key_save_delay), "0", LLONG_MIN, LLONG_MAX, NULL,
+     0, NULL, NULL},
+    {"maxmemory", NULL, K_MEM, OFF(maxmemory), "0", 0, LLONG_MAX, NULL, 0, NULL, NULL},
+    {"daemonize", NULL, K_BOOL, OFF(daemonize), "no", 0, 0, NULL, F_IMMUTABLE, NULL, NULL},
+    {"active-expire-effort", NULL, K_INT, OFF(active_expire_effort), "1", 1, 10, NULL, 0, NULL,
+     NULL},
+    {"repl-io-threads", NULL, K_INT, OFF(repl_io_threads), "1", 1, 8, NULL, F_IMMUTABLE, NULL,
+     NULL},
+    {"repl-backlog-size", NULL, K_MEM, OFF(repl_backlog_size), "1mb", 1, LLONG_MAX, NULL, 0,
+     NULL, NULL},
+    {"repl-backlog-ttl", NULL, K_LL, OFF(repl_backlog_ttl), "3600", 0, LLONG_MAX, NULL, 0, NULL,
+     NULL},
+    {"repl-ping-replica-period", "repl-ping-slave-period", K_INT, OFF(repl_ping_replica_period),
+     "10", 1, INT_MAX, NULL, 0, NULL, NULL},
+    {"repl-timeout", NULL, K_INT, OFF(repl_timeout), "60", 1, INT_MAX, NULL, 0, NULL, NULL},
+    {"repl-diskless-sync", NULL, K_BOOL, OFF(repl_diskless_sync), "yes", 0, 0, NULL, 0, NULL,
+     NULL},
+    {"repl-diskless-sync-delay", NULL, K_INT, OFF(repl_diskless_sync_delay), "5", 0, INT_MAX,
+     NULL, 0, NULL, NULL},
+    {"repl-diskless-sync-max-replicas", NULL, K_INT, OFF(repl_diskless_sync_max_replicas), "0",
+     0, INT_MAX, NULL, 0, NULL, NULL},
+    {"repl-diskless-load", NULL, K_ENUM, OFF(repl_diskless_load), "disabled", 0, 0,
+     diskless_load_enum, 0, NULL, NULL},
+    {"repl-disable-tcp-nodelay", NULL, K_BOOL, OFF(repl_disable_tcp_nodelay), "no", 0, 0, NULL,
+     0, NULL, NULL},
+    {"min-replicas-to-write", "min-slaves-to-write", K_INT, OFF(min_replicas_to_write), "0", 0,
+     INT_MAX, NULL, 0, NULL, NULL},
+    {"min-replicas-max-lag", "min-slaves-max-lag", K_INT, OFF(min_replicas_max_lag), "10", 0,
+     INT_MAX, NULL, 0, NULL, NULL},
+    {"masterauth", NULL, K_STR, OFF(masterauth), NULL, 0, 0, NULL, 0, NULL, NULL},
+    {"masteruser", NULL, K_STR, OFF(masteruser), NULL, 0, 0, NULL, 0, NULL, NULL},
+    {"replica-announce-ip", "slave-announce-ip", K_STR, OFF(replica_announce_ip), NULL, 0, 0,
+     NULL, 0, NULL, NULL},
+    {"replica-announce-port", "slave-announce-port", K_INT, OFF(replica_announce_port), "0", 0,
+     65535, NULL, 0, NULL, NULL},
+    {"replica-read-only", "slave-read-only", K_BOOL, OFF(replica_read_only), "yes", 0, 0, NULL,
+     0, NULL, NULL},
+    {"replica-serve-stale-data", "slave-serve-stale-data", K_BOOL,
+     OFF(replica_serve_stale_data), "yes", 0, 0, NULL, 0, NULL, NULL},
+    {"replica-priority", "slave-priority", K_INT, OFF(replica_priority), "100", 0, INT_MAX, NULL,
+     0, NULL, NULL},
+    {"client-output-buffer-limit", NULL, K_CUSTOM, 0,
+     "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", 0, 0, NULL, 0,
+     set_obuf, get_obuf},
+    {"replicaof", "slaveof", K_CUSTOM, 0, NULL, 0, 0, NULL, 0, set_replicaof, get_replicaof},
+    {"list-max-listpack-size", "list-max-ziplist-size", K_LL, OFF(list_max_listpack_size), "-2",
+     LLONG_MIN, LLONG_MAX, NULL, 0, NULL, NULL},
+    {"list-compress-depth", NULL, K_INT, OFF(list_compress_depth), "0", 0, INT_MAX, NULL, 0,
+     NULL, NULL},
+    {"hash-max-listpack-entries", "hash-max-ziplist-entries", K_LL,
+     OFF(hash_max_listpack_entries), "128", 0, LLONG_MAX, NULL, 0, NULL, NULL},
+    {"hash-max-listpack-value", "hash-max-ziplist-value", K_LL, OFF(hash_max_listpack_value),
+     "64", 0, LLONG_MAX, NULL, 0, NULL, NULL},
+    {"set-max-intset-entries", NULL, K_LL, OFF(set_max_intset_entries), "512", 0, LLONG_MAX,
+     NULL, 0, NULL, NULL},
+    {"zset-max-listpack-entries", "zset-max-ziplist-entries", K_LL,
+     OFF(zset_max_listpack_entries), "128", 0, LLONG_MAX, NULL, 0, NULL, NULL},
+    {"zset-max-listpack-value", "zset-max-ziplist-value", K_LL, OFF(zset_max_listpack_value),
+     "64", 0, LLONG_MAX, NULL, 0, NULL, NULL},
+    {"lazyfree-lazy-user-del", NULL, K_BOOL, OFF(lazyfree_lazy_user_del), "no", 0, 0, NULL, 0,
+     NULL, NULL},
+    {"lazyfree-lazy-user-flush", NULL, K_BOOL, OFF(lazyfree_lazy_user_flush), "no", 0, 0, NULL,
+     0, NULL, NULL},
+    {NULL, NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL},
+};
+
+/* Redis 7.0 directives without the feature behind them. `def` is the only
+ * value accepted when `strict` is set (the value needs the feature);
+ * otherwise any value loads with a warning because Redis's behaviour for
+ * it is what Ringmaster does anyway or it only tunes a missing feature. */
+typedef struct unsupported_entry {
+    const char *name;
+    const char *def;
+    int strict;
+} unsupported_entry;
+
+static const unsupported_entry unsupported[] = {
+    {"appendonly", "no", 1},
+    {"cluster-enabled", "no", 1},
+    {"appendfilename", "appendonly.aof", 0},
+    {"appenddirname", "appendonlydir", 0},
+    {"appendfsync", "everysec", 0},
+    {"no-appendfsync-on-rewrite", "no", 0},
+    {"auto-aof-rewrite-percentage", "100", 0},
+    {"auto-aof-rewrite-min-size", "67108864", 0},
+    {"aof-load-truncated", "yes", 0},
+    {"aof-use-rdb-preamble", "yes", 0},
+    {"aof-timestamp-enabled", "no", 0},
+    {"aof-rewrite-incremental-fsync", "yes", 0},
+    {"notify-keyspace-events", "", 0},
+    {"latency-monitor-threshold", "0", 0},
+    {"latency-tracking", "yes", 0},
+    {"enable-module-command", "no", 0},
+    {"enable-protected-configs", "no", 0},
+    {"protected-mode", "yes", 0},
+    {"supervised", "no", 0},
+    {"always-show-logo", "no", 0},
+    {"set-proc-title", "yes", 0},
+    {"proc-title-template", "{title} {listen-addr} {server-mode}", 0},
+    {"stop-writes-on-bgsave-error", "yes", 0},
+    {"sanitize-dump-payload", "no", 0},
+    {"rdb-del-sync-files", "no", 0},
+    {"rdb-save-incremental-fsync", "yes", 0},
+    {"lazyfree-lazy-eviction", "no", 0},
+    {"lazyfree-lazy-expire", "no", 0},
+    {"lazyfree-lazy-server-del", "no", 0},
+    {"replica-lazy-flush", "no", 0},
+    {"oom-score-adj", "no", 0},
+    {"oom-score-adj-values", "0 200 800", 0},
+    {"disable-thp", "yes", 0},
+    {"slowlog-log-slower-than", "10000", 0},
+    {"slowlog-max-len", "128", 0},
+    {"stream-node-max-bytes", "4096", 0},
+    {"stream-node-max-entries", "100", 0},
+    {"activerehashing", "yes", 0},
+    {"dynamic-hz", "yes", 0},
+    {"jemalloc-bg-thread", "yes", 0},
+    {"lua-time-limit", "5000", 0},
+    {"busy-reply-threshold", "5000", 0},
+    {"maxmemory-policy", "noeviction", 0},
+    {"maxmemory-samples", "5", 0},
+    {"maxmemory-eviction-tenacity", "10", 0},
+    {"io-threads", "1", 0},
+    {"io-threads-do-reads", "no", 0},
+    {"hll-sparse-max-bytes", "3000", 0},
+    {"activedefrag", "no", 0},
+    {"tracking-table-max-keys", "1000000", 0},
+    {"acllog-max-len", "128", 0},
+    {"lfu-log-factor", "10", 0},
+    {"lfu-decay-time", "1", 0},
+    {"syslog-enabled", "no", 0},
+    {"syslog-ident", "redis", 0},
+    {"syslog-facility", "local0", 0},
+    {"crash-log-enabled", "yes", 0},
+    {"crash-memcheck-enabled", "yes", 0},
+    {"shutdown-timeout", "10", 0},
+    {"shutdown-on-sigint", "default", 0},
+    {"shutdown-on-sigterm", "default", 0},
+    {"replica-ignore-maxmemory", "yes", 0},
+    {"slave-ignore-maxmemory", "yes", 0},
+    {"repl-diskless-sync-period", "0", 0},
+    {"replica-lazy-flush", "no", 0},
+    {"lazyfree-lazy-user-flush", "no", 0},
+    {"client-output-buffer-limit-normal", "", 0},
+    {"active-defrag-threshold-lower", "10", 0},
+    {"active-defrag-threshold-upper", "100", 0},
+    {"active-defrag-cycle-min", "1", 0},
+    {"active-defrag-cycle-max", "25", 0},
+    {"active-defrag-ignore-bytes", "104857600", 0},
+    {"active-defrag-max-scan-fields", "1000", 0},
+    {"maxmemory-clients", "0", 0},
+    {"tls-port", "0", 1},
+    {"tls-replication", "no", 1},
+    {"cluster-config-file", "nodes-6379.conf", 0},
+    {"cluster-node-timeout", "15000", 0},
+    {"aclfile", "", 0},
+    {"rename-command", "", 0},
+    {"user", "", 0},
+    {"loadmodule", "", 1},
+    {"ignore-warnings", "", 0},
+    {"repl-ping-replica-period-ms", "", 0},
+    {NULL, NULL, 0},
+};
+
+static dict *unsupported_values; /* name -> dstr value, for CONFIG GET */
+
+static config_apply_fn apply_hook;
+static void *apply_priv;
+
+void config_set_apply_hook(config_apply_fn fn, void *priv) {
+    apply_hook = fn;
+    apply_priv = priv;
+}
+
+static const cfg_entry *find_entry(const char *name) {
+    for (const cfg_entry *e = table; e->name; e++) {
+        if (!strcasecmp(e->name, name) || (e->alias && !strcasecmp(e->alias, name))) return e;
+    }
+    return NULL;
+}
+
+static const unsupported_entry *find_unsupported(const char *name) {
+    for (const unsupported_entry *u = unsupported; u->name; u++)
+        if (!strcasecmp(u->name, name)) return u;
+    return NULL;
+}
+
+const char *config_canonical_name(const char *name) {
+    const cfg_entry *e = find_entry(name);
+    if (e) return e->name;
+    const unsupported_entry *u = find_unsupported(name);
+    return u ? u->name : NULL;
+}
+
+static void fmt_err(char *err, size_t errlen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static int parse_bool(const char *v, int *out) {
+    if (!strcasecmp(v, "yes")) {
+        *out = 1;
+        return 0;
+    }
+    if (!strcasecmp(v, "no")) {
+        *out = 0;
+        return 0;
+    }
+    return -1;
+}
+
+static int parse_number(const cfg_entry *e, const char *v, long long *out, char *err,
+                        size_t errlen) {
+    long long n;
+    if (e->kind == K_MEM) {
+        unsigned long long u;
+        if (!util_mem_to_ull(v, &u) || u > (unsigned long long)LLONG_MAX) {
+            /* Redis also accepts a plain negative for some memory fields;
+             * none of ours. */
+            fmt_err(err, errlen, "argument must be a memory value");
+            return -1;
+        }
+        n = (long long)u;
+    } else {
+        if (!util_str_to_ll(v, strlen(v), &n)) {
+            fmt_err(err, errlen, "argument couldn't be parsed into an integer");
+            return -1;
+        }
+    }
+    if (n < e->min || n > e->max) {
+        if (e->kind == K_MEM)
+            fmt_err(err, errlen, "argument must be between %lld and %lld inclusive", e->min,
+                    e->max);
+        else
+            fmt_err(err, errlen, "argument must be between %lld and %lld inclusive", e->min,
+                    e->max);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+/* Parse and store one directive from split arguments (argv[0] is the
+ * name). `from_file` relaxes nothing today but keeps errors phrased for
+ * the context. */
+static int apply_directive(config *cfg, const cfg_entry *e, dstr *argv, int argc, char *err,
+                           size_t errlen) {
+    char *base = (char *)cfg;
+    if (e->kind == K_CUSTOM) return e->set(cfg, argv + 1, argc - 1, err, errlen);
+    if (argc != 2) {
+        fmt_err(err, errlen, "wrong number of arguments");
+        return -1;
+    }
+    const char *v = argv[1];
+    switch (e->kind) {
+    case K_BOOL: {
+        int b;
+        if (parse_bool(v, &b) < 0) {
+            fmt_err(err, errlen, "argument must be 'yes' or 'no'");
+            return -1;
+        }
+        *(int *)(base + e->offset) = b;
+        return 0;
+    }
+    case K_INT:
+    case K_LL:
+    case K_MEM: {
+        long long n;
+        if (parse_number(e, v, &n, err, errlen) < 0) return -1;
+        if (e->kind == K_INT)
+            *(int *)(base + e->offset) = (int)n;
+        else
+            *(long long *)(base + e->offset) = n;
+        return 0;
+    }
+    case K_STR: {
+        char **slot = (char **)(base + e->offset);
+        mem_free(*slot);
+        *slot = dstr_len(argv[1]) || !strcmp(e->name, "logfile") || !strcmp(e->name, "dir")
+                    ? mem_strdup(v)
+                    : NULL;
+        return 0;
+    }
+    case K_ENUM:
+        for (const cfg_enum *en = e->enums; en->name; en++) {
+            if (!strcasecmp(en->name, v)) {
+                *(int *)(base + e->offset) = en->value;
+                return 0;
+            }
+        }
+        {
+            dstr list = dstr_empty();
+            for (const cfg_enum *en = e->enums; en->name; en++) {
+                if (dstr_len(list)) list = dstr_cats(list, ", ");
+                list = dstr_cats(list, en->name);
+            }
+            fmt_err(err, errlen, "argument(s) must be one of the following: %s", list);
+            dstr_free(list);
+        }
+        return -1;
+    case K_CUSTOM: break;
+    }
+    return -1;
+}
+
+static dstr value_string(const config *cfg, const cfg_entry *e) {
+    const char *base = (const char *)cfg;
+    switch (e->kind) {
+    case K_BOOL: return dstr_from(*(const int *)(base + e->offset) ? "yes" : "no");
+    case K_INT: return dstr_from_ll(*(const int *)(base + e->offset));
+    case K_LL:
+    case K_MEM: return dstr_from_ll(*(const long long *)(base + e->offset));
+    case K_STR: {
+        const char *s = *(char *const *)(base + e->offset);
+        return dstr_from(s ? s : "");
+    }
+    case K_ENUM: {
+        int v = *(const int *)(base + e->offset);
+        for (const cfg_enum *en = e->enums; en->name; en++)
+            if (en->value == v) return dstr_from(en->name);
+        return dstr_empty();
+    }
+    case K_CUSTOM: return e->get(cfg);
+    }
+    return dstr_empty();
+}
+
+/* ---- custom directives ---- */
+
+static int set_bind(config *cfg, dstr *argv, int argc, char *err, size_t errlen) {
+    if (argc < 1 || argc > CONFIG_MAX_BIND) {
+        fmt_err(err, errlen, "Too many bind addresses specified.");
+        return -1;
+    }
+    for (int i = 0; i < cfg->nbind; i++) mem_free(cfg->bind[i]);
+    cfg->nbind = 0;
+    for (int i = 0; i < argc; i++) cfg->bind[cfg->nbind++] = mem_strdup(argv[i]);
+    return 0;
+}
+
+static dstr get_bind(const config *cfg) {
+    dstr s = dstr_empty();
+    for (int i = 0; i < cfg->nbind; i++) {
+        if (i) s = dstr_cats(s, " ");
+        s = dstr_cats(s, cfg->bind[i]);
+    }
+    return s;
+}
+
+static int set_save(config *cfg, dstr *argv, int argc, char *err, size_t errlen) {
+    /* `save ""` clears every save point; otherwise pairs of numbers. */
+    if (argc == 1 && dstr_len(argv[0]) == 0) {
+        cfg->nsave = 0;
+        return 0;
+    }
+    if (argc == 0 || argc % 2) {
+        fmt_err(err, errlen, "Invalid save parameters");
+        return -1;
+    }
+    save_param tmp[CONFIG_MAX_SAVEPARAMS];
+    int n = 0;
+    for (int i = 0; i < argc; i += 2) {
+        long long secs, changes;
+        if (!util_str_to_ll(argv[i], dstr_len(argv[i]), &secs) ||
+            !util_str_to_ll(argv[i + 1], dstr_len(argv[i + 1]), &changes) || secs < 1 ||
+            changes < 0 || n == CONFIG_MAX_SAVEPARAMS) {
+            fmt_err(err, errlen, "Invalid save parameters");
+            return -1;
+        }
+        tmp[n].seconds = secs;
+        tmp[n].changes = changes;
+        n++;
+    }
+    memcpy(cfg->save, tmp, sizeof(tmp[0]) * (size_t)n);
+    cfg->nsave = n;
+    return 0;
+}
+
+static dstr get_save(const config *cfg) {
+    dstr s = dstr_empty();
+    for (int i = 0; i < cfg->nsave; i++)
+        s = dstr_catfmt(s, "%s%lld %lld", i ? " " : "", cfg->save[i].seconds,
+                        cfg->save[i].changes);
+    return s;
+}
+
+static int set_obuf(config *cfg, dstr *argv, int argc, char *err, size_t errlen) {
+    if (argc == 0 || argc % 4) {
+        fmt_err(err, errlen, "Wrong number of arguments in buffer limit configuration.");
+        return -1;
+    }
+    for (int i = 0; i < argc; i += 4) {
+        client_obuf_limit *l;
+        if (!strcasecmp(argv[i], "normal"))
+            l = &cfg->obuf_normal;
+        else if (!strcasecmp(argv[i], "replica") || !strcasecmp(argv[i], "slave"))
+            l = &cfg->obuf_replica;
+        else if (!strcasecmp(argv[i], "pubsub"))
+            l = &cfg->obuf_pubsub;
+        else {
+            fmt_err(err, errlen, "Invalid client class specified in buffer limit configuration.");
+            return -1;
+        }
+        unsigned long long hard, soft;
+        long long secs;
+        if (!util_mem_to_ull(argv[i + 1], &hard) || !util_mem_to_ull(argv[i + 2], &soft) ||
+            !util_str_to_ll(argv[i + 3], dstr_len(argv[i + 3]), &secs) || secs < 0) {
+            fmt_err(err, errlen, "Error in hard, soft or soft_seconds setting in buffer limit "
+                                 "configuration.");
+            return -1;
+        }
+        l->hard = (long long)hard;
+        l->soft = (long long)soft;
+        l->soft_seconds = secs;
+    }
+    return 0;
+}
+
+static dstr get_obuf(const config *cfg) {
+    return dstr_catfmt(dstr_empty(), "normal %lld %lld %lld slave %lld %lld %lld pubsub %lld %lld %lld",
+                       cfg->obuf_normal.hard, cfg->obuf_normal.soft, cfg->obuf_normal.soft_seconds,
+                       cfg->obuf_replica.hard, cfg->obuf_replica.soft,
+                       cfg->obuf_replica.soft_seconds, cfg->obuf_pubsub.hard,
+                       cfg->obuf_pubsub.soft, cfg->obuf_pubsub.soft_seconds);
+}
+
+static int set_replicaof(config *cfg, dstr *argv, int argc, char *err, size_t errlen) {
+    if (argc != 2) {
+        fmt_err(err, errlen, "wrong number of arguments");
+        return -1;
+    }
+    mem_free(cfg->replicaof_host);
+    cfg->replicaof_host = NULL;
+    cfg->replicaof_port = 0;
+    if (!strcasecmp(argv[0], "no") && !strcasecmp(argv[1], "one")) return 0;
+    long long port;
+    if (!util_str_to_ll(argv[1], dstr_len(argv[1]), &port) || port < 0 || port > 65535) {
+        fmt_err(err, errlen, "Invalid master port");
+        return -1;
+    }
+    cfg->replicaof_host = mem_strdup(argv[0]);
+    cfg->replicaof_port = (int)port;
+    return 0;
+}
+
+static dstr get_replicaof(const config *cfg) {
+    if (!cfg->replicaof_host) return dstr_empty();
+    return dstr_catfmt(dstr_empty(), "%s %d", cfg->replicaof_host, cfg->replicaof_port);
+}
+
+static int set_sockperm(config *cfg, dstr *argv, int argc, char *err, size_t errlen) {
+    char *end;
+    if (argc != 1) {
+        fmt_err(err, errlen, "wrong number of arguments");
+        return -1;
+    }
+    errno = 0;
+    long v = strtol(argv[0], &end, 8);
+    if (errno || *end || v < 0 || v > 0777) {
+        fmt_err(err, errlen, "Invalid socket file permissions");
+        return -1;
+    }
+    cfg->unixsocketperm = (int)v;
+    return 0;
+}
+
+static dstr get_sockperm(const config *cfg) {
+    return dstr_catfmt(dstr_empty(), "%o", cfg->unixsocketperm);
+}
+
+static int set_dir(config *cfg, dstr *argv, int argc, char *err, size_t errlen) {
+    if (argc != 1) {
+        fmt_err(err, errlen, "wrong number of arguments");
+        return -1;
+    }
+    if (chdir(argv[0]) == -1) {
+        fmt_err(err, errlen, "%s", strerror(errno));
+        return -1;
+    }
+    mem_free(cfg->dir);
+    cfg->dir = mem_strdup(argv[0]);
+    return 0;
+}
+
+static dstr get_dir(const config *cfg) {
+    char buf[PATH_MAX];
+    (void)cfg;
+    if (!getcwd(buf, sizeof(buf))) return dstr_empty();
+    return dstr_from(buf);
+}
+
+/* ---- defaults, loading ---- */
+
+static void set_default(config *cfg, const cfg_entry *e) {
+    char err[256];
+    if (!strcmp(e->name, "dir")) return; /* the working directory is the default */
+    if (e->kind == K_STR) {
+        char **slot = (char **)((char *)cfg + e->offset);
+        mem_free(*slot);
+        *slot = e->def ? mem_strdup(e->def) : NULL;
+        return;
+    }
+    if (!e->def) return;
+    int argc;
+    dstr *argv = split_args(e->def, strlen(e->def), &argc);
+    /* Custom directives take the arguments as listed; the others one. */
+    dstr *full = mem_alloc(sizeof(dstr) * (size_t)(argc + 1));
+    full[0] = dstr_from(e->name);
+    for (int i = 0; i < argc; i++) full[i + 1] = argv[i];
+    apply_directive(cfg, e, full, argc + 1, err, sizeof(err));
+    dstr_free(full[0]);
+    mem_free(full);
+    split_args_free(argv, argc);
+}
+
+void config_defaults(config *cfg) {
+    memset(cfg, 0, sizeof(*cfg));
+    for (const cfg_entry *e = table; e->name; e++) set_default(cfg, e);
+}
+
+void config_free(config *cfg) {
+    for (int i = 0; i < cfg->nbind; i++) mem_free(cfg->bind[i]);
+    for (const cfg_entry *e = table; e->name; e++) {
+        if (e->kind == K_STR) mem_free(*(char **)((char *)cfg + e->offset));
+    }
+    mem_free(cfg->dir);
+    mem_free(cfg->replicaof_host);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+static void remember_unsupported(const char *name, dstr *argv, int argc) {
+    if (!unsupported_values) {
+        static const dict_type t = {dict_dstr_hash, dict_dstr_eq, (void (*)(void *))dstr_free,
+                                    (void (*)(void *))dstr_free};
+        unsupported_values = dict_create(&t);
+    }
+    dstr v = dstr_empty();
+    for (int i = 1; i < argc; i++) {
+        if (i > 1) v = dstr_cats(v, " ");
+        v = dstr_catd(v, argv[i]);
+    }
+    dstr key = dstr_from(name);
+    dict_entry *existing;
+    dict_entry *de = dict_add_raw(unsupported_values, key, &existing);
+    if (de) {
+        de->v.val = v;
+    } else {
+        dstr_free(key);
+        dstr_free(existing->v.val);
+        existing->v.val = v;
+    }
+}
+
+/* One directive line, already split. */
+static int load_directive(config *cfg, dstr *argv, int argc, int depth, char *err,
+                          size_t errlen) {
+    if (!strcasecmp(argv[0], "include")) {
+        if (argc != 2) {
+            fmt_err(err, errlen, "Bad directive or wrong number of arguments");
+            return -1;
+        }
+        if (depth > 16) {
+            fmt_err(err, errlen, "include nesting too deep");
+            return -1;
+        }
+        return config_load_file(cfg, argv[1], err, errlen) < 0 ? -2 : 0;
+    }
+    const cfg_entry *e = find_entry(argv[0]);
+    if (e) return apply_directive(cfg, e, argv, argc, err, errlen);
+    const unsupported_entry *u = find_unsupported(argv[0]);
+    if (u) {
+        dstr joined = dstr_empty();
+        for (int i = 1; i < argc; i++) {
+            if (i > 1) joined = dstr_cats(joined, " ");
+            joined = dstr_catd(joined, argv[i]);
+        }
+        int is_default = !strcasecmp(joined, u->def);
+        dstr_free(joined);
+        if (u->strict && !is_default) {
+            fmt_err(err, errlen, "'%s' is not supported by Ringmaster", u->name);
+            return -1;
+        }
+        log_msg(LL_WARNING, "Directive '%s' is accepted but not implemented by Ringmaster",
+                u->name);
+        remember_unsupported(u->name, argv, argc);
+        return 0;
+    }
+    fmt_err(err, errlen, "Bad directive or wrong number of arguments");
+    return -1;
+}
+
+static int include_depth;
+
+static int load_text(config *cfg, const char *text, size_t len, const char *origin, char *err,
+                     size_t errlen) {
+    size_t pos = 0;
+    int lineno = 0;
+    while (pos < len) {
+        size_t end = pos;
+        while (end < len && text[end] != '\n') end++;
+        lineno++;
+        const char *line = text + pos;
+        size_t llen = end - pos;
+        pos = end + 1;
+        while (llen && (line[0] == ' ' || line[0] == '\t')) {
+            line++;
+            llen--;
+        }
+        while (llen && (line[llen - 1] == ' ' || line[llen - 1] == '\t' ||
+                        line[llen - 1] == '\r'))
+            llen--;
+        if (llen == 0 || line[0] == '#') continue;
+        int argc;
+        dstr *argv = split_args(line, llen, &argc);
+        char why[512];
+        int rc;
+        if (!argv) {
+            snprintf(why, sizeof(why), "Unbalanced quotes in configuration line");
+            rc = -1;
+        } else if (argc == 0) {
+            split_args_free(argv, argc);
+            continue;
+        } else {
+            include_depth++;
+            rc = load_directive(cfg, argv, argc, include_depth, why, sizeof(why));
+            include_depth--;
+        }
+        if (rc == -2) {
+            /* The included file already described its error. */
+            snprintf(why, sizeof(why), "%s", err);
+        }
+        if (rc < 0) {
+            fmt_err(err, errlen,
+                    "\n*** FATAL CONFIG FILE ERROR (Ringmaster %s) ***\n"
+                    "Reading the configuration file '%s', at line %d\n>>> '%.*s'\n%s",
+                    "7.0.15", origin, lineno, (int)llen, line, why);
+            if (argv) split_args_free(argv, argc);
+            return -1;
+        }
+        split_args_free(argv, argc);
+    }
+    return 0;
+}
+
+int config_load_file(config *cfg, const char *path, char *err, size_t errlen) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fmt_err(err, errlen, "Fatal error, can't open config file '%s': %s", path,
+                strerror(errno));
+        return -1;
+    }
+    dstr text = dstr_empty();
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) text = dstr_cat(text, buf, n);
+    fclose(f);
+    int rc = load_text(cfg, text, dstr_len(text), path, err, errlen);
+    dstr_free(text);
+    return rc;
+}
+
+int config_load_string(config *cfg, const char *text, const char *origin, char *err,
+                       size_t errlen) {
+    return load_text(cfg, text, strlen(text), origin, err, errlen);
+}
+
+/* ---- CONFIG GET / SET / REWRITE ---- */
+
+void config_get(const config *cfg, const char *pattern, config_emit_fn emit, void *priv) {
+    size_t plen = strlen(pattern);
+    for (const cfg_entry *e = table; e->name; e++) {
+        int hit = util_glob_match(pattern, plen, e->name, strlen(e->name), 1);
+        const char *as = e->name;
+        if (!hit && e->alias && util_glob_match(pattern, plen, e->alias, strlen(e->alias), 1)) {
+            hit = 1;
+            as = e->alias;
+        }
+        if (!hit) continue;
+        dstr v = value_string(cfg, e);
+        emit(priv, as, v);
+        dstr_free(v);
+    }
+    for (const unsupported_entry *u = unsupported; u->name; u++) {
+        if (!util_glob_match(pattern, plen, u->name, strlen(u->name), 1)) continue;
+        if (!strcmp(u->name, "slave-ignore-maxmemory") || !strcmp(u->name, "replica-lazy-flush"))
+            continue;
+        dstr key = dstr_from(u->name);
+        dict_entry *de = unsupported_values ? dict_find(unsupported_values, key) : NULL;
+        dstr_free(key);
+        emit(priv, u->name, de ? (const char *)de->v.val : u->def);
+    }
+}
+
+int config_set(config *cfg, const char *name, const char *value, int *unknown, char *err,
+               size_t errlen) {
+    *unknown = 0;
+    const cfg_entry *e = find_entry(name);
+    if (!e) {
+        const unsupported_entry *u = find_unsupported(name);
+        if (!u) {
+            *unknown = 1;
+            return -1;
+        }
+        if (u->strict && strcasecmp(value, u->def)) {
+            fmt_err(err, errlen, "'%s' is not supported by Ringmaster", u->name);
+            return -1;
+        }
+        dstr argv[2] = {dstr_from(u->name), dstr_from(value)};
+        remember_unsupported(u->name, argv, 2);
+        dstr_free(argv[0]);
+        dstr_free(argv[1]);
+        return 0;
+    }
+    if (e->flags & F_IMMUTABLE) {
+        fmt_err(err, errlen, "can't set immutable config");
+        return -1;
+    }
+    int argc = 0;
+    dstr *args;
+    if (e->kind == K_CUSTOM) {
+        args = split_args(value, strlen(value), &argc);
+        if (!args) {
+            fmt_err(err, errlen, "Unbalanced quotes");
+            return -1;
+        }
+        if (argc == 0 && !strcmp(e->name, "save")) {
+            /* CONFIG SET save "" */
+            mem_free(args);
+            args = mem_alloc(sizeof(dstr));
+            args[0] = dstr_empty();
+            argc = 1;
+        }
+    } else {
+        args = mem_alloc(sizeof(dstr));
+        args[0] = dstr_from(value);
+        argc = 1;
+    }
+    dstr *full = mem_alloc(sizeof(dstr) * (size_t)(argc + 1));
+    full[0] = dstr_from(e->name);
+    for (int i = 0; i < argc; i++) full[i + 1] = args[i];
+    /* Parse into a scratch copy first so a bad value leaves nothing half
+     * applied. Strings and custom values are cheap to apply twice. */
+    config backup = *cfg;
+    int rc = apply_directive(cfg, e, full, argc + 1, err, errlen);
+    (void)backup;
+    dstr_free(full[0]);
+    mem_free(full);
+    split_args_free(args, argc);
+    if (rc == 0 && apply_hook) rc = apply_hook(apply_priv, e->name, err, errlen);
+    return rc;
+}
+
+/* Quote a value the way the config file reader splits it back. */
+static dstr quote_arg(dstr out, const char *v) {
+    size_t n = strlen(v);
+    int plain = n > 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        if (ch <= ' ' || ch == '"' || ch == '\'' || ch == '\\' || ch >= 127) plain = 0;
+    }
+    if (plain) return dstr_cat(out, v, n);
+    out = dstr_cats(out, "\"");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        if (ch == '"' || ch == '\\')
+            out = dstr_catfmt(out, "\\%c", ch);
+        else if (ch < ' ' || ch >= 127)
+            out = dstr_catfmt(out, "\\x%02x", ch);
+        else
+            out = dstr_cat(out, &v[i], 1);
+    }
+    return dstr_cats(out, "\"");
+}
+
+static dstr directive_line(const config *cfg, const cfg_entry *e) {
+    dstr line = dstr_from(e->name);
+    dstr v = value_string(cfg, e);
+    line = dstr_cats(line, " ");
+    if (e->kind == K_CUSTOM && strcmp(e->name, "dir") != 0) {
+        if (!strcmp(e->name, "save") && dstr_len(v) == 0)
+            line = dstr_cats(line, "\"\"");
+        else
+            line = dstr_catd(line, v);
+    } else {
+        line = quote_arg(line, v);
+    }
+    dstr_free(v);
+    return line;
+}
+
+int config_rewrite(const config *cfg, const char *path, char *err, size_t errlen) {
+    /* Keep every line that is not a directive we own (comments, unknown
+     * lines, include); replace the first occurrence of each owned directive
+     * with its current value and drop repeats; append the ones that differ
+     * from their default and were not in the file. */
+    dstr old = dstr_empty();
+    FILE *f = fopen(path, "r");
+    if (f) {
+        char buf[8192];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof(buf), f)) > 0) old = dstr_cat(old, buf, n);
+        fclose(f);
+    }
+    size_t nent = 0;
+    while (table[nent].name) nent++;
+    char *written = mem_calloc(nent);
+    dstr out = dstr_empty();
+    size_t pos = 0, len = dstr_len(old);
+    while (pos < len) {
+        size_t end = pos;
+        while (end < len && old[end] != '\n') end++;
+        const char *line = old + pos;
+        size_t llen = end - pos;
+        pos = end + 1;
+        int argc = 0;
+        dstr *argv = NULL;
+        const char *p = line;
+        size_t plen = llen;
+        while (plen && (*p == ' ' || *p == '\t')) {
+            p++;
+            plen--;
+        }
+        if (plen && *p != '#') argv = split_args(p, plen, &argc);
+        const cfg_entry *e = (argv && argc) ? find_entry(argv[0]) : NULL;
+        if (e) {
+            size_t idx = (size_t)(e - table);
+            if (!written[idx]) {
+                dstr dl = directive_line(cfg, e);
+                out = dstr_catd(out, dl);
+                out = dstr_cats(out, "\n");
+                dstr_free(dl);
+                written[idx] = 1;
+            }
+        } else {
+            out = dstr_cat(out, line, llen);
+            out = dstr_cats(out, "\n");
+        }
+        if (argv) split_args_free(argv, argc);
+    }
+    config defaults;
+    config_defaults(&defaults);
+    int header = 0;
+    for (size_t i = 0; i < nent; i++) {
+        if (written[i]) continue;
+        dstr cur = value_string(cfg, &table[i]);
+        dstr def = value_string(&defaults, &table[i]);
+        int differs = strcmp(cur, def) != 0 && strcmp(table[i].name, "dir") != 0;
+        dstr_free(cur);
+        dstr_free(def);
+        if (!differs) continue;
+        if (!header) {
+            out = dstr_cats(out, "# Generated by CONFIG REWRITE\n");
+            header = 1;
+        }
+        dstr dl = directive_line(cfg, &table[i]);
+        out = dstr_catd(out, dl);
+        out = dstr_cats(out, "\n");
+        dstr_free(dl);
+    }
+    config_free(&defaults);
+    mem_free(written);
+    dstr_free(old);
+
+    /* Write a temp file and rename it so a crash never leaves half a
+     * config behind. */
+    dstr tmp = dstr_catfmt(dstr_empty(), "%s.tmp-%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int rc = -1;
+    if (fd >= 0) {
+        size_t off = 0, total = dstr_len(out);
+        while (off < total) {
+            ssize_t w = write(fd, out + off, total - off);
+            if (w <= 0) break;
+            off += (size_t)w;
+        }
+        if (off == total && fsync(fd) == 0 && close(fd) == 0) {
+            fd = -1;
+            if (rename(tmp, path) == 0) rc = 0;
+        }
+        if (fd >= 0) close(fd);
+    }
+    if (rc < 0) {
+        fmt_err(err, errlen, "Rewriting config file: %s", strerror(errno));
+        unlink(tmp);
+    }
+    dstr_free(tmp);
+    dstr_free(out);
+    return rc;
+}

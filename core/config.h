@@ -1,0 +1,125 @@
+/* config: directives, the config file, CONFIG GET/SET/REWRITE.
+ *
+ * Every directive lives in one table (config.c) that says its type, its
+ * default and where its value is stored in `struct config`; the file
+ * loader, the command line, CONFIG GET, CONFIG SET and CONFIG REWRITE are
+ * all driven by that table, so a directive added there works everywhere.
+ * The file syntax is redis.conf's: one directive per line, arguments
+ * split like an inline request (quotes and escapes), `include` nests. */
+#ifndef RM_CONFIG_H
+#define RM_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_MAX_BIND 16
+#define CONFIG_MAX_SAVEPARAMS 16
+
+enum { LL_DEBUG = 0, LL_VERBOSE = 1, LL_NOTICE = 2, LL_WARNING = 3, LL_NOTHING = 4 };
+enum { DEBUG_CMD_NO = 0, DEBUG_CMD_YES = 1, DEBUG_CMD_LOCAL = 2 };
+
+typedef struct save_param {
+    long long seconds;
+    long long changes;
+} save_param;
+
+typedef struct client_obuf_limit {
+    long long hard, soft, soft_seconds;
+} client_obuf_limit;
+
+typedef struct config {
+    char *bind[CONFIG_MAX_BIND];
+    int nbind;
+    int port;
+    char *unixsocket;
+    int unixsocketperm;
+    int maxclients;
+    int timeout;
+    int tcp_backlog;
+    int tcp_keepalive;
+    long long proto_max_bulk_len;
+    long long client_query_buffer_limit;
+    int databases;
+    int hz;
+    char *requirepass;
+    int loglevel;
+    char *logfile;
+    char *pidfile;
+    char *dir;
+    char *dbfilename;
+    save_param save[CONFIG_MAX_SAVEPARAMS];
+    int nsave;
+    int enable_debug_command;
+    int rdbcompression;
+    int rdbchecksum;
+    long long rdb_key_save_delay;
+    long long maxmemory;
+    int daemonize;
+    int active_expire_effort;
+    /* replication (used by repl/; here so CONFIG sees one table) */
+    int repl_io_threads;
+    long long repl_backlog_size;
+    long long repl_backlog_ttl;
+    int repl_ping_replica_period;
+    int repl_timeout;
+    int repl_diskless_sync;
+    int repl_diskless_sync_delay;
+    int repl_diskless_sync_max_replicas;
+    int repl_diskless_load;
+    int min_replicas_to_write;
+    int min_replicas_max_lag;
+    char *masterauth;
+    char *masteruser;
+    char *replica_announce_ip;
+    int replica_announce_port;
+    int replica_read_only;
+    int replica_serve_stale_data;
+    int replica_priority;
+    int repl_disable_tcp_nodelay;
+    client_obuf_limit obuf_replica;
+    client_obuf_limit obuf_pubsub;
+    client_obuf_limit obuf_normal;
+    char *replicaof_host;
+    int replicaof_port;
+    /* data types (issue 3 uses them) */
+    long long list_max_listpack_size;
+    int list_compress_depth;
+    long long hash_max_listpack_entries;
+    long long hash_max_listpack_value;
+    long long set_max_intset_entries;
+    long long zset_max_listpack_entries;
+    long long zset_max_listpack_value;
+    int lazyfree_lazy_user_del;
+    int lazyfree_lazy_user_flush;
+} config;
+
+/* Fill `cfg` with every directive's default. */
+void config_defaults(config *cfg);
+void config_free(config *cfg);
+
+/* Load a file (may `include` others). On error returns -1 and writes a
+ * message naming the file, the line and the problem into `err`. */
+int config_load_file(config *cfg, const char *path, char *err, size_t errlen);
+/* Apply `--name value ...` style directives: argv holds directive names
+ * without the dashes grouped with their arguments. */
+int config_load_string(config *cfg, const char *text, const char *origin, char *err, size_t errlen);
+
+/* CONFIG GET support: calls `emit` for each directive matching `pattern`
+ * with its name and current value. */
+typedef void (*config_emit_fn)(void *priv, const char *name, const char *value);
+void config_get(const config *cfg, const char *pattern, config_emit_fn emit, void *priv);
+/* CONFIG SET of one directive. Returns 0 or -1 with `err` set to the text
+ * Redis puts after "CONFIG SET failed (possibly related to argument
+ * '<name>') - ". *unknown is set when the directive does not exist. */
+int config_set(config *cfg, const char *name, const char *value, int *unknown, char *err,
+               size_t errlen);
+/* Canonical name of a directive or alias, NULL if unknown. */
+const char *config_canonical_name(const char *name);
+/* Rewrite `path` so that it holds the current configuration. */
+int config_rewrite(const config *cfg, const char *path, char *err, size_t errlen);
+
+/* Apply hooks: the server registers a callback run after CONFIG SET
+ * changes a directive, for the ones that need action (hz, maxclients...). */
+typedef int (*config_apply_fn)(void *priv, const char *name, char *err, size_t errlen);
+void config_set_apply_hook(config_apply_fn fn, void *priv);
+
+#endif

@@ -1,0 +1,405 @@
+/* db: see db.h.
+ *
+ * Expiry follows Redis: a key past its time is deleted when it is touched
+ * (lazy) and by a cron cycle that samples keys with a TTL (active). The
+ * active cycle keeps sampling a db while more than a quarter of a sample
+ * was expired, within a time budget of 25% of a cron tick, and resumes
+ * where it left off on the next tick through a per-db scan cursor. Every
+ * expired key leaves as a DEL through the propagation point, so replicas
+ * never expire keys on their own. */
+#include "core/db.h"
+
+#include <string.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/propagate.h"
+#include "core/util.h"
+
+typedef struct watcher_list {
+    client **v;
+    int n, cap;
+} watcher_list;
+
+static void free_obj_val(void *v) { obj_free(v); }
+static void free_dstr_key(void *k) { dstr_free(k); }
+static void free_watchers(void *v) {
+    watcher_list *w = v;
+    mem_free(w->v);
+    mem_free(w);
+}
+
+static const dict_type keys_type = {dict_dstr_hash, dict_dstr_eq, free_dstr_key, free_obj_val};
+static const dict_type expires_type = {dict_dstr_hash, dict_dstr_eq, NULL, NULL};
+static const dict_type watched_type = {dict_dstr_hash, dict_dstr_eq, free_dstr_key,
+                                       free_watchers};
+
+void db_init_all(server *s) {
+    s->dbnum = s->cfg.databases;
+    s->dbs = mem_calloc(sizeof(db) * (size_t)s->dbnum);
+    for (int i = 0; i < s->dbnum; i++) {
+        s->dbs[i].keys = dict_create(&keys_type);
+        s->dbs[i].expires = dict_create(&expires_type);
+        s->dbs[i].watched = dict_create(&watched_type);
+        s->dbs[i].id = i;
+    }
+}
+
+void db_free_all(server *s) {
+    for (int i = 0; i < s->dbnum; i++) {
+        dict_release(s->dbs[i].expires);
+        dict_release(s->dbs[i].keys);
+        dict_release(s->dbs[i].watched);
+    }
+    mem_free(s->dbs);
+    s->dbs = NULL;
+}
+
+obj *db_peek(db *d, const dstr key) {
+    dict_entry *de = dict_find(d->keys, key);
+    return de ? de->v.val : NULL;
+}
+
+long long db_get_expire(db *d, const dstr key) {
+    if (dict_size(d->expires) == 0) return -1;
+    dict_entry *de = dict_find(d->expires, key);
+    return de ? de->v.s64 : -1;
+}
+
+int db_key_is_expired(db *d, const dstr key) {
+    long long when = db_get_expire(d, key);
+    return when >= 0 && util_ms_time() > when;
+}
+
+static void delete_expired(server *s, db *d, const dstr key) {
+    dstr k = dstr_dup(key);
+    db_delete(s, d, k);
+    s->stat_expiredkeys++;
+    dstr argv[2] = {dstr_from("DEL"), k};
+    propagate_add(s, d->id, argv, 2);
+    dstr_free(argv[0]);
+    dstr_free(k);
+}
+
+int db_expire_if_needed(server *s, db *d, const dstr key) {
+    if (!db_key_is_expired(d, key)) return 0;
+    if (s->loading) return 0;
+    delete_expired(s, d, key);
+    return 1;
+}
+
+obj *db_lookup_read(server *s, db *d, const dstr key) {
+    db_expire_if_needed(s, d, key);
+    obj *o = db_peek(d, key);
+    if (o) {
+        s->stat_keyspace_hits++;
+        obj_touch(o);
+    } else {
+        s->stat_keyspace_misses++;
+    }
+    return o;
+}
+
+obj *db_lookup_write(server *s, db *d, const dstr key) {
+    db_expire_if_needed(s, d, key);
+    obj *o = db_peek(d, key);
+    if (o) obj_touch(o);
+    return o;
+}
+
+void db_add(server *s, db *d, const dstr key, obj *val) {
+    dict_entry *existing;
+    dict_entry *de = dict_add_raw(d->keys, dstr_dup(key), &existing);
+    if (!de) {
+        /* Caller promised the key was absent; keep the dataset sane. */
+        obj_free(existing->v.val);
+        existing->v.val = val;
+    } else {
+        de->v.val = val;
+    }
+    db_signal_modified(s, d, key);
+}
+
+void db_replace_value(server *s, db *d, const dstr key, obj *val) {
+    dict_entry *de = dict_find(d->keys, key);
+    if (!de) {
+        db_add(s, d, key, val);
+        return;
+    }
+    obj *old = de->v.val;
+    de->v.val = val;
+    if (old != val) obj_free(old);
+    db_signal_modified(s, d, key);
+}
+
+void db_set(server *s, db *d, const dstr key, obj *val, int keepttl) {
+    dict_entry *de = dict_find(d->keys, key);
+    if (!de) {
+        db_add(s, d, key, val);
+        return;
+    }
+    obj *old = de->v.val;
+    de->v.val = val;
+    if (old != val) obj_free(old);
+    if (!keepttl) db_remove_expire(d, key);
+    db_signal_modified(s, d, key);
+}
+
+int db_delete(server *s, db *d, const dstr key) {
+    dict_entry *de = dict_unlink(d->keys, key);
+    if (!de) return 0;
+    if (dict_size(d->expires)) dict_delete(d->expires, key);
+    db_signal_modified(s, d, key);
+    dict_free_unlinked(d->keys, de);
+    return 1;
+}
+
+int db_exists(server *s, db *d, const dstr key) {
+    db_expire_if_needed(s, d, key);
+    return db_peek(d, key) != NULL;
+}
+
+void db_set_expire(server *s, db *d, const dstr key, long long when_ms) {
+    (void)s;
+    dict_entry *kde = dict_find(d->keys, key);
+    if (!kde) return;
+    dict_entry *existing;
+    dict_entry *de = dict_add_raw(d->expires, kde->key, &existing);
+    if (de)
+        de->v.s64 = when_ms;
+    else
+        existing->v.s64 = when_ms;
+}
+
+int db_remove_expire(db *d, const dstr key) {
+    if (dict_size(d->expires) == 0) return 0;
+    return dict_delete(d->expires, key) == 0;
+}
+
+/* ---- active expiry ---- */
+
+typedef struct expire_scan_ctx {
+    server *s;
+    db *d;
+    long long now;
+    dstr *victims;
+    int nvictims, cap;
+    long long sampled;
+    long long ttl_sum, ttl_samples;
+} expire_scan_ctx;
+
+static void expire_scan_cb(void *priv, const dict_entry *de) {
+    expire_scan_ctx *x = priv;
+    x->sampled++;
+    long long when = de->v.s64;
+    if (x->now > when) {
+        if (x->nvictims == x->cap) {
+            x->cap = x->cap ? x->cap * 2 : 32;
+            x->victims = mem_realloc(x->victims, sizeof(dstr) * (size_t)x->cap);
+        }
+        x->victims[x->nvictims++] = dstr_dup(de->key);
+    } else {
+        x->ttl_sum += when - x->now;
+        x->ttl_samples++;
+    }
+}
+
+void db_active_expire_cycle(server *s, int fast) {
+    (void)fast;
+    if (!s->active_expire_enabled) return;
+    int effort = s->cfg.active_expire_effort - 1;
+    long long keys_per_loop = 20 + 20 / 4 * effort;
+    long long hz = s->cfg.hz > 0 ? s->cfg.hz : 10;
+    long long budget_us = 1000000 / hz * (25 + 2 * effort) / 100;
+    long long start = util_mono_us();
+    long long expired_total = 0, sampled_total = 0;
+    for (int j = 0; j < s->dbnum; j++) {
+        db *d = &s->dbs[j];
+        int repeat;
+        do {
+            if (dict_size(d->expires) == 0) break;
+            expire_scan_ctx x = {s, d, util_ms_time(), NULL, 0, 0, 0, 0, 0};
+            long long buckets = 0;
+            while (x.sampled < keys_per_loop && buckets < keys_per_loop * 20) {
+                d->expire_cursor = dict_scan(d->expires, d->expire_cursor, expire_scan_cb, &x);
+                buckets++;
+                if (d->expire_cursor == 0) break;
+            }
+            for (int i = 0; i < x.nvictims; i++) {
+                /* Another victim's deletion never removes this one, but a
+                 * key can only expire once: check again. */
+                if (db_key_is_expired(d, x.victims[i])) delete_expired(s, d, x.victims[i]);
+                dstr_free(x.victims[i]);
+            }
+            mem_free(x.victims);
+            if (x.ttl_samples) {
+                long long avg = x.ttl_sum / x.ttl_samples;
+                d->avg_ttl = d->avg_ttl ? (d->avg_ttl / 50) * 49 + avg / 50 : avg;
+            }
+            expired_total += x.nvictims;
+            sampled_total += x.sampled;
+            repeat = x.sampled > 0 && x.nvictims * 100 / x.sampled > 10 + effort;
+            if (util_mono_us() - start > budget_us) {
+                s->stat_expire_cycle_time_used += util_mono_us() - start;
+                return;
+            }
+        } while (repeat);
+    }
+    s->stat_expire_cycle_time_used += util_mono_us() - start;
+    if (sampled_total)
+        s->stat_expired_stale_perc = expired_total * 100 / sampled_total;
+}
+
+/* ---- flush, swap, random ---- */
+
+static void touch_existing_watched(server *s, db *d, db *other) {
+    dict_iter it;
+    dict_iter_init(d->watched, &it);
+    dict_entry *de;
+    while ((de = dict_iter_next(&it))) {
+        dstr key = de->key;
+        if (db_peek(d, key) || (other && db_peek(other, key))) {
+            watcher_list *w = de->v.val;
+            for (int i = 0; i < w->n; i++) w->v[i]->flags |= CLIENT_DIRTY_CAS;
+        }
+    }
+    dict_iter_done(&it);
+    (void)s;
+}
+
+long long db_flush(server *s, int dbid) {
+    long long removed = 0;
+    for (int j = 0; j < s->dbnum; j++) {
+        if (dbid != -1 && j != dbid) continue;
+        db *d = &s->dbs[j];
+        touch_existing_watched(s, d, NULL);
+        removed += (long long)dict_size(d->keys);
+        dict_empty(d->expires);
+        dict_empty(d->keys);
+        d->avg_ttl = 0;
+        d->expire_cursor = 0;
+    }
+    return removed;
+}
+
+int db_swap(server *s, int a, int b) {
+    db *x = &s->dbs[a], *y = &s->dbs[b];
+    touch_existing_watched(s, x, y);
+    touch_existing_watched(s, y, x);
+    dict *k = x->keys, *e = x->expires;
+    long long t = x->avg_ttl;
+    unsigned long cur = x->expire_cursor;
+    x->keys = y->keys;
+    x->expires = y->expires;
+    x->avg_ttl = y->avg_ttl;
+    x->expire_cursor = y->expire_cursor;
+    y->keys = k;
+    y->expires = e;
+    y->avg_ttl = t;
+    y->expire_cursor = cur;
+    return 0;
+}
+
+dstr db_random_key(server *s, db *d) {
+    /* A db where every key has expired must not spin forever: bound the
+     * tries and return one of them after that, like Redis does. */
+    int tries = 0;
+    for (;;) {
+        dict_entry *de = dict_random_entry(d->keys);
+        if (!de) return NULL;
+        dstr key = dstr_dup(de->key);
+        if (dict_size(d->expires) && db_key_is_expired(d, key)) {
+            if (++tries > 100 && dict_size(d->keys) == dict_size(d->expires)) return key;
+            if (db_expire_if_needed(s, d, key)) {
+                dstr_free(key);
+                continue;
+            }
+        }
+        return key;
+    }
+}
+
+void db_cron_rehash(server *s) {
+    for (int j = 0; j < s->dbnum; j++) {
+        db *d = &s->dbs[j];
+        dict_shrink_if_needed(d->keys);
+        dict_shrink_if_needed(d->expires);
+        if (dict_is_rehashing(d->keys)) {
+            dict_rehash_ms(d->keys, 1);
+            break;
+        }
+        if (dict_is_rehashing(d->expires)) {
+            dict_rehash_ms(d->expires, 1);
+            break;
+        }
+    }
+}
+
+/* ---- WATCH ---- */
+
+void db_signal_modified(server *s, db *d, const dstr key) {
+    (void)s;
+    if (dict_size(d->watched) == 0) return;
+    dict_entry *de = dict_find(d->watched, key);
+    if (!de) return;
+    watcher_list *w = de->v.val;
+    for (int i = 0; i < w->n; i++) w->v[i]->flags |= CLIENT_DIRTY_CAS;
+}
+
+void db_watch_key(client *c, const dstr key) {
+    for (int i = 0; i < c->watched_count; i++)
+        if (c->watched[i].dbid == c->db->id && !dstr_cmp(c->watched[i].key, key)) return;
+    dict_entry *existing;
+    dstr k = dstr_dup(key);
+    dict_entry *de = dict_add_raw(c->db->watched, k, &existing);
+    watcher_list *w;
+    if (de) {
+        w = mem_calloc(sizeof(*w));
+        de->v.val = w;
+    } else {
+        dstr_free(k);
+        w = existing->v.val;
+    }
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 4;
+        w->v = mem_realloc(w->v, sizeof(client *) * (size_t)w->cap);
+    }
+    w->v[w->n++] = c;
+    if (c->watched_count == c->watched_cap) {
+        c->watched_cap = c->watched_cap ? c->watched_cap * 2 : 4;
+        c->watched = mem_realloc(c->watched, sizeof(watched_key) * (size_t)c->watched_cap);
+    }
+    c->watched[c->watched_count].dbid = c->db->id;
+    c->watched[c->watched_count].key = dstr_dup(key);
+    c->watched[c->watched_count].expired = db_key_is_expired(c->db, key);
+    c->watched_count++;
+}
+
+void db_unwatch_all(client *c) {
+    for (int i = 0; i < c->watched_count; i++) {
+        db *d = &c->srv->dbs[c->watched[i].dbid];
+        dict_entry *de = dict_find(d->watched, c->watched[i].key);
+        if (de) {
+            watcher_list *w = de->v.val;
+            for (int j = 0; j < w->n; j++) {
+                if (w->v[j] == c) {
+                    w->v[j] = w->v[--w->n];
+                    break;
+                }
+            }
+            if (w->n == 0) dict_delete(d->watched, c->watched[i].key);
+        }
+        dstr_free(c->watched[i].key);
+    }
+    c->watched_count = 0;
+    c->flags &= ~(uint32_t)CLIENT_DIRTY_CAS;
+}
+
+int db_watched_key_expired(client *c) {
+    for (int i = 0; i < c->watched_count; i++) {
+        if (c->watched[i].expired) continue;
+        db *d = &c->srv->dbs[c->watched[i].dbid];
+        if (db_peek(d, c->watched[i].key) && db_key_is_expired(d, c->watched[i].key)) return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,185 @@
+/* debug: DEBUG subcommands and DEBUG DIGEST.
+ *
+ * The digest must equal Redis 7.0's for the same data, so that a
+ * Ringmaster master and a Redis replica (or the reverse) can be compared
+ * with one command. The definition, from Redis's debug.c:
+ *   xor(D, bytes):  D ^= SHA1(bytes)
+ *   mix(D, bytes):  xor(D, bytes); D = SHA1(D)
+ * For each non-empty db j: mix(final, htonl(j)); then for each key, with a
+ * fresh zero digest K: mix(K, key); mix(K, htonl(type)); the value's
+ * contribution (a string: mix(K, bytes)); xor(K, "!!expire!!") when the
+ * key has a TTL; then xor(final, K). Key order does not matter because
+ * keys are combined with xor, which is what lets two servers with
+ * different hash tables agree. */
+#include "core/debug.h"
+
+#include <arpa/inet.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "core/commands.h"
+#include "core/db.h"
+#include "core/log.h"
+#include "core/reply.h"
+#include "core/util.h"
+
+void digest_xor(unsigned char digest[20], const void *p, size_t len) {
+    unsigned char hash[SHA_DIGEST_LENGTH];
+    SHA1(p, len, hash);
+    for (int i = 0; i < 20; i++) digest[i] ^= hash[i];
+}
+
+void digest_mix(unsigned char digest[20], const void *p, size_t len) {
+    digest_xor(digest, p, len);
+    unsigned char tmp[20];
+    SHA1(digest, 20, tmp);
+    memcpy(digest, tmp, 20);
+}
+
+/* The value's part of a key digest (Redis's xorObjectDigest). */
+static void digest_object(db *d, const dstr key, const obj *o, unsigned char digest[20]) {
+    uint32_t type = htonl(o->type);
+    digest_mix(digest, &type, sizeof(type));
+    if (o->type == OBJ_STRING) {
+        char buf[32];
+        size_t len;
+        const char *p = obj_string_bytes(o, buf, &len);
+        digest_mix(digest, p, len);
+    } else {
+        const obj_type_ops *ops = obj_get_type_ops(o->type);
+        if (ops && ops->digest) ops->digest(o, digest);
+    }
+    if (db_get_expire(d, key) != -1) digest_xor(digest, "!!expire!!", 10);
+}
+
+void digest_key_value(db *d, const dstr key, const obj *o, unsigned char out[20]) {
+    memset(out, 0, 20);
+    digest_object(d, key, o, out);
+}
+
+void digest_dataset(server *s, unsigned char out[20]) {
+    memset(out, 0, 20);
+    for (int j = 0; j < s->dbnum; j++) {
+        db *d = &s->dbs[j];
+        if (dict_size(d->keys) == 0) continue;
+        uint32_t id = htonl((uint32_t)j);
+        digest_mix(out, &id, sizeof(id));
+        dict_iter it;
+        dict_iter_init(d->keys, &it);
+        dict_entry *de;
+        while ((de = dict_iter_next(&it))) {
+            unsigned char k[20];
+            memset(k, 0, 20);
+            dstr key = de->key;
+            digest_mix(k, key, dstr_len(key));
+            digest_object(d, key, de->v.val, k);
+            digest_xor(out, k, 20);
+        }
+        dict_iter_done(&it);
+    }
+}
+
+static struct {
+    const char *name;
+    command_proc fn;
+} extensions[16];
+static int n_extensions;
+
+void debug_register(const char *name, command_proc fn) {
+    if (n_extensions < 16) {
+        extensions[n_extensions].name = name;
+        extensions[n_extensions].fn = fn;
+        n_extensions++;
+    }
+}
+
+static int is_local_client(client *c) {
+    if (c->flags & CLIENT_UNIX_SOCKET) return 1;
+    return !strncmp(c->addr, "127.", 4) || !strncmp(c->addr, "::1", 3) || c->fd < 0;
+}
+
+static void reply_hex_status(client *c, const unsigned char d[20]) {
+    char hex[41];
+    util_hex(hex, d, 20);
+    reply_status(c, hex);
+}
+
+void cmd_debug(client *c) {
+    server *s = c->srv;
+    int mode = s->cfg.enable_debug_command;
+    if (mode == DEBUG_CMD_NO || (mode == DEBUG_CMD_LOCAL && !is_local_client(c))) {
+        reply_error(c, "ERR DEBUG command not allowed. If the enable-debug-command option is set "
+                       "to \"local\", you can run it from a local connection, otherwise you need "
+                       "to set this option in the configuration file, and then restart the "
+                       "server.");
+        return;
+    }
+    const dstr sub = c->argv[1];
+    if (arg_is(sub, "digest") && c->argc == 2) {
+        unsigned char d[20];
+        digest_dataset(s, d);
+        reply_hex_status(c, d);
+    } else if (arg_is(sub, "digest-value") && c->argc >= 2) {
+        reply_array(c, c->argc - 2);
+        for (int j = 2; j < c->argc; j++) {
+            unsigned char d[20];
+            memset(d, 0, 20);
+            obj *o = db_peek(c->db, c->argv[j]);
+            if (o) digest_key_value(c->db, c->argv[j], o, d);
+            reply_hex_status(c, d);
+        }
+    } else if (arg_is(sub, "sleep") && c->argc == 3) {
+        double secs;
+        if (!util_str_to_d(c->argv[2], dstr_len(c->argv[2]), &secs)) secs = 0;
+        long long us = (long long)(secs * 1000000);
+        if (us > 0) usleep((useconds_t)us);
+        reply_ok(c);
+    } else if (arg_is(sub, "set-active-expire") && c->argc == 3) {
+        s->active_expire_enabled = atoi(c->argv[2]) != 0;
+        reply_ok(c);
+    } else if (arg_is(sub, "object") && c->argc == 3) {
+        obj *o = db_peek(c->db, c->argv[2]);
+        if (!o) {
+            reply_error(c, "ERR no such key");
+            return;
+        }
+        char buf[256];
+        snprintf(buf, sizeof(buf), "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:%u lru_seconds_idle:%llu",
+                 (void *)o, obj_encoding_name(o), o->type == OBJ_STRING ? obj_string_len(o) : 0,
+                 o->lru, obj_idle_seconds(o));
+        reply_status(c, buf);
+    } else if (arg_is(sub, "log") && c->argc == 3) {
+        log_msg(LL_WARNING, "DEBUG LOG: %s", c->argv[2]);
+        reply_ok(c);
+    } else if (arg_is(sub, "help")) {
+        static const char *lines[] = {
+            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "DIGEST", "    Output a hex signature representing the current DB content.",
+            "DIGEST-VALUE <key> [<key> ...]",
+            "    Output a hex signature of the values of all the specified keys.",
+            "LOG <message>", "    Write <message> to the server log.",
+            "OBJECT <key>", "    Show low level info about the `key` and associated value.",
+            "SET-ACTIVE-EXPIRE <0|1>",
+            "    Setting it to 0 disables expiring keys in background when they are not",
+            "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+            "    default.",
+            "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
+            "HELP", "    Print this help.",
+        };
+        int n = (int)(sizeof(lines) / sizeof(lines[0]));
+        reply_array(c, n);
+        for (int i = 0; i < n; i++) reply_status(c, lines[i]);
+    } else {
+        for (int i = 0; i < n_extensions; i++) {
+            if (arg_is(sub, extensions[i].name)) {
+                extensions[i].fn(c);
+                return;
+            }
+        }
+        reply_errorf(c, "ERR unknown subcommand '%.128s'. Try DEBUG HELP.", sub);
+    }
+}

@@ -1,0 +1,180 @@
+/* reply: see reply.h.
+ *
+ * Deferred lengths: a placeholder of fixed width is reserved in the output
+ * buffer and patched later; the width is chosen so the final header fits,
+ * and the unused part is closed up with a memmove of the bytes after it.
+ * Commands whose reply size is known up front never pay for this. */
+#include "core/reply.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/util.h"
+
+static void reply_track(client *c) {
+    server *s = c->srv;
+    if (!(c->flags & CLIENT_PENDING_WRITE) && c->fd >= 0) {
+        c->flags |= CLIENT_PENDING_WRITE;
+        c->next_pending = s->pending_writes;
+        c->prev_pending = NULL;
+        if (s->pending_writes) s->pending_writes->prev_pending = c;
+        s->pending_writes = c;
+    }
+}
+
+void reply_raw(client *c, const void *p, size_t len) {
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) return;
+    c->reply = dstr_cat(c->reply, p, len);
+    reply_track(c);
+}
+
+void reply_ok(client *c) { reply_raw(c, "+OK\r\n", 5); }
+
+void reply_status(client *c, const char *status) {
+    size_t n = strlen(status);
+    c->reply = dstr_grow(c->reply, n + 3);
+    reply_raw(c, "+", 1);
+    reply_raw(c, status, n);
+    reply_raw(c, "\r\n", 2);
+}
+
+static void count_error(client *c, const char *err) {
+    server *s = c->srv;
+    s->stat_total_error_replies++;
+    /* errorstats keys by the error code: the first word when it is all
+     * uppercase, as Redis does. */
+    const char *sp = strchr(err, ' ');
+    size_t n = sp ? (size_t)(sp - err) : strlen(err);
+    if (n > 64) n = 64;
+    dstr code = dstr_new(err, n);
+    dict_entry *existing;
+    dict_entry *de = dict_add_raw(s->errorstats, code, &existing);
+    if (de)
+        de->v.s64 = 1;
+    else {
+        existing->v.s64++;
+        dstr_free(code);
+    }
+}
+
+void reply_error(client *c, const char *err) {
+    /* Newlines inside an error would break the protocol: Redis replaces
+     * them with spaces. */
+    size_t n = strlen(err);
+    int has_code = n > 0 && err[0] >= 'A' && err[0] <= 'Z';
+    if (has_code) {
+        const char *sp = strchr(err, ' ');
+        for (const char *p = err; p < (sp ? sp : err + n); p++)
+            if (!(*p >= 'A' && *p <= 'Z') && *p != '_' && !(*p >= '0' && *p <= '9')) has_code = 0;
+    }
+    dstr e = dstr_empty();
+    if (!has_code) e = dstr_cats(e, "ERR ");
+    e = dstr_cat(e, err, n);
+    for (size_t i = 0; i < dstr_len(e); i++)
+        if (e[i] == '\r' || e[i] == '\n') e[i] = ' ';
+    count_error(c, e);
+    reply_raw(c, "-", 1);
+    reply_raw(c, e, dstr_len(e));
+    reply_raw(c, "\r\n", 2);
+    dstr_free(e);
+    if (c->flags & CLIENT_MULTI && !(c->flags & CLIENT_IN_EXEC)) {
+        /* errors while queueing are flagged by the caller */
+    }
+}
+
+void reply_errorf(client *c, const char *fmt, ...) {
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    reply_error(c, buf);
+}
+
+static void reply_prefixed_len(client *c, char prefix, long long n) {
+    char buf[32];
+    buf[0] = prefix;
+    int len = util_ll_to_str(buf + 1, sizeof(buf) - 3, n);
+    buf[len + 1] = '\r';
+    buf[len + 2] = '\n';
+    reply_raw(c, buf, (size_t)len + 3);
+}
+
+void reply_int(client *c, long long v) {
+    if (v == 0) {
+        reply_raw(c, ":0\r\n", 4);
+        return;
+    }
+    if (v == 1) {
+        reply_raw(c, ":1\r\n", 4);
+        return;
+    }
+    reply_prefixed_len(c, ':', v);
+}
+
+void reply_bulk(client *c, const void *p, size_t len) {
+    c->reply = dstr_grow(c->reply, len + 32);
+    reply_prefixed_len(c, '$', (long long)len);
+    reply_raw(c, p, len);
+    reply_raw(c, "\r\n", 2);
+}
+
+void reply_bulk_cstr(client *c, const char *s) {
+    if (!s)
+        reply_null(c);
+    else
+        reply_bulk(c, s, strlen(s));
+}
+
+void reply_bulk_dstr(client *c, const dstr s) { reply_bulk(c, s, dstr_len(s)); }
+
+void reply_bulk_ll(client *c, long long v) {
+    char buf[32];
+    int n = util_ll_to_str(buf, sizeof(buf), v);
+    reply_bulk(c, buf, (size_t)n);
+}
+
+void reply_bulk_obj(client *c, const obj *o) {
+    char buf[32];
+    size_t len;
+    const char *p = obj_string_bytes(o, buf, &len);
+    reply_bulk(c, p, len);
+}
+
+void reply_null(client *c) { reply_raw(c, "$-1\r\n", 5); }
+void reply_null_array(client *c) { reply_raw(c, "*-1\r\n", 5); }
+void reply_array(client *c, long long n) { reply_prefixed_len(c, '*', n); }
+
+void reply_double(client *c, double d) {
+    char buf[128];
+    int n = util_d_to_str(buf, sizeof(buf), d);
+    reply_bulk(c, buf, (size_t)n);
+}
+
+void reply_verbatim(client *c, const char *p, size_t len) { reply_bulk(c, p, len); }
+
+#define DEFER_WIDTH 24 /* '*' + up to 20 digits + CRLF, padded */
+
+size_t reply_defer_len(client *c) {
+    size_t at = dstr_len(c->reply);
+    char pad[DEFER_WIDTH];
+    memset(pad, 0, sizeof(pad));
+    reply_raw(c, pad, sizeof(pad));
+    return at;
+}
+
+void reply_set_deferred_len(client *c, size_t handle, long long n) {
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) return;
+    char hdr[DEFER_WIDTH];
+    hdr[0] = '*';
+    int len = util_ll_to_str(hdr + 1, sizeof(hdr) - 3, n);
+    hdr[len + 1] = '\r';
+    hdr[len + 2] = '\n';
+    size_t hlen = (size_t)len + 3;
+    size_t total = dstr_len(c->reply);
+    memcpy(c->reply + handle, hdr, hlen);
+    memmove(c->reply + handle + hlen, c->reply + handle + DEFER_WIDTH,
+            total - handle - DEFER_WIDTH);
+    dstr_setlen(c->reply, total - (DEFER_WIDTH - hlen));
+}

@@ -1,0 +1,45 @@
+/* reply: RESP2 replies appended to a client's output buffer.
+ *
+ * Replies are encoded straight into the client's pending output; the
+ * event loop writes it out once per loop pass, so a pipeline of N
+ * commands costs one write. Error replies also feed INFO errorstats. */
+#ifndef RM_REPLY_H
+#define RM_REPLY_H
+
+#include <stddef.h>
+
+#include "core/server.h"
+
+void reply_raw(client *c, const void *p, size_t len);
+void reply_ok(client *c);
+void reply_status(client *c, const char *status);
+/* `err` without the leading '-': "ERR syntax error", "WRONGTYPE ...". A
+ * message without an uppercase code gets "ERR " in front. */
+void reply_error(client *c, const char *err);
+void reply_errorf(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void reply_int(client *c, long long v);
+void reply_bulk(client *c, const void *p, size_t len);
+void reply_bulk_cstr(client *c, const char *s);
+void reply_bulk_dstr(client *c, const dstr s);
+void reply_bulk_ll(client *c, long long v);
+void reply_bulk_obj(client *c, const obj *o);
+void reply_null(client *c);       /* $-1 */
+void reply_null_array(client *c); /* *-1 */
+void reply_array(client *c, long long n);
+void reply_double(client *c, double d);
+void reply_verbatim(client *c, const char *p, size_t len); /* bulk in RESP2 */
+/* Deferred array length: reserve, fill in later. */
+size_t reply_defer_len(client *c);
+void reply_set_deferred_len(client *c, size_t handle, long long n);
+
+/* Shared error strings. */
+#define ERR_SYNTAX "ERR syntax error"
+#define ERR_NOT_INT "ERR value is not an integer or out of range"
+#define ERR_NOT_FLOAT "ERR value is not a valid float"
+#define ERR_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
+#define ERR_OVERFLOW "ERR increment or decrement would overflow"
+#define ERR_NO_KEY "ERR no such key"
+#define ERR_DB_RANGE "ERR DB index is out of range"
+#define ERR_SAME_OBJ "ERR source and destination objects are the same"
+
+#endif

@@ -1,0 +1,387 @@
+/* server: startup, the event loop and the cron of the keyspace thread.
+ *
+ * The loop is epoll-based: listeners and client sockets are registered
+ * level-triggered for input; a client gets EPOLLOUT only while it has
+ * output the socket would not take. Each pass: wait (bounded by the next
+ * cron tick), read and execute whatever arrived, then write every client
+ * with pending replies before waiting again, so replies to a pipeline go
+ * out in one write. The cron runs `hz` times a second: active expiry,
+ * client timeouts, incremental rehashing, pause expiry and statistics. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/db.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/propagate.h"
+#include "core/reply.h"
+#include "core/server.h"
+#include "core/util.h"
+
+static volatile sig_atomic_t shutdown_signal;
+
+static void on_signal(int sig) { shutdown_signal = sig; }
+
+static void free_dstr(void *p) { dstr_free(p); }
+static const dict_type errorstats_type = {dict_dstr_hash, dict_dstr_eq, free_dstr, NULL};
+
+int server_init(server *s) {
+    s->pid = getpid();
+    util_random_hex(s->runid, 40);
+    s->start_ms = util_ms_time();
+    s->lastsave = s->start_ms / 1000;
+    s->active_expire_enabled = 1;
+    s->epfd = -1;
+    s->errorstats = dict_create(&errorstats_type);
+    db_init_all(s);
+    commands_init(s);
+    return 0;
+}
+
+void server_free(server *s) {
+    while (s->clients) client_free(s->clients);
+    for (int i = 0; i < s->nlisteners; i++) close(s->listeners[i].fd);
+    if (s->epfd >= 0) close(s->epfd);
+    db_free_all(s);
+    dict_release(s->errorstats);
+    dict_release(s->commands);
+    propagate_flush(s);
+    mem_free(s->prop_ops);
+    config_free(&s->cfg);
+}
+
+static int listen_tcp(server *s, const char *addr) {
+    /* "-addr" means: skip silently if the address is unavailable (Redis's
+     * optional bind, used by the default "* -::*"). */
+    int optional = addr[0] == '-';
+    if (optional) addr++;
+    int v6 = strchr(addr, ':') != NULL;
+    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return optional ? 0 : -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    int rc;
+    if (v6) {
+        struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)s->cfg.port)};
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+        const char *a = !strcmp(addr, "*") || !strcmp(addr, "::*") ? "::" : addr;
+        if (inet_pton(AF_INET6, a, &sa.sin6_addr) != 1) {
+            close(fd);
+            errno = EINVAL;
+            return optional ? 0 : -1;
+        }
+        rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    } else {
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->cfg.port)};
+        const char *a = !strcmp(addr, "*") ? "0.0.0.0" : addr;
+        if (inet_pton(AF_INET, a, &sa.sin_addr) != 1) {
+            close(fd);
+            errno = EINVAL;
+            return optional ? 0 : -1;
+        }
+        rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    }
+    if (rc < 0 || listen(fd, s->cfg.tcp_backlog) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        if (optional && (e == EADDRNOTAVAIL || e == EAFNOSUPPORT || e == EPROTONOSUPPORT))
+            return 0;
+        log_msg(LL_WARNING, "Warning: Could not create server TCP listening socket %s:%d: %s",
+                addr, s->cfg.port, strerror(e));
+        return -1;
+    }
+    listener *l = &s->listeners[s->nlisteners++];
+    l->fd = fd;
+    l->is_unix = 0;
+    snprintf(l->addr, sizeof(l->addr), "%s", addr);
+    return 0;
+}
+
+static int listen_unix(server *s) {
+    const char *path = s->cfg.unixsocket;
+    unlink(path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        listen(fd, s->cfg.tcp_backlog) < 0) {
+        log_msg(LL_WARNING, "Failed opening Unix socket: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (s->cfg.unixsocketperm) chmod(path, (mode_t)s->cfg.unixsocketperm);
+    listener *l = &s->listeners[s->nlisteners++];
+    l->fd = fd;
+    l->is_unix = 1;
+    snprintf(l->addr, sizeof(l->addr), "%s", path);
+    return 0;
+}
+
+int server_listen(server *s) {
+    s->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (s->epfd < 0) return -1;
+    if (s->cfg.port != 0) {
+        for (int i = 0; i < s->cfg.nbind; i++)
+            if (listen_tcp(s, s->cfg.bind[i]) < 0) return -1;
+    }
+    if (s->cfg.unixsocket && listen_unix(s) < 0) return -1;
+    if (s->nlisteners == 0) {
+        log_msg(LL_WARNING, "Configured to not listen anywhere, exiting.");
+        return -1;
+    }
+    for (int i = 0; i < s->nlisteners; i++) {
+        /* Listener events carry a tagged pointer: the listener slot. */
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)i | (1ULL << 63)};
+        epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listeners[i].fd, &ev);
+    }
+    return 0;
+}
+
+static void format_peer(struct sockaddr_storage *ss, char *out, size_t outlen) {
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (ss->ss_family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+        port = ntohs(a->sin_port);
+        snprintf(out, outlen, "%s:%d", ip, port);
+    } else if (ss->ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+        port = ntohs(a->sin6_port);
+        snprintf(out, outlen, "%s:%d", ip, port);
+    } else {
+        snprintf(out, outlen, "/unixsocket:0");
+    }
+}
+
+static void accept_clients(server *s, listener *l) {
+    for (int i = 0; i < 1000; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                log_msg(LL_WARNING, "Accepting client connection: %s", strerror(errno));
+            return;
+        }
+        s->stat_numconnections++;
+        if (s->nclients >= s->cfg.maxclients) {
+            static const char err[] = "-ERR max number of clients reached\r\n";
+            ssize_t w = write(fd, err, sizeof(err) - 1);
+            (void)w;
+            close(fd);
+            s->stat_rejected_conn++;
+            continue;
+        }
+        if (!l->is_unix) {
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            if (s->cfg.tcp_keepalive > 0) {
+                int idle = s->cfg.tcp_keepalive;
+                int intvl = idle / 3 ? idle / 3 : 1;
+                int cnt = 3;
+                setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+                setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+                setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+                setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+            }
+        }
+        client *c = client_create(s, fd, l->is_unix ? CLIENT_UNIX_SOCKET : 0);
+        if (l->is_unix) {
+            snprintf(c->addr, sizeof(c->addr), "%s:0", s->cfg.unixsocket);
+            snprintf(c->laddr, sizeof(c->laddr), "%s:0", s->cfg.unixsocket);
+        } else {
+            format_peer(&ss, c->addr, sizeof(c->addr));
+            struct sockaddr_storage ls;
+            socklen_t ll = sizeof(ls);
+            if (getsockname(fd, (struct sockaddr *)&ls, &ll) == 0)
+                format_peer(&ls, c->laddr, sizeof(c->laddr));
+        }
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            client_free(c);
+            continue;
+        }
+        log_msg(LL_VERBOSE, "Accepted %s", c->addr);
+    }
+}
+
+static void read_from_client(client *c) {
+    server *s = c->srv;
+    /* Read at least 16 KiB; more when a big bulk is known to be coming, so
+     * a 512 MB value does not take 32k reads of 16 KiB. */
+    size_t want = 16 * 1024;
+    size_t bulk = req_bytes_wanted(&c->parser);
+    if (bulk > want) want = bulk > 1024 * 1024 ? 1024 * 1024 : bulk;
+    c->querybuf = dstr_grow(c->querybuf, want);
+    size_t cur = dstr_len(c->querybuf);
+    ssize_t n = read(c->fd, c->querybuf + cur, dstr_avail(c->querybuf));
+    if (n == 0) {
+        log_msg(LL_VERBOSE, "Client closed connection id=%llu addr=%s",
+                (unsigned long long)c->id, c->addr);
+        c->flags |= CLIENT_CLOSE_ASAP;
+        return;
+    }
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+        log_msg(LL_VERBOSE, "Reading from client: %s", strerror(errno));
+        c->flags |= CLIENT_CLOSE_ASAP;
+        return;
+    }
+    dstr_setlen(c->querybuf, cur + (size_t)n);
+    s->stat_net_input_bytes += n;
+    s->stat_io_reads++;
+    c->last_interaction_ms = util_ms_time();
+    size_t qlen = dstr_len(c->querybuf);
+    if (qlen > c->qb_peak) c->qb_peak = qlen;
+    if ((long long)qlen > s->cfg.client_query_buffer_limit) {
+        dstr ci = client_info_string(c, dstr_empty());
+        log_msg(LL_WARNING,
+                "Closing client that reached max query buffer length: %s (qbuf initial bytes: "
+                "%.64s)",
+                ci, "...");
+        dstr_free(ci);
+        s->stat_client_qbuf_limit_disconnections++;
+        c->flags |= CLIENT_CLOSE_ASAP;
+        return;
+    }
+    if (!(c->flags & CLIENT_PAUSED)) {
+        s->current_client = c;
+        client_process_input(c);
+        s->current_client = NULL;
+    }
+}
+
+static void flush_pending_writes(server *s) {
+    while (s->pending_writes) {
+        client *c = s->pending_writes;
+        s->pending_writes = c->next_pending;
+        if (s->pending_writes) s->pending_writes->prev_pending = NULL;
+        c->next_pending = c->prev_pending = NULL;
+        c->flags &= ~(uint32_t)CLIENT_PENDING_WRITE;
+        if (c->flags & CLIENT_CLOSE_ASAP) continue;
+        if (client_write_pending(c) < 0) c->flags |= CLIENT_CLOSE_ASAP;
+        else s->stat_io_writes++;
+    }
+}
+
+static void free_closing_clients(server *s) {
+    client *c = s->clients;
+    while (c) {
+        client *next = c->next;
+        if (c->flags & CLIENT_CLOSE_ASAP) client_free(c);
+        c = next;
+    }
+}
+
+static void clients_cron(server *s, long long now) {
+    if (s->cfg.timeout <= 0) return;
+    for (client *c = s->clients; c; c = c->next) {
+        if (c->flags & (CLIENT_REPLICA | CLIENT_MASTER | CLIENT_PAUSED)) continue;
+        if (now - c->last_interaction_ms > (long long)s->cfg.timeout * 1000) {
+            log_msg(LL_VERBOSE, "Closing idle client");
+            c->flags |= CLIENT_CLOSE_ASAP;
+        }
+    }
+}
+
+static void stats_cron(server *s, long long now) {
+    long long dt = now - s->inst_last_ms;
+    if (dt < 100) return;
+    int i = s->inst_idx;
+    s->inst_ops_samples[i] = (s->stat_numcommands - s->inst_last_cmds) * 1000 / dt;
+    s->inst_in_samples[i] = (s->stat_net_input_bytes - s->inst_last_in) * 1000 / dt;
+    s->inst_out_samples[i] = (s->stat_net_output_bytes - s->inst_last_out) * 1000 / dt;
+    s->inst_idx = (i + 1) % 16;
+    s->inst_last_ms = now;
+    s->inst_last_cmds = s->stat_numcommands;
+    s->inst_last_in = s->stat_net_input_bytes;
+    s->inst_last_out = s->stat_net_output_bytes;
+}
+
+void server_cron(server *s) {
+    long long now = util_ms_time();
+    s->cron_loops++;
+    if (s->pause_mode != PAUSE_OFF && now >= s->pause_end_ms) {
+        s->pause_mode = PAUSE_OFF;
+        client_unpause_all(s);
+    }
+    db_active_expire_cycle(s, 0);
+    db_cron_rehash(s);
+    clients_cron(s, now);
+    stats_cron(s, now);
+}
+
+int server_prepare_shutdown(server *s, int flags) {
+    (void)flags;
+    log_msg(LL_WARNING, "User requested shutdown...");
+    if (s->cfg.unixsocket) unlink(s->cfg.unixsocket);
+    if (s->cfg.pidfile) unlink(s->cfg.pidfile);
+    return 0;
+}
+
+void server_main_loop(server *s) {
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct epoll_event events[256];
+    s->next_cron_ms = util_ms_time();
+    while (!s->shutdown_asap) {
+        long long now = util_ms_time();
+        int hz = s->cfg.hz > 0 ? (s->cfg.hz > 500 ? 500 : s->cfg.hz) : 1;
+        if (now >= s->next_cron_ms) {
+            server_cron(s);
+            s->next_cron_ms = now + 1000 / hz;
+        }
+        flush_pending_writes(s);
+        free_closing_clients(s);
+        if (shutdown_signal) {
+            log_msg(LL_WARNING, "Received %s scheduling shutdown...",
+                    shutdown_signal == SIGINT ? "SIGINT" : "SIGTERM");
+            s->shutdown_asap = 1;
+            break;
+        }
+        long long wait = s->next_cron_ms - util_ms_time();
+        if (wait < 0) wait = 0;
+        int n = epoll_wait(s->epfd, events, 256, (int)wait);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            log_msg(LL_WARNING, "epoll_wait: %s", strerror(errno));
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            if (events[i].data.u64 & (1ULL << 63)) {
+                accept_clients(s, &s->listeners[events[i].data.u64 & 0xffff]);
+                continue;
+            }
+            client *c = events[i].data.ptr;
+            if (c->flags & CLIENT_CLOSE_ASAP) continue;
+            if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) read_from_client(c);
+            if (s->shutdown_asap) break;
+            if ((events[i].events & EPOLLOUT) && !(c->flags & CLIENT_CLOSE_ASAP)) {
+                if (client_write_pending(c) < 0) c->flags |= CLIENT_CLOSE_ASAP;
+            }
+        }
+    }
+    flush_pending_writes(s);
+    server_prepare_shutdown(s, s->shutdown_flags);
+    log_msg(LL_WARNING, "%s is now ready to exit, bye bye...", "Ringmaster");
+}

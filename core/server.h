@@ -1,0 +1,232 @@
+/* server: the keyspace thread's state and the types every command sees.
+ *
+ * One `struct server` exists per process and is owned by the keyspace
+ * thread. It is reached through the client a command runs for
+ * (`c->srv`), never through a global, so that ownership stays visible:
+ * nothing in here is touched by another thread. What replication threads
+ * need crosses a queue (see repl/repl.h). */
+#ifndef RM_SERVER_H
+#define RM_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/config.h"
+#include "core/dict.h"
+#include "core/dstr.h"
+#include "core/object.h"
+#include "core/reqparse.h"
+
+#define RM_VERSION "7.0.15"
+#define RM_NAME "ringmaster"
+
+struct client;
+struct server;
+
+typedef struct db {
+    dict *keys;    /* dstr key -> obj* */
+    dict *expires; /* same dstr key (not owned) -> int64 unix ms */
+    dict *watched; /* dstr key -> watcher list (clients WATCHing it) */
+    int id;
+    long long avg_ttl;
+    unsigned long expire_cursor;
+} db;
+
+/* Command flags, as COMMAND INFO reports them. */
+enum {
+    CMD_WRITE = 1 << 0,
+    CMD_READONLY = 1 << 1,
+    CMD_DENYOOM = 1 << 2,
+    CMD_ADMIN = 1 << 3,
+    CMD_PUBSUB = 1 << 4,
+    CMD_NOSCRIPT = 1 << 5,
+    CMD_BLOCKING = 1 << 6,
+    CMD_LOADING = 1 << 7,
+    CMD_STALE = 1 << 8,
+    CMD_FAST = 1 << 9,
+    CMD_NO_AUTH = 1 << 10,
+    CMD_MAY_REPLICATE = 1 << 11,
+    CMD_NO_MULTI = 1 << 12,
+    CMD_ALLOW_BUSY = 1 << 13,
+};
+
+typedef void (*command_proc)(struct client *c);
+
+typedef struct command {
+    const char *name;     /* lowercase; "config|get" for subcommands */
+    command_proc proc;
+    int arity;            /* N exact, -N at least N */
+    uint32_t flags;
+    int first_key, last_key, key_step;
+    const struct command *subcommands; /* terminated by a NULL name */
+    /* statistics for INFO commandstats */
+    long long calls, usec, rejected_calls, failed_calls;
+    struct command *parent;
+} command;
+
+/* Client flags. */
+enum {
+    CLIENT_CLOSE_AFTER_REPLY = 1 << 0,
+    CLIENT_CLOSE_ASAP = 1 << 1,
+    CLIENT_MULTI = 1 << 2,
+    CLIENT_DIRTY_CAS = 1 << 3,
+    CLIENT_DIRTY_EXEC = 1 << 4,
+    CLIENT_PAUSED = 1 << 5,     /* waiting for CLIENT UNPAUSE */
+    CLIENT_PENDING_WRITE = 1 << 6,
+    CLIENT_UNIX_SOCKET = 1 << 7,
+    CLIENT_IN_EXEC = 1 << 8,
+    CLIENT_FAKE = 1 << 9,       /* no socket: unit tests, loading */
+    CLIENT_WRITE_ARMED = 1 << 10,
+    CLIENT_NO_EVICT = 1 << 11,
+    CLIENT_REPLICA = 1 << 12,
+    CLIENT_MASTER = 1 << 13,
+    CLIENT_MONITOR = 1 << 14,
+};
+
+typedef struct queued_cmd {
+    const command *cmd;
+    dstr *argv;
+    int argc;
+} queued_cmd;
+
+typedef struct client {
+    uint64_t id;
+    int fd;
+    uint32_t flags;
+    struct server *srv;
+    db *db;
+    dstr querybuf;
+    size_t qb_peak;
+    req_parser parser;
+    int argc;
+    dstr *argv;
+    const command *cmd, *lastcmd;
+    dstr reply;         /* pending output */
+    size_t reply_sent;  /* bytes of `reply` already written */
+    dstr name;
+    char addr[64];
+    char laddr[64];
+    long long ctime_ms;
+    long long last_interaction_ms;
+    int authenticated;
+    int resp;
+    /* MULTI state */
+    queued_cmd *mstate;
+    int mstate_count, mstate_cap;
+    /* WATCH state: array of (db id, key) */
+    struct watched_key *watched;
+    int watched_count, watched_cap;
+    /* argv as originally received, kept when a command rewrites its
+     * propagated form */
+    struct client *next_pending, *prev_pending; /* pending-write list */
+    struct client *next, *prev;                 /* all clients */
+    struct client *next_paused;
+    int deferred_len_pos; /* unused placeholder for deferred lengths */
+} client;
+
+typedef struct watched_key {
+    int dbid;
+    int expired; /* already logically expired when WATCHed */
+    dstr key;
+} watched_key;
+
+enum pause_mode { PAUSE_OFF = 0, PAUSE_WRITE = 1, PAUSE_ALL = 2 };
+
+typedef struct listener {
+    int fd;
+    int is_unix;
+    char addr[64];
+} listener;
+
+/* The propagation point: every write leaves the keyspace thread through
+ * here, in the form Redis 7.0 propagates it. The sink is set by the
+ * replication layer; unit tests point it at a buffer. */
+typedef void (*propagate_sink_fn)(void *priv, int dbid, dstr *argv, int argc);
+
+typedef struct server {
+    config cfg;
+    pid_t pid;
+    char runid[41];
+    char *executable;
+    char *configfile; /* absolute path, NULL when started without one */
+    db *dbs;
+    int dbnum;
+    dict *commands; /* name -> command* */
+    int epfd;
+    listener listeners[16];
+    int nlisteners;
+    client *clients; /* doubly linked */
+    int nclients;
+    client *pending_writes;
+    client *paused_clients;
+    client *current_client;
+    uint64_t next_client_id;
+    long long start_ms;
+    long long dirty;
+    long long dirty_before_bgsave;
+    long long lastsave;
+    int shutdown_asap;
+    int shutdown_flags;
+    int active_expire_enabled;
+    enum pause_mode pause_mode;
+    long long pause_end_ms;
+    long long cron_loops;
+    long long next_cron_ms;
+    /* stats */
+    long long stat_numcommands;
+    long long stat_numconnections;
+    long long stat_rejected_conn;
+    long long stat_expiredkeys;
+    long long stat_keyspace_hits, stat_keyspace_misses;
+    long long stat_net_input_bytes, stat_net_output_bytes;
+    long long stat_total_error_replies;
+    long long stat_unexpected_error_replies;
+    long long stat_expired_stale_perc;
+    long long stat_expire_cycle_time_used;
+    long long stat_evictedkeys;
+    long long stat_io_reads, stat_io_writes;
+    long long stat_client_qbuf_limit_disconnections;
+    /* instantaneous metrics: ring of samples */
+    long long inst_last_ms, inst_last_cmds, inst_last_in, inst_last_out;
+    long long inst_ops_samples[16], inst_in_samples[16], inst_out_samples[16];
+    int inst_idx;
+    dict *errorstats; /* error prefix -> count */
+    /* propagation */
+    propagate_sink_fn propagate_sink;
+    void *propagate_priv;
+    struct prop_op *prop_ops;
+    int prop_count, prop_cap;
+    int call_depth; /* > 0 while a command (or EXEC) runs */
+    /* transaction watch bookkeeping */
+    int loading;
+} server;
+
+/* Lifecycle (server.c). */
+int server_init(server *s);
+void server_free(server *s);
+int server_listen(server *s);
+void server_main_loop(server *s);
+void server_cron(server *s);
+int server_prepare_shutdown(server *s, int flags);
+
+/* Clients (client.c). */
+client *client_create(server *s, int fd, uint32_t flags);
+void client_free(client *c);
+void client_close_async(client *c);
+void client_process_input(client *c);
+int client_write_pending(client *c);
+void client_reset_argv(client *c);
+void client_rewrite_argv(client *c, int argc, ...);
+void client_set_argv(client *c, dstr *argv, int argc);
+dstr client_info_string(client *c, dstr out);
+void client_unpause_all(server *s);
+
+/* Command dispatch (commands.c). */
+void commands_init(server *s);
+const command *command_lookup(server *s, dstr *argv, int argc);
+int process_command(client *c);
+void call_command(client *c, const command *cmd);
+void commands_reset_stats(server *s);
+
+#endif
