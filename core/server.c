@@ -28,6 +28,7 @@
 #include "core/propagate.h"
 #include "core/reply.h"
 #include "core/server.h"
+#include "core/types.h"
 #include "core/util.h"
 
 static volatile sig_atomic_t shutdown_signal;
@@ -46,6 +47,7 @@ int server_init(server *s) {
     s->epfd = -1;
     s->errorstats = dict_create(&errorstats_type);
     db_init_all(s);
+    types_register();
     commands_init(s);
     return 0;
 }

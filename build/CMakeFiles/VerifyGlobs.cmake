@@ -27,6 +27,7 @@ set(OLD_GLOB
   "/work/main/core/server.c"
   "/work/main/core/splitargs.c"
   "/work/main/core/t_string.c"
+  "/work/main/core/types.c"
   "/work/main/core/util.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
@@ -57,6 +58,7 @@ file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/integration/test_*.py
 set(OLD_GLOB
   "/work/main/tests/integration/test_differential_core.py"
   "/work/main/tests/integration/test_protocol.py"
+  "/work/main/tests/integration/test_server.py"
   "/work/main/tests/integration/test_tools.py"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")

@@ -88,11 +88,56 @@ ringmaster_OBJECTS = \
 "CMakeFiles/ringmaster.dir/core/main.c.o"
 
 # External object files for target ringmaster
-ringmaster_EXTERNAL_OBJECTS =
+ringmaster_EXTERNAL_OBJECTS = \
+"/work/main/build/CMakeFiles/rmcore.dir/core/client.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/cmd_client.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/cmd_keys.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/cmd_server.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/commands.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/config.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/db.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/debug.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/dict.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/dstr.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/info.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/log.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/mem.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/multi.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/object.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/propagate.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/reply.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/reqparse.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/server.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/splitargs.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/t_string.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/types.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/util.c.o"
 
 ringmaster: CMakeFiles/ringmaster.dir/core/main.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/client.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/cmd_client.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/cmd_keys.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/cmd_server.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/commands.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/config.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/db.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/debug.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/dict.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/dstr.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/info.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/log.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/mem.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/multi.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/object.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/propagate.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/reply.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/reqparse.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/server.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/splitargs.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/t_string.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/types.c.o
+ringmaster: CMakeFiles/rmcore.dir/core/util.c.o
 ringmaster: CMakeFiles/ringmaster.dir/build.make
-ringmaster: librmcore.a
 ringmaster: /usr/lib/x86_64-linux-gnu/libmimalloc.so.2.0
 ringmaster: CMakeFiles/ringmaster.dir/link.txt
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Linking C executable ringmaster"

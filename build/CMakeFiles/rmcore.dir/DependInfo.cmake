@@ -29,6 +29,7 @@ set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/main/core/server.c" "CMakeFiles/rmcore.dir/core/server.c.o" "gcc" "CMakeFiles/rmcore.dir/core/server.c.o.d"
   "/work/main/core/splitargs.c" "CMakeFiles/rmcore.dir/core/splitargs.c.o" "gcc" "CMakeFiles/rmcore.dir/core/splitargs.c.o.d"
   "/work/main/core/t_string.c" "CMakeFiles/rmcore.dir/core/t_string.c.o" "gcc" "CMakeFiles/rmcore.dir/core/t_string.c.o.d"
+  "/work/main/core/types.c" "CMakeFiles/rmcore.dir/core/types.c.o" "gcc" "CMakeFiles/rmcore.dir/core/types.c.o.d"
   "/work/main/core/util.c" "CMakeFiles/rmcore.dir/core/util.c.o" "gcc" "CMakeFiles/rmcore.dir/core/util.c.o.d"
   )
 

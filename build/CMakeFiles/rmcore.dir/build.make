@@ -363,10 +363,24 @@ CMakeFiles/rmcore.dir/core/t_string.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/rmcore.dir/core/t_string.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/core/t_string.c -o CMakeFiles/rmcore.dir/core/t_string.c.s
 
+CMakeFiles/rmcore.dir/core/types.c.o: CMakeFiles/rmcore.dir/flags.make
+CMakeFiles/rmcore.dir/core/types.c.o: /work/main/core/types.c
+CMakeFiles/rmcore.dir/core/types.c.o: CMakeFiles/rmcore.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_22) "Building C object CMakeFiles/rmcore.dir/core/types.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/rmcore.dir/core/types.c.o -MF CMakeFiles/rmcore.dir/core/types.c.o.d -o CMakeFiles/rmcore.dir/core/types.c.o -c /work/main/core/types.c
+
+CMakeFiles/rmcore.dir/core/types.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/rmcore.dir/core/types.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/core/types.c > CMakeFiles/rmcore.dir/core/types.c.i
+
+CMakeFiles/rmcore.dir/core/types.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/rmcore.dir/core/types.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/core/types.c -o CMakeFiles/rmcore.dir/core/types.c.s
+
 CMakeFiles/rmcore.dir/core/util.c.o: CMakeFiles/rmcore.dir/flags.make
 CMakeFiles/rmcore.dir/core/util.c.o: /work/main/core/util.c
 CMakeFiles/rmcore.dir/core/util.c.o: CMakeFiles/rmcore.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_22) "Building C object CMakeFiles/rmcore.dir/core/util.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_23) "Building C object CMakeFiles/rmcore.dir/core/util.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/rmcore.dir/core/util.c.o -MF CMakeFiles/rmcore.dir/core/util.c.o.d -o CMakeFiles/rmcore.dir/core/util.c.o -c /work/main/core/util.c
 
 CMakeFiles/rmcore.dir/core/util.c.i: cmake_force
@@ -377,64 +391,34 @@ CMakeFiles/rmcore.dir/core/util.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/rmcore.dir/core/util.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/core/util.c -o CMakeFiles/rmcore.dir/core/util.c.s
 
-# Object files for target rmcore
-rmcore_OBJECTS = \
-"CMakeFiles/rmcore.dir/core/client.c.o" \
-"CMakeFiles/rmcore.dir/core/cmd_client.c.o" \
-"CMakeFiles/rmcore.dir/core/cmd_keys.c.o" \
-"CMakeFiles/rmcore.dir/core/cmd_server.c.o" \
-"CMakeFiles/rmcore.dir/core/commands.c.o" \
-"CMakeFiles/rmcore.dir/core/config.c.o" \
-"CMakeFiles/rmcore.dir/core/db.c.o" \
-"CMakeFiles/rmcore.dir/core/debug.c.o" \
-"CMakeFiles/rmcore.dir/core/dict.c.o" \
-"CMakeFiles/rmcore.dir/core/dstr.c.o" \
-"CMakeFiles/rmcore.dir/core/info.c.o" \
-"CMakeFiles/rmcore.dir/core/log.c.o" \
-"CMakeFiles/rmcore.dir/core/mem.c.o" \
-"CMakeFiles/rmcore.dir/core/multi.c.o" \
-"CMakeFiles/rmcore.dir/core/object.c.o" \
-"CMakeFiles/rmcore.dir/core/propagate.c.o" \
-"CMakeFiles/rmcore.dir/core/reply.c.o" \
-"CMakeFiles/rmcore.dir/core/reqparse.c.o" \
-"CMakeFiles/rmcore.dir/core/server.c.o" \
-"CMakeFiles/rmcore.dir/core/splitargs.c.o" \
-"CMakeFiles/rmcore.dir/core/t_string.c.o" \
-"CMakeFiles/rmcore.dir/core/util.c.o"
-
-# External object files for target rmcore
-rmcore_EXTERNAL_OBJECTS =
-
-librmcore.a: CMakeFiles/rmcore.dir/core/client.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/cmd_client.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/cmd_keys.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/cmd_server.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/commands.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/config.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/db.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/debug.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/dict.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/dstr.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/info.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/log.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/mem.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/multi.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/object.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/propagate.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/reply.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/reqparse.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/server.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/splitargs.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/t_string.c.o
-librmcore.a: CMakeFiles/rmcore.dir/core/util.c.o
-librmcore.a: CMakeFiles/rmcore.dir/build.make
-librmcore.a: CMakeFiles/rmcore.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_23) "Linking C static library librmcore.a"
-	$(CMAKE_COMMAND) -P CMakeFiles/rmcore.dir/cmake_clean_target.cmake
-	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/rmcore.dir/link.txt --verbose=$(VERBOSE)
+rmcore: CMakeFiles/rmcore.dir/core/client.c.o
+rmcore: CMakeFiles/rmcore.dir/core/cmd_client.c.o
+rmcore: CMakeFiles/rmcore.dir/core/cmd_keys.c.o
+rmcore: CMakeFiles/rmcore.dir/core/cmd_server.c.o
+rmcore: CMakeFiles/rmcore.dir/core/commands.c.o
+rmcore: CMakeFiles/rmcore.dir/core/config.c.o
+rmcore: CMakeFiles/rmcore.dir/core/db.c.o
+rmcore: CMakeFiles/rmcore.dir/core/debug.c.o
+rmcore: CMakeFiles/rmcore.dir/core/dict.c.o
+rmcore: CMakeFiles/rmcore.dir/core/dstr.c.o
+rmcore: CMakeFiles/rmcore.dir/core/info.c.o
+rmcore: CMakeFiles/rmcore.dir/core/log.c.o
+rmcore: CMakeFiles/rmcore.dir/core/mem.c.o
+rmcore: CMakeFiles/rmcore.dir/core/multi.c.o
+rmcore: CMakeFiles/rmcore.dir/core/object.c.o
+rmcore: CMakeFiles/rmcore.dir/core/propagate.c.o
+rmcore: CMakeFiles/rmcore.dir/core/reply.c.o
+rmcore: CMakeFiles/rmcore.dir/core/reqparse.c.o
+rmcore: CMakeFiles/rmcore.dir/core/server.c.o
+rmcore: CMakeFiles/rmcore.dir/core/splitargs.c.o
+rmcore: CMakeFiles/rmcore.dir/core/t_string.c.o
+rmcore: CMakeFiles/rmcore.dir/core/types.c.o
+rmcore: CMakeFiles/rmcore.dir/core/util.c.o
+rmcore: CMakeFiles/rmcore.dir/build.make
+.PHONY : rmcore
 
 # Rule to build all files generated by this target.
-CMakeFiles/rmcore.dir/build: librmcore.a
+CMakeFiles/rmcore.dir/build: rmcore
 .PHONY : CMakeFiles/rmcore.dir/build
 
 CMakeFiles/rmcore.dir/clean:

@@ -41,10 +41,10 @@ file(REMOVE_RECURSE
   "CMakeFiles/rmcore.dir/core/splitargs.c.o.d"
   "CMakeFiles/rmcore.dir/core/t_string.c.o"
   "CMakeFiles/rmcore.dir/core/t_string.c.o.d"
+  "CMakeFiles/rmcore.dir/core/types.c.o"
+  "CMakeFiles/rmcore.dir/core/types.c.o.d"
   "CMakeFiles/rmcore.dir/core/util.c.o"
   "CMakeFiles/rmcore.dir/core/util.c.o.d"
-  "librmcore.a"
-  "librmcore.pdb"
 )
 
 # Per-language clean rules from dependency scanning.

@@ -88,11 +88,56 @@ test_dict_OBJECTS = \
 "CMakeFiles/test_dict.dir/tests/unit/test_dict.c.o"
 
 # External object files for target test_dict
-test_dict_EXTERNAL_OBJECTS =
+test_dict_EXTERNAL_OBJECTS = \
+"/work/main/build/CMakeFiles/rmcore.dir/core/client.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/cmd_client.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/cmd_keys.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/cmd_server.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/commands.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/config.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/db.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/debug.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/dict.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/dstr.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/info.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/log.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/mem.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/multi.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/object.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/propagate.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/reply.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/reqparse.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/server.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/splitargs.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/t_string.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/types.c.o" \
+"/work/main/build/CMakeFiles/rmcore.dir/core/util.c.o"
 
 test_dict: CMakeFiles/test_dict.dir/tests/unit/test_dict.c.o
+test_dict: CMakeFiles/rmcore.dir/core/client.c.o
+test_dict: CMakeFiles/rmcore.dir/core/cmd_client.c.o
+test_dict: CMakeFiles/rmcore.dir/core/cmd_keys.c.o
+test_dict: CMakeFiles/rmcore.dir/core/cmd_server.c.o
+test_dict: CMakeFiles/rmcore.dir/core/commands.c.o
+test_dict: CMakeFiles/rmcore.dir/core/config.c.o
+test_dict: CMakeFiles/rmcore.dir/core/db.c.o
+test_dict: CMakeFiles/rmcore.dir/core/debug.c.o
+test_dict: CMakeFiles/rmcore.dir/core/dict.c.o
+test_dict: CMakeFiles/rmcore.dir/core/dstr.c.o
+test_dict: CMakeFiles/rmcore.dir/core/info.c.o
+test_dict: CMakeFiles/rmcore.dir/core/log.c.o
+test_dict: CMakeFiles/rmcore.dir/core/mem.c.o
+test_dict: CMakeFiles/rmcore.dir/core/multi.c.o
+test_dict: CMakeFiles/rmcore.dir/core/object.c.o
+test_dict: CMakeFiles/rmcore.dir/core/propagate.c.o
+test_dict: CMakeFiles/rmcore.dir/core/reply.c.o
+test_dict: CMakeFiles/rmcore.dir/core/reqparse.c.o
+test_dict: CMakeFiles/rmcore.dir/core/server.c.o
+test_dict: CMakeFiles/rmcore.dir/core/splitargs.c.o
+test_dict: CMakeFiles/rmcore.dir/core/t_string.c.o
+test_dict: CMakeFiles/rmcore.dir/core/types.c.o
+test_dict: CMakeFiles/rmcore.dir/core/util.c.o
 test_dict: CMakeFiles/test_dict.dir/build.make
-test_dict: librmcore.a
 test_dict: /usr/lib/x86_64-linux-gnu/libmimalloc.so.2.0
 test_dict: CMakeFiles/test_dict.dir/link.txt
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Linking C executable test_dict"

@@ -133,4 +133,4 @@ CMakeFiles/rmcore.dir/core/server.c.o: /work/main/core/server.c \
  /usr/include/x86_64-linux-gnu/bits/xopen_lim.h \
  /usr/include/x86_64-linux-gnu/bits/uio_lim.h /work/main/core/log.h \
  /work/main/core/mem.h /work/main/core/propagate.h \
- /work/main/core/reply.h /work/main/core/util.h
+ /work/main/core/reply.h /work/main/core/types.h /work/main/core/util.h
