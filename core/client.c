@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/blocking.h"
 #include "core/db.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -114,6 +115,7 @@ void client_free(client *c) {
         epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
         close(c->fd);
     }
+    blocking_unblock(c);
     multi_discard(c);
     db_unwatch_all(c);
     mem_free(c->watched);
@@ -144,7 +146,8 @@ static int client_must_wait_for_unpause(client *c) {
 
 void client_process_input(client *c) {
     server *s = c->srv;
-    while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_PAUSED))) {
+    while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_PAUSED |
+                         CLIENT_BLOCKED))) {
         if (c->argc == 0) {
             size_t used = 0;
             size_t have = dstr_len(c->querybuf);
@@ -169,7 +172,10 @@ void client_process_input(client *c) {
         }
         c->last_interaction_ms = util_ms_time();
         process_command(c);
+        /* A blocked command keeps its argv: it runs again when served. */
+        if (c->flags & CLIENT_BLOCKED) break;
         client_reset_argv(c);
+        blocking_handle_ready(s);
         if (s->shutdown_asap) break;
     }
 }

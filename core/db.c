@@ -9,6 +9,8 @@
  * never expire keys on their own. */
 #include "core/db.h"
 
+#include "core/blocking.h"
+
 #include <string.h>
 
 #include "core/log.h"
@@ -33,6 +35,13 @@ static const dict_type keys_type = {dict_dstr_hash, dict_dstr_eq, free_dstr_key,
 static const dict_type expires_type = {dict_dstr_hash, dict_dstr_eq, NULL, NULL};
 static const dict_type watched_type = {dict_dstr_hash, dict_dstr_eq, free_dstr_key,
                                        free_watchers};
+static void free_waiters(void *v) {
+    watcher_list *w = v; /* same shape: an array of clients */
+    mem_free(w->v);
+    mem_free(w);
+}
+static const dict_type blocking_type = {dict_dstr_hash, dict_dstr_eq, free_dstr_key,
+                                        free_waiters};
 
 void db_init_all(server *s) {
     s->dbnum = s->cfg.databases;
@@ -41,6 +50,7 @@ void db_init_all(server *s) {
         s->dbs[i].keys = dict_create(&keys_type);
         s->dbs[i].expires = dict_create(&expires_type);
         s->dbs[i].watched = dict_create(&watched_type);
+        s->dbs[i].blocking = dict_create(&blocking_type);
         s->dbs[i].id = i;
     }
 }
@@ -50,6 +60,7 @@ void db_free_all(server *s) {
         dict_release(s->dbs[i].expires);
         dict_release(s->dbs[i].keys);
         dict_release(s->dbs[i].watched);
+        dict_release(s->dbs[i].blocking);
     }
     mem_free(s->dbs);
     s->dbs = NULL;
@@ -118,6 +129,7 @@ void db_add(server *s, db *d, const dstr key, obj *val) {
         de->v.val = val;
     }
     db_signal_modified(s, d, key);
+    blocking_signal_key(s, d, key);
 }
 
 void db_replace_value(server *s, db *d, const dstr key, obj *val) {
@@ -297,6 +309,16 @@ int db_swap(server *s, int a, int b) {
     y->expires = e;
     y->avg_ttl = t;
     y->expire_cursor = cur;
+    /* Clients blocked in either db may now find their keys. */
+    for (int k = 0; k < 2; k++) {
+        db *z = k ? y : x;
+        dict_iter it;
+        dict_iter_init(z->blocking, &it);
+        dict_entry *de;
+        while ((de = dict_iter_next(&it)))
+            if (db_peek(z, de->key)) blocking_signal_key(s, z, de->key);
+        dict_iter_done(&it);
+    }
     return 0;
 }
 

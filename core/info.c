@@ -46,7 +46,7 @@ static dstr section_clients(server *s, dstr o) {
         if (dstr_alloc_size(c->querybuf) > maxin) maxin = dstr_alloc_size(c->querybuf);
         size_t out = dstr_len(c->reply) - c->reply_sent;
         if (out > maxout) maxout = out;
-        if (c->flags & CLIENT_PAUSED) blocked++;
+        if (c->flags & (CLIENT_PAUSED | CLIENT_BLOCKED)) blocked++;
     }
     return dstr_catfmt(o,
                        "# Clients\r\nconnected_clients:%d\r\ncluster_connections:0\r\n"

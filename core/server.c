@@ -22,6 +22,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/blocking.h"
 #include "core/db.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -294,7 +295,8 @@ static void free_closing_clients(server *s) {
 static void clients_cron(server *s, long long now) {
     if (s->cfg.timeout <= 0) return;
     for (client *c = s->clients; c; c = c->next) {
-        if (c->flags & (CLIENT_REPLICA | CLIENT_MASTER | CLIENT_PAUSED)) continue;
+        if (c->flags & (CLIENT_REPLICA | CLIENT_MASTER | CLIENT_PAUSED | CLIENT_BLOCKED))
+            continue;
         if (now - c->last_interaction_ms > (long long)s->cfg.timeout * 1000) {
             log_msg(LL_VERBOSE, "Closing idle client");
             c->flags |= CLIENT_CLOSE_ASAP;
@@ -353,6 +355,8 @@ void server_main_loop(server *s) {
             server_cron(s);
             s->next_cron_ms = now + 1000 / hz;
         }
+        blocking_check_timeouts(s);
+        blocking_handle_ready(s);
         flush_pending_writes(s);
         free_closing_clients(s);
         if (shutdown_signal) {
@@ -361,7 +365,10 @@ void server_main_loop(server *s) {
             s->shutdown_asap = 1;
             break;
         }
-        long long wait = s->next_cron_ms - util_ms_time();
+        long long wake = s->next_cron_ms;
+        long long bt = blocking_next_timeout(s);
+        if (bt && bt < wake) wake = bt;
+        long long wait = wake - util_ms_time();
         if (wait < 0) wait = 0;
         int n = epoll_wait(s->epfd, events, 256, (int)wait);
         if (n < 0) {

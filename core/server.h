@@ -28,6 +28,7 @@ typedef struct db {
     dict *keys;    /* dstr key -> obj* */
     dict *expires; /* same dstr key (not owned) -> int64 unix ms */
     dict *watched; /* dstr key -> watcher list (clients WATCHing it) */
+    dict *blocking; /* dstr key -> FIFO of clients blocked on it */
     int id;
     long long avg_ttl;
     unsigned long expire_cursor;
@@ -82,7 +83,17 @@ enum {
     CLIENT_REPLICA = 1 << 12,
     CLIENT_MASTER = 1 << 13,
     CLIENT_MONITOR = 1 << 14,
+    CLIENT_BLOCKED = 1 << 15,
 };
+
+typedef struct blocking_state {
+    dstr *keys;
+    int nkeys;
+    int type;                  /* awaited value type */
+    long long timeout_ms;      /* absolute, 0 = none */
+    const char *timeout_reply; /* raw RESP sent on timeout */
+    int reblocked;             /* set when a re-executed command blocks again */
+} blocking_state;
 
 typedef struct queued_cmd {
     const command *cmd;
@@ -122,7 +133,7 @@ typedef struct client {
     struct client *next_pending, *prev_pending; /* pending-write list */
     struct client *next, *prev;                 /* all clients */
     struct client *next_paused;
-    int deferred_len_pos; /* unused placeholder for deferred lengths */
+    blocking_state bstate;
 } client;
 
 typedef struct watched_key {
@@ -198,7 +209,11 @@ typedef struct server {
     struct prop_op *prop_ops;
     int prop_count, prop_cap;
     int call_depth; /* > 0 while a command (or EXEC) runs */
-    /* transaction watch bookkeeping */
+    /* blocked clients */
+    struct ready_key *ready_keys;
+    int nready, ready_cap;
+    int handling_ready;
+    int blocked_clients;
     int loading;
 } server;
 
