@@ -152,6 +152,7 @@ void client_process_input(client *c) {
             size_t used = 0;
             size_t have = dstr_len(c->querybuf);
             if (have == 0) break;
+            c->parser.auth_required = !c->authenticated;
             req_status st = req_parse(&c->parser, c->querybuf, have, &used);
             if (used) dstr_keep(c->querybuf, used, have - used);
             if (st == REQ_NEED_MORE) break;

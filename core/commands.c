@@ -231,6 +231,14 @@ static void reject(client *c, const char *err) {
     reply_error(c, err);
 }
 
+/* EXEC itself rejected inside MULTI: the transaction is discarded and the
+ * reason travels inside an EXECABORT error, as Redis 7.0 does. */
+static void reject_exec(client *c, const char *err) {
+    multi_discard(c);
+    if (!strncmp(err, "ERR ", 4)) err += 4;
+    reply_errorf(c, "EXECABORT Transaction discarded because of: %s", err);
+}
+
 static int arity_ok(const command *cmd, int argc) {
     return (cmd->arity > 0 && cmd->arity == argc) || (cmd->arity < 0 && argc >= -cmd->arity);
 }
@@ -240,6 +248,17 @@ int process_command(client *c) {
     command *base = lookup_base(s, c->argv[0]);
     command *cmd = base;
     char buf[1024];
+    /* An HTTP request sent to the port (a browser, or a cross-protocol
+     * attack through one): close without a reply, as Redis does. */
+    if (!strcasecmp(c->argv[0], "host:") || !strcasecmp(c->argv[0], "post")) {
+        log_msg(LL_WARNING, "Possible SECURITY ATTACK detected. It looks like somebody is "
+                            "sending POST or Host: commands to Redis. This is likely due to an "
+                            "attacker attempting to use Cross Protocol Scripting to compromise "
+                            "your Redis instance. Connection from %s aborted.",
+                c->addr);
+        c->flags |= CLIENT_CLOSE_ASAP;
+        return -1;
+    }
     if (!base) {
         dstr args = dstr_empty();
         for (int i = 1; i < c->argc && dstr_len(args) < 128; i++)
@@ -270,12 +289,18 @@ int process_command(client *c) {
     if (!arity_ok(cmd, c->argc) || (!cmd->proc && c->argc < 2)) {
         snprintf(buf, sizeof(buf), "ERR wrong number of arguments for '%s' command", cmd->name);
         cmd->rejected_calls++;
-        reject(c, buf);
+        if (cmd->proc == cmd_exec)
+            reject_exec(c, buf);
+        else
+            reject(c, buf);
         return -1;
     }
     if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
         cmd->rejected_calls++;
-        reject(c, "NOAUTH Authentication required.");
+        if (cmd->proc == cmd_exec)
+            reject_exec(c, "NOAUTH Authentication required.");
+        else
+            reject(c, "NOAUTH Authentication required.");
         return -1;
     }
     if ((c->flags & CLIENT_MULTI) && cmd->proc != cmd_exec && cmd->proc != cmd_discard &&
@@ -352,8 +377,9 @@ int arg_double(client *c, const dstr arg, double *out) {
 
 int arg_is(const dstr arg, const char *word) { return !strcasecmp(arg, word); }
 
-int check_string_length(client *c, long long size) {
-    if (size > c->srv->cfg.proto_max_bulk_len) {
+int check_string_length(client *c, long long size, long long append) {
+    long long total = (long long)((unsigned long long)size + (unsigned long long)append);
+    if (total > c->srv->cfg.proto_max_bulk_len || total < size || total < append) {
         reply_error(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return -1;
     }

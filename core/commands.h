@@ -120,7 +120,7 @@ int arg_ll_range(client *c, const dstr arg, long long min, long long max, long l
                  const char *msg);
 int arg_double(client *c, const dstr arg, double *out);
 int arg_is(const dstr arg, const char *word);
-int check_string_length(client *c, long long size);
+int check_string_length(client *c, long long size, long long append);
 void server_dirty(client *c, long long n);
 void commands_register_table(command *table);
 void command_reply_info(client *c, const command *cmd);

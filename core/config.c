@@ -181,95 +181,113 @@ typedef struct unsupported_entry {
     const char *name;
     const char *def;
     int strict;
+    const char *choices; /* comma-separated allowed values, NULL = any */
 } unsupported_entry;
 
 static const unsupported_entry unsupported[] = {
-    {"appendonly", "no", 1},
-    {"cluster-enabled", "no", 1},
-    {"appendfilename", "appendonly.aof", 0},
-    {"appenddirname", "appendonlydir", 0},
-    {"appendfsync", "everysec", 0},
-    {"no-appendfsync-on-rewrite", "no", 0},
-    {"auto-aof-rewrite-percentage", "100", 0},
-    {"auto-aof-rewrite-min-size", "67108864", 0},
-    {"aof-load-truncated", "yes", 0},
-    {"aof-use-rdb-preamble", "yes", 0},
-    {"aof-timestamp-enabled", "no", 0},
-    {"aof-rewrite-incremental-fsync", "yes", 0},
-    {"notify-keyspace-events", "", 0},
-    {"latency-monitor-threshold", "0", 0},
-    {"latency-tracking", "yes", 0},
-    {"enable-module-command", "no", 0},
-    {"enable-protected-configs", "no", 0},
-    {"protected-mode", "yes", 0},
-    {"supervised", "no", 0},
-    {"always-show-logo", "no", 0},
-    {"set-proc-title", "yes", 0},
-    {"proc-title-template", "{title} {listen-addr} {server-mode}", 0},
-    {"stop-writes-on-bgsave-error", "yes", 0},
-    {"sanitize-dump-payload", "no", 0},
-    {"rdb-del-sync-files", "no", 0},
-    {"rdb-save-incremental-fsync", "yes", 0},
-    {"lazyfree-lazy-eviction", "no", 0},
-    {"lazyfree-lazy-expire", "no", 0},
-    {"lazyfree-lazy-server-del", "no", 0},
-    {"replica-lazy-flush", "no", 0},
-    {"oom-score-adj", "no", 0},
-    {"oom-score-adj-values", "0 200 800", 0},
-    {"disable-thp", "yes", 0},
-    {"slowlog-log-slower-than", "10000", 0},
-    {"slowlog-max-len", "128", 0},
-    {"stream-node-max-bytes", "4096", 0},
-    {"stream-node-max-entries", "100", 0},
-    {"activerehashing", "yes", 0},
-    {"dynamic-hz", "yes", 0},
-    {"jemalloc-bg-thread", "yes", 0},
-    {"lua-time-limit", "5000", 0},
-    {"busy-reply-threshold", "5000", 0},
-    {"maxmemory-policy", "noeviction", 0},
-    {"maxmemory-samples", "5", 0},
-    {"maxmemory-eviction-tenacity", "10", 0},
-    {"io-threads", "1", 0},
-    {"io-threads-do-reads", "no", 0},
-    {"hll-sparse-max-bytes", "3000", 0},
-    {"activedefrag", "no", 0},
-    {"tracking-table-max-keys", "1000000", 0},
-    {"acllog-max-len", "128", 0},
-    {"lfu-log-factor", "10", 0},
-    {"lfu-decay-time", "1", 0},
-    {"syslog-enabled", "no", 0},
-    {"syslog-ident", "redis", 0},
-    {"syslog-facility", "local0", 0},
-    {"crash-log-enabled", "yes", 0},
-    {"crash-memcheck-enabled", "yes", 0},
-    {"shutdown-timeout", "10", 0},
-    {"shutdown-on-sigint", "default", 0},
-    {"shutdown-on-sigterm", "default", 0},
-    {"replica-ignore-maxmemory", "yes", 0},
-    {"slave-ignore-maxmemory", "yes", 0},
-    {"repl-diskless-sync-period", "0", 0},
-    {"replica-lazy-flush", "no", 0},
-    {"lazyfree-lazy-user-flush", "no", 0},
-    {"client-output-buffer-limit-normal", "", 0},
-    {"active-defrag-threshold-lower", "10", 0},
-    {"active-defrag-threshold-upper", "100", 0},
-    {"active-defrag-cycle-min", "1", 0},
-    {"active-defrag-cycle-max", "25", 0},
-    {"active-defrag-ignore-bytes", "104857600", 0},
-    {"active-defrag-max-scan-fields", "1000", 0},
-    {"maxmemory-clients", "0", 0},
-    {"tls-port", "0", 1},
-    {"tls-replication", "no", 1},
-    {"cluster-config-file", "nodes-6379.conf", 0},
-    {"cluster-node-timeout", "15000", 0},
-    {"aclfile", "", 0},
-    {"rename-command", "", 0},
-    {"user", "", 0},
-    {"loadmodule", "", 1},
-    {"ignore-warnings", "", 0},
-    {"repl-ping-replica-period-ms", "", 0},
-    {NULL, NULL, 0},
+    {"appendonly", "no", 1, NULL},
+    {"cluster-enabled", "no", 1, NULL},
+    {"appendfilename", "appendonly.aof", 0, NULL},
+    {"appenddirname", "appendonlydir", 0, NULL},
+    {"appendfsync", "everysec", 0, NULL},
+    {"no-appendfsync-on-rewrite", "no", 0, NULL},
+    {"auto-aof-rewrite-percentage", "100", 0, NULL},
+    {"auto-aof-rewrite-min-size", "67108864", 0, NULL},
+    {"aof-load-truncated", "yes", 0, NULL},
+    {"aof-use-rdb-preamble", "yes", 0, NULL},
+    {"aof-timestamp-enabled", "no", 0, NULL},
+    {"aof-rewrite-incremental-fsync", "yes", 0, NULL},
+    {"notify-keyspace-events", "", 0, NULL},
+    {"latency-monitor-threshold", "0", 0, NULL},
+    {"latency-tracking", "yes", 0, NULL},
+    {"enable-module-command", "no", 0, NULL},
+    {"enable-protected-configs", "no", 0, NULL},
+    {"protected-mode", "yes", 0, NULL},
+    {"supervised", "no", 0, NULL},
+    {"always-show-logo", "no", 0, NULL},
+    {"set-proc-title", "yes", 0, NULL},
+    {"proc-title-template", "{title} {listen-addr} {server-mode}", 0, NULL},
+    {"stop-writes-on-bgsave-error", "yes", 0, NULL},
+    {"sanitize-dump-payload", "no", 0, NULL},
+    {"rdb-del-sync-files", "no", 0, NULL},
+    {"rdb-save-incremental-fsync", "yes", 0, NULL},
+    {"lazyfree-lazy-eviction", "no", 0, NULL},
+    {"lazyfree-lazy-expire", "no", 0, NULL},
+    {"lazyfree-lazy-server-del", "no", 0, NULL},
+    {"replica-lazy-flush", "no", 0, NULL},
+    {"oom-score-adj", "no", 0, NULL},
+    {"oom-score-adj-values", "0 200 800", 0, NULL},
+    {"disable-thp", "yes", 0, NULL},
+    {"slowlog-log-slower-than", "10000", 0, NULL},
+    {"slowlog-max-len", "128", 0, NULL},
+    {"stream-node-max-bytes", "4096", 0, NULL},
+    {"stream-node-max-entries", "100", 0, NULL},
+    {"activerehashing", "yes", 0, NULL},
+    {"dynamic-hz", "yes", 0, NULL},
+    {"jemalloc-bg-thread", "yes", 0, NULL},
+    {"lua-time-limit", "5000", 0, NULL},
+    {"busy-reply-threshold", "5000", 0, NULL},
+    {"maxmemory-policy", "noeviction", 0,
+     "volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, "
+     "allkeys-random, noeviction"},
+    {"maxmemory-samples", "5", 0, NULL},
+    {"maxmemory-eviction-tenacity", "10", 0, NULL},
+    {"io-threads", "1", 0, NULL},
+    {"io-threads-do-reads", "no", 0, NULL},
+    {"hll-sparse-max-bytes", "3000", 0, NULL},
+    {"activedefrag", "no", 0, NULL},
+    {"tracking-table-max-keys", "1000000", 0, NULL},
+    {"acllog-max-len", "128", 0, NULL},
+    {"lfu-log-factor", "10", 0, NULL},
+    {"lfu-decay-time", "1", 0, NULL},
+    {"syslog-enabled", "no", 0, NULL},
+    {"syslog-ident", "redis", 0, NULL},
+    {"syslog-facility", "local0", 0, NULL},
+    {"crash-log-enabled", "yes", 0, NULL},
+    {"crash-memcheck-enabled", "yes", 0, NULL},
+    {"shutdown-timeout", "10", 0, NULL},
+    {"shutdown-on-sigint", "default", 0, NULL},
+    {"shutdown-on-sigterm", "default", 0, NULL},
+    {"replica-ignore-maxmemory", "yes", 0, NULL},
+    {"slave-ignore-maxmemory", "yes", 0, NULL},
+    {"repl-diskless-sync-period", "0", 0, NULL},
+    {"replica-lazy-flush", "no", 0, NULL},
+    {"lazyfree-lazy-user-flush", "no", 0, NULL},
+    {"client-output-buffer-limit-normal", "", 0, NULL},
+    {"active-defrag-threshold-lower", "10", 0, NULL},
+    {"active-defrag-threshold-upper", "100", 0, NULL},
+    {"active-defrag-cycle-min", "1", 0, NULL},
+    {"active-defrag-cycle-max", "25", 0, NULL},
+    {"active-defrag-ignore-bytes", "104857600", 0, NULL},
+    {"active-defrag-max-scan-fields", "1000", 0, NULL},
+    {"maxmemory-clients", "0", 0, NULL},
+    {"tls-port", "0", 1, NULL},
+    {"tls-replication", "no", 1, NULL},
+    {"cluster-config-file", "nodes-6379.conf", 0, NULL},
+    {"cluster-node-timeout", "15000", 0, NULL},
+    {"aclfile", "", 0, NULL},
+    {"rename-command", "", 0, NULL},
+    {"user", "", 0, NULL},
+    {"loadmodule", "", 1, NULL},
+    {"ignore-warnings", "", 0, NULL},
+    {"repl-ping-replica-period-ms", "", 0, NULL},
+    {NULL, NULL, 0, NULL},
 };
+
+static int choice_ok(const unsupported_entry *u, const char *v) {
+    if (!u->choices) return 1;
+    size_t n = strlen(v);
+    const char *p = u->choices;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && !strncasecmp(p, v, n)) return 1;
+        if (!end) break;
+        p = end + 1;
+        while (*p == ' ') p++;
+    }
+    return 0;
+}
 
 static dict *unsupported_values; /* name -> dstr value, for CONFIG GET */
 
@@ -691,6 +709,10 @@ static int load_directive(config *cfg, dstr *argv, int argc, int depth, char *er
             fmt_err(err, errlen, "'%s' is not supported by Ringmaster", u->name);
             return -1;
         }
+        if (argc == 2 && !choice_ok(u, argv[1])) {
+            fmt_err(err, errlen, "argument(s) must be one of the following: %s", u->choices);
+            return -1;
+        }
         log_msg(LL_WARNING, "Directive '%s' is accepted but not implemented by Ringmaster",
                 u->name);
         remember_unsupported(u->name, argv, argc);
@@ -723,7 +745,7 @@ static int load_text(config *cfg, const char *text, size_t len, const char *orig
         if (llen == 0 || line[0] == '#') continue;
         int argc;
         dstr *argv = split_args(line, llen, &argc);
-        char why[512];
+        char why[2048];
         int rc;
         if (!argv) {
             snprintf(why, sizeof(why), "Unbalanced quotes in configuration line");
@@ -737,8 +759,11 @@ static int load_text(config *cfg, const char *text, size_t len, const char *orig
             include_depth--;
         }
         if (rc == -2) {
-            /* The included file already described its error. */
-            snprintf(why, sizeof(why), "%s", err);
+            /* The included file already described its error, naming its
+             * own file and line. */
+            fmt_err(err, errlen, "%s", why);
+            split_args_free(argv, argc);
+            return -1;
         }
         if (rc < 0) {
             fmt_err(err, errlen,
@@ -814,6 +839,10 @@ int config_set(config *cfg, const char *name, const char *value, int *unknown, c
         }
         if (u->strict && strcasecmp(value, u->def)) {
             fmt_err(err, errlen, "'%s' is not supported by Ringmaster", u->name);
+            return -1;
+        }
+        if (!choice_ok(u, value)) {
+            fmt_err(err, errlen, "argument(s) must be one of the following: %s", u->choices);
             return -1;
         }
         dstr argv[2] = {dstr_from(u->name), dstr_from(value)};

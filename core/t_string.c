@@ -299,7 +299,7 @@ void cmd_append(client *c) {
     } else {
         if (not_string(c, o)) return;
         size_t add = dstr_len(c->argv[2]);
-        if (check_string_length(c, (long long)(obj_string_len(o) + add)) < 0) return;
+        if (check_string_length(c, (long long)obj_string_len(o), (long long)add) < 0) return;
         o = unshare_raw(c, o, c->argv[1]);
         o->ptr = dstr_cat(o->ptr, c->argv[2], add);
         total = dstr_len(o->ptr);
@@ -446,7 +446,7 @@ void cmd_setrange(client *c) {
             reply_int(c, 0);
             return;
         }
-        if (check_string_length(c, offset + (long long)vlen) < 0) return;
+        if (check_string_length(c, offset, (long long)vlen) < 0) return;
         o = obj_string_raw(dstr_grow_zero(dstr_empty(), (size_t)offset + vlen));
         db_add(s, c->db, c->argv[1], o);
     } else {
@@ -455,7 +455,7 @@ void cmd_setrange(client *c) {
             reply_int(c, (long long)obj_string_len(o));
             return;
         }
-        if (check_string_length(c, offset + (long long)vlen) < 0) return;
+        if (check_string_length(c, offset, (long long)vlen) < 0) return;
         o = unshare_raw(c, o, c->argv[1]);
     }
     o->ptr = dstr_grow_zero(o->ptr, (size_t)offset + vlen);
