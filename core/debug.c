@@ -102,6 +102,47 @@ static int is_local_client(client *c) {
     return !strncmp(c->addr, "127.", 4) || !strncmp(c->addr, "::1", 3) || c->fd < 0;
 }
 
+/* DEBUG POPULATE count [prefix] [size]: string keys "<prefix>:<n>" with
+ * values "value:<n>" (padded with zero bytes or cut to `size`), skipping
+ * keys that exist. Not propagated, as in Redis. */
+static void debug_populate(client *c) {
+    long long count, size = 0;
+    if (!util_str_to_ll(c->argv[2], dstr_len(c->argv[2]), &count) || count < 0) {
+        reply_error(c, "ERR value is out of range, must be positive");
+        return;
+    }
+    if (c->argc == 5 &&
+        (!util_str_to_ll(c->argv[4], dstr_len(c->argv[4]), &size) || size < 0)) {
+        reply_error(c, "ERR value is out of range, must be positive");
+        return;
+    }
+    const char *prefix = c->argc >= 4 ? c->argv[3] : "key";
+    dict_expand(c->db->keys, dict_size(c->db->keys) + (size_t)count);
+    char kbuf[128], vbuf[128];
+    for (long long j = 0; j < count; j++) {
+        int kn = snprintf(kbuf, sizeof(kbuf), "%s:%lld", prefix, j);
+        if (kn >= (int)sizeof(kbuf)) kn = sizeof(kbuf) - 1;
+        dstr key = dstr_new(kbuf, (size_t)kn);
+        if (db_lookup_write(c->srv, c->db, key)) {
+            dstr_free(key);
+            continue;
+        }
+        int vn = snprintf(vbuf, sizeof(vbuf), "value:%lld", j);
+        obj *val;
+        if (size == 0) {
+            val = obj_string_new(vbuf, (size_t)vn);
+        } else {
+            dstr v = dstr_grow_zero(dstr_empty(), (size_t)size);
+            memcpy(v, vbuf, (size_t)(size < vn ? size : vn));
+            val = obj_string_new(v, (size_t)size);
+            dstr_free(v);
+        }
+        db_add(c->srv, c->db, key, val);
+        dstr_free(key);
+    }
+    reply_ok(c);
+}
+
 static void reply_hex_status(client *c, const unsigned char d[20]) {
     char hex[41];
     util_hex(hex, d, 20);
@@ -152,6 +193,8 @@ void cmd_debug(client *c) {
                  (void *)o, obj_encoding_name(o), o->type == OBJ_STRING ? obj_string_len(o) : 0,
                  o->lru, obj_idle_seconds(o));
         reply_status(c, buf);
+    } else if (arg_is(sub, "populate") && c->argc >= 3 && c->argc <= 5) {
+        debug_populate(c);
     } else if (arg_is(sub, "log") && c->argc == 3) {
         log_msg(LL_WARNING, "DEBUG LOG: %s", c->argv[2]);
         reply_ok(c);
