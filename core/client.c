@@ -171,7 +171,6 @@ void client_process_input(client *c) {
             s->paused_clients = c;
             break;
         }
-        c->last_interaction_ms = util_ms_time();
         process_command(c);
         /* A blocked command keeps its argv: it runs again when served. */
         if (c->flags & CLIENT_BLOCKED) break;

@@ -323,12 +323,13 @@ void call_command(client *c, const command *cmd) {
     command *mcmd = (command *)cmd;
     long long dirty_before = s->dirty;
     long long errors_before = s->stat_total_error_replies;
-    long long start = util_us_time();
+    long long start = util_clock_freeze();
     c->cmd = cmd;
     s->call_depth++;
     cmd->proc(c);
     s->call_depth--;
-    long long dur = util_us_time() - start;
+    long long dur = util_us_time_real() - start;
+    util_clock_thaw();
     mcmd->calls++;
     mcmd->usec += dur;
     if (s->stat_total_error_replies != errors_before) mcmd->failed_calls++;

@@ -13,11 +13,7 @@ static const obj_type_ops *type_ops[8];
 void obj_register_type(int type, const obj_type_ops *ops) { type_ops[type] = ops; }
 const obj_type_ops *obj_get_type_ops(int type) { return type_ops[type]; }
 
-uint32_t obj_lru_clock(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint32_t)(ts.tv_sec & 0xFFFFFF);
-}
+uint32_t obj_lru_clock(void) { return (uint32_t)((util_us_time() / 1000000) & 0xFFFFFF); }
 
 static obj *obj_alloc(int type, int enc) {
     obj *o = mem_alloc(sizeof(*o));

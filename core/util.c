@@ -361,17 +361,31 @@ void util_hex(char *out, const unsigned char *in, size_t n) {
     out[2 * n] = '\0';
 }
 
-long long util_us_time(void) {
+/* The clock a command sees is frozen while it runs (util_clock_freeze),
+ * like Redis's cached command time: every expiry decision inside one
+ * command uses the same "now", and the clock is read once per command
+ * instead of once per lookup. The freeze is per thread. */
+static _Thread_local long long frozen_us;
+static _Thread_local int frozen_depth;
+
+long long util_us_time_real(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-long long util_ms_time(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+long long util_clock_freeze(void) {
+    if (frozen_depth++ == 0) frozen_us = util_us_time_real();
+    return frozen_us;
 }
+
+void util_clock_thaw(void) {
+    if (frozen_depth > 0) frozen_depth--;
+}
+
+long long util_us_time(void) { return frozen_depth ? frozen_us : util_us_time_real(); }
+
+long long util_ms_time(void) { return util_us_time() / 1000; }
 
 long long util_mono_us(void) {
     struct timespec ts;

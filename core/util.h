@@ -64,6 +64,11 @@ void util_hex(char *out, const unsigned char *in, size_t n);
 
 /* Wall clock since the epoch, and a monotonic clock for durations. */
 long long util_ms_time(void);
+/* Freeze the calling thread's clock for the duration of a command (nests);
+ * returns the frozen time in us. util_us_time_real ignores the freeze. */
+long long util_clock_freeze(void);
+void util_clock_thaw(void);
+long long util_us_time_real(void);
 long long util_us_time(void);
 long long util_mono_us(void);
 
