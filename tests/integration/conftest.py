@@ -6,6 +6,13 @@ the same factory shared by all tests of a module. At teardown every
 server started through them is checked: a process that died while the test
 did not expect it is a crash, and any sanitizer report in its log fails the
 test even when the test itself passed.
+
+Run one file as CTest does, from this directory:
+    RINGMASTER_BIN=/abs/path/ringmaster RINGMASTER_SANITIZE= \
+        /usr/bin/python3 -m pytest -q -p no:cacheprovider test_protocol.py
+(Debian's /usr/bin/python3: it has python3-redis and python3-pytest.)
+Without RINGMASTER_BIN the tests are skipped. Pointing it at a script that
+execs redis-server checks the tests themselves: every one passes that way.
 """
 
 import faulthandler
@@ -65,6 +72,8 @@ class ServerFactory:
             if died:
                 problems.append("%s died during the test (exit code %s)\n%s" %
                                 (server.name, code, server.log_tail()))
+            elif server.stop_problem:
+                problems.append("%s %s\n%s" % (server.name, server.stop_problem, server.log_tail()))
             report = server.sanitizer_report()
             if report:
                 problems.append("%s: sanitizer report in %s\n%s" %

@@ -250,6 +250,7 @@ class ServerProcess:
             self.env.update(env)
         self.proc = None
         self.exit_expected = False
+        self.stop_problem = None
         self._log = None
 
     # -- lifecycle -------------------------------------------------------
@@ -299,10 +300,16 @@ class ServerProcess:
             return None
 
     def stop(self):
-        """SHUTDOWN NOSAVE, then SIGTERM, then SIGKILL; returns the exit code."""
+        """SHUTDOWN NOSAVE, then SIGTERM, then SIGKILL; returns the exit code.
+
+        A server that needs the signals, or exits with a non-zero code after
+        SHUTDOWN NOSAVE, has a bug: stop_problem says which, for the report.
+        """
         if self.proc is None:
             return None
-        if self.alive():
+        was_running = self.alive()
+        self.exit_expected = True
+        if was_running:
             try:
                 with RespConn(self.port, timeout=2.0) as c:
                     if self.password:
@@ -314,11 +321,15 @@ class ServerProcess:
                         pass
             except OSError:
                 pass
-            if self.wait_exit(STOP_TIMEOUT) is None:
+            code = self.wait_exit(STOP_TIMEOUT)
+            if code is None:
+                self.stop_problem = "did not exit within %.0fs of SHUTDOWN NOSAVE" % STOP_TIMEOUT
                 self.proc.terminate()
                 if self.wait_exit(5.0 * SLOWDOWN) is None:
                     self.proc.kill()
                     self.proc.wait(timeout=10)
+            elif code != 0:
+                self.stop_problem = "exited with code %d after SHUTDOWN NOSAVE" % code
         if self._log:
             self._log.close()
             self._log = None
