@@ -39,7 +39,22 @@ static void on_signal(int sig) { shutdown_signal = sig; }
 static void free_dstr(void *p) { dstr_free(p); }
 static const dict_type errorstats_type = {dict_dstr_hash, dict_dstr_eq, free_dstr, NULL};
 
+/* Directives whose new value needs action beyond storing it. */
+static int apply_config(void *priv, const char *name, char *err, size_t errlen) {
+    server *s = priv;
+    (void)err;
+    (void)errlen;
+    if (!strcmp(name, "loglevel")) {
+        log_set_level(s->cfg.loglevel);
+    } else if (!strcmp(name, "proto-max-bulk-len")) {
+        for (client *c = s->clients; c; c = c->next)
+            c->parser.max_bulk_len = s->cfg.proto_max_bulk_len;
+    }
+    return 0;
+}
+
 int server_init(server *s) {
+    config_set_apply_hook(apply_config, s);
     s->pid = getpid();
     util_random_hex(s->runid, 40);
     s->start_ms = util_ms_time();
