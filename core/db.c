@@ -11,6 +11,7 @@
 
 #include "core/blocking.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -211,7 +212,9 @@ static void expire_scan_cb(void *priv, const dict_entry *de) {
         }
         x->victims[x->nvictims++] = dstr_dup(de->key);
     } else {
-        x->ttl_sum += when - x->now;
+        /* TTLs can be near LLONG_MAX: saturate instead of overflowing. */
+        if (__builtin_add_overflow(x->ttl_sum, when - x->now, &x->ttl_sum))
+            x->ttl_sum = LLONG_MAX;
         x->ttl_samples++;
     }
 }

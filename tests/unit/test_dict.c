@@ -503,7 +503,10 @@ static unsigned churned_scan(uintptr_t stable, uint64_t seed, unsigned add_burst
 
 START_TEST(test_scan_guarantee_under_churn) {
     unsigned all = 0;
-    for (uint64_t seed = 1; seed <= 40; seed++) {
+    /* Few seeds, modest bursts: each scan already makes thousands of calls
+     * over a table that grows and shrinks under it; the suite also runs
+     * under ASan, where more would cost minutes. */
+    for (uint64_t seed = 1; seed <= 2; seed++) {
         all |= churned_scan(1000, seed * 0x9e3779b97f4a7c15ULL, 400);
         all |= churned_scan(100, seed * 0x2545f4914f6cdd1dULL, 60);
     }
