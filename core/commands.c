@@ -21,6 +21,7 @@
 #include "core/propagate.h"
 #include "core/reply.h"
 #include "core/util.h"
+#include "repl/repl.h"
 
 #define W CMD_WRITE
 #define R CMD_READONLY
@@ -301,6 +302,10 @@ int process_command(client *c) {
             reject_exec(c, "NOAUTH Authentication required.");
         else
             reject(c, "NOAUTH Authentication required.");
+        return -1;
+    }
+    if ((cmd->flags & CMD_WRITE) && !(c->flags & CLIENT_MULTI) && repl_check_write_allowed(c) < 0) {
+        cmd->rejected_calls++;
         return -1;
     }
     if ((c->flags & CLIENT_MULTI) && cmd->proc != cmd_exec && cmd->proc != cmd_discard &&

@@ -13,6 +13,7 @@
 #include "core/mem.h"
 #include "core/reply.h"
 #include "core/util.h"
+#include "repl/repl.h"
 
 static size_t peak_memory;
 
@@ -278,6 +279,8 @@ static dstr generate(server *s, dstr *which, int n, dstr o) {
         first = 0;
         if (!strcmp(sec->name, "replication") && replication_override)
             o = replication_override(s, o);
+        else if (!strcmp(sec->name, "replication") && s->repl)
+            o = repl_info(s, o);
         else
             o = sec->gen(s, o);
     }

@@ -31,6 +31,7 @@
 #include "core/server.h"
 #include "core/types.h"
 #include "core/util.h"
+#include "repl/repl.h"
 
 static volatile sig_atomic_t shutdown_signal;
 
@@ -64,7 +65,9 @@ int server_init(server *s) {
     s->errorstats = dict_create(&errorstats_type);
     db_init_all(s);
     types_register();
+    repl_register();
     commands_init(s);
+    repl_init(s);
     return 0;
 }
 
@@ -76,6 +79,7 @@ void server_free(server *s) {
     dict_release(s->errorstats);
     dict_release(s->commands);
     propagate_flush(s);
+    repl_free(s);
     mem_free(s->prop_ops);
     config_free(&s->cfg);
 }
@@ -342,6 +346,7 @@ void server_cron(server *s) {
     }
     db_active_expire_cycle(s, 0);
     db_cron_rehash(s);
+    repl_cron(s);
     clients_cron(s, now);
     stats_cron(s, now);
 }
@@ -372,6 +377,7 @@ void server_main_loop(server *s) {
         }
         blocking_check_timeouts(s);
         blocking_handle_ready(s);
+        repl_before_sleep(s);
         flush_pending_writes(s);
         free_closing_clients(s);
         if (shutdown_signal) {

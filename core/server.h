@@ -215,6 +215,7 @@ typedef struct server {
     int handling_ready;
     int blocked_clients;
     int loading;
+    struct repl_state *repl; /* replication (repl/), opaque here */
 } server;
 
 /* Lifecycle (server.c). */
