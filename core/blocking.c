@@ -10,6 +10,7 @@
  * awaited type; the first client that empties it stops the walk. */
 #include "core/blocking.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -33,23 +34,34 @@ int client_may_block(const client *c) {
     return !(c->flags & (CLIENT_IN_EXEC | CLIENT_MULTI | CLIENT_FAKE)) && c->fd >= 0;
 }
 
+const char *blocking_ready_key(const client *c) { return c->bstate.ready_key; }
+
 int parse_block_timeout(client *c, const dstr arg, long long *abs_ms) {
     long double secs;
-    if (!util_str_to_ld(arg, dstr_len(arg), &secs) || isnan(secs) || isinf(secs)) {
+    if (!util_str_to_ld(arg, dstr_len(arg), &secs) || isnan(secs)) {
         reply_error(c, "ERR timeout is not a float or out of range");
         return -1;
     }
-    if (secs < 0) {
+    /* Redis converts seconds * 1000 to a long long by truncation; values
+     * that do not fit come out as LLONG_MIN on x86, which it then reports
+     * as negative. Reproduce that instead of relying on undefined
+     * behaviour. */
+    long double ms = secs * 1000.0L;
+    long long rel;
+    if (isinf(ms) || ms >= 9223372036854775807.0L || ms <= -9223372036854775808.0L)
+        rel = LLONG_MIN;
+    else
+        rel = (long long)ms;
+    if (rel < 0) {
         reply_error(c, "ERR timeout is negative");
         return -1;
     }
-    long double ms = secs * 1000.0L;
-    if (ms > (long double)(1LL << 52)) {
+    long long now = util_ms_time();
+    if (rel > 0 && rel > LLONG_MAX - now) {
         reply_error(c, "ERR timeout is out of range");
         return -1;
     }
-    long long rel = (long long)ceill(ms);
-    *abs_ms = rel > 0 ? util_ms_time() + rel : 0;
+    *abs_ms = rel > 0 ? now + rel : 0;
     return 0;
 }
 
@@ -154,10 +166,12 @@ static void serve_key(server *s, int dbid, const dstr key) {
         const command *cmd = command_lookup(s, c->argv, c->argc);
         if (!cmd) continue;
         c->bstate.reblocked = 0;
+        c->bstate.ready_key = key;
         client *prev = s->current_client;
         s->current_client = c;
         call_command(c, cmd);
         s->current_client = prev;
+        c->bstate.ready_key = NULL;
         if (!c->bstate.reblocked) {
             blocking_unblock(c);
             resume_client(c);

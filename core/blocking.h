@@ -19,6 +19,9 @@
  * client gets `timeout_reply`, raw RESP such as "*-1\r\n". */
 void block_for_keys(client *c, dstr *keys, int nkeys, int type, long long timeout_ms,
                     const char *timeout_reply);
+/* While a blocked client's command is re-executed: the key that became
+ * ready (serve from it first), else NULL. */
+const char *blocking_ready_key(const client *c);
 /* A blocking command must not block inside MULTI/EXEC (nor for fake
  * clients): it then replies its timeout reply at once. */
 int client_may_block(const client *c);

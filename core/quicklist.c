@@ -1,0 +1,473 @@
+/* quicklist: see quicklist.h.
+ *
+ * Invariants, checked by ql_check():
+ *   - no node is empty: a node whose last entry goes is unlinked and freed
+ *     at once, so an empty list has no nodes at all;
+ *   - each node's allocation is exactly header + run (it is reallocated on
+ *     every change, like a listpack), so memory follows the data;
+ *   - ql->count is the sum of the node counts, ql->len the number of nodes.
+ *
+ * A node is reallocated in place whenever its run grows or shrinks, and
+ * realloc may move it: every function that resizes a node returns the node
+ * at its new address and fixes the neighbours' links (relink). Callers
+ * never keep a node pointer across a resize without taking the returned
+ * one.
+ *
+ * Inserting into a full node in the middle of a list splits it at the
+ * insertion point and then merges the pieces back with their neighbours
+ * when the result fits, as Redis's quicklist does, so LINSERT-heavy lists
+ * do not decay into many tiny nodes. */
+#include "core/quicklist.h"
+
+#include <string.h>
+
+#include "core/mem.h"
+
+#define QL_SIZE_SAFETY_LIMIT 8192
+#define QL_FILL_MAX 32767
+#define QL_COMPRESS_MAX 65535
+static const size_t ql_size_levels[] = {4096, 8192, 16384, 32768, 65536};
+
+quicklist *ql_create(long long fill, long long compress) {
+    quicklist *ql = mem_alloc(sizeof(*ql));
+    ql->head = ql->tail = NULL;
+    ql->count = 0;
+    ql->len = 0;
+    if (fill > QL_FILL_MAX) fill = QL_FILL_MAX;
+    if (fill < -5) fill = -5;
+    if (compress > QL_COMPRESS_MAX) compress = QL_COMPRESS_MAX;
+    if (compress < 0) compress = 0;
+    ql->fill = (int16_t)fill;
+    ql->compress = (uint16_t)compress;
+    return ql;
+}
+
+void ql_release(quicklist *ql) {
+    ql_node *n = ql->head;
+    while (n) {
+        ql_node *next = n->next;
+        mem_free(n);
+        n = next;
+    }
+    mem_free(ql);
+}
+
+/* ---- node primitives ---- */
+
+/* Whether a run of `bytes` bytes and `count` entries respects the fill. A
+ * single entry always fits: it gets a node of its own. */
+static int run_allowed(const quicklist *ql, size_t bytes, uint32_t count) {
+    if (count <= 1) return 1;
+    if (ql->fill < 0) return bytes <= ql_size_levels[-ql->fill - 1];
+    return bytes <= QL_SIZE_SAFETY_LIMIT && count <= (uint32_t)ql->fill;
+}
+
+static int node_fits(const quicklist *ql, const ql_node *n, size_t add) {
+    return run_allowed(ql, (size_t)n->bytes + add, n->count + 1);
+}
+
+static void relink(quicklist *ql, ql_node *n) {
+    if (n->prev)
+        n->prev->next = n;
+    else
+        ql->head = n;
+    if (n->next)
+        n->next->prev = n;
+    else
+        ql->tail = n;
+}
+
+static ql_node *node_resize(quicklist *ql, ql_node *n, size_t bytes) {
+    ql_node *m = mem_realloc(n, sizeof(ql_node) + bytes);
+    if (m != n) relink(ql, m);
+    return m;
+}
+
+/* Link n after `prev` (at the head when prev is NULL). */
+static void node_link_after(quicklist *ql, ql_node *prev, ql_node *n) {
+    n->prev = prev;
+    n->next = prev ? prev->next : ql->head;
+    if (n->next)
+        n->next->prev = n;
+    else
+        ql->tail = n;
+    if (prev)
+        prev->next = n;
+    else
+        ql->head = n;
+    ql->len++;
+}
+
+/* Unlink and free a node with everything in it. */
+static void node_drop(quicklist *ql, ql_node *n) {
+    if (n->prev)
+        n->prev->next = n->next;
+    else
+        ql->head = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+    else
+        ql->tail = n->prev;
+    ql->len--;
+    ql->count -= n->count;
+    mem_free(n);
+}
+
+/* A new node holding just e, linked after prev. */
+static ql_node *node_new_with(quicklist *ql, ql_node *prev, const lpl_entry *e) {
+    ql_node *n = mem_alloc(sizeof(ql_node) + e->total);
+    lpl_write(n->data, e);
+    n->bytes = (uint32_t)e->total;
+    n->count = 1;
+    node_link_after(ql, prev, n);
+    ql->count++;
+    return n;
+}
+
+/* Write e at byte offset off of n's run. */
+static ql_node *node_insert(quicklist *ql, ql_node *n, uint32_t off, const lpl_entry *e) {
+    uint32_t old = n->bytes;
+    n = node_resize(ql, n, (size_t)old + e->total);
+    if (off < old) memmove(n->data + off + e->total, n->data + off, old - off);
+    lpl_write(n->data + off, e);
+    n->bytes = old + (uint32_t)e->total;
+    n->count++;
+    ql->count++;
+    return n;
+}
+
+/* Remove `len` bytes holding k entries at offset off. NULL when the node
+ * had nothing else and is gone. */
+static ql_node *node_cut(quicklist *ql, ql_node *n, uint32_t off, uint32_t len, uint32_t k) {
+    if (k == n->count) {
+        node_drop(ql, n);
+        return NULL;
+    }
+    memmove(n->data + off, n->data + off + len, n->bytes - off - len);
+    n->bytes -= len;
+    n->count -= k;
+    ql->count -= k;
+    return node_resize(ql, n, n->bytes);
+}
+
+/* Byte offset of entry i (0 <= i <= count) of n, walked from the nearer
+ * end of the run. */
+static uint32_t entry_offset(const ql_node *n, uint32_t i) {
+    uint32_t off;
+    if (i <= n->count / 2) {
+        off = 0;
+        for (uint32_t k = 0; k < i; k++) off += (uint32_t)lpl_size_at(n->data + off);
+    } else {
+        off = n->bytes;
+        for (uint32_t k = n->count; k > i; k--) off -= (uint32_t)lpl_size_before(n->data + off);
+    }
+    return off;
+}
+
+static uint32_t entries_before(const ql_node *n, uint32_t off) {
+    uint32_t k = 0;
+    for (uint32_t p = 0; p < off; p += (uint32_t)lpl_size_at(n->data + p)) k++;
+    return k;
+}
+
+/* The node holding element index (0 <= index < count), walking from the
+ * nearer end, and the entry's position inside it. */
+static ql_node *locate(const quicklist *ql, unsigned long index, uint32_t *in_node) {
+    ql_node *n;
+    if (index < ql->count / 2) {
+        unsigned long start = 0;
+        n = ql->head;
+        while (index >= start + n->count) {
+            start += n->count;
+            n = n->next;
+        }
+        *in_node = (uint32_t)(index - start);
+    } else {
+        n = ql->tail;
+        unsigned long start = ql->count - n->count;
+        while (index < start) {
+            n = n->prev;
+            start -= n->count;
+        }
+        *in_node = (uint32_t)(index - start);
+    }
+    return n;
+}
+
+/* Merge b = a->next into a when the joined run respects the fill. Returns
+ * the node that now holds a's entries. */
+static ql_node *node_merge_next(quicklist *ql, ql_node *a) {
+    ql_node *b = a ? a->next : NULL;
+    if (!b || !run_allowed(ql, (size_t)a->bytes + b->bytes, a->count + b->count)) return a;
+    uint32_t old = a->bytes;
+    a = node_resize(ql, a, (size_t)old + b->bytes);
+    memcpy(a->data + old, b->data, b->bytes);
+    a->bytes = old + b->bytes;
+    a->count += b->count;
+    b->count = 0; /* its entries now live in a: keep ql->count */
+    node_drop(ql, b);
+    return a;
+}
+
+/* Move n's entries from offset off (entry index idx) into a new node
+ * linked after n. Returns the new node; *left gets n's new address. */
+static ql_node *node_split(quicklist *ql, ql_node *n, uint32_t off, ql_node **left) {
+    uint32_t idx = entries_before(n, off);
+    uint32_t rbytes = n->bytes - off;
+    ql_node *r = mem_alloc(sizeof(ql_node) + rbytes);
+    memcpy(r->data, n->data + off, rbytes);
+    r->bytes = rbytes;
+    r->count = n->count - idx;
+    n->bytes = off;
+    n->count = idx;
+    n = node_resize(ql, n, off);
+    node_link_after(ql, n, r);
+    *left = n;
+    return r;
+}
+
+/* Insert e at byte offset off of node n (off may equal n->bytes). */
+static void insert_at(quicklist *ql, ql_node *n, uint32_t off, const lpl_entry *e) {
+    if (node_fits(ql, n, e->total)) {
+        node_insert(ql, n, off, e);
+        return;
+    }
+    if (off == n->bytes) {
+        if (n->next && node_fits(ql, n->next, e->total))
+            node_insert(ql, n->next, 0, e);
+        else
+            node_new_with(ql, n, e);
+        return;
+    }
+    if (off == 0) {
+        if (n->prev && node_fits(ql, n->prev, e->total))
+            node_insert(ql, n->prev, n->prev->bytes, e);
+        else
+            node_new_with(ql, n->prev, e);
+        return;
+    }
+    ql_node *left;
+    ql_node *right = node_split(ql, n, off, &left);
+    if (node_fits(ql, left, e->total))
+        left = node_insert(ql, left, left->bytes, e);
+    else if (node_fits(ql, right, e->total))
+        right = node_insert(ql, right, 0, e);
+    else
+        node_new_with(ql, left, e);
+    node_merge_next(ql, right);
+    if (left->prev) node_merge_next(ql, left->prev);
+}
+
+/* ---- list operations ---- */
+
+void ql_push_entry(quicklist *ql, const lpl_entry *e, int where) {
+    if (where == QL_HEAD) {
+        if (ql->head && node_fits(ql, ql->head, e->total))
+            node_insert(ql, ql->head, 0, e);
+        else
+            node_new_with(ql, NULL, e);
+    } else {
+        if (ql->tail && node_fits(ql, ql->tail, e->total))
+            node_insert(ql, ql->tail, ql->tail->bytes, e);
+        else
+            node_new_with(ql, ql->tail, e);
+    }
+}
+
+void ql_push(quicklist *ql, const void *s, size_t len, int where) {
+    lpl_entry e;
+    lpl_prepare(&e, s, len);
+    ql_push_entry(ql, &e, where);
+}
+
+int ql_peek(const quicklist *ql, int where, lpl_elem *out) {
+    if (!ql->count) return 0;
+    if (where == QL_HEAD) {
+        lpl_read(ql->head->data, out);
+    } else {
+        const ql_node *t = ql->tail;
+        const unsigned char *end = t->data + t->bytes;
+        lpl_read(end - lpl_size_before(end), out);
+    }
+    return 1;
+}
+
+void ql_pop(quicklist *ql, int where) {
+    if (!ql->count) return;
+    if (where == QL_HEAD) {
+        ql_node *h = ql->head;
+        node_cut(ql, h, 0, (uint32_t)lpl_size_at(h->data), 1);
+    } else {
+        ql_node *t = ql->tail;
+        uint32_t sz = (uint32_t)lpl_size_before(t->data + t->bytes);
+        node_cut(ql, t, t->bytes - sz, sz, 1);
+    }
+}
+
+static int normalize(const quicklist *ql, long long index, unsigned long *out) {
+    if (index < 0) index += (long long)ql->count;
+    if (index < 0 || (unsigned long long)index >= ql->count) return 0;
+    *out = (unsigned long)index;
+    return 1;
+}
+
+int ql_index(const quicklist *ql, long long index, lpl_elem *out) {
+    unsigned long i;
+    if (!normalize(ql, index, &i)) return 0;
+    uint32_t k;
+    const ql_node *n = locate(ql, i, &k);
+    lpl_read(n->data + entry_offset(n, k), out);
+    return 1;
+}
+
+int ql_replace(quicklist *ql, long long index, const lpl_entry *e) {
+    unsigned long i;
+    if (!normalize(ql, index, &i)) return 0;
+    uint32_t k;
+    ql_node *n = locate(ql, i, &k);
+    uint32_t off = entry_offset(n, k);
+    uint32_t osz = (uint32_t)lpl_size_at(n->data + off);
+    size_t nbytes = (size_t)n->bytes - osz + e->total;
+    if (run_allowed(ql, nbytes, n->count)) {
+        uint32_t old = n->bytes;
+        if (e->total > osz) n = node_resize(ql, n, nbytes);
+        memmove(n->data + off + e->total, n->data + off + osz, old - off - osz);
+        lpl_write(n->data + off, e);
+        n->bytes = (uint32_t)nbytes;
+        if (e->total < osz) node_resize(ql, n, nbytes);
+        return 1;
+    }
+    /* The node cannot take the new size (it has other entries, since a
+     * lone entry always fits): remove the old one, insert the new one
+     * where it was, splitting the node if needed. */
+    n = node_cut(ql, n, off, osz, 1);
+    insert_at(ql, n, off, e);
+    return 1;
+}
+
+void ql_del_range(quicklist *ql, unsigned long start, unsigned long count) {
+    if (count == 0 || start >= ql->count) return;
+    if (count > ql->count - start) count = ql->count - start;
+    uint32_t i;
+    ql_node *n = locate(ql, start, &i);
+    while (count > 0 && n) {
+        ql_node *next = n->next;
+        if (i == 0 && count >= n->count) {
+            count -= n->count;
+            node_drop(ql, n);
+        } else {
+            uint32_t k = n->count - i;
+            if (k > count) k = (uint32_t)count;
+            uint32_t off = entry_offset(n, i), end = off;
+            for (uint32_t j = 0; j < k; j++) end += (uint32_t)lpl_size_at(n->data + end);
+            node_cut(ql, n, off, end - off, k);
+            count -= k;
+        }
+        n = next;
+        i = 0;
+    }
+}
+
+quicklist *ql_dup(const quicklist *ql) {
+    quicklist *d = ql_create(ql->fill, ql->compress);
+    for (const ql_node *n = ql->head; n; n = n->next) {
+        ql_node *m = mem_alloc(sizeof(ql_node) + n->bytes);
+        memcpy(m->data, n->data, n->bytes);
+        m->bytes = n->bytes;
+        m->count = n->count;
+        node_link_after(d, d->tail, m);
+        d->count += n->count;
+    }
+    return d;
+}
+
+/* ---- iteration ---- */
+
+void ql_iter_init(ql_iter *it, quicklist *ql, unsigned long index, int forward) {
+    it->ql = ql;
+    it->forward = forward;
+    it->cur_node = NULL;
+    it->cur_off = 0;
+    if (index >= ql->count) {
+        it->node = NULL;
+        it->off = 0;
+        return;
+    }
+    uint32_t k;
+    it->node = locate(ql, index, &k);
+    it->off = entry_offset(it->node, k);
+}
+
+const unsigned char *ql_iter_next(ql_iter *it) {
+    ql_node *n = it->node;
+    if (!n) return NULL;
+    const unsigned char *p = n->data + it->off;
+    it->cur_node = n;
+    it->cur_off = it->off;
+    if (it->forward) {
+        uint32_t next = it->off + (uint32_t)lpl_size_at(p);
+        if (next >= n->bytes) {
+            it->node = n->next;
+            it->off = 0;
+        } else {
+            it->off = next;
+        }
+    } else if (it->off == 0) {
+        it->node = n->prev;
+        if (it->node)
+            it->off = it->node->bytes -
+                      (uint32_t)lpl_size_before(it->node->data + it->node->bytes);
+    } else {
+        it->off -= (uint32_t)lpl_size_before(p);
+    }
+    return p;
+}
+
+void ql_iter_delete(ql_iter *it) {
+    ql_node *n = it->cur_node;
+    if (!n) return;
+    uint32_t off = it->cur_off;
+    uint32_t sz = (uint32_t)lpl_size_at(n->data + off);
+    int same_node = it->node == n;
+    ql_node *m = node_cut(it->ql, n, off, sz, 1);
+    if (same_node) {
+        /* The node had another entry, so it survived. Going forward the
+         * next entry slid down into the freed bytes; going backward it
+         * lies before them and did not move. */
+        it->node = m;
+        if (it->forward) it->off = off;
+    }
+    it->cur_node = NULL;
+}
+
+void ql_iter_insert(ql_iter *it, const lpl_entry *e, int after) {
+    ql_node *n = it->cur_node;
+    if (!n) return;
+    uint32_t off = it->cur_off;
+    if (after) off += (uint32_t)lpl_size_at(n->data + off);
+    insert_at(it->ql, n, off, e);
+    it->node = NULL;
+    it->cur_node = NULL;
+}
+
+int ql_check(const quicklist *ql) {
+    unsigned long count = 0;
+    uint32_t len = 0;
+    const ql_node *prev = NULL;
+    for (const ql_node *n = ql->head; n; n = n->next) {
+        if (n->prev != prev || n->count == 0) return 0;
+        uint32_t k = 0, off = 0;
+        while (off < n->bytes) {
+            size_t sz = lpl_size_at(n->data + off);
+            if (lpl_size_before(n->data + off + sz) != sz) return 0;
+            off += (uint32_t)sz;
+            k++;
+        }
+        if (off != n->bytes || k != n->count) return 0;
+        if (!run_allowed(ql, n->bytes, n->count)) return 0;
+        count += n->count;
+        len++;
+        prev = n;
+    }
+    return prev == ql->tail && count == ql->count && len == ql->len;
+}
