@@ -124,7 +124,7 @@ void cmd_scan(client *c) {
         }
     }
     scan_keys keys = {NULL, 0, 0};
-    long long maxiter = count * 10;
+    long long maxiter = count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
     do {
         cursor = dict_scan(c->db->keys, cursor, scan_collect, &keys);
     } while (cursor && maxiter-- && keys.n < count);
