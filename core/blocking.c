@@ -34,7 +34,7 @@ int client_may_block(const client *c) {
     return !(c->flags & (CLIENT_IN_EXEC | CLIENT_MULTI | CLIENT_FAKE)) && c->fd >= 0;
 }
 
-const char *blocking_ready_key(const client *c) { return c->bstate.ready_key; }
+dstr blocking_ready_key(const client *c) { return c->bstate.ready_key; }
 
 int parse_block_timeout(client *c, const dstr arg, long long *abs_ms) {
     long double secs;
@@ -166,7 +166,7 @@ static void serve_key(server *s, int dbid, const dstr key) {
         const command *cmd = command_lookup(s, c->argv, c->argc);
         if (!cmd) continue;
         c->bstate.reblocked = 0;
-        c->bstate.ready_key = key;
+        c->bstate.ready_key = (dstr)key;
         client *prev = s->current_client;
         s->current_client = c;
         call_command(c, cmd);

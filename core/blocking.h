@@ -21,7 +21,7 @@ void block_for_keys(client *c, dstr *keys, int nkeys, int type, long long timeou
                     const char *timeout_reply);
 /* While a blocked client's command is re-executed: the key that became
  * ready (serve from it first), else NULL. */
-const char *blocking_ready_key(const client *c);
+dstr blocking_ready_key(const client *c);
 /* A blocking command must not block inside MULTI/EXEC (nor for fake
  * clients): it then replies its timeout reply at once. */
 int client_may_block(const client *c);

@@ -93,7 +93,7 @@ typedef struct blocking_state {
     long long timeout_ms;      /* absolute, 0 = none */
     const char *timeout_reply; /* raw RESP sent on timeout */
     int reblocked;             /* set when a re-executed command blocks again */
-    const char *ready_key;     /* borrowed: the key being served, or NULL */
+    dstr ready_key;            /* borrowed: the key being served, or NULL */
 } blocking_state;
 
 typedef struct queued_cmd {

@@ -536,10 +536,10 @@ static void cmd_rpop(client *c) { pop_generic(c, QL_TAIL); }
 static int pop_first_nonempty(client *c, dstr *keys, int nkeys, int where, long long count) {
     /* A blocked client is served from the key that became ready, as Redis
      * does, not from the first of its keys that happens to hold data. */
-    const char *ready = blocking_ready_key(c);
+    dstr ready = blocking_ready_key(c);
     int first = 0;
     for (int j = 0; ready && j < nkeys; j++) {
-        if (dstr_len(keys[j]) == strlen(ready) && !memcmp(keys[j], ready, dstr_len(keys[j]))) {
+        if (!dstr_cmp(keys[j], ready)) {
             first = j;
             break;
         }
