@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -56,6 +57,10 @@ static int apply_config(void *priv, const char *name, char *err, size_t errlen) 
 
 int server_init(server *s) {
     config_set_apply_hook(apply_config, s);
+    /* A random hash seed: clients must not be able to choose keys that
+     * collide in the keyspace. */
+    uint8_t seed[16];
+    if (getrandom(seed, sizeof(seed), 0) == (ssize_t)sizeof(seed)) dict_set_hash_seed(seed);
     s->pid = getpid();
     util_random_hex(s->runid, 40);
     s->start_ms = util_ms_time();
