@@ -396,17 +396,17 @@ int check_string_length(client *c, long long size, long long append) {
 static const char *flag_names[] = {"write",   "readonly", "denyoom",     "admin",
                                    "pubsub",  "noscript", "blocking",    "loading",
                                    "stale",   "fast",     "no_auth",     "may_replicate",
-                                   "no_multi", "allow_busy"};
+                                   "no_multi", "allow_busy", "movablekeys"};
 
 void command_reply_info(client *c, const command *cmd) {
     reply_array(c, 10);
     reply_bulk_cstr(c, cmd->name);
     reply_int(c, cmd->arity);
     int nflags = 0;
-    for (int i = 0; i < 14; i++)
+    for (int i = 0; i < 15; i++)
         if (cmd->flags & (1u << i)) nflags++;
     reply_array(c, nflags);
-    for (int i = 0; i < 14; i++)
+    for (int i = 0; i < 15; i++)
         if (cmd->flags & (1u << i)) reply_status(c, flag_names[i]);
     reply_int(c, cmd->first_key);
     reply_int(c, cmd->last_key);

@@ -50,6 +50,7 @@ enum {
     CMD_MAY_REPLICATE = 1 << 11,
     CMD_NO_MULTI = 1 << 12,
     CMD_ALLOW_BUSY = 1 << 13,
+    CMD_MOVABLE_KEYS = 1 << 14, /* keys found by parsing (numkeys), not positions */
 };
 
 typedef void (*command_proc)(struct client *c);

@@ -729,14 +729,14 @@ static command list_commands[] = {
     CMD("ltrim", cmd_ltrim, 4, W, 1, 1, 1),
     CMD("lpop", cmd_lpop, -2, W | F, 1, 1, 1),
     CMD("rpop", cmd_rpop, -2, W | F, 1, 1, 1),
-    CMD("lmpop", cmd_lmpop, -4, W, 0, 0, 0),
+    CMD("lmpop", cmd_lmpop, -4, W | CMD_MOVABLE_KEYS, 0, 0, 0),
     CMD("rpoplpush", cmd_rpoplpush, 3, W | D, 1, 2, 1),
     CMD("lmove", cmd_lmove, 5, W | D, 1, 2, 1),
     CMD("blpop", cmd_blpop, -3, W | NS | B, 1, -2, 1),
     CMD("brpop", cmd_brpop, -3, W | NS | B, 1, -2, 1),
     CMD("brpoplpush", cmd_brpoplpush, 4, W | D | NS | B, 1, 2, 1),
     CMD("blmove", cmd_blmove, 6, W | D | NS | B, 1, 2, 1),
-    CMD("blmpop", cmd_blmpop, -5, W | B, 0, 0, 0),
+    CMD("blmpop", cmd_blmpop, -5, W | B | CMD_MOVABLE_KEYS, 0, 0, 0),
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL},
 };
 

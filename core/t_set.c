@@ -748,7 +748,7 @@ static command set_commands[] = {
     CMD("srandmember", cmd_srandmember, -2, R, 1, 1, 1),
     CMD("smembers", cmd_sinter, 2, R, 1, 1, 1),
     CMD("sinter", cmd_sinter, -2, R, 1, -1, 1),
-    CMD("sintercard", cmd_sintercard, -3, R, 0, 0, 0),
+    CMD("sintercard", cmd_sintercard, -3, R | CMD_MOVABLE_KEYS, 0, 0, 0),
     CMD("sinterstore", cmd_sinterstore, -3, W | D, 1, -1, 1),
     CMD("sunion", cmd_sunion, -2, R, 1, -1, 1),
     CMD("sunionstore", cmd_sunionstore, -3, W | D, 1, -1, 1),
