@@ -6,6 +6,7 @@
 #include "core/commands.h"
 #include "core/reply.h"
 #include "core/util.h"
+#include "repl/repl.h"
 
 void cmd_client_id(client *c) { reply_int(c, (long long)c->id); }
 
@@ -88,6 +89,7 @@ void cmd_client_list(client *c) {
         out = client_info_string(x, out);
         out = dstr_cats(out, "\n");
     }
+    if (type == TYPE_ANY || type == TYPE_REPLICA) out = repl_client_list(s, out, ids, nids);
     reply_verbatim(c, out, dstr_len(out));
     dstr_free(out);
 }
@@ -170,6 +172,7 @@ void cmd_client_kill(client *c) {
             x->flags |= CLIENT_CLOSE_ASAP;
         killed++;
     }
+    if (type == -1 || type == TYPE_REPLICA) killed += repl_client_kill(s, addr, laddr, id, maxage);
     if (c->argc == 3) {
         if (killed == 0)
             reply_error(c, "ERR No such client");

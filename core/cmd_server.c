@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/multi.h"
+#include "core/persist.h"
 #include "core/reply.h"
 #include "core/util.h"
 
@@ -400,6 +401,7 @@ void cmd_shutdown(client *c) {
             }
             if (arg_is(c->argv[i], "nosave")) flags |= 1;
             if (arg_is(c->argv[i], "save")) flags |= 2;
+            if (arg_is(c->argv[i], "force")) flags |= 4;
         } else {
             reply_error(c, ERR_SYNTAX);
             return;
@@ -407,6 +409,10 @@ void cmd_shutdown(client *c) {
     }
     if ((flags & 1) && (flags & 2)) {
         reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    if (persist_shutdown(s, flags & 3) < 0 && !(flags & 4)) {
+        reply_error(c, "ERR Errors trying to SHUTDOWN. Check logs.");
         return;
     }
     s->shutdown_flags = flags;

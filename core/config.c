@@ -375,7 +375,25 @@ static int parse_number(const cfg_entry *e, const char *v, long long *out, char 
 static int apply_directive(config *cfg, const cfg_entry *e, dstr *argv, int argc, char *err,
                            size_t errlen) {
     char *base = (char *)cfg;
-    if (e->kind == K_CUSTOM) return e->set(cfg, argv + 1, argc - 1, err, errlen);
+    if (e->kind == K_CUSTOM) {
+        /* Multi-argument directives also accept their arguments as one
+         * space-separated string ("--save '900 1'", CONFIG SET save "900 1"),
+         * as Redis 7.0 does. */
+        int multi = !strcmp(e->name, "save") || !strcmp(e->name, "bind") ||
+                    !strcmp(e->name, "client-output-buffer-limit");
+        if (multi && argc == 2 && strchr(argv[1], ' ')) {
+            int n;
+            dstr *parts = split_args(argv[1], dstr_len(argv[1]), &n);
+            if (!parts) {
+                fmt_err(err, errlen, "Unbalanced quotes");
+                return -1;
+            }
+            int rc = e->set(cfg, parts, n, err, errlen);
+            split_args_free(parts, n);
+            return rc;
+        }
+        return e->set(cfg, argv + 1, argc - 1, err, errlen);
+    }
     if (argc != 2) {
         fmt_err(err, errlen, "wrong number of arguments");
         return -1;

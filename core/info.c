@@ -11,6 +11,7 @@
 
 #include "core/commands.h"
 #include "core/mem.h"
+#include "core/persist.h"
 #include "core/reply.h"
 #include "core/util.h"
 #include "repl/repl.h"
@@ -91,24 +92,7 @@ static dstr section_memory(server *s, dstr o) {
         used ? (double)rss / (double)used : 0.0, mem_allocator_name());
 }
 
-static dstr section_persistence(server *s, dstr o) {
-    return dstr_catfmt(o,
-                       "# Persistence\r\nloading:%d\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\n"
-                       "current_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
-                       "current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n"
-                       "rdb_changes_since_last_save:%lld\r\nrdb_bgsave_in_progress:0\r\n"
-                       "rdb_last_save_time:%lld\r\nrdb_last_bgsave_status:ok\r\n"
-                       "rdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\n"
-                       "rdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\n"
-                       "rdb_last_load_keys_loaded:0\r\naof_enabled:0\r\n"
-                       "aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
-                       "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n"
-                       "aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n"
-                       "aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\n"
-                       "aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\n"
-                       "module_fork_last_cow_size:0\r\n",
-                       s->loading, s->dirty, s->lastsave);
-}
+static dstr section_persistence(server *s, dstr o) { return persist_info(s, o); }
 
 static long long inst_avg(const long long *samples) {
     long long sum = 0;
@@ -117,6 +101,8 @@ static long long inst_avg(const long long *samples) {
 }
 
 static dstr section_stats(server *s, dstr o) {
+    long long sync_full, sync_ok, sync_err;
+    repl_sync_stats(s, &sync_full, &sync_ok, &sync_err);
     return dstr_catfmt(
         o,
         "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
@@ -124,8 +110,8 @@ static dstr section_stats(server *s, dstr o) {
         "total_net_output_bytes:%lld\r\ntotal_net_repl_input_bytes:0\r\n"
         "total_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:%.2f\r\n"
         "instantaneous_output_kbps:%.2f\r\ninstantaneous_input_repl_kbps:0.00\r\n"
-        "instantaneous_output_repl_kbps:0.00\r\nrejected_connections:%lld\r\nsync_full:0\r\n"
-        "sync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:%lld\r\n"
+        "instantaneous_output_repl_kbps:0.00\r\nrejected_connections:%lld\r\nsync_full:%lld\r\n"
+        "sync_partial_ok:%lld\r\nsync_partial_err:%lld\r\nexpired_keys:%lld\r\n"
         "expired_stale_perc:%.2f\r\nexpired_time_cap_reached_count:0\r\n"
         "expire_cycle_cpu_milliseconds:%lld\r\nevicted_keys:%lld\r\nevicted_clients:0\r\n"
         "total_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\n"
@@ -144,23 +130,13 @@ static dstr section_stats(server *s, dstr o) {
         s->stat_numconnections, s->stat_numcommands, inst_avg(s->inst_ops_samples),
         s->stat_net_input_bytes, s->stat_net_output_bytes,
         (double)inst_avg(s->inst_in_samples) / 1024, (double)inst_avg(s->inst_out_samples) / 1024,
-        s->stat_rejected_conn, s->stat_expiredkeys, (double)s->stat_expired_stale_perc,
+        s->stat_rejected_conn, sync_full, sync_ok, sync_err, s->stat_expiredkeys, (double)s->stat_expired_stale_perc,
         s->stat_expire_cycle_time_used / 1000, s->stat_evictedkeys, s->stat_keyspace_hits,
         s->stat_keyspace_misses, s->stat_unexpected_error_replies, s->stat_total_error_replies,
         s->stat_io_reads, s->stat_io_writes, s->stat_client_qbuf_limit_disconnections);
 }
 
-static dstr section_replication(server *s, dstr o) {
-    (void)s;
-    return dstr_catfmt(o,
-                       "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"
-                       "master_failover_state:no-failover\r\nmaster_replid:%s\r\n"
-                       "master_replid2:0000000000000000000000000000000000000000\r\n"
-                       "master_repl_offset:0\r\nsecond_repl_offset:-1\r\n"
-                       "repl_backlog_active:0\r\nrepl_backlog_size:%lld\r\n"
-                       "repl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-                       s->runid, s->cfg.repl_backlog_size);
-}
+static dstr section_replication(server *s, dstr o) { return repl_info(s, o); }
 
 static dstr section_cpu(server *s, dstr o) {
     (void)s;

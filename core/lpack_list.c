@@ -37,10 +37,13 @@ enum {
 };
 
 static uint8_t backlen_size(size_t n) {
+    /* Listpack's thresholds, which are one below the powers of two: an
+     * entry of exactly 16383 bytes takes a 3-byte back-length there, and
+     * nodes must stay byte-compatible with what Redis reads. */
     if (n < 128) return 1;
-    if (n < (1u << 14)) return 2;
-    if (n < (1u << 21)) return 3;
-    if (n < (1u << 28)) return 4;
+    if (n < 16383) return 2;
+    if (n < 2097151) return 3;
+    if (n < 268435455) return 4;
     return 5;
 }
 

@@ -11,6 +11,7 @@
 #include "core/dstr.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/persist.h"
 #include "core/server.h"
 
 static void usage(void) {
@@ -114,6 +115,7 @@ int main(int argc, char **argv) {
     }
     log_msg(LL_NOTICE, "Running mode=standalone, port=%d.", s->cfg.port);
     log_msg(LL_NOTICE, "Server initialized");
+    if (persist_load_at_startup(s) < 0) return 1;
     log_msg(LL_NOTICE, "Ringmaster PID: %d", (int)getpid());
     log_msg(LL_NOTICE, "Ready to accept connections");
     server_main_loop(s);

@@ -27,6 +27,7 @@
 #include "core/db.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/persist.h"
 #include "core/propagate.h"
 #include "core/reply.h"
 #include "core/server.h"
@@ -59,8 +60,12 @@ int server_init(server *s) {
     config_set_apply_hook(apply_config, s);
     /* A random hash seed: clients must not be able to choose keys that
      * collide in the keyspace. */
+    static int seeded; /* once per process: the seed is process-wide */
     uint8_t seed[16];
-    if (getrandom(seed, sizeof(seed), 0) == (ssize_t)sizeof(seed)) dict_set_hash_seed(seed);
+    if (!seeded && getrandom(seed, sizeof(seed), 0) == (ssize_t)sizeof(seed)) {
+        dict_set_hash_seed(seed);
+        seeded = 1;
+    }
     s->pid = getpid();
     util_random_hex(s->runid, 40);
     s->start_ms = util_ms_time();
@@ -70,6 +75,7 @@ int server_init(server *s) {
     s->errorstats = dict_create(&errorstats_type);
     db_init_all(s);
     types_register();
+    persist_register();
     repl_register();
     commands_init(s);
     repl_init(s);
@@ -80,6 +86,7 @@ void server_free(server *s) {
     while (s->clients) client_free(s->clients);
     for (int i = 0; i < s->nlisteners; i++) close(s->listeners[i].fd);
     if (s->epfd >= 0) close(s->epfd);
+    persist_free(s);
     db_free_all(s);
     dict_release(s->errorstats);
     dict_release(s->commands);
@@ -354,6 +361,7 @@ void server_cron(server *s) {
     repl_cron(s);
     clients_cron(s, now);
     stats_cron(s, now);
+    persist_cron(s);
 }
 
 int server_prepare_shutdown(server *s, int flags) {
@@ -388,6 +396,14 @@ void server_main_loop(server *s) {
         if (shutdown_signal) {
             log_msg(LL_WARNING, "Received %s scheduling shutdown...",
                     shutdown_signal == SIGINT ? "SIGINT" : "SIGTERM");
+            shutdown_signal = 0;
+            /* Redis's prepareForShutdown: a failed final save keeps the
+             * server running rather than losing the writes. */
+            if (persist_shutdown(s, 0) < 0) {
+                log_msg(LL_WARNING, "SIGTERM received but errors trying to shut down the "
+                                    "server, check the logs for more information");
+                continue;
+            }
             s->shutdown_asap = 1;
             break;
         }
@@ -405,6 +421,10 @@ void server_main_loop(server *s) {
         for (int i = 0; i < n; i++) {
             if (events[i].data.u64 & (1ULL << 63)) {
                 accept_clients(s, &s->listeners[events[i].data.u64 & 0xffff]);
+                continue;
+            }
+            if (events[i].data.u64 & REPL_EPOLL_TAG) {
+                repl_io_event(s);
                 continue;
             }
             client *c = events[i].data.ptr;

@@ -1,14 +1,24 @@
 /* master: the keyspace-thread side of a replication master.
  *
- * State: the two replication ids (replid for the current history,
- * replid2 valid up to second_replid_offset after a promotion), the
- * backlog, and the db the stream last SELECTed. The propagation point
- * feeds repl_feed(), which encodes each operation into the stream. Like
- * Redis, a master that never had a replica keeps no backlog and its
- * offset stays put; once the backlog exists, every write is counted.
+ * State (master_int.h): the two replication ids (replid for the current
+ * history, replid2 valid up to second_replid_offset after a promotion),
+ * the backlog, the db the stream last SELECTed, and the replicas, whose
+ * sockets live on the replication I/O threads. The propagation point feeds
+ * repl_feed(), which encodes each operation into the stream. Like Redis,
+ * a master that never had a replica keeps no backlog and its offset stays
+ * put; once the backlog exists, every write is counted.
  *
- * What crosses to replication I/O threads is only the backlog (read in
- * place through published offsets) and messages on the SPSC queues. */
+ * Once per event-loop pass repl_before_sleep publishes the stream's new
+ * end (a release store the I/O threads acquire) and pokes the threads, so
+ * every byte written during the pass leaves in as few sends as possible.
+ * WAIT's "REPLCONF GETACK *" is appended there too, as Redis does in its
+ * beforeSleep. The cron sends the PING every repl-ping-replica-period,
+ * the once-a-second TICK that keeps waiting replicas alive, reaps the
+ * snapshot child and starts the next one, and applies repl-timeout and
+ * the replica output-buffer limits.
+ *
+ * What crosses to the I/O threads is only the backlog (read in place
+ * through published offsets) and messages on the SPSC queues. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -16,30 +26,14 @@
 #include "core/commands.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/persist.h"
 #include "core/propagate.h"
 #include "core/reply.h"
 #include "core/util.h"
-#include "repl/backlog.h"
+#include "repl/master_int.h"
 #include "repl/repl.h"
 
-typedef struct repl_state {
-    char replid[41];
-    char replid2[41];
-    long long second_replid_offset;
-    long long master_repl_offset;
-    backlog *bl;
-    int stream_db; /* db the stream last selected, -1 = none */
-    int nreplicas;
-    int good_replicas;
-    long long last_ping_ms;
-    long long no_replicas_since_ms;
-    long long sync_full, sync_partial_ok, sync_partial_err;
-    dstr scratch;
-} repl_state;
-
-static repl_state *state_of(server *s) { return s->repl; }
-
-static void stream_append_command(repl_state *r, dstr *argv, int argc) {
+void repl_stream_append(repl_state *r, dstr *argv, int argc) {
     dstr buf = r->scratch;
     dstr_clear(buf);
     buf = resp_encode_command(buf, argv, argc);
@@ -51,24 +45,31 @@ static void stream_append_command(repl_state *r, dstr *argv, int argc) {
 /* The propagation sink. */
 static void repl_feed(void *priv, int dbid, dstr *argv, int argc) {
     server *s = priv;
-    repl_state *r = state_of(s);
+    repl_state *r = repl_of(s);
     if (!r->bl) return;
     if (dbid >= 0 && dbid != r->stream_db) {
         char num[24];
         int n = util_ll_to_str(num, sizeof(num), dbid);
         dstr sel[2] = {dstr_from("SELECT"), dstr_new(num, (size_t)n)};
-        stream_append_command(r, sel, 2);
+        repl_stream_append(r, sel, 2);
         dstr_free(sel[0]);
         dstr_free(sel[1]);
         r->stream_db = dbid;
     }
-    stream_append_command(r, argv, argc);
+    repl_stream_append(r, argv, argc);
+}
+
+void repl_new_history(repl_state *r) {
+    util_random_hex(r->replid, 40);
+    memset(r->replid2, '0', 40);
+    r->second_replid_offset = -1;
 }
 
 void repl_create_backlog(server *s) {
-    repl_state *r = state_of(s);
+    repl_state *r = repl_of(s);
     if (r->bl) return;
     r->bl = backlog_create(r->master_repl_offset, s->cfg.repl_backlog_size, 64 * 1024);
+    r->poked_end = r->master_repl_offset;
     /* A new backlog starts without a selected db, so the first write
      * carries a SELECT whatever the previous stream did. */
     r->stream_db = -1;
@@ -88,39 +89,75 @@ void repl_init(server *s) {
     s->repl = r;
 }
 
+static void drop_final_report(void *ctx, const spsc_msg *m) {
+    (void)ctx;
+    (void)m;
+}
+
 void repl_free(server *s) {
-    repl_state *r = state_of(s);
+    repl_state *r = repl_of(s);
     if (!r) return;
+    repl_snapshot_kill(s);
+    if (r->pool_started) io_pool_stop(&r->pool, drop_final_report, NULL);
+    while (r->replicas) {
+        repl_replica *rr = r->replicas;
+        r->replicas = rr->next;
+        mem_free(rr);
+    }
     backlog_free(r->bl);
     dstr_free(r->scratch);
+    mem_free(r->waiters);
     mem_free(r);
     s->repl = NULL;
 }
 
 void repl_before_sleep(server *s) {
-    repl_state *r = state_of(s);
+    repl_state *r = repl_of(s);
     if (!r || !r->bl) return;
+    if (r->get_ack_requested) {
+        dstr getack[3] = {dstr_from("REPLCONF"), dstr_from("GETACK"), dstr_from("*")};
+        repl_stream_append(r, getack, 3);
+        for (int i = 0; i < 3; i++) dstr_free(getack[i]);
+        r->get_ack_requested = 0;
+    }
     backlog_publish(r->bl);
+    if (r->pool_started && r->master_repl_offset != r->poked_end) {
+        r->poked_end = r->master_repl_offset;
+        spsc_msg poke = {.type = LINK_MSG_POKE, .fd = -1};
+        for (unsigned i = 0; i < r->pool.count; i++) io_thread_post(r->pool.threads[i], &poke);
+    }
 }
 
 void repl_cron(server *s) {
-    repl_state *r = state_of(s);
-    if (!r || !r->bl) return;
+    repl_state *r = repl_of(s);
+    if (!r) return;
     long long now = util_ms_time();
-    if (r->nreplicas > 0 &&
+    repl_snapshot_reap(s);
+    int nreplicas = repl_count_replicas(r);
+    if (r->pool_started && now - r->last_tick_ms >= 1000) {
+        r->last_tick_ms = now;
+        spsc_msg tick = {.type = LINK_MSG_TICK, .fd = -1};
+        for (unsigned i = 0; i < r->pool.count; i++) io_thread_post(r->pool.threads[i], &tick);
+    }
+    repl_wait_check(s);
+    if (!r->bl) return;
+    if (nreplicas > 0 &&
         now - r->last_ping_ms >= (long long)s->cfg.repl_ping_replica_period * 1000) {
         /* The PING carries no db: replicas use it to detect a dead link. */
         dstr ping[1] = {dstr_from("PING")};
-        stream_append_command(r, ping, 1);
+        repl_stream_append(r, ping, 1);
         dstr_free(ping[0]);
         r->last_ping_ms = now;
     }
+    repl_snapshot_maybe_start(s, 0);
+    repl_limits_cron(s, now);
+    repl_refresh_good(s);
     if (r->bl->window != s->cfg.repl_backlog_size) backlog_resize(r->bl, s->cfg.repl_backlog_size);
     backlog_trim(r->bl);
     /* With no replicas for repl-backlog-ttl seconds the backlog goes, as
      * in Redis (0 = keep forever). */
-    if (r->nreplicas > 0) r->no_replicas_since_ms = now;
-    if (r->nreplicas == 0 && s->cfg.repl_backlog_ttl > 0 &&
+    if (nreplicas > 0 || r->replicas || r->snap.id) r->no_replicas_since_ms = now;
+    if (!r->replicas && !r->snap.id && s->cfg.repl_backlog_ttl > 0 &&
         now - r->no_replicas_since_ms > s->cfg.repl_backlog_ttl * 1000) {
         log_msg(LL_NOTICE, "Replication backlog freed after %lld seconds without connected replicas.",
                 s->cfg.repl_backlog_ttl);
@@ -128,64 +165,160 @@ void repl_cron(server *s) {
         r->bl = NULL;
         propagate_set_sink(s, NULL, NULL);
         /* A new history: old replicas cannot continue from it. */
-        memcpy(r->replid2, r->replid, 41);
-        r->second_replid_offset = -1;
-        memset(r->replid2, '0', 40);
-        util_random_hex(r->replid, 40);
+        repl_new_history(r);
     }
 }
 
-long long repl_offset(server *s) { return state_of(s)->master_repl_offset; }
-const char *repl_id(server *s) { return state_of(s)->replid; }
+long long repl_offset(server *s) { return repl_of(s)->master_repl_offset; }
+const char *repl_id(server *s) { return repl_of(s)->replid; }
+
+void repl_sync_stats(server *s, long long *full, long long *partial_ok, long long *partial_err) {
+    repl_state *r = repl_of(s);
+    *full = r->sync_full;
+    *partial_ok = r->sync_partial_ok;
+    *partial_err = r->sync_partial_err;
+}
+
+static const char *state_name(int state) {
+    switch (state) {
+    case LINK_WAIT_BGSAVE_START:
+    case LINK_WAIT_BGSAVE_END:
+        return "wait_bgsave";
+    case LINK_SEND_BULK:
+        return "send_bulk";
+    default:
+        return "online";
+    }
+}
 
 dstr repl_info(server *s, dstr o) {
-    repl_state *r = state_of(s);
+    repl_state *r = repl_of(s);
     long long first = r->bl ? backlog_first(r->bl) : 0;
     long long histlen = r->bl ? backlog_histlen(r->bl) : 0;
+    long long now = util_ms_time();
+    o = dstr_catfmt(o, "# Replication\r\nrole:master\r\nconnected_slaves:%d\r\n",
+                    repl_count_replicas(r));
+    if (s->cfg.min_replicas_to_write && s->cfg.min_replicas_max_lag)
+        o = dstr_catfmt(o, "min_slaves_good_slaves:%d\r\n", r->good_replicas);
+    /* Oldest first, as Redis lists its replicas. */
+    int n = 0;
+    for (repl_replica *rr = r->replicas; rr; rr = rr->next) n += !rr->dropped;
+    repl_replica **v = mem_alloc(sizeof(*v) * (size_t)(n ? n : 1));
+    int i = n;
+    for (repl_replica *rr = r->replicas; rr; rr = rr->next)
+        if (!rr->dropped) v[--i] = rr;
+    for (i = 0; i < n; i++) {
+        repl_replica *rr = v[i];
+        o = dstr_catfmt(o, "slave%d:ip=%s,port=%d,state=%s,offset=%lld,lag=%lld\r\n", i, rr->ip,
+                        rr->port, state_name(rr->state), rr->ack_off > 0 ? rr->ack_off : 0,
+                        (now - rr->ack_ms) / 1000);
+    }
+    mem_free(v);
     return dstr_catfmt(o,
-                       "# Replication\r\nrole:master\r\nconnected_slaves:%d\r\n"
                        "master_failover_state:no-failover\r\nmaster_replid:%s\r\n"
                        "master_replid2:%s\r\nmaster_repl_offset:%lld\r\n"
                        "second_repl_offset:%lld\r\nrepl_backlog_active:%d\r\n"
                        "repl_backlog_size:%lld\r\nrepl_backlog_first_byte_offset:%lld\r\n"
                        "repl_backlog_histlen:%lld\r\n",
-                       r->nreplicas, r->replid, r->replid2, r->master_repl_offset,
-                       r->second_replid_offset, r->bl != NULL, s->cfg.repl_backlog_size, first,
-                       histlen);
+                       r->replid, r->replid2, r->master_repl_offset, r->second_replid_offset,
+                       r->bl != NULL, s->cfg.repl_backlog_size, first, histlen);
 }
 
 int repl_check_write_allowed(client *c) {
     server *s = c->srv;
-    repl_state *r = state_of(s);
+    repl_state *r = repl_of(s);
     if (s->cfg.min_replicas_to_write <= 0 || s->cfg.min_replicas_max_lag <= 0) return 0;
     if (r->good_replicas >= s->cfg.min_replicas_to_write) return 0;
     reply_error(c, "NOREPLICAS Not enough good replicas to write.");
     return -1;
 }
 
+/* Snapshots record where the stream stood, so that a replica loading one
+ * (or this master restarted from it) can continue with a partial resync. */
+int persist_repl_save_info(server *s, rdb_save_info *rsi) {
+    repl_state *r = repl_of(s);
+    if (!r || !r->bl) return 0;
+    rsi->repl_stream_db = r->stream_db < 0 ? 0 : r->stream_db;
+    memcpy(rsi->repl_id, r->replid, 41);
+    rsi->repl_offset = r->master_repl_offset;
+    return 1;
+}
+
 /* ---- commands ---- */
 
 static void cmd_role(client *c) {
-    repl_state *r = state_of(c->srv);
+    repl_state *r = repl_of(c->srv);
     reply_array(c, 3);
     reply_bulk_cstr(c, "master");
     reply_int(c, r->master_repl_offset);
-    reply_array(c, 0);
+    size_t h = reply_defer_len(c);
+    long long n = 0;
+    for (repl_replica *rr = r->replicas; rr; rr = rr->next) {
+        if (rr->dropped || rr->state != LINK_ONLINE) continue;
+        reply_array(c, 3);
+        reply_bulk_cstr(c, rr->ip);
+        reply_bulk_ll(c, rr->port);
+        reply_bulk_ll(c, rr->ack_off > 0 ? rr->ack_off : 0);
+        n++;
+    }
+    reply_set_deferred_len(c, h, n);
+}
+
+static repl_conf_pending *pending_conf(repl_state *r, uint64_t id, int create) {
+    for (int i = 0; i < r->npending; i++)
+        if (r->pending[i].id == id) return &r->pending[i];
+    if (!create) return NULL;
+    if (r->npending == REPL_CONF_PENDING_MAX) {
+        /* Clients that sent REPLCONF and never synced: forget the oldest. */
+        memmove(&r->pending[0], &r->pending[1], sizeof(r->pending[0]) * (REPL_CONF_PENDING_MAX - 1));
+        r->npending--;
+    }
+    repl_conf_pending *p = &r->pending[r->npending++];
+    memset(p, 0, sizeof(*p));
+    p->id = id;
+    return p;
+}
+
+int repl_take_pending_conf(server *s, uint64_t id, repl_conf_pending *out) {
+    repl_state *r = repl_of(s);
+    for (int i = 0; i < r->npending; i++) {
+        if (r->pending[i].id != id) continue;
+        *out = r->pending[i];
+        r->pending[i] = r->pending[--r->npending];
+        return 1;
+    }
+    memset(out, 0, sizeof(*out));
+    return 0;
 }
 
 static void cmd_replconf(client *c) {
+    repl_state *r = repl_of(c->srv);
     if (c->argc % 2 == 0) {
         reply_error(c, ERR_SYNTAX);
         return;
     }
     for (int i = 1; i < c->argc; i += 2) {
-        const dstr opt = c->argv[i];
-        if (arg_is(opt, "listening-port") || arg_is(opt, "ip-address") || arg_is(opt, "capa") ||
-            arg_is(opt, "rdb-only") || arg_is(opt, "rdb-filter-only")) {
+        const dstr opt = c->argv[i], val = c->argv[i + 1];
+        if (arg_is(opt, "listening-port")) {
+            long long port;
+            if (arg_ll(c, val, &port) < 0) return;
+            pending_conf(r, c->id, 1)->port = (int)port;
+        } else if (arg_is(opt, "ip-address")) {
+            if (dstr_len(val) >= sizeof(((repl_conf_pending *)0)->ip)) {
+                reply_error(c, "ERR REPLCONF ip-address provided by replica instance is too long: "
+                               "46 bytes are allowed");
+                return;
+            }
+            snprintf(pending_conf(r, c->id, 1)->ip, 46, "%s", val);
+        } else if (arg_is(opt, "capa")) {
+            repl_conf_pending *p = pending_conf(r, c->id, 1);
+            if (arg_is(val, "eof")) p->capa_eof = 1;
+            else if (arg_is(val, "psync2")) p->capa_psync2 = 1;
+        } else if (arg_is(opt, "rdb-only") || arg_is(opt, "rdb-filter-only")) {
             continue;
         } else if (arg_is(opt, "ack") || arg_is(opt, "getack")) {
-            /* Only meaningful on a replica link; a normal client gets no
-             * reply to ACK, as in Redis. */
+            /* Only meaningful on a replica link, which the I/O thread
+             * reads; a normal client gets no reply to ACK, as in Redis. */
             return;
         } else {
             reply_errorf(c, "ERR Unrecognized REPLCONF option: %s", opt);
@@ -195,30 +328,16 @@ static void cmd_replconf(client *c) {
     reply_ok(c);
 }
 
-static void cmd_wait(client *c) {
-    long long numreplicas, timeout;
-    if (arg_ll(c, c->argv[1], &numreplicas) < 0) return;
-    if (!util_str_to_ll(c->argv[2], dstr_len(c->argv[2]), &timeout)) {
-        reply_error(c, "ERR timeout is not an integer or out of range");
-        return;
-    }
-    if (timeout < 0) {
-        reply_error(c, "ERR timeout is negative");
-        return;
-    }
-    repl_state *r = state_of(c->srv);
-    /* With no replica attached nothing can acknowledge: the answer is the
-     * number of replicas that have the write, zero. */
-    reply_int(c, r->nreplicas > numreplicas ? r->nreplicas : 0);
-}
-
 static command repl_commands[] = {
     {"role", cmd_role, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, NULL, 0,
      0, 0, 0, NULL},
     {"replconf", cmd_replconf, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0,
      NULL, 0, 0, 0, 0, NULL},
-    {"wait", cmd_wait, 3, CMD_NOSCRIPT, 0, 0, 0, NULL, 0, 0, 0, 0, NULL},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL},
 };
 
-void repl_register(void) { commands_register_table(repl_commands); }
+void repl_register(void) {
+    commands_register_table(repl_commands);
+    repl_register_sync();
+    repl_wait_register();
+}

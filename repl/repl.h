@@ -5,18 +5,27 @@
  * stream (with SELECT when the db changes and a PING every
  * repl-ping-replica-period seconds while replicas are attached), appended
  * to the backlog that replicas read from. master_repl_offset counts those
- * bytes exactly as Redis does, so Redis replicas report the same offsets. */
+ * bytes exactly as Redis does, so Redis replicas report the same offsets.
+ * Replica sockets are handed to replication I/O threads right after
+ * SYNC/PSYNC; the keyspace hears from them through eventfds registered in
+ * its epoll set with REPL_EPOLL_TAG, and calls repl_io_event then. */
 #ifndef RM_REPL_H
 #define RM_REPL_H
 
 #include "core/server.h"
 
-void repl_register(void);   /* commands: REPLCONF, ROLE, WAIT */
+/* epoll data.u64 tag of the I/O threads' wake fds (the low bits are the
+ * thread index). Client pointers never have this bit set. */
+#define REPL_EPOLL_TAG (1ULL << 62)
+
+void repl_register(void);   /* commands: SYNC, PSYNC, REPLCONF, ROLE, WAIT */
 void repl_init(server *s);  /* ids, stream sink */
 void repl_free(server *s);
 void repl_cron(server *s);        /* once per cron tick */
 void repl_before_sleep(server *s); /* once per event-loop pass: publish */
+void repl_io_event(server *s);     /* an I/O thread's wake fd fired */
 dstr repl_info(server *s, dstr out);
+void repl_sync_stats(server *s, long long *full, long long *partial_ok, long long *partial_err);
 /* -NOREPLICAS check for writes under min-replicas-to-write. Returns 0 when
  * the write may go ahead, else replies the error and returns -1. */
 int repl_check_write_allowed(client *c);
@@ -24,5 +33,17 @@ long long repl_offset(server *s);
 const char *repl_id(server *s);
 /* Create the backlog now (normally done when the first replica attaches). */
 void repl_create_backlog(server *s);
+
+/* CLIENT LIST / CLIENT KILL for replicas, whose connections left the
+ * client list for an I/O thread. list appends one line per replica
+ * (filtered by ids when nids > 0); kill drops the replicas matching every
+ * given filter (NULL / 0 = any) and returns how many. */
+dstr repl_client_list(server *s, dstr out, const long long *ids, int nids);
+long long repl_client_kill(server *s, const char *addr, const char *laddr, long long id,
+                           long long maxage);
+
+/* A replication snapshot child is running: persistence must not fork a
+ * second child (the two would double the copy-on-write cost). */
+int repl_child_active(server *s);
 
 #endif

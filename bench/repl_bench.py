@@ -1,0 +1,291 @@
+#!/usr/bin/python3
+"""Replication benchmark: Ringmaster vs redis-server 7.0 as the master of the
+same two redis-server replicas, alternating in one session.
+
+Per round and per master (Ringmaster first, then redis-server, so machine
+noise hits both alike):
+  * master SET throughput (redis-benchmark -t set -P 16 -c 50) with 0, 1 and
+    2 replicas attached;
+  * replication lag in bytes (master_repl_offset minus each replica's),
+    sampled every 100 ms during the 2-replica load: p50, p99, max;
+  * full-sync time: a fresh master holding --sync-mb of data (DEBUG POPULATE),
+    both replicas attached at once, until both links are up and in sync.
+
+Reported: medians over rounds, and the ratio Ringmaster / redis-server
+(throughput: above 1.0 is better; lag and sync time: below 1.0 is better).
+
+  bench/repl_bench.py [--ringmaster build/ringmaster] [-n 1000000] [--rounds 3]
+                      [--sync-mb 2048] [--csv out.csv]
+"""
+import argparse
+import csv
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Conn:
+    """A tiny blocking RESP client (enough for INFO, REPLICAOF, DEBUG)."""
+
+    def __init__(self, port, timeout=600):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+
+    def close(self):
+        self.s.close()
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def call(self, *args):
+        out = b"*%d\r\n" % len(args)
+        for a in args:
+            a = str(a).encode()
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        self.s.sendall(out)
+        line = self._line()
+        if line[:1] == b"$":
+            n = int(line[1:])
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                self.buf += self.s.recv(65536)
+            data, self.buf = self.buf[:n], self.buf[n + 2:]
+            return data
+        if line[:1] == b"-":
+            raise RuntimeError(line.decode())
+        return line[1:]
+
+
+def info(port, section="replication"):
+    c = Conn(port, timeout=10)
+    try:
+        text = c.call("INFO", section).decode()
+    finally:
+        c.close()
+    return dict(l.split(":", 1) for l in text.splitlines() if ":" in l and not l.startswith("#"))
+
+
+def wait_ready(port, proc, timeout=20.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited early on port %d" % port)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError("server on port %d not ready" % port)
+
+
+class Server:
+    def __init__(self, binary, workdir, name, extra=()):
+        self.port = free_port()
+        self.dir = os.path.join(workdir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        cmd = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--dir", self.dir, "--enable-debug-command", "yes",
+               "--daemonize", "no", "--logfile", ""] + list(extra)
+        self.log = open(os.path.join(self.dir, "server.log"), "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
+        wait_ready(self.port, self.proc)
+
+    def call(self, *args):
+        c = Conn(self.port)
+        try:
+            return c.call(*args)
+        finally:
+            c.close()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+MASTER_ARGS = ("--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
+               "--repl-backlog-size", "64mb", "--client-output-buffer-limit", "replica", "0",
+               "0", "0")
+# The full sync gathers both replicas into one snapshot on either master:
+# they start as soon as both asked (max-replicas), the delay is a fallback.
+SYNC_ARGS = ("--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "5",
+             "--repl-diskless-sync-max-replicas", "2", "--client-output-buffer-limit", "replica",
+             "0", "0", "0")
+
+
+def attach(replicas, master, wait_timeout=600):
+    """Point the replicas at master; return seconds until all are in sync."""
+    t0 = time.time()
+    for r in replicas:
+        r.call("REPLICAOF", "127.0.0.1", master.port)
+    deadline = t0 + wait_timeout
+    while time.time() < deadline:
+        moff = int(info(master.port)["master_repl_offset"])
+        done = True
+        for r in replicas:
+            i = info(r.port)
+            if i.get("master_link_status") != "up" or int(i.get("master_repl_offset", -1)) < moff:
+                done = False
+                break
+        if done:
+            return time.time() - t0
+        time.sleep(0.02)
+    raise RuntimeError("replicas did not sync within %ds" % wait_timeout)
+
+
+def detach(replicas):
+    for r in replicas:
+        r.call("REPLICAOF", "NO", "ONE")
+
+
+def set_throughput(master, n, clients, pipeline):
+    out = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(master.port), "-t",
+                          "set", "-n", str(n), "-c", str(clients), "-P", str(pipeline), "-r",
+                          "100000", "-d", "64", "--csv", "-q"],
+                         capture_output=True, text=True, timeout=600, check=True)
+    for row in csv.reader(out.stdout.splitlines()):
+        if row and row[0] == "SET":
+            return float(row[1])
+    raise RuntimeError("no SET line from redis-benchmark:\n" + out.stdout)
+
+
+class LagSampler(threading.Thread):
+    """Samples master offset minus replica offsets every `period` seconds."""
+
+    def __init__(self, master, replicas, period=0.1):
+        super().__init__(daemon=True)
+        self.master, self.replicas, self.period = master, replicas, period
+        self.samples = []
+        self.stop_flag = threading.Event()
+
+    def run(self):
+        while not self.stop_flag.is_set():
+            try:
+                moff = int(info(self.master.port)["master_repl_offset"])
+                for r in self.replicas:
+                    roff = int(info(r.port).get("master_repl_offset", 0))
+                    self.samples.append(max(0, moff - roff))
+            except (OSError, RuntimeError, ValueError):
+                pass
+            self.stop_flag.wait(self.period)
+
+    def stop(self):
+        self.stop_flag.set()
+        self.join(timeout=5)
+
+
+def pct(values, p):
+    if not values:
+        return 0
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+
+
+def one_round(kind, binary, replicas, workdir, args, rnd):
+    res = {}
+    master = Server(binary, workdir, "%s-master-%d" % (kind, rnd), MASTER_ARGS)
+    try:
+        detach(replicas)
+        res["set_0"] = set_throughput(master, args.n, args.clients, args.pipeline)
+        attach(replicas[:1], master)
+        res["set_1"] = set_throughput(master, args.n, args.clients, args.pipeline)
+        attach(replicas, master)
+        sampler = LagSampler(master, replicas)
+        sampler.start()
+        res["set_2"] = set_throughput(master, args.n, args.clients, args.pipeline)
+        sampler.stop()
+        res["lag_p50"] = pct(sampler.samples, 50)
+        res["lag_p99"] = pct(sampler.samples, 99)
+        res["lag_max"] = max(sampler.samples) if sampler.samples else 0
+        detach(replicas)
+    finally:
+        master.stop()
+    # Full sync: a fresh master (a new history, so nothing can continue).
+    master = Server(binary, workdir, "%s-sync-%d" % (kind, rnd), SYNC_ARGS)
+    try:
+        size = 1000
+        keys = args.sync_mb * 1024 * 1024 // size
+        master.call("DEBUG", "POPULATE", keys, "key", size)
+        res["sync_s"] = attach(replicas, master)
+        detach(replicas)
+        for r in replicas:
+            r.call("FLUSHALL")
+    finally:
+        master.stop()
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--ringmaster", default=os.path.join(os.path.dirname(__file__), "..", "build",
+                                                         "ringmaster"))
+    ap.add_argument("--redis-server", default=shutil.which("redis-server"))
+    ap.add_argument("-n", type=int, default=1000000, help="SET requests per measurement")
+    ap.add_argument("-c", "--clients", type=int, default=50)
+    ap.add_argument("-P", "--pipeline", type=int, default=16)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--sync-mb", type=int, default=2048, help="dataset size for the full sync")
+    ap.add_argument("--csv", help="write every round's numbers here")
+    args = ap.parse_args()
+    args.ringmaster = os.path.abspath(args.ringmaster)
+
+    workdir = tempfile.mkdtemp(prefix="repl-bench-")
+    replicas = [Server(args.redis_server, workdir, "replica-%d" % i,
+                       ("--repl-diskless-load", "disabled")) for i in range(2)]
+    rows = []
+    try:
+        for rnd in range(args.rounds):
+            for kind, binary in (("ringmaster", args.ringmaster), ("redis", args.redis_server)):
+                r = one_round(kind, binary, replicas, workdir, args, rnd)
+                r.update(kind=kind, round=rnd)
+                rows.append(r)
+                print("round %d %-10s SET/s 0r=%.0f 1r=%.0f 2r=%.0f  lag p50=%d p99=%d max=%d  "
+                      "full sync %.2fs" % (rnd, kind, r["set_0"], r["set_1"], r["set_2"],
+                                           r["lag_p50"], r["lag_p99"], r["lag_max"], r["sync_s"]),
+                      flush=True)
+    finally:
+        for r in replicas:
+            r.stop()
+    fields = ["set_0", "set_1", "set_2", "lag_p50", "lag_p99", "lag_max", "sync_s"]
+    if args.csv:
+        with open(args.csv, "w", newline="") as f:
+            w = csv.DictWriter(f, ["kind", "round"] + fields)
+            w.writeheader()
+            w.writerows(rows)
+    print("\n%-10s %14s %14s %8s" % ("metric", "ringmaster", "redis", "ratio"))
+    for k in fields:
+        a = statistics.median(r[k] for r in rows if r["kind"] == "ringmaster")
+        b = statistics.median(r[k] for r in rows if r["kind"] == "redis")
+        print("%-10s %14.2f %14.2f %8.2f" % (k, a, b, a / b if b else float("nan")))
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

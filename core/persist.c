@@ -1,0 +1,453 @@
+/* persist: SAVE, BGSAVE, save points, shutdown saves, startup loading.
+ *
+ * Background saves fork. The child inherits a frozen copy of the dataset
+ * (copy-on-write pages), closes the listening sockets so a restarted
+ * parent can bind again, writes temp-<childpid>.rdb, fsyncs and renames it
+ * over dbfilename (rdb_save_file), reports the memory it dirtied through a
+ * pipe, and _exits 0 or 1. The parent never waits: the cron reaps the
+ * child with WNOHANG and records the outcome, and while a child lives the
+ * dicts do not resize so the parent dirties as few shared pages as
+ * possible. Only one child runs at a time; BGSAVE SCHEDULE (or a BGSAVE
+ * inside MULTI) queues one for when the running child is gone.
+ *
+ * Save points (`save 900 1 300 10`): a BGSAVE starts when at least
+ * <changes> writes happened and more than <seconds> passed since the last
+ * successful save; after a failed BGSAVE, retries wait 5 seconds, as in
+ * Redis. `dirty` counts writes; a successful save subtracts the writes
+ * that were in the snapshot (dirty_before_bgsave), not the ones that came
+ * while the child ran.
+ *
+ * The state lives beside the server, keyed by its address, so that
+ * server.h carries no persistence fields; it is owned by the keyspace
+ * thread like the server itself. */
+#include "core/persist.h"
+
+#include "repl/repl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/commands.h"
+#include "core/db.h"
+#include "core/debug.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/reply.h"
+#include "core/util.h"
+
+#define BGSAVE_RETRY_DELAY 5 /* seconds between save-point retries after a failure */
+
+typedef struct persist_state {
+    server *srv;
+    pid_t child_pid;
+    int child_info_fd; /* read end: the child's copy-on-write size */
+    long long child_start_ms;
+    long long child_keys_total;
+    int bgsave_scheduled;
+    int last_bgsave_ok;
+    long long last_bgsave_secs; /* duration of the last BGSAVE, -1 before any */
+    long long last_bgsave_try;  /* unix seconds */
+    long long saves;
+    long long last_cow_size;
+    int have_load;
+    rdb_load_info last_load;
+} persist_state;
+
+#define MAX_SERVERS 8
+static persist_state *states[MAX_SERVERS];
+
+static persist_state *ps_of(const server *s) {
+    for (int i = 0; i < MAX_SERVERS; i++)
+        if (states[i] && states[i]->srv == s) return states[i];
+    for (int i = 0; i < MAX_SERVERS; i++) {
+        if (!states[i]) {
+            persist_state *ps = mem_calloc(sizeof(*ps));
+            ps->srv = (server *)s;
+            ps->child_pid = -1;
+            ps->child_info_fd = -1;
+            ps->last_bgsave_ok = 1;
+            ps->last_bgsave_secs = -1;
+            states[i] = ps;
+            return ps;
+        }
+    }
+    log_msg(LL_WARNING, "persist: too many server instances in one process");
+    abort();
+}
+
+void persist_free(server *s) {
+    for (int i = 0; i < MAX_SERVERS; i++) {
+        if (states[i] && states[i]->srv == s) {
+            if (states[i]->child_info_fd >= 0) close(states[i]->child_info_fd);
+            mem_free(states[i]);
+            states[i] = NULL;
+        }
+    }
+}
+
+__attribute__((weak)) int persist_repl_save_info(server *s, rdb_save_info *rsi) {
+    (void)s;
+    (void)rsi;
+    return 0;
+}
+
+int persist_child_active(const server *s) { return ps_of(s)->child_pid != -1; }
+
+const rdb_load_info *persist_last_load(const server *s) {
+    persist_state *ps = ps_of(s);
+    return ps->have_load ? &ps->last_load : NULL;
+}
+
+static long long now_sec(void) { return util_ms_time() / 1000; }
+
+/* ---- foreground save ---------------------------------------------------- */
+
+static int save_now(server *s, char *err, size_t errlen) {
+    persist_state *ps = ps_of(s);
+    rdb_save_info rsi;
+    int has_rsi = persist_repl_save_info(s, &rsi);
+    long long dirty = s->dirty;
+    if (rdb_save_file(s, s->cfg.dbfilename, has_rsi ? &rsi : NULL, err, errlen) < 0) return -1;
+    s->dirty -= dirty;
+    s->lastsave = now_sec();
+    ps->last_bgsave_ok = 1;
+    ps->saves++;
+    return 0;
+}
+
+/* ---- background save ---------------------------------------------------- */
+
+/* Private_Dirty of this process: what copy-on-write has cost so far. */
+static long long private_dirty_bytes(void) {
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    if (!f) return 0;
+    char line[256];
+    long long kb = 0, total = 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "Private_Dirty: %lld kB", &kb) == 1) total += kb;
+    fclose(f);
+    return total * 1024;
+}
+
+static void child_main(server *s, int info_fd) {
+    log_set_role('C');
+    for (int i = 0; i < s->nlisteners; i++) close(s->listeners[i].fd);
+    char err[512];
+    rdb_save_info rsi;
+    int has_rsi = persist_repl_save_info(s, &rsi);
+    int rc = rdb_save_file(s, s->cfg.dbfilename, has_rsi ? &rsi : NULL, err, sizeof(err));
+    if (rc == 0) {
+        long long cow = private_dirty_bytes();
+        if (cow)
+            log_msg(LL_NOTICE, "Fork CoW for RDB: current %lld MB, peak %lld MB, average %lld MB",
+                    cow >> 20, cow >> 20, cow >> 20);
+        ssize_t w = write(info_fd, &cow, sizeof(cow));
+        (void)w;
+    }
+    _exit(rc == 0 ? 0 : 1);
+}
+
+int persist_bgsave(server *s, char *err, size_t errlen) {
+    persist_state *ps = ps_of(s);
+    if (ps->child_pid != -1) {
+        snprintf(err, errlen, "Background save already in progress");
+        return -1;
+    }
+    if (repl_child_active(s)) {
+        snprintf(err, errlen, "Another child process is active: can't BGSAVE right now");
+        return -1;
+    }
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0) pfd[0] = pfd[1] = -1;
+    s->dirty_before_bgsave = s->dirty;
+    ps->last_bgsave_try = now_sec();
+    long long keys = 0;
+    for (int j = 0; j < s->dbnum; j++) keys += (long long)dict_size(s->dbs[j].keys);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        if (pfd[0] >= 0) {
+            close(pfd[0]);
+            close(pfd[1]);
+        }
+        ps->last_bgsave_ok = 0;
+        log_msg(LL_WARNING, "Can't save in background: fork: %s", strerror(e));
+        snprintf(err, errlen, "Can't save in background: fork: %s", strerror(e));
+        return -1;
+    }
+    if (pid == 0) {
+        if (pfd[0] >= 0) close(pfd[0]);
+        child_main(s, pfd[1]);
+    }
+    if (pfd[1] >= 0) close(pfd[1]);
+    if (pfd[0] >= 0) fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+    ps->child_info_fd = pfd[0];
+    ps->child_pid = pid;
+    ps->child_start_ms = util_ms_time();
+    ps->child_keys_total = keys;
+    ps->bgsave_scheduled = 0;
+    dict_resize_enabled(0);
+    log_msg(LL_NOTICE, "Background saving started by pid %d", (int)pid);
+    return 0;
+}
+
+static void child_done(server *s, int exitcode, int bysignal) {
+    persist_state *ps = ps_of(s);
+    long long now_ms = util_ms_time();
+    ps->last_bgsave_secs = (now_ms - ps->child_start_ms) / 1000;
+    if (!bysignal && exitcode == 0) {
+        log_msg(LL_NOTICE, "Background saving terminated with success");
+        s->dirty -= s->dirty_before_bgsave;
+        if (s->dirty < 0) s->dirty = 0;
+        s->lastsave = now_ms / 1000;
+        ps->last_bgsave_ok = 1;
+        ps->saves++;
+        long long cow = 0;
+        if (ps->child_info_fd >= 0 && read(ps->child_info_fd, &cow, sizeof(cow)) == sizeof(cow))
+            ps->last_cow_size = cow;
+    } else if (!bysignal) {
+        log_msg(LL_WARNING, "Background saving error");
+        ps->last_bgsave_ok = 0;
+    } else {
+        log_msg(LL_WARNING, "Background saving terminated by signal %d", bysignal);
+        char tmp[64];
+        snprintf(tmp, sizeof(tmp), "temp-%d.rdb", (int)ps->child_pid);
+        unlink(tmp);
+        /* SIGUSR1 is how a save is cancelled on purpose: not an error. */
+        if (bysignal != SIGUSR1) ps->last_bgsave_ok = 0;
+    }
+    if (ps->child_info_fd >= 0) close(ps->child_info_fd);
+    ps->child_info_fd = -1;
+    ps->child_pid = -1;
+    dict_resize_enabled(1);
+}
+
+static void reap_child(server *s) {
+    persist_state *ps = ps_of(s);
+    if (ps->child_pid == -1) return;
+    int status;
+    pid_t pid = waitpid(ps->child_pid, &status, WNOHANG);
+    if (pid == 0) return;
+    if (pid < 0) {
+        log_msg(LL_WARNING, "waitpid() returned an error: %s. child_pid = %d", strerror(errno),
+                (int)ps->child_pid);
+        child_done(s, 1, 0);
+        return;
+    }
+    if (WIFSIGNALED(status)) child_done(s, 0, WTERMSIG(status));
+    else child_done(s, WEXITSTATUS(status), 0);
+}
+
+static void kill_child(server *s) {
+    persist_state *ps = ps_of(s);
+    if (ps->child_pid == -1) return;
+    kill(ps->child_pid, SIGUSR1);
+    int status;
+    waitpid(ps->child_pid, &status, 0);
+    char tmp[64];
+    snprintf(tmp, sizeof(tmp), "temp-%d.rdb", (int)ps->child_pid);
+    unlink(tmp);
+    if (ps->child_info_fd >= 0) close(ps->child_info_fd);
+    ps->child_info_fd = -1;
+    ps->child_pid = -1;
+    dict_resize_enabled(1);
+}
+
+void persist_cron(server *s) {
+    persist_state *ps = ps_of(s);
+    reap_child(s);
+    if (ps->child_pid != -1) return;
+    long long now = now_sec();
+    int retry_ok = now - ps->last_bgsave_try > BGSAVE_RETRY_DELAY || ps->last_bgsave_ok;
+    char err[256];
+    if (ps->bgsave_scheduled && retry_ok) {
+        persist_bgsave(s, err, sizeof(err));
+        return;
+    }
+    for (int i = 0; i < s->cfg.nsave; i++) {
+        const save_param *sp = &s->cfg.save[i];
+        if (s->dirty >= sp->changes && now - s->lastsave > sp->seconds && retry_ok) {
+            log_msg(LL_NOTICE, "%lld changes in %lld seconds. Saving...", sp->changes,
+                    sp->seconds);
+            persist_bgsave(s, err, sizeof(err));
+            break;
+        }
+    }
+}
+
+/* ---- shutdown and startup ------------------------------------------------ */
+
+int persist_shutdown(server *s, int flags) {
+    persist_state *ps = ps_of(s);
+    if (ps->child_pid != -1) {
+        log_msg(LL_WARNING, "There is a child saving an .rdb. Killing it!");
+        kill_child(s);
+    }
+    int save = (flags & PERSIST_SHUTDOWN_SAVE) ||
+               (!(flags & PERSIST_SHUTDOWN_NOSAVE) && s->cfg.nsave > 0);
+    if (!save) return 0;
+    log_msg(LL_NOTICE, "Saving the final RDB snapshot before exiting.");
+    char err[512];
+    if (save_now(s, err, sizeof(err)) < 0) {
+        log_msg(LL_WARNING, "Error trying to save the DB, can't exit.");
+        return -1;
+    }
+    return 0;
+}
+
+int persist_load_at_startup(server *s) {
+    persist_state *ps = ps_of(s);
+    char err[600];
+    long long start = util_mono_us();
+    s->loading = 1;
+    int rc = rdb_load_file(s, s->cfg.dbfilename, 0, &ps->last_load, err, sizeof(err));
+    s->loading = 0;
+    if (rc == -2) return 0;
+    if (rc < 0) {
+        log_msg(LL_WARNING, "Fatal error loading the DB: %s. Exiting.", err);
+        return -1;
+    }
+    ps->have_load = 1;
+    log_msg(LL_NOTICE, "Done loading RDB, keys loaded: %lld, keys expired: %lld.",
+            ps->last_load.keys_loaded, ps->last_load.keys_expired);
+    log_msg(LL_NOTICE, "DB loaded from disk: %.3f seconds",
+            (double)(util_mono_us() - start) / 1e6);
+    return 0;
+}
+
+/* ---- commands ------------------------------------------------------------ */
+
+static void cmd_save(client *c) {
+    server *s = c->srv;
+    if (ps_of(s)->child_pid != -1) {
+        reply_error(c, "ERR Background save already in progress");
+        return;
+    }
+    char err[512];
+    if (save_now(s, err, sizeof(err)) < 0) {
+        reply_error(c, "ERR");
+        return;
+    }
+    reply_ok(c);
+}
+
+static void cmd_bgsave(client *c) {
+    server *s = c->srv;
+    persist_state *ps = ps_of(s);
+    int schedule = 0;
+    if (c->argc > 1) {
+        if (c->argc == 2 && arg_is(c->argv[1], "schedule")) {
+            schedule = 1;
+        } else {
+            reply_error(c, ERR_SYNTAX);
+            return;
+        }
+    }
+    if (ps->child_pid != -1) {
+        /* A BGSAVE is what is running: SCHEDULE does not queue another. */
+        reply_error(c, "ERR Background save already in progress");
+        return;
+    }
+    if (c->flags & CLIENT_IN_EXEC) {
+        /* Forking inside a transaction would snapshot half of it. */
+        ps->bgsave_scheduled = 1;
+        reply_status(c, "Background saving scheduled");
+        return;
+    }
+    (void)schedule;
+    char err[256];
+    if (persist_bgsave(s, err, sizeof(err)) < 0) {
+        reply_errorf(c, "ERR %s", err);
+        return;
+    }
+    reply_status(c, "Background saving started");
+}
+
+/* DEBUG RELOAD [NOSAVE]: save, then load the file back, replacing the
+ * dataset only if the load succeeds. */
+static void debug_reload(client *c) {
+    server *s = c->srv;
+    int nosave = 0;
+    for (int i = 2; i < c->argc; i++) {
+        if (arg_is(c->argv[i], "nosave")) {
+            nosave = 1;
+        } else if (arg_is(c->argv[i], "noflush")) {
+            /* Loading replaces the dataset atomically: nothing to skip. */
+        } else {
+            reply_error(c, "ERR DEBUG RELOAD only supports the NOSAVE and NOFLUSH options.");
+            return;
+        }
+    }
+    char err[600];
+    if (!nosave) {
+        if (ps_of(s)->child_pid != -1) {
+            reply_error(c, "ERR Background save already in progress");
+            return;
+        }
+        if (save_now(s, err, sizeof(err)) < 0) {
+            reply_error(c, "ERR Error trying to save the RDB dump, check server logs.");
+            return;
+        }
+    }
+    persist_state *ps = ps_of(s);
+    rdb_load_info info;
+    if (rdb_load_file(s, s->cfg.dbfilename, 0, &info, err, sizeof(err)) < 0) {
+        log_msg(LL_WARNING, "Error trying to load the RDB dump: %s", err);
+        reply_errorf(c, "ERR Error trying to load the RDB dump: %.400s", err);
+        return;
+    }
+    ps->last_load = info;
+    ps->have_load = 1;
+    log_msg(LL_NOTICE, "DB reloaded by DEBUG RELOAD");
+    reply_ok(c);
+}
+
+#define PCMD(n, p, a, f) {n, p, a, f, 0, 0, 0, NULL, 0, 0, 0, 0, NULL}
+static command persist_commands[] = {
+    PCMD("save", cmd_save, 1, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_MULTI),
+    PCMD("bgsave", cmd_bgsave, -1, CMD_ADMIN | CMD_NOSCRIPT),
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL},
+};
+
+void persist_register(void) {
+    static int done;
+    if (done) return;
+    done = 1;
+    commands_register_table(persist_commands);
+    debug_register("reload", debug_reload);
+}
+
+/* ---- INFO ------------------------------------------------------------------ */
+
+dstr persist_info(server *s, dstr o) {
+    persist_state *ps = ps_of(s);
+    int bg = ps->child_pid != -1;
+    long long cur_secs = bg ? (util_ms_time() - ps->child_start_ms) / 1000 : -1;
+    return dstr_catfmt(
+        o,
+        "# Persistence\r\nloading:%d\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\n"
+        "current_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
+        "current_save_keys_processed:0\r\ncurrent_save_keys_total:%lld\r\n"
+        "rdb_changes_since_last_save:%lld\r\nrdb_bgsave_in_progress:%d\r\n"
+        "rdb_last_save_time:%lld\r\nrdb_last_bgsave_status:%s\r\n"
+        "rdb_last_bgsave_time_sec:%lld\r\nrdb_current_bgsave_time_sec:%lld\r\n"
+        "rdb_saves:%lld\r\nrdb_last_cow_size:%lld\r\nrdb_last_load_keys_expired:%lld\r\n"
+        "rdb_last_load_keys_loaded:%lld\r\naof_enabled:0\r\n"
+        "aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
+        "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n"
+        "aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n"
+        "aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\n"
+        "aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\n"
+        "module_fork_last_cow_size:0\r\n",
+        s->loading, bg ? ps->child_keys_total : 0, s->dirty, bg, s->lastsave,
+        ps->last_bgsave_ok ? "ok" : "err", ps->last_bgsave_secs, cur_secs, ps->saves,
+        ps->last_cow_size, ps->have_load ? ps->last_load.keys_expired : 0,
+        ps->have_load ? ps->last_load.keys_loaded : 0);
+}

@@ -1,0 +1,48 @@
+/* persist: snapshots on disk, as Redis 7.0 runs them. SAVE, BGSAVE
+ * [SCHEDULE], LASTSAVE's timestamp, `save <seconds> <changes>` points,
+ * saving on shutdown, loading at startup, DEBUG RELOAD and the INFO
+ * persistence section. The format itself is rdb.h's.
+ *
+ * The server calls in at five places:
+ *   persist_register()          once, before the command table is built;
+ *   persist_load_at_startup(s)  after server_init, before serving;
+ *   persist_cron(s)             every cron tick: reaps the BGSAVE child,
+ *                               starts scheduled saves and save points;
+ *   persist_shutdown(s, flags)  before exiting (SHUTDOWN or a signal);
+ *   persist_info(s, out)        for INFO persistence;
+ * and persist_free(s) in server_free. */
+#ifndef RM_PERSIST_H
+#define RM_PERSIST_H
+
+#include "core/rdb.h"
+#include "core/server.h"
+
+/* SHUTDOWN flags, as cmd_shutdown sets them. */
+enum { PERSIST_SHUTDOWN_NOSAVE = 1, PERSIST_SHUTDOWN_SAVE = 2 };
+
+void persist_register(void);
+/* Load dir/dbfilename if it exists. 0 on success or no file; -1 when the
+ * file exists but cannot be loaded (the server must not start, as Redis
+ * refuses to). */
+int persist_load_at_startup(server *s);
+void persist_cron(server *s);
+/* Kill a running BGSAVE child and save synchronously when the flags or
+ * the save points ask for it. -1 when that save failed: the caller must
+ * not exit (Redis's "Errors trying to SHUTDOWN"). */
+int persist_shutdown(server *s, int flags);
+dstr persist_info(server *s, dstr out);
+void persist_free(server *s);
+
+/* Start a background save now. 0 when started, -1 with err set. */
+int persist_bgsave(server *s, char *err, size_t errlen);
+int persist_child_active(const server *s);
+/* What the last load found in the file (repl-id, repl-offset...), for
+ * replication to resume from; NULL before any load. */
+const rdb_load_info *persist_last_load(const server *s);
+
+/* Replication fills the aux fields of every snapshot through this; the
+ * default (no replication module) leaves them out, as Redis 7.0 does for
+ * an instance outside any replication chain. Returns 1 when rsi is set. */
+int persist_repl_save_info(server *s, rdb_save_info *rsi);
+
+#endif

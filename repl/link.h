@@ -1,0 +1,85 @@
+/* link: what crosses between the keyspace thread and the replication I/O
+ * threads on a master, and the I/O threads' side of it (replica_link.c).
+ *
+ * A replica link is born on the keyspace thread when SYNC/PSYNC is
+ * decided: the client's socket leaves the epoll set and is posted, with
+ * everything the link needs (a link_adopt), to the I/O thread that
+ * io_pool_assign picked. From then on only that thread touches the
+ * socket. The keyspace steers the link with messages (the snapshot
+ * started, here is the payload, new stream bytes were published, drop it)
+ * and learns what happened from reports (ACKed offset N, went online,
+ * closed). A link never vanishes silently: its last report is
+ * LINK_REP_CLOSED, after which the keyspace releases its backlog reader
+ * slot. */
+#ifndef RM_REPL_LINK_H
+#define RM_REPL_LINK_H
+
+#include <stdint.h>
+
+#include "io/thread.h"
+#include "repl/backlog.h"
+
+/* keyspace -> I/O thread */
+enum link_msg {
+    LINK_MSG_ADOPT = 1, /* ptr: link_adopt*, the I/O thread's from now on */
+    LINK_MSG_FULLSYNC,  /* id; ptr: link_fullsync* (the snapshot started) */
+    LINK_MSG_BULK,      /* id; fd: the payload (a file, or a pipe framed with EOF
+                           marks by the child); val: its size, or LINK_BULK_EOF */
+    LINK_MSG_POKE,      /* new stream bytes were published */
+    LINK_MSG_TICK,      /* once a second: keep waiting replicas alive */
+    LINK_MSG_DROP,      /* id: close the link */
+};
+
+/* I/O thread -> keyspace */
+enum link_report {
+    LINK_REP_ACK = 100, /* id; val: the offset the replica acknowledged */
+    LINK_REP_STATE,     /* id; val: the link's new enum link_state */
+    LINK_REP_CLOSED,    /* id; val: enum link_close_reason; fd: errno if any */
+};
+
+enum link_state {
+    LINK_WAIT_BGSAVE_START = 0, /* handed over, no snapshot yet */
+    LINK_WAIT_BGSAVE_END,       /* +FULLRESYNC sent, the snapshot is being made */
+    LINK_SEND_BULK,             /* the payload is being sent */
+    LINK_WAIT_ACK,              /* EOF-framed payload sent; waiting for the first ACK */
+    LINK_ONLINE,                /* streaming the backlog */
+};
+
+enum link_close_reason {
+    LINK_CLOSED_EOF = 0, /* the replica closed the connection */
+    LINK_CLOSED_IO,      /* a socket or payload I/O error (fd carries errno) */
+    LINK_CLOSED_PROTO,   /* the replica sent something that is not a command */
+    LINK_CLOSED_DROPPED, /* the keyspace asked (kill, limits, timeout) */
+};
+
+#define LINK_BULK_EOF UINT64_MAX
+
+typedef struct link_adopt {
+    uint64_t id;
+    int fd;
+    int state;      /* LINK_WAIT_BGSAVE_START, or LINK_ONLINE after +CONTINUE */
+    char name[96];  /* "ip:port", for log lines */
+    backlog *bl;
+    int slot;       /* ONLINE: the reader slot pinning cur */
+    backlog_cursor cur;
+    char *preamble; /* mem_alloc'd bytes to send first (pending replies, +CONTINUE) */
+    size_t preamble_len;
+} link_adopt;
+
+typedef struct link_fullsync {
+    char line[128]; /* "+FULLRESYNC <id> <offset>\r\n", or "" for SYNC */
+    int slot;       /* reader slot pinning the stream from the snapshot on */
+    backlog_cursor cur;
+    int diskless;   /* the payload will be an EOF-framed pipe */
+} link_fullsync;
+
+/* The I/O threads' side: ops for io_pool_start. ctx must point at a
+ * link_threads that outlives the pool. */
+typedef struct link_thread link_thread;
+typedef struct link_threads {
+    link_thread *per[IO_THREADS_MAX];
+} link_threads;
+
+extern const io_thread_ops link_thread_ops;
+
+#endif

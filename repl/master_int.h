@@ -1,0 +1,128 @@
+/* master_int: the keyspace thread's replication state on a master, shared
+ * by the files of repl/ that implement it (master.c: the stream, ids,
+ * INFO, ROLE, REPLCONF; master_sync.c: SYNC/PSYNC, hand-over, reports,
+ * limits; snapshot.c: the fork child; wait.c: WAIT). Everything here is
+ * owned by the keyspace thread; the I/O threads see only the backlog and
+ * the messages of link.h. */
+#ifndef RM_REPL_MASTER_INT_H
+#define RM_REPL_MASTER_INT_H
+
+#include <sys/types.h>
+
+#include "core/server.h"
+#include "io/thread.h"
+#include "repl/backlog.h"
+#include "repl/link.h"
+
+/* What the keyspace knows of one replica whose link lives on an I/O
+ * thread. Freed when the link reports CLOSED. */
+typedef struct repl_replica {
+    struct repl_replica *next;
+    uint64_t id;        /* the client id it had, and the link id */
+    int fd;             /* the socket number (the I/O thread owns it) */
+    char addr[64];      /* peer ip:port */
+    char laddr[64];
+    char ip[64];        /* announced (REPLCONF ip-address) or peer ip */
+    int port;           /* REPLCONF listening-port, 0 if unknown */
+    char name[96];      /* ip:port for log lines */
+    int capa_eof, capa_psync2;
+    int old_sync;       /* plain SYNC: no +FULLRESYNC line, $<len> payload */
+    int state;          /* enum link_state, as last reported */
+    int dropped;        /* DROP posted: no longer counted, not killed twice */
+    int slot;           /* backlog reader slot, -1 before the snapshot starts */
+    io_thread *thr;
+    int snap_id;        /* the snapshot it waits for, 0 if none */
+    long long ack_off;
+    long long ack_ms;   /* last ACK, or when it went online */
+    long long ctime_ms;
+    long long wait_since_ms; /* WAIT_BGSAVE_START since */
+    long long soft_since_ms; /* over the soft output limit since, 0 if not */
+} repl_replica;
+
+/* REPLCONF options a client sent before its SYNC/PSYNC. */
+typedef struct repl_conf_pending {
+    uint64_t id;
+    int port;
+    char ip[46];
+    int capa_eof, capa_psync2;
+} repl_conf_pending;
+#define REPL_CONF_PENDING_MAX 64
+
+/* The running snapshot child, if any. */
+typedef struct repl_snapshot {
+    int id;            /* 0: none running */
+    pid_t pid;
+    int diskless;
+    long long offset;  /* master_repl_offset at the fork */
+    int slot;          /* pins the stream from offset+1 while it runs */
+    long long start_ms;
+} repl_snapshot;
+
+typedef struct repl_waiter {
+    uint64_t client_id;
+    long long offset;
+    long long numreplicas;
+    long long deadline_ms; /* 0: forever */
+} repl_waiter;
+
+typedef struct repl_state {
+    char replid[41];
+    char replid2[41];
+    long long second_replid_offset;
+    long long master_repl_offset;
+    backlog *bl;
+    int stream_db; /* db the stream last selected, -1 = none */
+    int good_replicas;
+    long long last_ping_ms;
+    long long last_tick_ms;
+    long long no_replicas_since_ms;
+    long long sync_full, sync_partial_ok, sync_partial_err;
+    dstr scratch;
+
+    /* replicas */
+    repl_replica *replicas;
+    repl_conf_pending pending[REPL_CONF_PENDING_MAX];
+    int npending;
+    io_pool pool;
+    int pool_started;
+    link_threads link_ctx;
+    long long poked_end; /* the backlog end the I/O threads were told about */
+
+    /* snapshots */
+    repl_snapshot snap;
+    int next_snap_id;
+
+    /* WAIT */
+    repl_waiter *waiters;
+    int nwaiters, waiters_cap;
+    int get_ack_requested;
+} repl_state;
+
+static inline repl_state *repl_of(server *s) { return s->repl; }
+
+/* master.c */
+void repl_stream_append(repl_state *r, dstr *argv, int argc);
+void repl_new_history(repl_state *r); /* new replid, replid2 cleared */
+/* The REPLCONF options client `id` sent, consumed; 0 if it sent none. */
+int repl_take_pending_conf(server *s, uint64_t id, repl_conf_pending *out);
+
+/* master_sync.c */
+int repl_count_replicas(repl_state *r); /* not dropped */
+void repl_drop_replica(server *s, repl_replica *rr);
+void repl_post(repl_replica *rr, const spsc_msg *m);
+void repl_refresh_good(server *s);
+void repl_limits_cron(server *s, long long now);
+void repl_register_sync(void);
+
+/* snapshot.c: start a snapshot for the replicas waiting, if it is time */
+void repl_snapshot_maybe_start(server *s, int now_forced);
+void repl_snapshot_reap(server *s);
+void repl_snapshot_attach(server *s, repl_replica *rr);
+void repl_snapshot_kill(server *s);
+
+/* wait.c */
+void repl_wait_register(void);
+void repl_wait_check(server *s);
+long long repl_count_acks(repl_state *r, long long offset);
+
+#endif

@@ -1,0 +1,668 @@
+/* replica_link: one replica of a master, as its I/O thread runs it.
+ *
+ * States (enum link_state) and what moves them:
+ *
+ *   WAIT_BGSAVE_START --FULLSYNC--> WAIT_BGSAVE_END --BULK--> SEND_BULK
+ *   SEND_BULK --file sent--> ONLINE           ($<len> payload: the replica
+ *                                              reads exactly len bytes, so
+ *                                              the stream may follow at once)
+ *   SEND_BULK --pipe EOF--> WAIT_ACK --first REPLCONF ACK--> ONLINE
+ *                                             (EOF-framed payload: the replica
+ *                                              looks for the mark at the end of
+ *                                              what it read, so nothing may
+ *                                              follow the mark until it has
+ *                                              loaded and ACKs, as in Redis)
+ *   ADOPT with state ONLINE: a partial resync; +CONTINUE is in the preamble.
+ *   Any state --error, EOF, DROP--> closing --last request done--> freed.
+ *
+ * Writes to the socket are serialized: at most one request that writes to
+ * it (or feeds the payload pipe) is in flight, `tx_busy`. What to write
+ * next is decided by link_pump in this order: control bytes (the
+ * preamble, +FULLRESYNC, "$<len>\r\n", keep-alive newlines), then the
+ * payload, then the stream. A recv is always armed for REPLCONF ACKs.
+ *
+ * Stream sends read the backlog blocks in place. Each send takes a slot of
+ * a small FIFO; a slot completes at the send's completion (plain SEND) or
+ * at its zero-copy notification (SEND_ZC, for spans of 16 KiB and more),
+ * and the reader slot's released offset advances over the completed prefix
+ * of the FIFO only, so a block is never freed while the kernel may still
+ * read it.
+ *
+ * Closing: shutdown() the socket, cancel its requests, and free the link
+ * only when no request of it is in flight (zero-copy notifications
+ * included); the CLOSED report is its last word. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "repl/link.h"
+
+#define LINK_TX_SLOTS 8
+#define LINK_ZC_MIN (16 * 1024)
+#define LINK_RBUF 4096
+#define LINK_SPLICE_CHUNK (1u << 20)
+
+typedef struct replica_link replica_link;
+
+typedef struct tx_slot {
+    ring_req req;
+    replica_link *link;
+    long long end; /* last stream byte this send covered */
+    int done;      /* completed and, for zero-copy, released */
+} tx_slot;
+
+struct replica_link {
+    link_thread *lt;
+    uint64_t id;
+    int fd;
+    int state;
+    char name[96];
+    backlog *bl;
+    int slot;
+    backlog_cursor cur;
+    int diskless;
+    int no_zc;
+
+    /* Control bytes: `pend` collects, `infl` is the kernel's while ctl_req
+     * is in flight. */
+    char *pend, *infl;
+    size_t pend_len, pend_cap, infl_len, infl_off;
+    ring_req ctl_req;
+
+    /* Payload. */
+    int bulk_fd;
+    long long bulk_size; /* -1: EOF-framed pipe */
+    long long file_off;  /* disk: next file byte to feed the pipe */
+    long long in_pipe;   /* disk: bytes in our pipe not yet sent */
+    long long bulk_sent;
+    int pipe_r, pipe_w;
+    ring_req splice_in, splice_out;
+
+    /* Stream. */
+    tx_slot tx[LINK_TX_SLOTS];
+    unsigned tx_head, tx_tail;
+    int tx_busy;
+
+    /* Input. */
+    ring_req recv_req;
+    char rbuf[LINK_RBUF];
+    size_t rlen;
+    long long acked;
+
+    int closing;
+    int reason, err;
+};
+
+struct link_thread {
+    io_thread *t;
+    replica_link **links;
+    int n, cap;
+};
+
+static void link_pump(replica_link *l);
+static void link_close(replica_link *l, int reason, int err);
+static void arm_recv(replica_link *l);
+
+static ring *ring_of(replica_link *l) { return io_thread_ring(l->lt->t); }
+
+static void report(replica_link *l, uint32_t type, uint64_t val, int fd) {
+    spsc_msg m = {.type = type, .fd = fd, .id = l->id, .val = val, .ptr = NULL};
+    io_thread_report(l->lt->t, &m);
+}
+
+static void set_state(replica_link *l, int state) {
+    l->state = state;
+    report(l, LINK_REP_STATE, (uint64_t)state, -1);
+}
+
+/* ---- lifetime ----------------------------------------------------------- */
+
+static int link_busy(const replica_link *l) {
+    if (l->ctl_req.busy || l->splice_in.busy || l->splice_out.busy || l->recv_req.busy) return 1;
+    for (int i = 0; i < LINK_TX_SLOTS; i++)
+        if (l->tx[i].req.busy) return 1;
+    return 0;
+}
+
+static void close_fd(int *fd) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+}
+
+static void link_free(replica_link *l) {
+    close_fd(&l->fd);
+    close_fd(&l->bulk_fd);
+    close_fd(&l->pipe_r);
+    close_fd(&l->pipe_w);
+    mem_free(l->pend);
+    mem_free(l->infl);
+    mem_free(l);
+}
+
+static void unlink_from_thread(replica_link *l) {
+    link_thread *lt = l->lt;
+    for (int i = 0; i < lt->n; i++) {
+        if (lt->links[i] == l) {
+            lt->links[i] = lt->links[--lt->n];
+            break;
+        }
+    }
+}
+
+/* Returns 1 when the link is gone: the caller must not touch it again. */
+static int maybe_finalize(replica_link *l) {
+    if (!l->closing || link_busy(l)) return 0;
+    report(l, LINK_REP_CLOSED, (uint64_t)l->reason, l->err);
+    unlink_from_thread(l);
+    link_free(l);
+    return 1;
+}
+
+static void link_close(replica_link *l, int reason, int err) {
+    if (l->closing) return;
+    l->closing = 1;
+    l->reason = reason;
+    l->err = err;
+    /* shutdown first: a splice blocked on the socket returns at once, and
+     * the replica sees the end even if a snapshot child still holds a copy
+     * of the descriptor. */
+    shutdown(l->fd, SHUT_RDWR);
+    if (link_busy(l)) {
+        ring_prep_cancel_fd(ring_of(l), l->fd);
+        if (l->splice_in.busy && l->pipe_w >= 0) ring_prep_cancel_fd(ring_of(l), l->pipe_w);
+    }
+    maybe_finalize(l);
+}
+
+/* ---- control bytes ------------------------------------------------------ */
+
+static void ctl_append(replica_link *l, const char *p, size_t len) {
+    if (l->pend_len + len > l->pend_cap) {
+        size_t cap = l->pend_cap ? l->pend_cap : 128;
+        while (cap < l->pend_len + len) cap *= 2;
+        l->pend = mem_realloc(l->pend, cap);
+        l->pend_cap = cap;
+    }
+    memcpy(l->pend + l->pend_len, p, len);
+    l->pend_len += len;
+}
+
+static void on_ctl_sent(ring *r, ring_req *req, int res, uint32_t flags) {
+    (void)r;
+    (void)flags;
+    replica_link *l = req->data;
+    l->tx_busy = 0;
+    if (l->closing) {
+        maybe_finalize(l);
+        return;
+    }
+    if (res <= 0) {
+        link_close(l, LINK_CLOSED_IO, res < 0 ? -res : EPIPE);
+        return;
+    }
+    l->infl_off += (size_t)res;
+    if (l->infl_off == l->infl_len) {
+        mem_free(l->infl);
+        l->infl = NULL;
+        l->infl_len = l->infl_off = 0;
+    }
+    link_pump(l);
+}
+
+static int ctl_pump(replica_link *l) {
+    if (!l->infl) {
+        if (l->pend_len == 0) return 0;
+        l->infl = l->pend;
+        l->infl_len = l->pend_len;
+        l->infl_off = 0;
+        l->pend = NULL;
+        l->pend_len = l->pend_cap = 0;
+    }
+    int rc = ring_prep_send(ring_of(l), &l->ctl_req, l->fd, l->infl + l->infl_off,
+                            l->infl_len - l->infl_off, 0);
+    if (rc < 0) {
+        link_close(l, LINK_CLOSED_IO, -rc);
+        return 1;
+    }
+    l->tx_busy = 1;
+    return 1;
+}
+
+/* ---- payload ------------------------------------------------------------ */
+
+static void bulk_finished(replica_link *l) {
+    close_fd(&l->bulk_fd);
+    close_fd(&l->pipe_r);
+    close_fd(&l->pipe_w);
+    if (l->bulk_size < 0) {
+        log_msg(LL_NOTICE,
+                "Streamed RDB transfer with replica %s succeeded (socket). Waiting for REPLCONF "
+                "ACK from slave to enable streaming",
+                l->name);
+        /* The replica may have loaded and ACKed before the child closed
+         * the pipe (the mark is its last write, the exit comes later). */
+        set_state(l, l->acked >= 0 ? LINK_ONLINE : LINK_WAIT_ACK);
+    } else {
+        set_state(l, LINK_ONLINE);
+    }
+}
+
+static void on_splice_out(ring *r, ring_req *req, int res, uint32_t flags) {
+    (void)r;
+    (void)flags;
+    replica_link *l = req->data;
+    l->tx_busy = 0;
+    if (l->closing) {
+        maybe_finalize(l);
+        return;
+    }
+    if (res < 0) {
+        link_close(l, LINK_CLOSED_IO, -res);
+        return;
+    }
+    if (l->bulk_size < 0) {
+        /* The child's pipe: 0 is its end, the EOF mark already went out. */
+        if (res == 0) bulk_finished(l);
+        else l->bulk_sent += res;
+    } else {
+        if (res == 0) {
+            link_close(l, LINK_CLOSED_IO, EPIPE);
+            return;
+        }
+        l->in_pipe -= res;
+        l->bulk_sent += res;
+        if (l->bulk_sent == l->bulk_size) bulk_finished(l);
+    }
+    link_pump(l);
+}
+
+static void on_splice_in(ring *r, ring_req *req, int res, uint32_t flags) {
+    (void)r;
+    (void)flags;
+    replica_link *l = req->data;
+    l->tx_busy = 0;
+    if (l->closing) {
+        maybe_finalize(l);
+        return;
+    }
+    if (res <= 0) {
+        /* The file is shorter than it was at fstat: it was replaced or
+         * truncated under us, and the replica would get a torn payload. */
+        link_close(l, LINK_CLOSED_IO, res < 0 ? -res : EIO);
+        return;
+    }
+    l->file_off += res;
+    l->in_pipe += res;
+    link_pump(l);
+}
+
+static void bulk_pump(replica_link *l) {
+    int rc;
+    if (l->bulk_size < 0) {
+        rc = ring_prep_splice(ring_of(l), &l->splice_out, l->bulk_fd, -1, l->fd, -1,
+                              LINK_SPLICE_CHUNK, SPLICE_F_MOVE);
+    } else if (l->in_pipe > 0) {
+        rc = ring_prep_splice(ring_of(l), &l->splice_out, l->pipe_r, -1, l->fd, -1,
+                              (unsigned)l->in_pipe, SPLICE_F_MOVE);
+    } else if (l->file_off < l->bulk_size) {
+        long long left = l->bulk_size - l->file_off;
+        unsigned n = left < LINK_SPLICE_CHUNK ? (unsigned)left : LINK_SPLICE_CHUNK;
+        rc = ring_prep_splice(ring_of(l), &l->splice_in, l->bulk_fd, l->file_off, l->pipe_w, -1, n,
+                              SPLICE_F_MOVE);
+    } else {
+        bulk_finished(l); /* an empty payload */
+        link_pump(l);
+        return;
+    }
+    if (rc < 0) {
+        link_close(l, LINK_CLOSED_IO, -rc);
+        return;
+    }
+    l->tx_busy = 1;
+}
+
+/* ---- stream ------------------------------------------------------------- */
+
+static void release_completed(replica_link *l) {
+    long long rel = -1;
+    while (l->tx_head != l->tx_tail && l->tx[l->tx_head % LINK_TX_SLOTS].done) {
+        rel = l->tx[l->tx_head % LINK_TX_SLOTS].end;
+        l->tx_head++;
+    }
+    if (rel >= 0) backlog_reader_release(l->bl, l->slot, rel);
+}
+
+static void on_tx_release(ring *r, ring_req *req, int res, uint32_t flags) {
+    (void)r;
+    (void)res;
+    (void)flags;
+    tx_slot *ts = (tx_slot *)req;
+    replica_link *l = ts->link;
+    ts->done = 1;
+    if (l->closing) {
+        maybe_finalize(l);
+        return;
+    }
+    release_completed(l);
+    link_pump(l);
+}
+
+static void on_tx_done(ring *r, ring_req *req, int res, uint32_t flags) {
+    (void)r;
+    (void)flags;
+    tx_slot *ts = (tx_slot *)req;
+    replica_link *l = ts->link;
+    int zc = req->kind == RING_REQ_ZC;
+    l->tx_busy = 0;
+    if (res > 0) backlog_advance(&l->cur, (size_t)res);
+    ts->end = l->cur.offset - 1;
+    if (!zc) ts->done = 1;
+    if (l->closing) {
+        if (!zc) maybe_finalize(l);
+        return;
+    }
+    if (res == -EOPNOTSUPP && zc) {
+        l->no_zc = 1; /* resent with plain SEND once this slot is released */
+        return;
+    }
+    if (res <= 0) {
+        link_close(l, LINK_CLOSED_IO, res < 0 ? -res : EPIPE);
+        return;
+    }
+    if (!zc) {
+        release_completed(l);
+        link_pump(l);
+    } else {
+        /* Keep the socket busy while the notification is pending. */
+        link_pump(l);
+    }
+}
+
+static void stream_pump(replica_link *l) {
+    if (l->tx_tail - l->tx_head == LINK_TX_SLOTS) return; /* a release will pump */
+    const char *p;
+    size_t n = backlog_peek(l->bl, &l->cur, &p);
+    if (n == 0) return;
+    tx_slot *ts = &l->tx[l->tx_tail % LINK_TX_SLOTS];
+    ring_req_init(&ts->req, on_tx_done, l);
+    ts->link = l;
+    ts->done = 0;
+    ts->end = l->cur.offset - 1;
+    int rc;
+    if (n >= LINK_ZC_MIN && !l->no_zc)
+        rc = ring_prep_send_zc(ring_of(l), &ts->req, l->fd, p, n, 0, on_tx_release);
+    else
+        rc = ring_prep_send(ring_of(l), &ts->req, l->fd, p, n, 0);
+    if (rc < 0) {
+        link_close(l, LINK_CLOSED_IO, -rc);
+        return;
+    }
+    l->tx_tail++;
+    l->tx_busy = 1;
+}
+
+/* Start the next write, if any and if none is in flight. */
+static void link_pump(replica_link *l) {
+    if (l->closing || l->tx_busy) return;
+    if (ctl_pump(l)) return;
+    if (l->state == LINK_SEND_BULK) bulk_pump(l);
+    else if (l->state == LINK_ONLINE) stream_pump(l);
+}
+
+/* ---- input: REPLCONF ACK ------------------------------------------------ */
+
+/* Parse one command at the start of buf (RESP multibulk or inline). Returns
+ * bytes consumed, 0 if incomplete, -1 on a protocol error. Fills up to
+ * `max` argument pointers (not NUL-terminated; lens gives sizes). */
+static long parse_command(char *buf, size_t len, char **argv, size_t *lens, int max, int *argc) {
+    *argc = 0;
+    if (len == 0) return 0;
+    if (buf[0] != '*') {
+        char *nl = memchr(buf, '\n', len);
+        if (!nl) return len > 1024 ? -1 : 0;
+        char *p = buf, *end = nl;
+        if (end > buf && end[-1] == '\r') end--;
+        while (p < end && *argc < max) {
+            while (p < end && *p == ' ') p++;
+            if (p == end) break;
+            char *w = p;
+            while (p < end && *p != ' ') p++;
+            argv[*argc] = w;
+            lens[*argc] = (size_t)(p - w);
+            (*argc)++;
+        }
+        return nl - buf + 1;
+    }
+    char *p = buf, *end = buf + len;
+    char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (!nl) return len > 64 ? -1 : 0;
+    long count = strtol(p + 1, NULL, 10);
+    if (count < 0 || count > 64) return -1;
+    p = nl + 1;
+    for (long i = 0; i < count; i++) {
+        if (p >= end) return 0;
+        if (*p != '$') return -1;
+        nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) return (end - p) > 64 ? -1 : 0;
+        long blen = strtol(p + 1, NULL, 10);
+        if (blen < 0 || blen > 1024) return -1;
+        p = nl + 1;
+        if (end - p < blen + 2) return 0;
+        if (*argc < max) {
+            argv[*argc] = p;
+            lens[*argc] = (size_t)blen;
+            (*argc)++;
+        }
+        p += blen + 2;
+    }
+    return p - buf;
+}
+
+static int word_is(const char *p, size_t len, const char *w) {
+    return strlen(w) == len && strncasecmp(p, w, len) == 0;
+}
+
+static void on_ack(replica_link *l, long long off) {
+    if (off > l->acked) {
+        l->acked = off;
+        report(l, LINK_REP_ACK, (uint64_t)off, -1);
+    }
+    if (l->state == LINK_WAIT_ACK) {
+        set_state(l, LINK_ONLINE);
+        link_pump(l);
+    }
+}
+
+static void on_recv(ring *r, ring_req *req, int res, uint32_t flags) {
+    (void)r;
+    (void)flags;
+    replica_link *l = req->data;
+    if (l->closing) {
+        maybe_finalize(l);
+        return;
+    }
+    if (res <= 0) {
+        link_close(l, res == 0 ? LINK_CLOSED_EOF : LINK_CLOSED_IO, res < 0 ? -res : 0);
+        return;
+    }
+    l->rlen += (size_t)res;
+    size_t off = 0;
+    for (;;) {
+        char *argv[4];
+        size_t lens[4];
+        int argc;
+        long used = parse_command(l->rbuf + off, l->rlen - off, argv, lens, 4, &argc);
+        if (used < 0) {
+            log_msg(LL_WARNING, "Protocol error from replica %s: closing the link", l->name);
+            link_close(l, LINK_CLOSED_PROTO, 0);
+            return;
+        }
+        if (used == 0) break;
+        off += (size_t)used;
+        if (argc >= 3 && word_is(argv[0], lens[0], "replconf") && word_is(argv[1], lens[1], "ack")) {
+            char num[32];
+            size_t n = lens[2] < sizeof(num) - 1 ? lens[2] : sizeof(num) - 1;
+            memcpy(num, argv[2], n);
+            num[n] = '\0';
+            on_ack(l, strtoll(num, NULL, 10));
+            if (l->closing) return;
+        }
+        /* Anything else a replica sends (PING, a newline) needs no answer. */
+    }
+    memmove(l->rbuf, l->rbuf + off, l->rlen - off);
+    l->rlen -= off;
+    if (l->rlen == sizeof(l->rbuf)) {
+        log_msg(LL_WARNING, "Protocol error from replica %s: closing the link", l->name);
+        link_close(l, LINK_CLOSED_PROTO, 0);
+        return;
+    }
+    arm_recv(l);
+}
+
+static void arm_recv(replica_link *l) {
+    int rc = ring_prep_recv(ring_of(l), &l->recv_req, l->fd, l->rbuf + l->rlen,
+                            sizeof(l->rbuf) - l->rlen, 0);
+    if (rc < 0) link_close(l, LINK_CLOSED_IO, -rc);
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+static replica_link *find_link(link_thread *lt, uint64_t id) {
+    for (int i = 0; i < lt->n; i++)
+        if (lt->links[i]->id == id && !lt->links[i]->closing) return lt->links[i];
+    return NULL;
+}
+
+static void adopt(link_thread *lt, link_adopt *a) {
+    replica_link *l = mem_calloc(sizeof(*l));
+    l->lt = lt;
+    l->id = a->id;
+    l->fd = a->fd;
+    l->state = a->state;
+    memcpy(l->name, a->name, sizeof(l->name));
+    l->bl = a->bl;
+    l->slot = a->slot;
+    l->cur = a->cur;
+    l->bulk_fd = l->pipe_r = l->pipe_w = -1;
+    l->bulk_size = -1;
+    l->acked = -1;
+    ring_req_init(&l->ctl_req, on_ctl_sent, l);
+    ring_req_init(&l->splice_in, on_splice_in, l);
+    ring_req_init(&l->splice_out, on_splice_out, l);
+    ring_req_init(&l->recv_req, on_recv, l);
+    if (a->preamble_len) ctl_append(l, a->preamble, a->preamble_len);
+    mem_free(a->preamble);
+    mem_free(a);
+    if (lt->n == lt->cap) {
+        lt->cap = lt->cap ? lt->cap * 2 : 8;
+        lt->links = mem_realloc(lt->links, sizeof(*lt->links) * (size_t)lt->cap);
+    }
+    lt->links[lt->n++] = l;
+    arm_recv(l);
+    if (!l->closing) link_pump(l);
+}
+
+static void fullsync(replica_link *l, link_fullsync *f) {
+    l->slot = f->slot;
+    l->cur = f->cur;
+    l->diskless = f->diskless;
+    l->state = LINK_WAIT_BGSAVE_END;
+    if (f->line[0]) ctl_append(l, f->line, strlen(f->line));
+    link_pump(l);
+}
+
+static void bulk(replica_link *l, int fd, uint64_t size) {
+    l->bulk_fd = fd;
+    if (size == LINK_BULK_EOF) {
+        l->bulk_size = -1;
+    } else {
+        l->bulk_size = (long long)size;
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0) {
+            link_close(l, LINK_CLOSED_IO, errno);
+            return;
+        }
+        fcntl(p[1], F_SETPIPE_SZ, (int)LINK_SPLICE_CHUNK); /* best effort */
+        l->pipe_r = p[0];
+        l->pipe_w = p[1];
+        char hdr[32];
+        int n = snprintf(hdr, sizeof(hdr), "$%lld\r\n", l->bulk_size);
+        ctl_append(l, hdr, (size_t)n);
+    }
+    l->state = LINK_SEND_BULK;
+    link_pump(l);
+}
+
+static void on_message(io_thread *t, const spsc_msg *m, void *ctx) {
+    link_threads *all = ctx;
+    link_thread *lt = all->per[io_thread_index(t)];
+    replica_link *l;
+    switch (m->type) {
+    case LINK_MSG_ADOPT:
+        adopt(lt, m->ptr);
+        break;
+    case LINK_MSG_FULLSYNC:
+        l = find_link(lt, m->id);
+        if (l) fullsync(l, m->ptr);
+        mem_free(m->ptr);
+        break;
+    case LINK_MSG_BULK:
+        l = find_link(lt, m->id);
+        if (l) bulk(l, m->fd, m->val);
+        else close(m->fd);
+        break;
+    case LINK_MSG_POKE:
+        for (int i = 0; i < lt->n; i++)
+            if (lt->links[i]->state == LINK_ONLINE) link_pump(lt->links[i]);
+        break;
+    case LINK_MSG_TICK:
+        for (int i = 0; i < lt->n; i++) {
+            l = lt->links[i];
+            /* A newline is a PING for a replica that waits for +FULLRESYNC
+             * or for the $<len> of a disk payload; an EOF-framed payload is
+             * already flowing through its pipe. */
+            int waiting = l->state == LINK_WAIT_BGSAVE_START ||
+                          (l->state == LINK_WAIT_BGSAVE_END && !l->diskless);
+            if (waiting && !l->closing && !l->tx_busy && l->pend_len == 0) {
+                ctl_append(l, "\n", 1);
+                link_pump(l);
+            }
+        }
+        break;
+    case LINK_MSG_DROP:
+        l = find_link(lt, m->id);
+        if (l) link_close(l, LINK_CLOSED_DROPPED, 0);
+        break;
+    default:
+        break;
+    }
+}
+
+static int on_start(io_thread *t, void *ctx) {
+    link_threads *all = ctx;
+    link_thread *lt = mem_calloc(sizeof(*lt));
+    lt->t = t;
+    all->per[io_thread_index(t)] = lt;
+    return 0;
+}
+
+static void on_stop(io_thread *t, void *ctx) {
+    link_threads *all = ctx;
+    link_thread *lt = all->per[io_thread_index(t)];
+    /* Every request has completed: the links can go without reports, the
+     * keyspace is shutting down. */
+    for (int i = 0; i < lt->n; i++) link_free(lt->links[i]);
+    mem_free(lt->links);
+    mem_free(lt);
+    all->per[io_thread_index(t)] = NULL;
+}
+
+const io_thread_ops link_thread_ops = {.start = on_start, .message = on_message, .stop = on_stop};

@@ -1,0 +1,206 @@
+"""A Ringmaster master serving real redis-server 7.0 replicas.
+
+Full sync (disk and diskless, one and three replicas), then the live stream
+under write load of every data type: the replicas' DEBUG DIGEST and
+master_repl_offset must equal the master's. Partial resync after CLIENT
+KILL TYPE replica, a full resync when the backlog is too short, WAIT with
+real ACKs, min-replicas-to-write, the output-buffer limit and repl-timeout
+drops with their one log line, redis-cli --rdb and --replica.
+
+Ringmaster runs with --enable-debug-command yes (the harness's standard
+arguments); replicas are started by repl_helpers.start_replica.
+"""
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+import rmtest
+from repl_helpers import (assert_same_digest, benchmark_load, call, info, start_replica,
+                          wait_for, wait_synced, write_every_type)
+from rmtest import RespError
+
+FAST_DISKLESS = ("--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0")
+
+
+def stats(server):
+    return info(server, "stats")
+
+
+def test_full_sync_disk_then_stream(servers):
+    master = servers.ringmaster("--repl-diskless-sync", "no")
+    write_every_type(master, "pre")
+    replica = start_replica(servers, master)
+    wait_synced(master, [replica])
+    assert master.wait_log("Starting BGSAVE for SYNC with target: disk")
+    assert master.wait_log("Synchronization with replica 127.0.0.1:%d succeeded" % replica.port)
+    assert replica.wait_log("MASTER <-> REPLICA sync: Finished with success")
+    write_every_type(master, "post")
+    benchmark_load(master)
+    wait_synced(master, [replica])
+    assert_same_digest(master, [replica])
+    st = stats(master)
+    assert st["sync_full"] == "1" and st["sync_partial_ok"] == "0"
+    rinfo = info(master)
+    assert rinfo["connected_slaves"] == "1"
+    assert rinfo["slave0"].startswith("ip=127.0.0.1,port=%d,state=online,offset=" % replica.port)
+    role = call(master, "ROLE")
+    assert role[0] == b"master" and role[2][0][:2] == [b"127.0.0.1", str(replica.port).encode()]
+
+
+def test_diskless_three_replicas(servers):
+    master = servers.ringmaster("--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "5",
+                                "--repl-diskless-sync-max-replicas", "3")
+    write_every_type(master, "pre")
+    replicas = [start_replica(servers, master, name="replica%d" % i) for i in range(3)]
+    wait_synced(master, replicas, timeout=30)
+    log = master.log_text()
+    # max-replicas gathered all three into one snapshot, long before the delay.
+    assert log.count("Starting BGSAVE for SYNC with target: replicas sockets") == 1
+    assert log.count("Streamed RDB transfer with replica") == 3
+    for r in replicas:
+        assert r.wait_log("receiving streamed RDB from master with EOF")
+    benchmark_load(master)
+    write_every_type(master, "post")
+    wait_synced(master, replicas)
+    assert_same_digest(master, replicas)
+    rinfo = info(master)
+    assert rinfo["connected_slaves"] == "3"
+    ports = sorted(int(rinfo["slave%d" % i].split(",")[1].split("=")[1]) for i in range(3))
+    assert ports == sorted(r.port for r in replicas)
+    assert call(master, "WAIT", 3, 2000) == 3
+
+
+def test_psync_after_client_kill(servers):
+    master = servers.ringmaster(*FAST_DISKLESS)
+    replicas = [start_replica(servers, master, name="replica%d" % i) for i in range(2)]
+    wait_synced(master, replicas)
+    write_every_type(master, "a", 50)
+    wait_synced(master, replicas)
+    full_before = int(stats(master)["sync_full"])
+    assert call(master, "CLIENT", "KILL", "TYPE", "replica") == 2
+    write_every_type(master, "b", 50)
+    wait_for("partial resyncs", lambda: int(stats(master)["sync_partial_ok"]) >= 2)
+    wait_synced(master, replicas)
+    assert int(stats(master)["sync_full"]) == full_before
+    assert_same_digest(master, replicas)
+    assert master.wait_log("Partial resynchronization request from 127.0.0.1:")
+    assert master.wait_log("accepted. Sending ")
+    for r in replicas:
+        assert r.wait_log("Successful partial resynchronization with master.")
+
+
+def test_full_resync_when_backlog_is_too_short(servers):
+    master = servers.ringmaster(*FAST_DISKLESS, "--repl-backlog-size", "16384")
+    replica = start_replica(servers, master)
+    wait_synced(master, [replica])
+    replica.proc.send_signal(signal.SIGSTOP)
+    try:
+        call(master, "CLIENT", "KILL", "TYPE", "replica")
+        with master.raw() as c:
+            for i in range(200):
+                c.call("SET", "big:%d" % i, "x" * 1000)
+        # The backlog drops whole blocks from the cron: let a tick pass.
+        wait_for("the backlog trimmed",
+                 lambda: int(info(master)["repl_backlog_first_byte_offset"]) > 100000)
+    finally:
+        replica.proc.send_signal(signal.SIGCONT)
+    wait_for("a second full sync", lambda: stats(master)["sync_full"] == "2")
+    wait_synced(master, [replica])
+    assert int(stats(master)["sync_partial_err"]) >= 1
+    assert master.wait_log("Partial resynchronization not accepted")
+    assert_same_digest(master, [replica])
+
+
+def test_wait_and_min_replicas(servers):
+    master = servers.ringmaster(*FAST_DISKLESS)
+    with master.raw() as c:
+        assert c.call("WAIT", 0, 0) == 0
+        assert c.call("WAIT", 1, 100) == 0
+    replica = start_replica(servers, master)
+    wait_synced(master, [replica])
+    with master.raw() as c:
+        c.call("SET", "w", "1")
+        assert c.call("WAIT", 1, 5000) == 1
+        t0 = time.monotonic()
+        assert c.call("WAIT", 2, 300) == 1
+        assert time.monotonic() - t0 >= 0.25
+        # Pipelined commands behind a blocked WAIT run once it answers.
+        c.send(rmtest.encode_command("WAIT", 2, 200) + rmtest.encode_command("PING"))
+        assert c.read_reply()[1] == 1
+        assert c.read_reply()[1] == b"PONG"
+        assert c.call("CONFIG", "SET", "min-replicas-to-write", "1") == b"OK"
+        assert c.call("CONFIG", "SET", "min-replicas-max-lag", "2") == b"OK"
+        wait_for("min_slaves_good_slaves", lambda: info(master).get("min_slaves_good_slaves") == "1")
+        assert c.call("SET", "w", "2") == b"OK"
+    replica.stop()
+    wait_for("connected_slaves 0", lambda: info(master)["connected_slaves"] == "0")
+    with master.raw() as c:
+        assert c.call("SET", "w", "3") == RespError("NOREPLICAS Not enough good replicas to write.")
+        assert c.call("GET", "w") == b"2"
+
+
+def test_output_buffer_limit_drops_a_stalled_replica(servers):
+    master = servers.ringmaster(*FAST_DISKLESS, "--client-output-buffer-limit",
+                                "replica", "1mb", "0", "0", "--repl-backlog-size", "64mb")
+    fast = start_replica(servers, master, name="fast")
+    slow = start_replica(servers, master, name="slow")
+    wait_synced(master, [fast, slow])
+    slow.proc.send_signal(signal.SIGSTOP)
+    try:
+        value = "y" * 100000
+        def dropped():
+            with master.raw() as c:
+                for i in range(20):
+                    c.call("SET", "v:%d" % i, value)
+            return "overcoming of output buffer limits" in master.log_text()
+        wait_for("the output-buffer limit drop", dropped, timeout=30)
+    finally:
+        slow.proc.send_signal(signal.SIGCONT)
+    text = master.log_text()
+    assert text.count("overcoming of output buffer limits") == 1
+    assert "replica hard limit 1048576 bytes" in text
+    # The other replica never stopped; the stalled one comes back.
+    wait_synced(master, [fast, slow], timeout=30)
+    assert_same_digest(master, [fast, slow])
+
+
+def test_repl_timeout_drops_a_silent_replica(servers):
+    master = servers.ringmaster(*FAST_DISKLESS, "--repl-timeout", "2")
+    replica = start_replica(servers, master)
+    wait_synced(master, [replica])
+    replica.proc.send_signal(signal.SIGSTOP)
+    try:
+        assert master.wait_log("Disconnecting timedout replica (streaming sync): 127.0.0.1:%d"
+                               % replica.port, timeout=10)
+        wait_for("connected_slaves 0", lambda: info(master)["connected_slaves"] == "0")
+    finally:
+        replica.proc.send_signal(signal.SIGCONT)
+    wait_synced(master, [replica])
+    assert master.log_text().count("Disconnecting timedout replica") == 1
+
+
+def test_redis_cli_rdb_and_replica(servers, tmp_path):
+    master = servers.ringmaster(*FAST_DISKLESS)
+    write_every_type(master, "cli", 50)
+    path = str(tmp_path / "cli.rdb")
+    subprocess.run(["redis-cli", "-p", str(master.port), "--rdb", path], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   timeout=20 * rmtest.SLOWDOWN)
+    check = subprocess.run(["redis-check-rdb", path], capture_output=True, text=True,
+                           timeout=20 * rmtest.SLOWDOWN)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "RDB looks OK" in check.stdout or "\\o/" in check.stdout
+    proc = subprocess.Popen(["redis-cli", "-p", str(master.port), "--replica"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for("redis-cli --replica attached", lambda: info(master)["connected_slaves"] == "1")
+        call(master, "SET", "seen-by", "cli")
+        time.sleep(0.3 * rmtest.SLOWDOWN)
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=10)[0].decode()
+    assert '"set","seen-by","cli"' in out.lower() or '"SET","seen-by","cli"' in out
