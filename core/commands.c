@@ -328,12 +328,13 @@ void call_command(client *c, const command *cmd) {
     command *mcmd = (command *)cmd;
     long long dirty_before = s->dirty;
     long long errors_before = s->stat_total_error_replies;
-    long long start = util_clock_freeze();
+    util_clock_freeze();
+    long long start = util_elapsed_us();
     c->cmd = cmd;
     s->call_depth++;
     cmd->proc(c);
     s->call_depth--;
-    long long dur = util_us_time_real() - start;
+    long long dur = util_elapsed_us() - start;
     util_clock_thaw();
     mcmd->calls++;
     mcmd->usec += dur;

@@ -295,9 +295,13 @@ static void read_from_client(client *c) {
         return;
     }
     if (!(c->flags & CLIENT_PAUSED)) {
+        /* One clock reading for the whole batch this read brought in: a
+         * pipeline's commands share "now", as they arrived together. */
+        util_clock_freeze();
         s->current_client = c;
         client_process_input(c);
         s->current_client = NULL;
+        util_clock_thaw();
     }
 }
 

@@ -69,6 +69,9 @@ long long util_ms_time(void);
 long long util_clock_freeze(void);
 void util_clock_thaw(void);
 long long util_us_time_real(void);
+/* Microseconds on a monotonic scale, cheap enough to call twice per
+ * command (for commandstats); only differences are meaningful. */
+long long util_elapsed_us(void);
 long long util_us_time(void);
 long long util_mono_us(void);
 
