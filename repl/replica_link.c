@@ -43,6 +43,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/util.h"
 #include "repl/link.h"
 
 #define LINK_TX_SLOTS 8
@@ -419,6 +420,15 @@ static void link_pump(replica_link *l) {
 
 /* ---- input: REPLCONF ACK ------------------------------------------------ */
 
+/* The length after a '*' or '$' at p, on a line that ends at nl (the
+ * '\n'): decimal digits up to a "\r\n", as Redis reads them with
+ * string2ll. Returns 0, or -1 for anything else ("*x", "$zz", "$3\n"),
+ * which Redis answers with "Protocol error: invalid ... length". */
+static int parse_length(const char *p, const char *nl, long long *out) {
+    if (nl - p < 2 || nl[-1] != '\r') return -1;
+    return util_str_to_ll(p + 1, (size_t)(nl - 1 - (p + 1)), out) ? 0 : -1;
+}
+
 /* Parse one command at the start of buf (RESP multibulk or inline). Returns
  * bytes consumed, 0 if incomplete, -1 on a protocol error. Fills up to
  * `max` argument pointers (not NUL-terminated; lens gives sizes). */
@@ -444,16 +454,17 @@ static long parse_command(char *buf, size_t len, char **argv, size_t *lens, int 
     char *p = buf, *end = buf + len;
     char *nl = memchr(p, '\n', (size_t)(end - p));
     if (!nl) return len > 64 ? -1 : 0;
-    long count = strtol(p + 1, NULL, 10);
-    if (count < 0 || count > 64) return -1;
+    long long count;
+    if (parse_length(p, nl, &count) < 0 || count > 64) return -1;
     p = nl + 1;
-    for (long i = 0; i < count; i++) {
+    /* "*0" and "*-1" are empty commands, skipped as Redis does. */
+    for (long long i = 0; i < count; i++) {
         if (p >= end) return 0;
         if (*p != '$') return -1;
         nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl) return (end - p) > 64 ? -1 : 0;
-        long blen = strtol(p + 1, NULL, 10);
-        if (blen < 0 || blen > 1024) return -1;
+        long long blen;
+        if (parse_length(p, nl, &blen) < 0 || blen < 0 || blen > 1024) return -1;
         p = nl + 1;
         if (end - p < blen + 2) return 0;
         if (*argc < max) {

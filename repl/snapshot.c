@@ -242,6 +242,15 @@ void repl_snapshot_maybe_start(server *s, int forced) {
     start(s, diskless);
 }
 
+/* A disk child that died (SIGKILL, OOM, shutdown) never renamed its temp
+ * file (rdb_save_file's temp-<pid>.rdb): remove it, as Redis does, or
+ * every failed sync leaves one behind. */
+static void remove_temp_file(pid_t pid) {
+    char tmp[64];
+    snprintf(tmp, sizeof(tmp), "temp-%d.rdb", (int)pid);
+    unlink(tmp);
+}
+
 static void finish(server *s, int ok, int bysignal) {
     repl_state *r = repl_of(s);
     int id = r->snap.id;
@@ -255,6 +264,7 @@ static void finish(server *s, int ok, int bysignal) {
         else if (bysignal) log_msg(LL_WARNING, "Background saving terminated by signal %d", bysignal);
         else log_msg(LL_WARNING, "Background saving error");
     }
+    if (!ok && !diskless) remove_temp_file(r->snap.pid);
     int fd = -1;
     long long size = 0;
     if (ok && !diskless) {
@@ -316,6 +326,7 @@ void repl_snapshot_kill(server *s) {
     if (!r || !r->snap.id) return;
     kill(r->snap.pid, SIGKILL);
     waitpid(r->snap.pid, NULL, 0);
+    if (!r->snap.diskless) remove_temp_file(r->snap.pid);
     memset(&r->snap, 0, sizeof(r->snap));
 }
 
