@@ -120,9 +120,11 @@ static void w_flush(rdb_writer *w) {
 }
 
 static void w_raw(rdb_writer *w, const void *p, size_t len) {
-    if (w->used + len > WBUF_SIZE) w_flush(w);
     if (len >= WBUF_SIZE / 2) {
-        /* A big blob goes straight to the sink, checksummed in place. */
+        /* A big blob goes straight to the sink, checksummed in place, but
+         * only after what is buffered: the file's byte order is the
+         * writer's call order. */
+        w_flush(w);
         if (w->checksum) w->crc = crc64(w->crc, p, len);
         if (!w->err) {
             int rc = w->sink->write(w->sink->priv, p, len);
@@ -131,6 +133,7 @@ static void w_raw(rdb_writer *w, const void *p, size_t len) {
         w->bytes += len;
         return;
     }
+    if (w->used + len > WBUF_SIZE) w_flush(w);
     memcpy(w->buf + w->used, p, len);
     w->used += len;
 }
