@@ -91,7 +91,12 @@ void backlog_trim(backlog *b) {
     while (b->head != b->tail) {
         backlog_block *h = b->head;
         long long h_last = h->first + (long long)h->used - 1;
-        if (h_last >= keep_from) break;
+        /* A reader that has released a block's last byte may still have
+         * its cursor parked at that block's end (the next block did not
+         * exist when it advanced): free a block only once every reader has
+         * released a byte past it, which it can only have sent after its
+         * cursor moved on. */
+        if (h_last + 1 >= keep_from) break;
         b->head = atomic_load_explicit(&h->next, memory_order_relaxed);
         b->blocks--;
         mem_free(h);

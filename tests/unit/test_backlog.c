@@ -102,6 +102,36 @@ START_TEST(trim_by_window_and_reader) {
 }
 END_TEST
 
+/* A cursor parked at the end of an exactly full block (no next block yet),
+ * whose reader released everything: the block must outlive the cursor's
+ * move to the next block, or peek reads a freed block's `next`. */
+START_TEST(parked_cursor_keeps_its_block) {
+    backlog *b = backlog_create(0, 16, 16);
+    int slot = backlog_reader_add(b, 1);
+    append_range(b, 1, 16);
+    backlog_publish(b);
+    backlog_cursor cur;
+    ck_assert_int_eq(backlog_seek(b, 1, &cur), 0);
+    const char *p;
+    size_t n = backlog_peek(b, &cur, &p);
+    ck_assert_uint_eq(n, 16);
+    backlog_advance(&cur, n);
+    backlog_reader_release(b, slot, 16);
+    append_range(b, 17, 32);
+    backlog_publish(b);
+    backlog_trim(b);
+    ck_assert_int_eq(backlog_first(b), 1);
+    n = backlog_peek(b, &cur, &p);
+    ck_assert_uint_eq(n, 16);
+    for (size_t i = 0; i < n; i++) ck_assert_uint_eq((unsigned char)p[i], byte_at(17 + (long long)i));
+    backlog_advance(&cur, n);
+    backlog_reader_release(b, slot, 32);
+    backlog_trim(b);
+    ck_assert_int_eq(backlog_first(b), 17);
+    backlog_free(b);
+}
+END_TEST
+
 #define STREAM_BYTES (8LL * 1024 * 1024)
 
 typedef struct shared {
@@ -174,6 +204,7 @@ int main(void) {
     tcase_add_test(tc, offsets_like_redis);
     tcase_add_test(tc, unpublished_bytes_are_invisible);
     tcase_add_test(tc, trim_by_window_and_reader);
+    tcase_add_test(tc, parked_cursor_keeps_its_block);
     tcase_add_test(tc, producer_and_reader_threads);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
