@@ -49,23 +49,28 @@ void propagate_addv(server *s, int dbid, int argc, ...) {
     for (int i = 0; i < argc && i < 16; i++) dstr_free(argv[i]);
 }
 
-static void emit_word(server *s, const char *word) {
+static void emit_word(server *s, int dbid, const char *word) {
     dstr argv[1] = {dstr_from(word)};
-    s->propagate_sink(s->propagate_priv, -1, argv, 1);
+    s->propagate_sink(s->propagate_priv, dbid, argv, 1);
     dstr_free(argv[0]);
 }
 
 void propagate_flush(server *s) {
     if (s->prop_count == 0) return;
     int transaction = s->prop_count > 1;
-    if (transaction) emit_word(s, "MULTI");
+    /* MULTI goes out in the first operation's db, so a SELECT comes before
+     * it rather than inside the transaction: the bytes Redis 7.0 writes
+     * (its replicas and our offsets agree either way, but `redis-cli
+     * --replica` users and stream diffs see the same order). EXEC needs no
+     * db. */
+    if (transaction) emit_word(s, s->prop_ops[0].dbid, "MULTI");
     for (int i = 0; i < s->prop_count; i++) {
         prop_op *op = &s->prop_ops[i];
         s->propagate_sink(s->propagate_priv, op->dbid, op->argv, op->argc);
         for (int j = 0; j < op->argc; j++) dstr_free(op->argv[j]);
         mem_free(op->argv);
     }
-    if (transaction) emit_word(s, "EXEC");
+    if (transaction) emit_word(s, -1, "EXEC");
     s->prop_count = 0;
 }
 
