@@ -26,7 +26,8 @@ enum link_msg {
     LINK_MSG_BULK,      /* id; fd: the payload (a file, or a pipe framed with EOF
                            marks by the child); val: its size, or LINK_BULK_EOF */
     LINK_MSG_POKE,      /* new stream bytes were published */
-    LINK_MSG_TICK,      /* once a second: keep waiting replicas alive */
+    LINK_MSG_TICK,      /* once a second: keep waiting replicas alive; val:
+                           repl-timeout in ms, for the payload timeout */
     LINK_MSG_DROP,      /* id: close the link */
 };
 
@@ -35,6 +36,7 @@ enum link_report {
     LINK_REP_ACK = 100, /* id; val: the offset the replica acknowledged */
     LINK_REP_STATE,     /* id; val: the link's new enum link_state */
     LINK_REP_CLOSED,    /* id; val: enum link_close_reason; fd: errno if any */
+    LINK_REP_ALIVE,     /* id: a newline from a loading replica (no offset) */
 };
 
 enum link_state {
@@ -50,6 +52,7 @@ enum link_close_reason {
     LINK_CLOSED_IO,      /* a socket or payload I/O error (fd carries errno) */
     LINK_CLOSED_PROTO,   /* the replica sent something that is not a command */
     LINK_CLOSED_DROPPED, /* the keyspace asked (kill, limits, timeout) */
+    LINK_CLOSED_TIMEOUT, /* the payload stalled for repl-timeout (logged) */
 };
 
 #define LINK_BULK_EOF UINT64_MAX

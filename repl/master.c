@@ -125,6 +125,10 @@ void repl_before_sleep(server *s) {
         r->poked_end = r->master_repl_offset;
         spsc_msg poke = {.type = LINK_MSG_POKE, .fd = -1};
         for (unsigned i = 0; i < r->pool.count; i++) io_thread_post(r->pool.threads[i], &poke);
+        /* Output-buffer limits are checked as the stream grows, not only
+         * in the cron: a burst must not overshoot the hard limit by a
+         * tenth of a second of writes (Redis checks at every append). */
+        if (r->replicas) repl_limits_cron(s, util_ms_time());
     }
 }
 
@@ -136,7 +140,8 @@ void repl_cron(server *s) {
     int nreplicas = repl_count_replicas(r);
     if (r->pool_started && now - r->last_tick_ms >= 1000) {
         r->last_tick_ms = now;
-        spsc_msg tick = {.type = LINK_MSG_TICK, .fd = -1};
+        spsc_msg tick = {.type = LINK_MSG_TICK, .fd = -1,
+                         .val = (uint64_t)s->cfg.repl_timeout * 1000};
         for (unsigned i = 0; i < r->pool.count; i++) io_thread_post(r->pool.threads[i], &tick);
     }
     repl_wait_check(s);

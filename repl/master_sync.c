@@ -91,6 +91,9 @@ static void on_report(void *ctx, const spsc_msg *m) {
         if ((long long)m->val > rr->ack_off) rr->ack_off = (long long)m->val;
         rr->ack_ms = util_ms_time();
         break;
+    case LINK_REP_ALIVE:
+        rr->ack_ms = util_ms_time();
+        break;
     case LINK_REP_STATE: {
         int was = rr->state;
         rr->state = (int)m->val;
@@ -308,7 +311,9 @@ void repl_limits_cron(server *s, long long now) {
     const client_obuf_limit *lim = &s->cfg.obuf_replica;
     for (repl_replica *rr = r->replicas; rr; rr = rr->next) {
         if (rr->dropped) continue;
-        int streaming = rr->state == LINK_ONLINE || rr->state == LINK_WAIT_ACK;
+        /* Plain SYNC replicas (redis-cli --replica, old Redis) never ACK:
+         * like Redis, no timeout for them. */
+        int streaming = !rr->old_sync && (rr->state == LINK_ONLINE || rr->state == LINK_WAIT_ACK);
         if (streaming && now - rr->ack_ms > (long long)s->cfg.repl_timeout * 1000) {
             log_msg(LL_WARNING, "Disconnecting timedout replica (streaming sync): %s", rr->name);
             repl_drop_replica(s, rr);
@@ -324,7 +329,7 @@ void repl_limits_cron(server *s, long long now) {
         }
         if (lim->soft > 0 && behind >= lim->soft) {
             if (!rr->soft_since_ms) rr->soft_since_ms = now;
-            else if (now - rr->soft_since_ms >= lim->soft_seconds * 1000)
+            else if (now - rr->soft_since_ms > lim->soft_seconds * 1000)
                 drop_for_limit(s, rr, "soft", behind, lim->soft);
         } else {
             rr->soft_since_ms = 0;

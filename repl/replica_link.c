@@ -30,13 +30,26 @@
  *
  * Closing: shutdown() the socket, cancel its requests, and free the link
  * only when no request of it is in flight (zero-copy notifications
- * included); the CLOSED report is its last word. */
+ * included); the CLOSED report is its last word. A zero-copy notification
+ * only comes once the kernel lets go of the pages, which for a peer that
+ * stopped reading is when the socket dies: so once nothing but
+ * notifications is pending, the socket is closed abortively (SO_LINGER 0,
+ * an RST) instead of waiting for a peer that may never read again, and
+ * the backlog blocks it pinned are released at once.
+ *
+ * Liveness: every REPLCONF ACK, and every newline a loading replica sends,
+ * is reported to the keyspace, which times out silent replicas. The
+ * payload has its own timeout, checked here at each TICK: a replica that
+ * has payload bytes waiting for it and takes none for repl-timeout is
+ * dropped ("Disconnecting timedout replica (full sync)"), so that one
+ * stuck replica cannot hold a snapshot shared with others. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -57,6 +70,8 @@ typedef struct tx_slot {
     ring_req req;
     replica_link *link;
     long long end; /* last stream byte this send covered */
+    int sent;      /* its result arrived (a zero-copy send may still wait
+                      for the notification) */
     int done;      /* completed and, for zero-copy, released */
 } tx_slot;
 
@@ -84,6 +99,7 @@ struct replica_link {
     long long file_off;  /* disk: next file byte to feed the pipe */
     long long in_pipe;   /* disk: bytes in our pipe not yet sent */
     long long bulk_sent;
+    long long bulk_progress_us; /* when the payload last moved */
     int pipe_r, pipe_w;
     ring_req splice_in, splice_out;
 
@@ -97,6 +113,7 @@ struct replica_link {
     char rbuf[LINK_RBUF];
     size_t rlen;
     long long acked;
+    long long alive_report_us; /* last liveness report for a newline */
 
     int closing;
     int reason, err;
@@ -158,9 +175,27 @@ static void unlink_from_thread(replica_link *l) {
     }
 }
 
+/* Nothing in flight but zero-copy notifications. */
+static int only_notifications_pending(const replica_link *l) {
+    if (l->ctl_req.busy || l->splice_in.busy || l->splice_out.busy || l->recv_req.busy) return 0;
+    for (int i = 0; i < LINK_TX_SLOTS; i++)
+        if (l->tx[i].req.busy && !l->tx[i].sent) return 0;
+    return 1;
+}
+
+static void close_abortively(replica_link *l) {
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(l->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close_fd(&l->fd);
+}
+
 /* Returns 1 when the link is gone: the caller must not touch it again. */
 static int maybe_finalize(replica_link *l) {
-    if (!l->closing || link_busy(l)) return 0;
+    if (!l->closing) return 0;
+    if (link_busy(l)) {
+        if (l->fd >= 0 && only_notifications_pending(l)) close_abortively(l);
+        return 0;
+    }
     report(l, LINK_REP_CLOSED, (uint64_t)l->reason, l->err);
     unlink_from_thread(l);
     link_free(l);
@@ -269,6 +304,7 @@ static void on_splice_out(ring *r, ring_req *req, int res, uint32_t flags) {
         link_close(l, LINK_CLOSED_IO, -res);
         return;
     }
+    if (res > 0) l->bulk_progress_us = util_us_time_real();
     if (l->bulk_size < 0) {
         /* The child's pipe: 0 is its end, the EOF mark already went out. */
         if (res == 0) bulk_finished(l);
@@ -365,9 +401,10 @@ static void on_tx_done(ring *r, ring_req *req, int res, uint32_t flags) {
     l->tx_busy = 0;
     if (res > 0) backlog_advance(&l->cur, (size_t)res);
     ts->end = l->cur.offset - 1;
+    ts->sent = 1;
     if (!zc) ts->done = 1;
     if (l->closing) {
-        if (!zc) maybe_finalize(l);
+        maybe_finalize(l);
         return;
     }
     if (res == -EOPNOTSUPP && zc) {
@@ -395,6 +432,7 @@ static void stream_pump(replica_link *l) {
     tx_slot *ts = &l->tx[l->tx_tail % LINK_TX_SLOTS];
     ring_req_init(&ts->req, on_tx_done, l);
     ts->link = l;
+    ts->sent = 0;
     ts->done = 0;
     ts->end = l->cur.offset - 1;
     int rc;
@@ -482,10 +520,10 @@ static int word_is(const char *p, size_t len, const char *w) {
 }
 
 static void on_ack(replica_link *l, long long off) {
-    if (off > l->acked) {
-        l->acked = off;
-        report(l, LINK_REP_ACK, (uint64_t)off, -1);
-    }
+    /* Every ACK is news, a repeated offset too: it is how the keyspace
+     * knows the replica is alive (lag, repl-timeout, min-replicas). */
+    if (off > l->acked) l->acked = off;
+    report(l, LINK_REP_ACK, (uint64_t)l->acked, -1);
     if (l->state == LINK_WAIT_ACK) {
         set_state(l, LINK_ONLINE);
         link_pump(l);
@@ -526,7 +564,17 @@ static void on_recv(ring *r, ring_req *req, int res, uint32_t flags) {
             on_ack(l, strtoll(num, NULL, 10));
             if (l->closing) return;
         }
-        /* Anything else a replica sends (PING, a newline) needs no answer. */
+        /* A newline is what a replica sends while it loads the payload
+         * (Redis counts it as an ACK's liveness, without an offset); at
+         * most ten reports a second, whatever a replica floods us with. */
+        if (argc == 0) {
+            long long now = util_us_time_real();
+            if (now - l->alive_report_us >= 100000) {
+                l->alive_report_us = now;
+                report(l, LINK_REP_ALIVE, 0, -1);
+            }
+        }
+        /* Anything else a replica sends (PING) needs no answer. */
     }
     memmove(l->rbuf, l->rbuf + off, l->rlen - off);
     l->rlen -= off;
@@ -609,7 +657,20 @@ static void bulk(replica_link *l, int fd, uint64_t size) {
         ctl_append(l, hdr, (size_t)n);
     }
     l->state = LINK_SEND_BULK;
+    l->bulk_progress_us = util_us_time_real();
     link_pump(l);
+}
+
+/* The payload has not moved for timeout_us although the replica has bytes
+ * waiting: the rest of its file, or a pipe the child filled. (An empty
+ * pipe means the child is slow, or blocked on another replica's pipe:
+ * not this replica's fault.) */
+static int payload_stalled(replica_link *l, long long timeout_us) {
+    if (util_us_time_real() - l->bulk_progress_us <= timeout_us) return 0;
+    if (l->bulk_size >= 0) return 1;
+    int queued = 0;
+    if (ioctl(l->bulk_fd, FIONREAD, &queued) < 0) return 0;
+    return queued > 0;
 }
 
 static void on_message(io_thread *t, const spsc_msg *m, void *ctx) {
@@ -645,6 +706,11 @@ static void on_message(io_thread *t, const spsc_msg *m, void *ctx) {
             if (waiting && !l->closing && !l->tx_busy && l->pend_len == 0) {
                 ctl_append(l, "\n", 1);
                 link_pump(l);
+            }
+            if (!l->closing && l->state == LINK_SEND_BULK && m->val > 0 &&
+                payload_stalled(l, (long long)m->val * 1000)) {
+                log_msg(LL_WARNING, "Disconnecting timedout replica (full sync): %s", l->name);
+                link_close(l, LINK_CLOSED_TIMEOUT, 0);
             }
         }
         break;

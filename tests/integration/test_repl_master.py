@@ -158,6 +158,12 @@ def test_output_buffer_limit_drops_a_stalled_replica(servers):
                     c.call("SET", "v:%d" % i, value)
             return "overcoming of output buffer limits" in master.log_text()
         wait_for("the output-buffer limit drop", dropped, timeout=30)
+        # While the replica is still frozen (its window closed, zero-copy
+        # sends unacknowledged), the link must go: its socket is reset and
+        # its backlog reader released, not held until the peer reads again.
+        assert master.wait_log("Connection with replica 127.0.0.1:%d lost" % slow.port,
+                               timeout=10)
+        wait_for("connected_slaves 1", lambda: info(master)["connected_slaves"] == "1")
     finally:
         slow.proc.send_signal(signal.SIGCONT)
     text = master.log_text()
