@@ -16,10 +16,10 @@
  * disk snapshot runs attaches to it: the snapshot's own reader slot keeps
  * the stream from its offset until it ends.
  *
- * Diskless target: one pipe per replica. The child writes "$EOF:<mark>\r\n",
- * the RDB and the mark into every pipe (the replicas may live on different
- * I/O threads, so each gets its own pipe rather than a tee of one); each
- * I/O thread splices its pipe to its socket. A replica that goes away
+ * Diskless target: one pipe per replica (the replicas may live on different
+ * I/O threads, each splicing its own pipe to its socket). The child writes
+ * "$EOF:<mark>\r\n", the RDB and the mark once, into a staging pipe, and
+ * tees it into every replica's pipe (see fanout below). A replica that goes away
  * closes its pipe; the child sees EPIPE there and goes on with the others.
  * The parent never touches a snapshot byte.
  *
@@ -31,6 +31,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,9 +49,23 @@
 
 /* ---- the child ---------------------------------------------------------- */
 
+/* The child's side of a diskless payload: one copy from user space, into a
+ * staging pipe the child owns, then tee(2) into every replica's pipe but
+ * the last, which gets the staging pipe's pages moved into it by
+ * splice(2). N replicas cost one copy, not N.
+ *
+ * tee duplicates whole pipe buffers from the staging pipe's head and may
+ * stop early when a replica's pipe is full; it cannot resume from the
+ * middle of the staging pipe, so the rest of that chunk goes to that
+ * replica with write(2) from the chunk still in memory. Blocking calls
+ * throughout: the child has nothing else to do, and the slowest replica
+ * paces the rest, as in Redis (the I/O threads drop one that stalls for
+ * repl-timeout, and its pipe then fails here with EPIPE). */
 typedef struct fanout {
     int *fds;
     int n, alive;
+    int stage_r, stage_w; /* -1: a single replica, written directly */
+    size_t stage_cap;     /* the most one chunk may put in the staging pipe */
 } fanout;
 
 static int write_all(int fd, const char *p, size_t len) {
@@ -64,18 +79,99 @@ static int write_all(int fd, const char *p, size_t len) {
     return 0;
 }
 
-static int fanout_write(void *priv, const void *p, size_t len) {
-    fanout *f = priv;
+static void fanout_lose(fanout *f, int i) {
+    /* That replica is gone: the others still want the payload. */
+    close(f->fds[i]);
+    f->fds[i] = -1;
+    f->alive--;
+}
+
+/* Move exactly len staged bytes into fd (or drain them if fd is -1). */
+static int stage_splice_all(fanout *f, int fd, size_t len) {
+    while (len) {
+        ssize_t m = fd >= 0 ? splice(f->stage_r, NULL, fd, NULL, len, SPLICE_F_MOVE) : -1;
+        if (m < 0 && errno == EINTR) continue;
+        if (m <= 0) return -1;
+        len -= (size_t)m;
+    }
+    return 0;
+}
+
+static void stage_drain(fanout *f, size_t len) {
+    char buf[4096];
+    while (len) {
+        ssize_t r = read(f->stage_r, buf, len < sizeof(buf) ? len : sizeof(buf));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return;
+        len -= (size_t)r;
+    }
+}
+
+static int fanout_chunk(fanout *f, const char *p, size_t len) {
+    if (write_all(f->stage_w, p, len) < 0) return -errno;
+    int last = -1;
     for (int i = 0; i < f->n; i++) {
         if (f->fds[i] < 0) continue;
-        if (write_all(f->fds[i], p, len) < 0) {
-            /* That replica is gone: the others still want the payload. */
-            close(f->fds[i]);
-            f->fds[i] = -1;
-            f->alive--;
+        if (last >= 0) {
+            /* Every replica before the last live one gets a tee. */
+            size_t done = 0;
+            for (;;) {
+                ssize_t t = tee(f->stage_r, f->fds[last], len, 0);
+                if (t < 0 && errno == EINTR) continue;
+                if (t > 0) done = (size_t)t;
+                break;
+            }
+            if (done < len && write_all(f->fds[last], p + done, len - done) < 0) fanout_lose(f, last);
         }
+        last = i;
+    }
+    if (last >= 0 && stage_splice_all(f, f->fds[last], len) == 0) return 0;
+    /* The last replica failed mid-splice (or none is left): what remains
+     * staged must go, so the next chunk starts at the staging pipe's head. */
+    int avail = 0;
+    if (ioctl(f->stage_r, FIONREAD, &avail) == 0 && avail > 0) stage_drain(f, (size_t)avail);
+    if (last >= 0) fanout_lose(f, last);
+    return 0;
+}
+
+static int fanout_write(void *priv, const void *p, size_t len) {
+    fanout *f = priv;
+    const char *c = p;
+    if (f->stage_w < 0) {
+        for (int i = 0; i < f->n; i++)
+            if (f->fds[i] >= 0 && write_all(f->fds[i], c, len) < 0) fanout_lose(f, i);
+        return f->alive > 0 ? 0 : -EPIPE;
+    }
+    while (len && f->alive > 0) {
+        size_t k = len < f->stage_cap ? len : f->stage_cap;
+        int rc = fanout_chunk(f, c, k);
+        if (rc < 0) return rc;
+        c += k;
+        len -= k;
     }
     return f->alive > 0 ? 0 : -EPIPE;
+}
+
+/* A staging pipe for two replicas or more; with one, or if the pipe can't
+ * be made, plain writes. */
+static void fanout_init(fanout *f, int *fds, int n) {
+    f->fds = fds;
+    f->n = f->alive = n;
+    f->stage_r = f->stage_w = -1;
+    int p[2];
+    if (n < 2 || pipe2(p, O_CLOEXEC) < 0) return;
+    int cap = fcntl(p[1], F_SETPIPE_SZ, SNAP_PIPE_SIZE);
+    if (cap <= 0) cap = fcntl(p[1], F_GETPIPE_SZ);
+    if (cap <= 0) {
+        close(p[0]);
+        close(p[1]);
+        return;
+    }
+    f->stage_r = p[0];
+    f->stage_w = p[1];
+    /* Half the pipe: a write into the empty staging pipe then always fits
+     * (the child is its only reader, a blocked write would never end). */
+    f->stage_cap = (size_t)cap / 2;
 }
 
 static void child_close_inherited(server *s, const int *keep, int nkeep) {
@@ -99,7 +195,8 @@ static void child_main(server *s, int diskless, int *wfds, int *rfds, int n,
     if (!diskless) {
         rc = rdb_save_file(s, s->cfg.dbfilename, rsi, err, sizeof(err));
     } else {
-        fanout f = {wfds, n, n};
+        fanout f;
+        fanout_init(&f, wfds, n);
         char hdr[64];
         int hl = snprintf(hdr, sizeof(hdr), "$EOF:%s\r\n", mark);
         rdb_sink sink = {fanout_write, &f};
