@@ -382,6 +382,7 @@ void server_main_loop(server *s) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN); /* as Redis: a closed terminal is no reason to stop */
 
     struct epoll_event events[256];
     s->next_cron_ms = util_ms_time();

@@ -65,10 +65,18 @@ void repl_new_history(repl_state *r) {
     r->second_replid_offset = -1;
 }
 
+/* Redis never keeps less than 16 KB of backlog, whatever the setting. */
+#define BACKLOG_MIN_WINDOW (16 * 1024)
+
+static long long backlog_window(const server *s) {
+    long long w = s->cfg.repl_backlog_size;
+    return w < BACKLOG_MIN_WINDOW ? BACKLOG_MIN_WINDOW : w;
+}
+
 void repl_create_backlog(server *s) {
     repl_state *r = repl_of(s);
     if (r->bl) return;
-    r->bl = backlog_create(r->master_repl_offset, s->cfg.repl_backlog_size, 64 * 1024);
+    r->bl = backlog_create(r->master_repl_offset, backlog_window(s), 64 * 1024);
     r->poked_end = r->master_repl_offset;
     /* A new backlog starts without a selected db, so the first write
      * carries a SELECT whatever the previous stream did. */
@@ -157,7 +165,7 @@ void repl_cron(server *s) {
     repl_snapshot_maybe_start(s, 0);
     repl_limits_cron(s, now);
     repl_refresh_good(s);
-    if (r->bl->window != s->cfg.repl_backlog_size) backlog_resize(r->bl, s->cfg.repl_backlog_size);
+    if (r->bl->window != backlog_window(s)) backlog_resize(r->bl, backlog_window(s));
     backlog_trim(r->bl);
     /* With no replicas for repl-backlog-ttl seconds the backlog goes, as
      * in Redis (0 = keep forever). */
@@ -226,7 +234,7 @@ dstr repl_info(server *s, dstr o) {
                        "repl_backlog_size:%lld\r\nrepl_backlog_first_byte_offset:%lld\r\n"
                        "repl_backlog_histlen:%lld\r\n",
                        r->replid, r->replid2, r->master_repl_offset, r->second_replid_offset,
-                       r->bl != NULL, s->cfg.repl_backlog_size, first, histlen);
+                       r->bl != NULL, backlog_window(s), first, histlen);
 }
 
 int repl_check_write_allowed(client *c) {
