@@ -13,6 +13,7 @@
 #include "core/commands.h"
 #include "core/db.h"
 #include "core/mem.h"
+#include "core/persist.h"
 #include "core/reply.h"
 #include "core/util.h"
 
@@ -484,9 +485,15 @@ void cmd_flushdb(client *c) {
     reply_ok(c);
 }
 
+/* As Redis 7.0 counts it: the dirty counter moves by the keys removed,
+ * and the save persist_flushall makes with save points resets it, so the
+ * command asks to be propagated even when the dataset was already empty
+ * or the counter went back to zero. */
 void cmd_flushall(client *c) {
     if (flush_flags(c) < 0) return;
-    server_dirty(c, db_flush(c->srv, -1) + 1);
+    server_dirty(c, db_flush(c->srv, -1));
+    persist_flushall(c->srv);
+    c->flags |= CLIENT_FORCE_PROPAGATE;
     reply_ok(c);
 }
 

@@ -3,7 +3,12 @@
  * process_command() applies the checks Redis 7.0 applies before running a
  * command, in the same order so that a client sees the same error for the
  * same mistake: unknown command, unknown subcommand, wrong arity, NOAUTH,
- * then MULTI queueing. call_command() runs the procedure, keeps
+ * the write guards (-MISCONF while snapshots fail, -NOREPLICAS under
+ * min-replicas-to-write), then MULTI queueing. A command refused while a
+ * transaction is queued flags it, so EXEC answers EXECABORT; EXEC itself
+ * is a write when its queue holds one, and is refused (discarding the
+ * transaction) when the guards no longer let writes through, exactly as
+ * Redis 7.0's processCommand does. call_command() runs the procedure, keeps
  * per-command statistics and hands the command's effects to the
  * propagation point: when the command changed the dataset (the dirty
  * counter moved) its argv, possibly rewritten into the form Redis
@@ -15,9 +20,11 @@
 #include <strings.h>
 
 #include "core/commands.h"
+#include "core/db.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/multi.h"
+#include "core/persist.h"
 #include "core/propagate.h"
 #include "core/reply.h"
 #include "core/util.h"
@@ -227,6 +234,14 @@ const command *command_lookup(server *s, dstr *argv, int argc) {
     return sub ? sub : base;
 }
 
+#define ERR_MISCONF                                                                              \
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist "   \
+    "to disk. Commands that may modify the data set are disabled, because this instance is "     \
+    "configured to report errors during writes if RDB snapshotting fails "                       \
+    "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the " \
+    "RDB error."
+#define ERR_NOREPLICAS "NOREPLICAS Not enough good replicas to write."
+
 static void reject(client *c, const char *err) {
     if (c->flags & CLIENT_MULTI) c->flags |= CLIENT_DIRTY_EXEC;
     reply_error(c, err);
@@ -236,8 +251,55 @@ static void reject(client *c, const char *err) {
  * reason travels inside an EXECABORT error, as Redis 7.0 does. */
 static void reject_exec(client *c, const char *err) {
     multi_discard(c);
+    db_unwatch_all(c);
     if (!strncmp(err, "ERR ", 4)) err += 4;
     reply_errorf(c, "EXECABORT Transaction discarded because of: %s", err);
+}
+
+/* Take back one error reply from INFO's counters. */
+static void uncount_error(server *s, const char *code) {
+    s->stat_total_error_replies--;
+    dstr key = dstr_from(code);
+    dict_entry *de = dict_find(s->errorstats, key);
+    if (de && --de->v.s64 <= 0) dict_delete(s->errorstats, key);
+    dstr_free(key);
+}
+
+/* Whether min-replicas-to-write lets a write through now. The only
+ * verdict repl/ offers, repl_check_write_allowed(), answers the refusal
+ * itself; EXEC must carry it inside EXECABORT instead. So the verdict is
+ * asked on a probe client that drops its reply, and the error it counted
+ * is taken back: the caller answers, and counts, in its own form. */
+static int replicas_allow_write(server *s) {
+    if (s->cfg.min_replicas_to_write <= 0 || s->cfg.min_replicas_max_lag <= 0) return 1;
+    client probe;
+    memset(&probe, 0, sizeof(probe));
+    probe.srv = s;
+    probe.fd = -1;
+    probe.flags = CLIENT_FAKE | CLIENT_CLOSE_AFTER_REPLY;
+    if (repl_check_write_allowed(&probe) == 0) return 1;
+    uncount_error(s, "NOREPLICAS");
+    return 0;
+}
+
+static int queue_has_write(const client *c) {
+    for (int i = 0; i < c->mstate_count; i++)
+        if (c->mstate[i].cmd->flags & CMD_WRITE) return 1;
+    return 0;
+}
+
+/* The error that refuses cmd before it runs or is queued, or NULL. PING
+ * gets -MISCONF too, as in Redis, so that a health check notices that
+ * snapshots fail. A master's stream is never refused. */
+static const char *write_refusal(client *c, const command *cmd) {
+    server *s = c->srv;
+    int is_write = (cmd->flags & CMD_WRITE) ||
+                   (cmd->proc == cmd_exec && (c->flags & CLIENT_MULTI) && queue_has_write(c));
+    if ((is_write || cmd->proc == cmd_ping) && !(c->flags & CLIENT_MASTER) &&
+        persist_writes_refused(s))
+        return ERR_MISCONF;
+    if (is_write && !replicas_allow_write(s)) return ERR_NOREPLICAS;
+    return NULL;
 }
 
 static int arity_ok(const command *cmd, int argc) {
@@ -304,8 +366,13 @@ int process_command(client *c) {
             reject(c, "NOAUTH Authentication required.");
         return -1;
     }
-    if ((cmd->flags & CMD_WRITE) && !(c->flags & CLIENT_MULTI) && repl_check_write_allowed(c) < 0) {
+    const char *refusal = write_refusal(c, cmd);
+    if (refusal) {
         cmd->rejected_calls++;
+        if (cmd->proc == cmd_exec)
+            reject_exec(c, refusal);
+        else
+            reject(c, refusal);
         return -1;
     }
     if ((c->flags & CLIENT_MULTI) && cmd->proc != cmd_exec && cmd->proc != cmd_discard &&
@@ -331,6 +398,7 @@ void call_command(client *c, const command *cmd) {
     util_clock_freeze();
     long long start = util_elapsed_us();
     c->cmd = cmd;
+    c->flags &= ~(uint32_t)CLIENT_FORCE_PROPAGATE;
     s->call_depth++;
     cmd->proc(c);
     s->call_depth--;
@@ -341,7 +409,9 @@ void call_command(client *c, const command *cmd) {
     if (s->stat_total_error_replies != errors_before) mcmd->failed_calls++;
     s->stat_numcommands++;
     c->lastcmd = cmd;
-    if (s->dirty != dirty_before && cmd->proc != cmd_exec && c->argc > 0)
+    int forced = (c->flags & CLIENT_FORCE_PROPAGATE) != 0;
+    c->flags &= ~(uint32_t)CLIENT_FORCE_PROPAGATE;
+    if ((s->dirty != dirty_before || forced) && cmd->proc != cmd_exec && c->argc > 0)
         propagate_add(s, c->db->id, c->argv, c->argc);
     if (s->call_depth == 0) propagate_flush(s);
 }

@@ -52,6 +52,7 @@ typedef struct config {
     int rdbcompression;
     int rdbchecksum;
     long long rdb_key_save_delay;
+    int stop_writes_on_bgsave_error;
     long long maxmemory;
     int daemonize;
     int active_expire_effort;

@@ -7,8 +7,25 @@
  * pipe, and _exits 0 or 1. The parent never waits: the cron reaps the
  * child with WNOHANG and records the outcome, and while a child lives the
  * dicts do not resize so the parent dirties as few shared pages as
- * possible. Only one child runs at a time; BGSAVE SCHEDULE (or a BGSAVE
- * inside MULTI) queues one for when the running child is gone.
+ * possible. Only one child runs at a time, a replication snapshot's
+ * included; BGSAVE SCHEDULE (or a BGSAVE inside MULTI) queues one for when
+ * the running child is gone.
+ *
+ * A replication snapshot with a disk target writes dbfilename exactly as
+ * BGSAVE does, so replication reports its child here (fork and exit) and
+ * it counts as a save: INFO shows it in progress, and its success moves
+ * lastsave and the dirty counter, its failure sets the error status.
+ *
+ * While the last background save failed and save points are configured,
+ * stop-writes-on-bgsave-error makes the dispatcher refuse writes with
+ * -MISCONF (persist_writes_refused): an operator who asked for snapshots
+ * is told at once that they are not being taken. A successful save of
+ * any kind clears the state.
+ *
+ * FLUSHALL kills a running BGSAVE child, whose snapshot still holds the
+ * flushed keys and would bring them back at the next load, and with save
+ * points it writes the empty dataset at once, as Redis 7.0's
+ * flushAllDataAndResetRDB does.
  *
  * Save points (`save 900 1 300 10`): a BGSAVE starts when at least
  * <changes> writes happened and more than <seconds> passed since the last
@@ -44,6 +61,11 @@
 
 #define BGSAVE_RETRY_DELAY 5 /* seconds between save-point retries after a failure */
 
+#define ERR_BGSAVE_RUNNING "ERR Background save already in progress"
+#define ERR_OTHER_CHILD                                                                        \
+    "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE " \
+    "in order to schedule a BGSAVE whenever possible."
+
 typedef struct persist_state {
     server *srv;
     pid_t child_pid;
@@ -54,8 +76,12 @@ typedef struct persist_state {
     int last_bgsave_ok;
     long long last_bgsave_secs; /* duration of the last BGSAVE, -1 before any */
     long long last_bgsave_try;  /* unix seconds */
-    long long saves;
+    long long saves; /* BGSAVE forks and SAVE commands, as Redis's rdb_saves */
     long long last_cow_size;
+    /* A replication snapshot child, as replication reported it. */
+    pid_t repl_child_pid;
+    int repl_child_to_disk;
+    long long repl_child_start_ms;
     int have_load;
     rdb_load_info last_load;
 } persist_state;
@@ -72,6 +98,7 @@ static persist_state *ps_of(const server *s) {
             ps->srv = (server *)s;
             ps->child_pid = -1;
             ps->child_info_fd = -1;
+            ps->repl_child_pid = -1;
             ps->last_bgsave_ok = 1;
             ps->last_bgsave_secs = -1;
             states[i] = ps;
@@ -100,6 +127,11 @@ __attribute__((weak)) int persist_repl_save_info(server *s, rdb_save_info *rsi) 
 
 int persist_child_active(const server *s) { return ps_of(s)->child_pid != -1; }
 
+int persist_writes_refused(const server *s) {
+    const persist_state *ps = ps_of(s);
+    return s->cfg.stop_writes_on_bgsave_error && s->cfg.nsave > 0 && !ps->last_bgsave_ok;
+}
+
 const rdb_load_info *persist_last_load(const server *s) {
     persist_state *ps = ps_of(s);
     return ps->have_load ? &ps->last_load : NULL;
@@ -118,7 +150,6 @@ static int save_now(server *s, char *err, size_t errlen) {
     s->dirty -= dirty;
     s->lastsave = now_sec();
     ps->last_bgsave_ok = 1;
-    ps->saves++;
     return 0;
 }
 
@@ -161,9 +192,10 @@ int persist_bgsave(server *s, char *err, size_t errlen) {
         return -1;
     }
     if (repl_child_active(s)) {
-        snprintf(err, errlen, "Another child process is active: can't BGSAVE right now");
+        snprintf(err, errlen, "%s", ERR_OTHER_CHILD + 4);
         return -1;
     }
+    ps->saves++; /* counted at the fork, failed or not, as Redis counts */
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) < 0) pfd[0] = pfd[1] = -1;
     s->dirty_before_bgsave = s->dirty;
@@ -208,7 +240,6 @@ static void child_done(server *s, int exitcode, int bysignal) {
         if (s->dirty < 0) s->dirty = 0;
         s->lastsave = now_ms / 1000;
         ps->last_bgsave_ok = 1;
-        ps->saves++;
         long long cow = 0;
         if (ps->child_info_fd >= 0 && read(ps->child_info_fd, &cow, sizeof(cow)) == sizeof(cow))
             ps->last_cow_size = cow;
@@ -245,25 +276,62 @@ static void reap_child(server *s) {
     else child_done(s, WEXITSTATUS(status), 0);
 }
 
+/* Cancel the BGSAVE child: SIGUSR1 is the signal child_done does not
+ * count as a failure. Waiting here (unlike Redis, which lets the cron reap
+ * it) means no second child can start while this one still writes. */
 static void kill_child(server *s) {
     persist_state *ps = ps_of(s);
     if (ps->child_pid == -1) return;
     kill(ps->child_pid, SIGUSR1);
     int status;
-    waitpid(ps->child_pid, &status, 0);
-    char tmp[64];
-    snprintf(tmp, sizeof(tmp), "temp-%d.rdb", (int)ps->child_pid);
-    unlink(tmp);
-    if (ps->child_info_fd >= 0) close(ps->child_info_fd);
-    ps->child_info_fd = -1;
-    ps->child_pid = -1;
-    dict_resize_enabled(1);
+    while (waitpid(ps->child_pid, &status, 0) < 0 && errno == EINTR)
+        continue;
+    child_done(s, 0, SIGUSR1);
+}
+
+void persist_flushall(server *s) {
+    kill_child(s);
+    if (s->cfg.nsave == 0) return;
+    char err[512];
+    if (save_now(s, err, sizeof(err)) < 0)
+        log_msg(LL_WARNING, "Error saving the flushed dataset: %s", err);
+}
+
+/* ---- replication snapshots ------------------------------------------------ */
+
+void persist_repl_child_started(server *s, pid_t pid, int to_disk) {
+    persist_state *ps = ps_of(s);
+    ps->repl_child_pid = pid;
+    ps->repl_child_to_disk = to_disk;
+    ps->repl_child_start_ms = util_ms_time();
+    if (!to_disk) return;
+    s->dirty_before_bgsave = s->dirty;
+    ps->last_bgsave_try = ps->repl_child_start_ms / 1000;
+    ps->saves++;
+}
+
+void persist_repl_child_done(server *s, enum persist_child_outcome outcome) {
+    persist_state *ps = ps_of(s);
+    if (ps->repl_child_pid == -1) return;
+    long long now_ms = util_ms_time();
+    if (ps->repl_child_to_disk) {
+        ps->last_bgsave_secs = (now_ms - ps->repl_child_start_ms) / 1000;
+        if (outcome == PERSIST_CHILD_OK) {
+            s->dirty -= s->dirty_before_bgsave;
+            if (s->dirty < 0) s->dirty = 0;
+            s->lastsave = now_ms / 1000;
+            ps->last_bgsave_ok = 1;
+        } else if (outcome == PERSIST_CHILD_FAILED) {
+            ps->last_bgsave_ok = 0;
+        }
+    }
+    ps->repl_child_pid = -1;
 }
 
 void persist_cron(server *s) {
     persist_state *ps = ps_of(s);
     reap_child(s);
-    if (ps->child_pid != -1) return;
+    if (ps->child_pid != -1 || repl_child_active(s)) return;
     long long now = now_sec();
     int retry_ok = now - ps->last_bgsave_try > BGSAVE_RETRY_DELAY || ps->last_bgsave_ok;
     char err[256];
@@ -326,10 +394,12 @@ int persist_load_at_startup(server *s) {
 
 static void cmd_save(client *c) {
     server *s = c->srv;
-    if (ps_of(s)->child_pid != -1) {
-        reply_error(c, "ERR Background save already in progress");
+    persist_state *ps = ps_of(s);
+    if (ps->child_pid != -1 || (ps->repl_child_pid != -1 && ps->repl_child_to_disk)) {
+        reply_error(c, ERR_BGSAVE_RUNNING);
         return;
     }
+    ps->saves++;
     char err[512];
     if (save_now(s, err, sizeof(err)) < 0) {
         reply_error(c, "ERR");
@@ -352,16 +422,22 @@ static void cmd_bgsave(client *c) {
     }
     if (ps->child_pid != -1) {
         /* A BGSAVE is what is running: SCHEDULE does not queue another. */
-        reply_error(c, "ERR Background save already in progress");
+        reply_error(c, ERR_BGSAVE_RUNNING);
         return;
     }
-    if (c->flags & CLIENT_IN_EXEC) {
-        /* Forking inside a transaction would snapshot half of it. */
+    /* Forking inside a transaction would snapshot half of it; a
+     * replication snapshot's child must end first (one child at a time).
+     * Either way the cron starts the save as soon as it can. */
+    int in_exec = (c->flags & CLIENT_IN_EXEC) != 0;
+    if (in_exec || repl_child_active(s)) {
+        if (!schedule && !in_exec) {
+            reply_error(c, ERR_OTHER_CHILD);
+            return;
+        }
         ps->bgsave_scheduled = 1;
         reply_status(c, "Background saving scheduled");
         return;
     }
-    (void)schedule;
     char err[256];
     if (persist_bgsave(s, err, sizeof(err)) < 0) {
         reply_errorf(c, "ERR %s", err);
@@ -388,7 +464,7 @@ static void debug_reload(client *c) {
     char err[600];
     if (!nosave) {
         if (ps_of(s)->child_pid != -1) {
-            reply_error(c, "ERR Background save already in progress");
+            reply_error(c, ERR_BGSAVE_RUNNING);
             return;
         }
         if (save_now(s, err, sizeof(err)) < 0) {
@@ -428,8 +504,10 @@ void persist_register(void) {
 
 dstr persist_info(server *s, dstr o) {
     persist_state *ps = ps_of(s);
-    int bg = ps->child_pid != -1;
-    long long cur_secs = bg ? (util_ms_time() - ps->child_start_ms) / 1000 : -1;
+    /* A replication snapshot child is an RDB child too, as in Redis. */
+    int bg = ps->child_pid != -1 || ps->repl_child_pid != -1;
+    long long start_ms = ps->child_pid != -1 ? ps->child_start_ms : ps->repl_child_start_ms;
+    long long cur_secs = bg ? (util_ms_time() - start_ms) / 1000 : -1;
     return dstr_catfmt(
         o,
         "# Persistence\r\nloading:%d\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\n"
@@ -446,7 +524,7 @@ dstr persist_info(server *s, dstr o) {
         "aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\n"
         "aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\n"
         "module_fork_last_cow_size:0\r\n",
-        s->loading, bg ? ps->child_keys_total : 0, s->dirty, bg, s->lastsave,
+        s->loading, ps->child_pid != -1 ? ps->child_keys_total : 0, s->dirty, bg, s->lastsave,
         ps->last_bgsave_ok ? "ok" : "err", ps->last_bgsave_secs, cur_secs, ps->saves,
         ps->last_cow_size, ps->have_load ? ps->last_load.keys_expired : 0,
         ps->have_load ? ps->last_load.keys_loaded : 0);

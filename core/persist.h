@@ -10,7 +10,10 @@
  *                               starts scheduled saves and save points;
  *   persist_shutdown(s, flags)  before exiting (SHUTDOWN or a signal);
  *   persist_info(s, out)        for INFO persistence;
- * and persist_free(s) in server_free. */
+ * and persist_free(s) in server_free. The dispatcher asks
+ * persist_writes_refused(s) before every write, FLUSHALL calls
+ * persist_flushall(s), and replication reports its snapshot children
+ * through persist_repl_child_started/done. */
 #ifndef RM_PERSIST_H
 #define RM_PERSIST_H
 
@@ -36,6 +39,30 @@ void persist_free(server *s);
 /* Start a background save now. 0 when started, -1 with err set. */
 int persist_bgsave(server *s, char *err, size_t errlen);
 int persist_child_active(const server *s);
+
+/* stop-writes-on-bgsave-error: 1 while writes must be refused with
+ * -MISCONF (the last background save failed and save points are set). */
+int persist_writes_refused(const server *s);
+
+/* FLUSHALL's part: kill a running BGSAVE child (its snapshot holds the
+ * flushed keys) and, when save points are set, save the empty dataset
+ * now. Resets the dirty counter when it saves: the caller must force its
+ * own propagation. */
+void persist_flushall(server *s);
+
+/* Replication snapshot children. Call started() right after the fork
+ * (to_disk: the child writes dbfilename) and done() once the child is
+ * reaped or killed. A disk snapshot counts as a save, as in Redis: its
+ * fork as rdb_saves, its success as LASTSAVE and a dirty counter reduced
+ * by the writes it holds, its failure as rdb_last_bgsave_status:err. Any
+ * snapshot child shows as rdb_bgsave_in_progress. */
+enum persist_child_outcome {
+    PERSIST_CHILD_OK,        /* exited 0 */
+    PERSIST_CHILD_FAILED,    /* exited non-zero, or died of a signal */
+    PERSIST_CHILD_CANCELLED, /* killed on purpose: not an error */
+};
+void persist_repl_child_started(server *s, pid_t pid, int to_disk);
+void persist_repl_child_done(server *s, enum persist_child_outcome outcome);
 /* What the last load found in the file (repl-id, repl-offset...), for
  * replication to resume from; NULL before any load. */
 const rdb_load_info *persist_last_load(const server *s);

@@ -85,6 +85,7 @@ enum {
     CLIENT_MASTER = 1 << 13,
     CLIENT_MONITOR = 1 << 14,
     CLIENT_BLOCKED = 1 << 15,
+    CLIENT_FORCE_PROPAGATE = 1 << 16, /* propagate this command even if dirty did not move */
 };
 
 typedef struct blocking_state {

@@ -253,6 +253,41 @@ START_TEST(flushdb_always_propagates) {
 }
 END_TEST
 
+/* FLUSHALL moves the dirty counter by the keys it removed, and its save
+ * (with save points) resets the counter: it must be propagated anyway. */
+START_TEST(flushall_always_propagates) {
+    srv.cfg.nsave = 0;
+    RUN(1, "FLUSHALL");
+    const char *c1[] = {"FLUSHALL", NULL};
+    const char *const *want[] = {SEL0, c1, NULL};
+    assert_stream(want);
+    ck_assert_int_eq(srv.dirty, 0);
+}
+END_TEST
+
+START_TEST(flushall_propagates_after_its_save) {
+    char dir[] = "/tmp/rm-test-propagate-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char old[4096];
+    ck_assert_ptr_nonnull(getcwd(old, sizeof(old)));
+    ck_assert_int_eq(chdir(dir), 0);
+    srv.cfg.nsave = 1;
+    srv.cfg.save[0].seconds = 3600;
+    srv.cfg.save[0].changes = 1;
+    RUN(3, "SET", "k", "v");
+    dstr_clear(enc.buf);
+    RUN(1, "FLUSHALL");
+    ck_assert_int_eq(srv.dirty, 0); /* the save took the flush with it */
+    ck_assert_int_eq(access("dump.rdb", F_OK), 0);
+    const char *c1[] = {"FLUSHALL", NULL};
+    const char *const *want[] = {c1, NULL};
+    assert_stream(want);
+    unlink("dump.rdb");
+    ck_assert_int_eq(chdir(old), 0);
+    rmdir(dir);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("propagate");
     TCase *tc = tcase_create("forms");
@@ -266,6 +301,8 @@ int main(void) {
     tcase_add_test(tc, lazy_expiry_is_a_del);
     tcase_add_test(tc, active_expiry_is_a_del);
     tcase_add_test(tc, flushdb_always_propagates);
+    tcase_add_test(tc, flushall_always_propagates);
+    tcase_add_test(tc, flushall_propagates_after_its_save);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,244 @@
+"""Persistence and the write guards, against real Redis 7.0 where it applies.
+
+FLUSHALL against a running BGSAVE child, BGSAVE SCHEDULE behind a replication
+snapshot's child, stop-writes-on-bgsave-error (-MISCONF) and min-replicas-to-write
+(-NOREPLICAS) inside MULTI and at EXEC. Tests marked with the `both` fixture run the
+same steps on Ringmaster and on redis-server 7.0 and check the exact reply bytes on
+each, so a test that is wrong about Redis fails on Redis.
+
+A background save is made to fail by killing its child with SIGKILL: Redis counts a
+child killed by any signal but SIGUSR1 as a failed save, and so does Ringmaster.
+"""
+
+import os
+import re
+import signal
+import socket
+import time
+
+import pytest
+
+import rmtest
+
+MISCONF = (b"-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to "
+           b"persist to disk. Commands that may modify the data set are disabled, because this "
+           b"instance is configured to report errors during writes if RDB snapshotting fails "
+           b"(stop-writes-on-bgsave-error option). Please check the Redis logs for details about "
+           b"the RDB error.\r\n")
+NOREPLICAS = b"-NOREPLICAS Not enough good replicas to write.\r\n"
+EXECABORT_PREVIOUS = b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+EXECABORT_NOREPLICAS = (b"-EXECABORT Transaction discarded because of: NOREPLICAS Not enough "
+                        b"good replicas to write.\r\n")
+OTHER_CHILD = (b"-ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE "
+               b"SCHEDULE in order to schedule a BGSAVE whenever possible.\r\n")
+
+
+@pytest.fixture(params=["ringmaster", "redis"])
+def both(request, servers):
+    """A starter for the server under test: Ringmaster, then real Redis."""
+    def start(*args):
+        if request.param == "ringmaster":
+            return servers.ringmaster(*args)
+        return servers.redis(*args)
+    return start
+
+
+def persistence(conn):
+    text = conn.call("INFO", "persistence").decode()
+    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+
+
+def wait_until(what, predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout * rmtest.SLOWDOWN
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def bgsave_child_pid(server):
+    """The pid of the last background save the server logged."""
+    pids = re.findall(r"Background saving started by pid (\d+)", server.log_text())
+    assert pids, server.log_tail()
+    return int(pids[-1])
+
+
+def fail_one_bgsave(server, conn):
+    """Start a BGSAVE and SIGKILL its child: the save ends in error."""
+    assert conn.call_raw("CONFIG", "SET", "rdb-key-save-delay", "100000") == b"+OK\r\n"
+    assert conn.call_raw("BGSAVE") == b"+Background saving started\r\n"
+    os.kill(bgsave_child_pid(server), signal.SIGKILL)
+    wait_until("the failed save", lambda: persistence(conn)["rdb_last_bgsave_status"] == "err")
+    assert conn.call_raw("CONFIG", "SET", "rdb-key-save-delay", "0") == b"+OK\r\n"
+
+
+# ---- FLUSHALL and the BGSAVE child ------------------------------------------------
+
+def test_flushall_kills_the_bgsave_child(both):
+    srv = both()
+    c = srv.raw()
+    for i in range(10):
+        c.call("SET", "old%d" % i, i)
+    assert c.call_raw("SAVE") == b"+OK\r\n"
+    assert c.call_raw("DEBUG", "POPULATE", "1000") == b"+OK\r\n"
+    c.call("CONFIG", "SET", "rdb-key-save-delay", "1000")  # about a second for 1010 keys
+    assert c.call_raw("BGSAVE") == b"+Background saving started\r\n"
+    assert c.call_raw("FLUSHALL") == b"+OK\r\n"
+    # Redis reaps the killed child on its next cron tick; Ringmaster waits for it.
+    wait_until("the BGSAVE child to go", lambda: persistence(c)["rdb_bgsave_in_progress"] == "0",
+               timeout=0.5)
+    info = persistence(c)
+    assert info["rdb_last_bgsave_status"] == "ok"  # cancelled, not failed
+    assert int(info["rdb_changes_since_last_save"]) >= 1000
+    assert srv.wait_log("Background saving terminated by signal 10")
+    assert not [f for f in os.listdir(srv.workdir) if f.startswith("temp-")]
+    # The file is still the one SAVE wrote: the killed snapshot never replaced it.
+    time.sleep(1.2 * rmtest.SLOWDOWN)
+    assert c.call_raw("DEBUG", "RELOAD", "NOSAVE") == b"+OK\r\n"
+    assert c.call("DBSIZE") == 10
+
+
+def test_flushall_with_save_points_saves_the_empty_dataset(both):
+    srv = both("--save", "3600", "1")
+    c = srv.raw()
+    assert c.call_raw("DEBUG", "POPULATE", "1000") == b"+OK\r\n"
+    c.call("CONFIG", "SET", "rdb-key-save-delay", "1000")
+    assert c.call_raw("BGSAVE") == b"+Background saving started\r\n"
+    assert c.call_raw("FLUSHALL") == b"+OK\r\n"
+    info = persistence(c)
+    assert info["rdb_changes_since_last_save"] == "0"
+    assert info["rdb_last_bgsave_status"] == "ok"
+    wait_until("the BGSAVE child to go", lambda: persistence(c)["rdb_bgsave_in_progress"] == "0",
+               timeout=0.5)
+    time.sleep(1.2 * rmtest.SLOWDOWN)
+    assert c.call_raw("DEBUG", "RELOAD", "NOSAVE") == b"+OK\r\n"
+    assert c.call("DBSIZE") == 0
+
+
+# ---- BGSAVE SCHEDULE ----------------------------------------------------------------
+
+def test_bgsave_schedule_runs_after_the_replication_child(servers):
+    rm = servers.ringmaster("--repl-diskless-sync", "no")
+    c = rm.raw()
+    assert c.call_raw("DEBUG", "POPULATE", "500") == b"+OK\r\n"
+    c.call("CONFIG", "SET", "rdb-key-save-delay", "2000")  # about a second
+    replica = socket.create_connection(("127.0.0.1", rm.port), timeout=10)
+    try:
+        replica.sendall(b"PSYNC ? -1\r\n")
+        assert rm.wait_log("Starting BGSAVE for SYNC with target: disk")
+        assert c.call_raw("BGSAVE") == OTHER_CHILD
+        assert c.call_raw("BGSAVE", "SCHEDULE") == b"+Background saving scheduled\r\n"
+        assert c.call_raw("BGSAVE", "SCHEDULE") == b"+Background saving scheduled\r\n"
+        # The replication child ends, then the scheduled BGSAVE forks and ends.
+        wait_until("the scheduled save",
+                   lambda: rm.log_text().count("Background saving terminated with success") >= 2,
+                   timeout=20)
+    finally:
+        replica.close()
+    assert rm.log_text().count("Background saving started by pid") >= 2
+    info = persistence(c)
+    assert info["rdb_last_bgsave_status"] == "ok"
+    assert int(info["rdb_saves"]) >= 1
+
+
+def test_bgsave_while_bgsave_runs(both):
+    srv = both()
+    c = srv.raw()
+    assert c.call_raw("DEBUG", "POPULATE", "200") == b"+OK\r\n"
+    c.call("CONFIG", "SET", "rdb-key-save-delay", "100000")
+    assert c.call_raw("BGSAVE") == b"+Background saving started\r\n"
+    assert c.call_raw("BGSAVE") == b"-ERR Background save already in progress\r\n"
+    assert c.call_raw("BGSAVE", "SCHEDULE") == b"-ERR Background save already in progress\r\n"
+    assert c.call("INFO", "persistence").count(b"rdb_saves:1\r\n") == 1
+    assert c.call_raw("FLUSHALL") == b"+OK\r\n"  # ends the slow child
+
+
+# ---- stop-writes-on-bgsave-error --------------------------------------------------------
+
+def test_failed_bgsave_refuses_writes(both):
+    srv = both("--save", "3600", "1")
+    c = srv.raw()
+    assert c.call_raw("SET", "k", "v") == b"+OK\r\n"
+    fail_one_bgsave(srv, c)
+    assert c.call_raw("SET", "k", "2") == MISCONF
+    assert c.call_raw("DEL", "k") == MISCONF
+    assert c.call_raw("PING") == MISCONF  # as in Redis: health checks see it
+    assert c.call_raw("GET", "k") == b"$1\r\nv\r\n"
+    assert c.call_raw("ECHO", "x") == b"$1\r\nx\r\n"
+    # Queued inside MULTI: refused, and the transaction is discarded at EXEC.
+    assert c.call_raw("MULTI") == b"+OK\r\n"
+    assert c.call_raw("SET", "k", "3") == MISCONF
+    assert c.call_raw("GET", "k") == b"+QUEUED\r\n"
+    assert c.call_raw("EXEC") == EXECABORT_PREVIOUS
+    # The option, and the save points, are what make it refuse.
+    assert c.call_raw("CONFIG", "SET", "stop-writes-on-bgsave-error", "no") == b"+OK\r\n"
+    assert c.call_raw("SET", "k", "4") == b"+OK\r\n"
+    assert c.call_raw("CONFIG", "SET", "stop-writes-on-bgsave-error", "yes") == b"+OK\r\n"
+    assert c.call_raw("SET", "k", "5") == MISCONF
+    assert c.call_raw("CONFIG", "SET", "save", "") == b"+OK\r\n"
+    assert c.call_raw("SET", "k", "6") == b"+OK\r\n"
+    assert c.call_raw("CONFIG", "SET", "save", "3600 1") == b"+OK\r\n"
+    assert c.call_raw("SET", "k", "7") == MISCONF
+    # A successful save clears the error.
+    assert c.call_raw("SAVE") == b"+OK\r\n"
+    assert persistence(c)["rdb_last_bgsave_status"] == "ok"
+    assert c.call_raw("SET", "k", "8") == b"+OK\r\n"
+    assert c.call_raw("PING") == b"+PONG\r\n"
+
+
+def test_failed_bgsave_refuses_exec_of_writes(both):
+    srv = both("--save", "3600", "1")
+    c = srv.raw()
+    assert c.call_raw("MULTI") == b"+OK\r\n"
+    assert c.call_raw("SET", "k", "1") == b"+QUEUED\r\n"
+    other = srv.raw()
+    fail_one_bgsave(srv, other)
+    assert c.call_raw("EXEC") == (b"-EXECABORT Transaction discarded because of: " + MISCONF[1:])
+    # A read-only transaction still runs.
+    assert c.call_raw("MULTI") == b"+OK\r\n"
+    assert c.call_raw("GET", "k") == b"+QUEUED\r\n"
+    assert c.call_raw("EXEC") == b"*1\r\n$-1\r\n"
+
+
+# ---- min-replicas-to-write --------------------------------------------------------------
+
+def test_noreplicas_applies_inside_multi(both):
+    srv = both()
+    c = srv.raw()
+    assert c.call_raw("CONFIG", "SET", "min-replicas-to-write", "1") == b"+OK\r\n"
+    assert c.call_raw("SET", "x", "1") == NOREPLICAS
+    assert c.call_raw("MULTI") == b"+OK\r\n"
+    assert c.call_raw("SET", "x", "2") == NOREPLICAS
+    assert c.call_raw("GET", "x") == b"+QUEUED\r\n"
+    assert c.call_raw("EXEC") == EXECABORT_PREVIOUS
+    assert c.call_raw("GET", "x") == b"$-1\r\n"
+    # Reads are not writes.
+    assert c.call_raw("MULTI") == b"+OK\r\n"
+    assert c.call_raw("GET", "x") == b"+QUEUED\r\n"
+    assert c.call_raw("EXEC") == b"*1\r\n$-1\r\n"
+    errors = c.call("INFO", "errorstats").decode()
+    assert "errorstat_NOREPLICAS:count=2" in errors
+    assert "errorstat_EXECABORT:count=1" in errors
+
+
+def test_noreplicas_checked_again_at_exec(both):
+    srv = both()
+    c = srv.raw()
+    other = srv.raw()
+    assert c.call_raw("WATCH", "w") == b"+OK\r\n"
+    assert c.call_raw("MULTI") == b"+OK\r\n"
+    assert c.call_raw("SET", "x", "2") == b"+QUEUED\r\n"
+    assert other.call_raw("CONFIG", "SET", "min-replicas-to-write", "1") == b"+OK\r\n"
+    assert c.call_raw("EXEC") == EXECABORT_NOREPLICAS
+    assert c.call_raw("GET", "x") == b"$-1\r\n"
+    # The transaction is gone, and its WATCH with it.
+    assert c.call_raw("EXEC") == b"-ERR EXEC without MULTI\r\n"
+    assert other.call_raw("CONFIG", "SET", "min-replicas-to-write", "0") == b"+OK\r\n"
+    assert other.call_raw("SET", "w", "touched") == b"+OK\r\n"
+    assert c.call_raw("MULTI") == b"+OK\r\n"
+    assert c.call_raw("SET", "x", "3") == b"+QUEUED\r\n"
+    assert c.call_raw("EXEC") == b"*1\r\n+OK\r\n"
+    errors = c.call("INFO", "errorstats").decode()
+    assert "errorstat_EXECABORT:count=1" in errors
+    assert "NOREPLICAS" not in errors
