@@ -256,32 +256,6 @@ static void reject_exec(client *c, const char *err) {
     reply_errorf(c, "EXECABORT Transaction discarded because of: %s", err);
 }
 
-/* Take back one error reply from INFO's counters. */
-static void uncount_error(server *s, const char *code) {
-    s->stat_total_error_replies--;
-    dstr key = dstr_from(code);
-    dict_entry *de = dict_find(s->errorstats, key);
-    if (de && --de->v.s64 <= 0) dict_delete(s->errorstats, key);
-    dstr_free(key);
-}
-
-/* Whether min-replicas-to-write lets a write through now. The only
- * verdict repl/ offers, repl_check_write_allowed(), answers the refusal
- * itself; EXEC must carry it inside EXECABORT instead. So the verdict is
- * asked on a probe client that drops its reply, and the error it counted
- * is taken back: the caller answers, and counts, in its own form. */
-static int replicas_allow_write(server *s) {
-    if (s->cfg.min_replicas_to_write <= 0 || s->cfg.min_replicas_max_lag <= 0) return 1;
-    client probe;
-    memset(&probe, 0, sizeof(probe));
-    probe.srv = s;
-    probe.fd = -1;
-    probe.flags = CLIENT_FAKE | CLIENT_CLOSE_AFTER_REPLY;
-    if (repl_check_write_allowed(&probe) == 0) return 1;
-    uncount_error(s, "NOREPLICAS");
-    return 0;
-}
-
 static int queue_has_write(const client *c) {
     for (int i = 0; i < c->mstate_count; i++)
         if (c->mstate[i].cmd->flags & CMD_WRITE) return 1;
@@ -298,7 +272,7 @@ static const char *write_refusal(client *c, const command *cmd) {
     if ((is_write || cmd->proc == cmd_ping) && !(c->flags & CLIENT_MASTER) &&
         persist_writes_refused(s))
         return ERR_MISCONF;
-    if (is_write && !replicas_allow_write(s)) return ERR_NOREPLICAS;
+    if (is_write && !repl_min_replicas_ok(s)) return ERR_NOREPLICAS;
     return NULL;
 }
 

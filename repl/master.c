@@ -237,13 +237,10 @@ dstr repl_info(server *s, dstr o) {
                        r->bl != NULL, backlog_window(s), first, histlen);
 }
 
-int repl_check_write_allowed(client *c) {
-    server *s = c->srv;
+int repl_min_replicas_ok(server *s) {
     repl_state *r = repl_of(s);
-    if (s->cfg.min_replicas_to_write <= 0 || s->cfg.min_replicas_max_lag <= 0) return 0;
-    if (r->good_replicas >= s->cfg.min_replicas_to_write) return 0;
-    reply_error(c, "NOREPLICAS Not enough good replicas to write.");
-    return -1;
+    if (s->cfg.min_replicas_to_write <= 0 || s->cfg.min_replicas_max_lag <= 0) return 1;
+    return r && r->good_replicas >= s->cfg.min_replicas_to_write;
 }
 
 /* Snapshots record where the stream stood, so that a replica loading one

@@ -26,9 +26,9 @@ void repl_before_sleep(server *s); /* once per event-loop pass: publish */
 void repl_io_event(server *s);     /* an I/O thread's wake fd fired */
 dstr repl_info(server *s, dstr out);
 void repl_sync_stats(server *s, long long *full, long long *partial_ok, long long *partial_err);
-/* -NOREPLICAS check for writes under min-replicas-to-write. Returns 0 when
- * the write may go ahead, else replies the error and returns -1. */
-int repl_check_write_allowed(client *c);
+/* Whether min-replicas-to-write lets a write through now: 1 when it is off
+ * or enough replicas are good (online, ACKed within min-replicas-max-lag). */
+int repl_min_replicas_ok(server *s);
 long long repl_offset(server *s);
 const char *repl_id(server *s);
 /* Create the backlog now (normally done when the first replica attaches). */
