@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -100,6 +101,8 @@ struct replica_link {
     long long in_pipe;   /* disk: bytes in our pipe not yet sent */
     long long bulk_sent;
     long long bulk_progress_us; /* when the payload last moved */
+    long long bulk_sent_seen;   /* bulk_sent at the last TICK */
+    int bulk_outq;              /* the socket's send queue at the last TICK */
     int pipe_r, pipe_w;
     ring_req splice_in, splice_out;
 
@@ -304,7 +307,6 @@ static void on_splice_out(ring *r, ring_req *req, int res, uint32_t flags) {
         link_close(l, LINK_CLOSED_IO, -res);
         return;
     }
-    if (res > 0) l->bulk_progress_us = util_us_time_real();
     if (l->bulk_size < 0) {
         /* The child's pipe: 0 is its end, the EOF mark already went out. */
         if (res == 0) bulk_finished(l);
@@ -661,16 +663,26 @@ static void bulk(replica_link *l, int fd, uint64_t size) {
     link_pump(l);
 }
 
-/* The payload has not moved for timeout_us although the replica has bytes
- * waiting: the rest of its file, or a pipe the child filled. (An empty
- * pipe means the child is slow, or blocked on another replica's pipe:
- * not this replica's fault.) */
+/* The replica has not taken payload bytes for timeout_us while some wait
+ * for it in its socket's send queue: the peer stopped reading. A socket
+ * with nothing queued means the payload itself is slow (the child, or the
+ * child blocked on another replica's pipe): not this replica's fault.
+ *
+ * Progress is the send queue moving (the peer acknowledged bytes) or the
+ * payload moving. Only the socket is asked, with SIOCOUTQ, which takes no
+ * lock: FIONREAD on the payload pipe would wait for the pipe's lock, held
+ * by a splice blocked on this very socket, and freeze the whole thread. */
 static int payload_stalled(replica_link *l, long long timeout_us) {
-    if (util_us_time_real() - l->bulk_progress_us <= timeout_us) return 0;
-    if (l->bulk_size >= 0) return 1;
-    int queued = 0;
-    if (ioctl(l->bulk_fd, FIONREAD, &queued) < 0) return 0;
-    return queued > 0;
+    long long now = util_us_time_real();
+    int outq = 0;
+    if (ioctl(l->fd, SIOCOUTQ, &outq) < 0) return 0;
+    if (outq != l->bulk_outq || l->bulk_sent != l->bulk_sent_seen) {
+        l->bulk_outq = outq;
+        l->bulk_sent_seen = l->bulk_sent;
+        l->bulk_progress_us = now;
+        return 0;
+    }
+    return outq > 0 && now - l->bulk_progress_us > timeout_us;
 }
 
 static void on_message(io_thread *t, const spsc_msg *m, void *ctx) {
