@@ -68,12 +68,20 @@ def wait_synced(master, replicas, timeout=20.0):
     return wait_for("replicas in sync with the master", synced, timeout)
 
 
+EMPTY_DIGEST = b"0" * 40
+
+
 def assert_same_digest(master, replicas):
+    """Every replica's DEBUG DIGEST equals the master's, which must not be
+    the empty dataset's (40 zeros): two empty datasets prove nothing, so
+    callers write some data first. Returns the digest."""
     want = call(master, "DEBUG", "DIGEST")
-    assert want != b"0" * 40 or True
+    assert isinstance(want, bytes) and len(want) == 40, "bad DEBUG DIGEST reply %r" % (want,)
+    assert want != EMPTY_DIGEST, "the master's dataset is empty: the digest comparison is void"
     for r in replicas:
         got = call(r, "DEBUG", "DIGEST")
         assert got == want, "digest of %s %r != master's %r" % (r.name, got, want)
+    return want
 
 
 def write_every_type(master, prefix="k", n=200):
