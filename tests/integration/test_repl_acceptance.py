@@ -243,11 +243,6 @@ def test_loading_replica_is_not_timed_out(servers, mode):
 
 # ---- (6) a replica that stops reading its payload -----------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "replica_link.c payload_stalled(): the TICK handler's ioctl(FIONREAD) on the payload pipe "
-    "blocks the I/O thread while an io-wq splice_to_socket holds that pipe's lock, itself "
-    "blocked on the full socket of the replica that does not read: the full-sync timeout "
-    "never fires (and every link of that I/O thread freezes) until the peer goes away"))
 def test_full_sync_timeout_frees_the_shared_snapshot(servers):
     master = servers.ringmaster("--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "5",
                                 "--repl-diskless-sync-max-replicas", "2", "--repl-timeout", "2",
