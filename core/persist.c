@@ -291,6 +291,7 @@ static void kill_child(server *s) {
 
 void persist_flushall(server *s) {
     kill_child(s);
+    repl_snapshot_abort_disk(s);
     if (s->cfg.nsave == 0) return;
     char err[512];
     if (save_now(s, err, sizeof(err)) < 0)
@@ -411,29 +412,23 @@ static void cmd_save(client *c) {
 static void cmd_bgsave(client *c) {
     server *s = c->srv;
     persist_state *ps = ps_of(s);
-    int schedule = 0;
     if (c->argc > 1) {
-        if (c->argc == 2 && arg_is(c->argv[1], "schedule")) {
-            schedule = 1;
-        } else {
+        if (!(c->argc == 2 && arg_is(c->argv[1], "schedule"))) {
             reply_error(c, ERR_SYNTAX);
             return;
         }
     }
-    if (ps->child_pid != -1) {
-        /* A BGSAVE is what is running: SCHEDULE does not queue another. */
+    if (ps->child_pid != -1 || repl_child_active(s)) {
+        /* A snapshot child is running, ours or replication's (for Redis
+         * both are RDB children): SCHEDULE does not queue another. */
         reply_error(c, ERR_BGSAVE_RUNNING);
         return;
     }
-    /* Forking inside a transaction would snapshot half of it; a
-     * replication snapshot's child must end first (one child at a time).
-     * Either way the cron starts the save as soon as it can. */
-    int in_exec = (c->flags & CLIENT_IN_EXEC) != 0;
-    if (in_exec || repl_child_active(s)) {
-        if (!schedule && !in_exec) {
-            reply_error(c, ERR_OTHER_CHILD);
-            return;
-        }
+    /* Forking inside a transaction would snapshot half of it: the cron
+     * starts the save right after. (Redis also schedules behind an AOF
+     * rewrite or a module's fork; Ringmaster has neither, so SCHEDULE
+     * never has to wait.) */
+    if (c->flags & CLIENT_IN_EXEC) {
         ps->bgsave_scheduled = 1;
         reply_status(c, "Background saving scheduled");
         return;

@@ -45,5 +45,10 @@ long long repl_client_kill(server *s, const char *addr, const char *laddr, long 
 /* A replication snapshot child is running: persistence must not fork a
  * second child (the two would double the copy-on-write cost). */
 int repl_child_active(server *s);
+/* FLUSHALL: kill a replication snapshot that writes dbfilename (its file
+ * would bring the flushed keys back at the next start); the replicas
+ * waiting for it are dropped and ask again. A diskless one is left alone:
+ * the FLUSHALL follows it in the stream. */
+void repl_snapshot_abort_disk(server *s);
 
 #endif

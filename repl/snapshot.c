@@ -286,6 +286,7 @@ static int start(server *s, int diskless) {
         log_msg(LL_NOTICE, diskless ? "Background RDB transfer started by pid %d"
                                     : "Background saving started by pid %d",
                 (int)pid);
+        persist_repl_child_started(s, pid, !diskless);
         r->snap.id = ++r->next_snap_id;
         r->snap.pid = pid;
         r->snap.diskless = diskless;
@@ -352,6 +353,9 @@ static void finish(server *s, int ok, int bysignal) {
     repl_state *r = repl_of(s);
     int id = r->snap.id;
     int diskless = r->snap.diskless;
+    /* A disk snapshot is a save like BGSAVE's: LASTSAVE, the dirty count,
+     * the status that -MISCONF reads. */
+    persist_repl_child_done(s, ok ? PERSIST_CHILD_OK : PERSIST_CHILD_FAILED);
     if (diskless) {
         if (ok) log_msg(LL_NOTICE, "Background RDB transfer terminated with success");
         else if (bysignal) log_msg(LL_WARNING, "Background transfer terminated by signal %d", bysignal);
@@ -423,8 +427,22 @@ void repl_snapshot_kill(server *s) {
     if (!r || !r->snap.id) return;
     kill(r->snap.pid, SIGKILL);
     waitpid(r->snap.pid, NULL, 0);
+    persist_repl_child_done(s, PERSIST_CHILD_CANCELLED);
     if (!r->snap.diskless) remove_temp_file(r->snap.pid);
     memset(&r->snap, 0, sizeof(r->snap));
+}
+
+void repl_snapshot_abort_disk(server *s) {
+    repl_state *r = repl_of(s);
+    if (!r || !r->snap.id || r->snap.diskless) return;
+    log_msg(LL_NOTICE, "Killing the replication snapshot child %d: its file would bring flushed "
+                       "keys back", (int)r->snap.pid);
+    kill(r->snap.pid, SIGKILL);
+    waitpid(r->snap.pid, NULL, 0);
+    /* Cancelled, not failed (no -MISCONF for it); its replicas are
+     * dropped and come back for a snapshot of the flushed dataset. */
+    persist_repl_child_done(s, PERSIST_CHILD_CANCELLED);
+    finish(s, 0, SIGKILL);
 }
 
 int repl_child_active(server *s) {
