@@ -284,9 +284,12 @@ void *dict_fetch_val(dict *d, const void *key) {
 }
 
 dict_entry *dict_add_raw(dict *d, void *key, dict_entry **existing) {
+    return dict_add_raw_hashed(d, key, key_hash(d, key), existing);
+}
+
+dict_entry *dict_add_raw_hashed(dict *d, void *key, uint64_t h, dict_entry **existing) {
     rehash_step(d);
     grow_if_needed(d);
-    uint64_t h = key_hash(d, key);
     for (int t = 0; t <= 1; t++) {
         if (d->size[t] == 0) continue;
         for (dict_entry *e = d->table[t][h & (d->size[t] - 1)]; e; e = e->next) {
@@ -308,6 +311,34 @@ dict_entry *dict_add_raw(dict *d, void *key, dict_entry **existing) {
     d->table[t][idx] = e;
     d->used[t]++;
     return e;
+}
+
+uint64_t dict_key_hash(const dict *d, const void *key) {
+    return key_hash(d, key);
+}
+
+/* Each step loads only what the previous step prefetched, so the three
+ * steps, issued a few inserts apart, walk bucket -> entry -> key without
+ * the insert itself waiting on memory. A hint: the loads are of live
+ * memory, and a table that changes in between only costs the miss. */
+void dict_prefetch_insert(const dict *d, uint64_t h, int step) {
+    for (int t = 0; t <= 1; t++) {
+        if (d->size[t] == 0) continue;
+        dict_entry *const *slot = &d->table[t][h & (d->size[t] - 1)];
+        if (step == 0) {
+            __builtin_prefetch(slot, 0);
+        } else if (*slot) {
+            const dict_entry *e = *slot;
+            if (step == 1) {
+                __builtin_prefetch(e, 0);
+            } else {
+                /* dstr keys keep their length just before the bytes. */
+                __builtin_prefetch((const char *)e->key - 1, 0);
+                if (e->next) __builtin_prefetch(e->next, 0);
+            }
+        }
+        if (!rehashing(d)) break;
+    }
 }
 
 int dict_add(dict *d, void *key, void *val) {

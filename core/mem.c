@@ -1,5 +1,14 @@
-/* mem: see mem.h. The counter is a relaxed atomic because replication I/O
- * threads allocate too; it is a statistic, never a synchronisation point. */
+/* mem: see mem.h.
+ *
+ * used_memory is a shared atomic because replication I/O threads allocate
+ * too; it is a statistic, never a synchronisation point. Each thread
+ * counts into its own delta and publishes it only once the delta passes
+ * MEM_PUBLISH_BYTES either way: a locked add per allocation costs more
+ * than a small allocation itself (it waits for the store buffer to drain,
+ * and a loader filling fresh pages keeps that buffer full). mem_used()
+ * publishes the caller's delta first, so the keyspace thread, which
+ * answers INFO, sees its own allocations exactly; another thread's lag by
+ * less than MEM_PUBLISH_BYTES. */
 #include "core/mem.h"
 
 #include <malloc.h>
@@ -24,7 +33,20 @@
 #define raw_usable(p) malloc_usable_size(p)
 #endif
 
-static atomic_size_t used_bytes;
+#define MEM_PUBLISH_BYTES (64 * 1024)
+
+static atomic_llong used_bytes;
+static _Thread_local long long unpublished;
+
+static void publish(void) {
+    atomic_fetch_add_explicit(&used_bytes, unpublished, memory_order_relaxed);
+    unpublished = 0;
+}
+
+static inline void count(long long delta) {
+    unpublished += delta;
+    if (unpublished >= MEM_PUBLISH_BYTES || unpublished <= -MEM_PUBLISH_BYTES) publish();
+}
 
 static void mem_oom(size_t size) {
     fprintf(stderr, "ringmaster: out of memory allocating %zu bytes\n", size);
@@ -35,14 +57,14 @@ static void mem_oom(size_t size) {
 void *mem_alloc(size_t size) {
     void *p = raw_malloc(size ? size : 1);
     if (!p) mem_oom(size);
-    atomic_fetch_add_explicit(&used_bytes, raw_usable(p), memory_order_relaxed);
+    count((long long)raw_usable(p));
     return p;
 }
 
 void *mem_calloc(size_t size) {
     void *p = raw_calloc(size ? size : 1);
     if (!p) mem_oom(size);
-    atomic_fetch_add_explicit(&used_bytes, raw_usable(p), memory_order_relaxed);
+    count((long long)raw_usable(p));
     return p;
 }
 
@@ -51,17 +73,13 @@ void *mem_realloc(void *ptr, size_t size) {
     size_t old = raw_usable(ptr);
     void *p = raw_realloc(ptr, size ? size : 1);
     if (!p) mem_oom(size);
-    size_t now = raw_usable(p);
-    if (now >= old)
-        atomic_fetch_add_explicit(&used_bytes, now - old, memory_order_relaxed);
-    else
-        atomic_fetch_sub_explicit(&used_bytes, old - now, memory_order_relaxed);
+    count((long long)raw_usable(p) - (long long)old);
     return p;
 }
 
 void mem_free(void *ptr) {
     if (!ptr) return;
-    atomic_fetch_sub_explicit(&used_bytes, raw_usable(ptr), memory_order_relaxed);
+    count(-(long long)raw_usable(ptr));
     raw_free(ptr);
 }
 
@@ -74,7 +92,13 @@ char *mem_strdup(const char *s) {
 
 size_t mem_usable(void *ptr) { return ptr ? raw_usable(ptr) : 0; }
 
-size_t mem_used(void) { return atomic_load_explicit(&used_bytes, memory_order_relaxed); }
+size_t mem_used(void) {
+    publish();
+    /* Other threads' deltas are still unpublished: a block one allocated
+     * and this one freed can make the sum dip below zero for a while. */
+    long long used = atomic_load_explicit(&used_bytes, memory_order_relaxed);
+    return used > 0 ? (size_t)used : 0;
+}
 
 /* Resident set size from /proc/self/statm (second field, in pages). */
 size_t mem_rss(void) {

@@ -149,6 +149,13 @@ rdb_loader *rdb_loader_new(server *s, int flags);
  * counted in rdb_loader_excess); RDB_LOAD_ERR: see rdb_loader_error. Once
  * DONE or ERR, further feeding returns the same. */
 int rdb_loader_feed(rdb_loader *ld, const void *p, size_t len);
+/* rdb_loader_feed without the copy, for a reader that can write into the
+ * loader's buffer: rdb_loader_reserve returns room for len bytes at the
+ * end of the unparsed input (valid until the next call on ld); after
+ * writing n <= len bytes there, rdb_loader_feed_reserved(ld, n) parses
+ * them and answers as rdb_loader_feed. */
+void *rdb_loader_reserve(rdb_loader *ld, size_t len);
+int rdb_loader_feed_reserved(rdb_loader *ld, size_t n);
 /* The input ended: DONE if the file was complete, else ERR (short read). */
 int rdb_loader_finish(rdb_loader *ld);
 const char *rdb_loader_error(const rdb_loader *ld);

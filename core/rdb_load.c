@@ -17,8 +17,9 @@
  * unit before all its bytes are present, so an incomplete unit leaves no
  * trace.
  *
- * Keys are built into a staged set of dbs that no client can see; only a
- * complete file with a valid checksum is swapped into the server by
+ * Keys are built into a staged set of dbs that no client can see, each
+ * through a short queue that prefetches its dict chain (rdb_keyq.h); only
+ * a complete file with a valid checksum is swapped into the server by
  * rdb_loader_commit(). A refused file (corruption, a stream, a module type,
  * more dbs than configured) frees the staged keys and leaves the server's
  * data untouched.
@@ -46,6 +47,7 @@
 #include "core/mem.h"
 #include "core/rdb.h"
 #include "core/rdb_blob.h"
+#include "core/rdb_keyq.h"
 #include "core/rdb_load_value.h"
 #include "core/util.h"
 
@@ -78,9 +80,11 @@ struct rdb_loader {
     unsigned char *scratch[2];
     size_t scratch_cap[2];
     char ibuf[2][UTIL_LONG_STR_SIZE];
+    dstr member; /* rdb_load_value's scratch for members and fields */
     /* staged dataset */
     server *stage;
     db *cur;
+    rdb_keyq keyq; /* finished keys on their way into stage */
     long long now_ms;
     /* the key being read */
     long long expire_ms;
@@ -306,7 +310,29 @@ static void repr_key(char *out, size_t outlen, const char *p, size_t len) {
     out[o] = '\0';
 }
 
-/* Hand the finished value of ld->key to the staged db. */
+/* The queue met a key its db already holds. Keys queued after it come
+ * later in the file, so they are dropped: this is the error to report. */
+static int fail_dup(rdb_loader *ld, rdb_keyq_dup *dup) {
+    char k[200];
+    repr_key(k, sizeof(k), dup->key, dstr_len(dup->key));
+    dstr_free(dup->key);
+    rdb_keyq_clear(&ld->keyq);
+    ld->info.keys_loaded = ld->keyq.inserted;
+    return fail(ld, "RDB has duplicated key '%s' in DB %d", k, dup->dbid);
+}
+
+/* Insert every queued key: before the file is declared complete, and
+ * before any other error is reported, since a duplicate still in the
+ * queue comes earlier in the file than whatever failed since. */
+static int drain_keys(rdb_loader *ld) {
+    rdb_keyq_dup dup;
+    int rc = rdb_keyq_drain(&ld->keyq, &dup);
+    ld->info.keys_loaded = ld->keyq.inserted;
+    return rc < 0 ? fail_dup(ld, &dup) : U_OK;
+}
+
+/* Hand the finished value of ld->key to the staged db (by way of the
+ * queue, see rdb_keyq.h). */
 static int add_key(rdb_loader *ld) {
     dstr key = ld->key;
     obj *o = ld->val;
@@ -324,22 +350,10 @@ static int add_key(rdb_loader *ld) {
         obj_free(o);
         return U_OK;
     }
-    dict_entry *existing = NULL;
-    dict_entry *de = dict_add_raw(ld->cur->keys, key, &existing);
-    if (!de) {
-        char k[200];
-        repr_key(k, sizeof(k), key, dstr_len(key));
-        dstr_free(key);
-        obj_free(o);
-        return fail(ld, "RDB has duplicated key '%s' in DB %d", k, ld->cur->id);
-    }
-    de->v.val = o;
-    if (when != -1) {
-        dict_entry *ee = dict_add_raw(ld->cur->expires, key, NULL);
-        if (ee) ee->v.s64 = when;
-    }
-    ld->info.keys_loaded++;
-    return U_OK;
+    rdb_keyq_dup dup;
+    int rc = rdb_keyq_push(&ld->keyq, ld->cur, key, o, when, &dup);
+    ld->info.keys_loaded = ld->keyq.inserted;
+    return rc < 0 ? fail_dup(ld, &dup) : U_OK;
 }
 
 static void decode_module_name(uint64_t id, char name[10]) {
@@ -394,8 +408,8 @@ static int unit_key(rdb_loader *ld, cur *c, int type) {
         char why[128] = "";
         if (type == RDB_TYPE_STRING)
             o = obj_string_from_dstr_encoded(dstr_new(v.p, v.len));
-        else if (rdb_value_from_blob(ld->srv, type, (const unsigned char *)v.p, v.len, &o,
-                                     why, sizeof(why)) < 0)
+        else if (rdb_value_from_blob(ld->srv, &ld->member, type, (const unsigned char *)v.p,
+                                     v.len, &o, why, sizeof(why)) < 0)
             return fail_value(ld, why);
         ld->val = o;
         return add_key(ld);
@@ -458,8 +472,8 @@ static int unit_elem(rdb_loader *ld, cur *c) {
         b.p = NULL;
         b.len = 0;
     }
-    if (rdb_value_add(ld->srv, ld->type, ld->val, a.p, a.len, b.p, b.len, score, why,
-                      sizeof(why)) < 0)
+    if (rdb_value_add(ld->srv, &ld->member, ld->type, ld->val, a.p, a.len, b.p, b.len, score,
+                      why, sizeof(why)) < 0)
         return fail_value(ld, why);
     if (--ld->left == 0) {
         ld->val = rdb_value_finish(ld->srv, ld->type, ld->val);
@@ -622,11 +636,13 @@ static void run(rdb_loader *ld) {
         }
         if (rc == U_MORE) return;
         if (rc == U_ERR) {
+            drain_keys(ld);
             ld->state = ST_ERROR;
             return;
         }
         ld->pos += (size_t)(c.p - c.start);
         ld->need = 0;
+        if (ld->state == ST_DONE && drain_keys(ld) == U_ERR) ld->state = ST_ERROR;
     }
 }
 
@@ -646,19 +662,16 @@ rdb_loader *rdb_loader_new(server *s, int flags) {
     return ld;
 }
 
-int rdb_loader_feed(rdb_loader *ld, const void *p, size_t len) {
-    if (ld->state == ST_DONE) {
-        ld->excess += len;
-        return RDB_LOAD_DONE;
-    }
-    if (ld->state == ST_ERROR) return RDB_LOAD_ERR;
-    /* Drop what was parsed (after checksumming it), then append. */
-    crc_sync(ld);
-    if (ld->pos) {
-        ld->info.bytes += ld->pos;
-        memmove(ld->buf, ld->buf + ld->pos, ld->len - ld->pos);
-        ld->len -= ld->pos;
-        ld->pos = ld->crc_pos = 0;
+void *rdb_loader_reserve(rdb_loader *ld, size_t len) {
+    /* Drop what was parsed (after checksumming it) to make the room. */
+    if (ld->state != ST_DONE && ld->state != ST_ERROR) {
+        crc_sync(ld);
+        if (ld->pos) {
+            ld->info.bytes += ld->pos;
+            memmove(ld->buf, ld->buf + ld->pos, ld->len - ld->pos);
+            ld->len -= ld->pos;
+            ld->pos = ld->crc_pos = 0;
+        }
     }
     if (ld->len + len > ld->cap) {
         size_t cap = ld->cap ? ld->cap : 64 * 1024;
@@ -666,9 +679,27 @@ int rdb_loader_feed(rdb_loader *ld, const void *p, size_t len) {
         ld->buf = mem_realloc(ld->buf, cap);
         ld->cap = cap;
     }
-    memcpy(ld->buf + ld->len, p, len);
+    return ld->buf + ld->len;
+}
+
+int rdb_loader_feed(rdb_loader *ld, const void *p, size_t len) {
+    if (ld->state != ST_DONE && ld->state != ST_ERROR)
+        memcpy(rdb_loader_reserve(ld, len), p, len);
+    return rdb_loader_feed_reserved(ld, len);
+}
+
+int rdb_loader_feed_reserved(rdb_loader *ld, size_t len) {
+    if (ld->state == ST_DONE) {
+        ld->excess += len;
+        return RDB_LOAD_DONE;
+    }
+    if (ld->state == ST_ERROR) return RDB_LOAD_ERR;
     ld->len += len;
+    /* Every value built stamps its LRU clock (one-second resolution): one
+     * clock read per chunk rather than one per key. */
+    util_clock_freeze();
     run(ld);
+    util_clock_thaw();
     if (ld->state == ST_DONE) {
         ld->excess = ld->len - ld->pos;
         ld->info.bytes += ld->pos;
@@ -681,7 +712,8 @@ int rdb_loader_feed(rdb_loader *ld, const void *p, size_t len) {
 int rdb_loader_finish(rdb_loader *ld) {
     if (ld->state == ST_DONE) return RDB_LOAD_DONE;
     if (ld->state != ST_ERROR) {
-        fail(ld, "Short read or OOM loading DB. Unrecoverable error, aborting now.");
+        if (drain_keys(ld) == U_OK)
+            fail(ld, "Short read or OOM loading DB. Unrecoverable error, aborting now.");
         ld->state = ST_ERROR;
     }
     return RDB_LOAD_ERR;
@@ -709,11 +741,13 @@ void rdb_loader_free(rdb_loader *ld) {
     if (!ld) return;
     dstr_free(ld->key);
     if (ld->val) obj_free(ld->val);
+    rdb_keyq_clear(&ld->keyq);
     db_free_all(ld->stage);
     mem_free(ld->stage);
     mem_free(ld->buf);
     mem_free(ld->scratch[0]);
     mem_free(ld->scratch[1]);
+    dstr_free(ld->member);
     mem_free(ld);
 }
 
@@ -725,20 +759,19 @@ int rdb_load_file(server *s, const char *filename, int flags, rdb_load_info *inf
         return errno == ENOENT ? -2 : -1;
     }
     rdb_loader *ld = rdb_loader_new(s, flags);
-    size_t chunk = 1024 * 1024;
-    unsigned char *buf = mem_alloc(chunk);
+    /* Read straight into the loader's buffer: no copy of each chunk. */
+    const size_t chunk = 1024 * 1024;
     int rc = RDB_LOAD_MORE;
     while (rc == RDB_LOAD_MORE) {
-        ssize_t n = read(fd, buf, chunk);
+        ssize_t n = read(fd, rdb_loader_reserve(ld, chunk), chunk);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             snprintf(ld->err, sizeof(ld->err), "Error reading the RDB file: %s", strerror(errno));
             rc = RDB_LOAD_ERR;
             break;
         }
-        rc = n == 0 ? rdb_loader_finish(ld) : rdb_loader_feed(ld, buf, (size_t)n);
+        rc = n == 0 ? rdb_loader_finish(ld) : rdb_loader_feed_reserved(ld, (size_t)n);
     }
-    mem_free(buf);
     close(fd);
     if (rc == RDB_LOAD_DONE) {
         rdb_loader_commit(ld);

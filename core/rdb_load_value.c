@@ -37,28 +37,29 @@ static void set_why(char *why, size_t whylen, const char *msg) { snprintf(why, w
 
 /* ---- per element ---------------------------------------------------------- */
 
-static int set_member(server *s, obj *o, const char *p, size_t len) {
-    dstr m = dstr_new(p, len);
-    int added = set_add(o, m, s->cfg.set_max_intset_entries);
-    dstr_free(m);
-    return added ? 0 : -1;
+/* The set, hash and zset calls take members and fields as dstrs and copy
+ * what they keep, so every element goes through the caller's one scratch
+ * dstr rather than a string allocated and freed per element. */
+static dstr scratch_fill(dstr *scratch, const char *p, size_t len) {
+    if (!*scratch) *scratch = dstr_empty();
+    dstr_clear(*scratch);
+    *scratch = dstr_cat(*scratch, p, len);
+    return *scratch;
 }
 
-static int hash_pair_add(server *s, obj *o, const char *f, size_t flen, const char *v,
-                         size_t vlen) {
-    dstr field = dstr_new(f, flen);
-    int existed = hash_set(o, &s->cfg, field, v, vlen);
-    dstr_free(field);
-    return existed ? -1 : 0;
+static int set_member(server *s, obj *o, const dstr m) {
+    return set_add(o, m, s->cfg.set_max_intset_entries) ? 0 : -1;
+}
+
+static int hash_pair_add(server *s, obj *o, const dstr field, const char *v, size_t vlen) {
+    return hash_set(o, &s->cfg, field, v, vlen) ? -1 : 0;
 }
 
 /* 0 added, -1 duplicate, -2 NaN. */
-static int zset_member(server *s, obj *o, const char *m, size_t mlen, double score) {
+static int zset_member(server *s, obj *o, const dstr member, double score) {
     if (isnan(score)) return -2;
-    dstr member = dstr_new(m, mlen);
     int out = 0;
     zset_add(&s->cfg, o, score, member, ZADD_IN_NX, &out, NULL);
-    dstr_free(member);
     if (out & ZADD_OUT_NAN) return -2;
     return (out & ZADD_OUT_ADDED) ? 0 : -1;
 }
@@ -67,10 +68,11 @@ static int zset_member(server *s, obj *o, const char *m, size_t mlen, double sco
 
 typedef struct walk_ctx {
     server *s;
+    dstr *scratch;
     obj *o;
-    int kind; /* OBJ_* */
-    dstr first; /* first half of a pending pair */
-    int err;    /* -1 duplicate, -2 NaN, -3 bad score */
+    int kind;       /* OBJ_* */
+    int have_first; /* *scratch holds the first half of a pending pair */
+    int err;        /* -1 duplicate, -2 NaN, -3 bad score */
 } walk_ctx;
 
 static int walk_elem(void *priv, const char *p, size_t len) {
@@ -78,17 +80,19 @@ static int walk_elem(void *priv, const char *p, size_t len) {
     switch (w->kind) {
     case OBJ_LIST: list_obj_push(w->o, p, len, QL_TAIL); return 0;
     case OBJ_SET:
-        if (set_member(w->s, w->o, p, len) < 0) return w->err = -1;
+        if (set_member(w->s, w->o, scratch_fill(w->scratch, p, len)) < 0) return w->err = -1;
         return 0;
     default: break;
     }
-    if (!w->first) {
-        w->first = dstr_new(p, len);
+    if (!w->have_first) {
+        scratch_fill(w->scratch, p, len);
+        w->have_first = 1;
         return 0;
     }
     int rc;
+    w->have_first = 0;
     if (w->kind == OBJ_HASH) {
-        rc = hash_pair_add(w->s, w->o, w->first, dstr_len(w->first), p, len);
+        rc = hash_pair_add(w->s, w->o, *w->scratch, p, len);
     } else {
         char buf[256];
         double score;
@@ -99,11 +103,9 @@ static int walk_elem(void *priv, const char *p, size_t len) {
             buf[len] = '\0';
             char *end;
             score = strtod(buf, &end);
-            rc = *end ? -3 : zset_member(w->s, w->o, w->first, dstr_len(w->first), score);
+            rc = *end ? -3 : zset_member(w->s, w->o, *w->scratch, score);
         }
     }
-    dstr_free(w->first);
-    w->first = NULL;
     if (rc) return w->err = rc;
     return 0;
 }
@@ -124,9 +126,7 @@ static int walk_blob(walk_ctx *w, walk_fn fn, const unsigned char *p, size_t len
                      size_t whylen) {
     size_t n = 0;
     int rc = fn(p, len, walk_elem, w, &n);
-    if (rc == 0 && w->first) rc = -4; /* odd number of entries in a pair blob */
-    dstr_free(w->first);
-    w->first = NULL;
+    if (rc == 0 && w->have_first) rc = -4; /* odd number of entries in a pair blob */
     if (rc) {
         set_why(why, whylen, walk_error(w->err ? w->err : rc == -4 ? -4 : 0));
         return -1;
@@ -155,31 +155,31 @@ obj *rdb_value_new(server *s, int type, uint64_t hint) {
     }
 }
 
-int rdb_value_add(server *s, int type, obj *o, const char *a, size_t alen, const char *b,
-                  size_t blen, double score, char *why, size_t whylen) {
+int rdb_value_add(server *s, dstr *scratch, int type, obj *o, const char *a, size_t alen,
+                  const char *b, size_t blen, double score, char *why, size_t whylen) {
     switch (type) {
     case RDB_TYPE_LIST: list_obj_push(o, a, alen, QL_TAIL); return 0;
     case RDB_TYPE_SET:
-        if (set_member(s, o, a, alen) < 0) {
+        if (set_member(s, o, scratch_fill(scratch, a, alen)) < 0) {
             set_why(why, whylen, "Duplicate set members detected");
             return -1;
         }
         return 0;
     case RDB_TYPE_ZSET:
     case RDB_TYPE_ZSET_2: {
-        int rc = zset_member(s, o, a, alen, score);
+        int rc = zset_member(s, o, scratch_fill(scratch, a, alen), score);
         if (rc) set_why(why, whylen, rc == -2 ? "Zset with NAN score detected"
                                                : "Duplicate zset fields detected");
         return rc ? -1 : 0;
     }
     case RDB_TYPE_HASH:
-        if (hash_pair_add(s, o, a, alen, b, blen) < 0) {
+        if (hash_pair_add(s, o, scratch_fill(scratch, a, alen), b, blen) < 0) {
             set_why(why, whylen, "Duplicate hash fields detected");
             return -1;
         }
         return 0;
     case RDB_TYPE_LIST_QUICKLIST: {
-        walk_ctx w = {s, o, OBJ_LIST, NULL, 0};
+        walk_ctx w = {s, scratch, o, OBJ_LIST, 0, 0};
         return walk_blob(&w, rdb_ziplist_walk, (const unsigned char *)a, alen, why, whylen);
     }
     default: { /* RDB_TYPE_LIST_QUICKLIST_2: blen is the container */
@@ -187,7 +187,7 @@ int rdb_value_add(server *s, int type, obj *o, const char *a, size_t alen, const
             list_obj_push(o, a, alen, QL_TAIL);
             return 0;
         }
-        walk_ctx w = {s, o, OBJ_LIST, NULL, 0};
+        walk_ctx w = {s, scratch, o, OBJ_LIST, 0, 0};
         return walk_blob(&w, rdb_listpack_walk, (const unsigned char *)a, alen, why, whylen);
     }
     }
@@ -211,8 +211,8 @@ obj *rdb_value_finish(server *s, int type, obj *o) {
     return o;
 }
 
-int rdb_value_from_blob(server *s, int type, const unsigned char *p, size_t len, obj **out,
-                        char *why, size_t whylen) {
+int rdb_value_from_blob(server *s, dstr *scratch, int type, const unsigned char *p, size_t len,
+                        obj **out, char *why, size_t whylen) {
     *out = NULL;
     if (type == RDB_TYPE_SET_INTSET) {
         /* An empty intset is valid on disk (header only): skip the key. */
@@ -225,7 +225,7 @@ int rdb_value_from_blob(server *s, int type, const unsigned char *p, size_t len,
         *out = o;
         return 0;
     }
-    walk_ctx w = {s, NULL, 0, NULL, 0};
+    walk_ctx w = {s, scratch, NULL, 0, 0, 0};
     walk_fn fn = rdb_listpack_walk;
     switch (type) {
     case RDB_TYPE_LIST_ZIPLIST:

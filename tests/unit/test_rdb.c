@@ -459,6 +459,97 @@ START_TEST(old_encodings_load) {
 }
 END_TEST
 
+/* ---- duplicated keys ---------------------------------------------------- */
+
+/* EOF opcode and checksum trailer. */
+static dstr rdb_end(dstr f) {
+    f = dstr_cat(f, "\xff", 1);
+    uint64_t crc = crc64(0, f, dstr_len(f));
+    unsigned char c[8];
+    for (int i = 0; i < 8; i++) c[i] = (unsigned char)(crc >> (8 * i));
+    return dstr_cat(f, c, 8);
+}
+
+static dstr rdb_string_key(dstr f, const char *key, const char *val) {
+    f = rdb_key(f, RDB_TYPE_STRING, key);
+    return rdb_str(f, val, strlen(val));
+}
+
+/* A file of n string keys k0..k(n-1) in db 0 where key `dup` comes again
+ * right after key `at`; `tail` (may be NULL) is what follows the keys, or
+ * the EOF and checksum when tail is NULL. */
+static dstr file_with_dup(int n, int at, int dup, const char *tail, size_t tail_len) {
+    dstr f = dstr_from("REDIS0009");
+    f = dstr_cat(f, "\xfe\x00", 2);
+    char k[32];
+    for (int i = 0; i < n; i++) {
+        snprintf(k, sizeof(k), "k%d", i);
+        f = rdb_string_key(f, k, "v");
+        if (i == at) {
+            snprintf(k, sizeof(k), "k%d", dup);
+            f = rdb_string_key(f, k, "again");
+        }
+    }
+    return tail ? dstr_cat(f, tail, tail_len) : rdb_end(f);
+}
+
+static void expect_dup_error(const dstr f, const char *key) {
+    char err[512], want[128];
+    snprintf(want, sizeof(want), "RDB has duplicated key '%s' in DB 0", key);
+    static const size_t chunks[] = {1, 7, 0, 1 << 20};
+    for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+        int rc = load_chunked(&srv, f, dstr_len(f), chunks[c], 0, err, sizeof(err));
+        ck_assert_int_eq(rc, RDB_LOAD_ERR);
+        ck_assert_msg(!strcmp(err, want), "chunk %zu: %s", chunks[c], err);
+        ck_assert_int_eq(total_keys(&srv, NULL), 1); /* "previous" only */
+    }
+}
+
+/* Keys reach the keyspace a few keys after they are parsed (rdb_keyq.h):
+ * a duplicate must still be refused wherever it sits, and reported ahead
+ * of any problem later in the file. */
+START_TEST(duplicated_key_is_the_error_reported) {
+    run(3, "SET", "previous", "data");
+    dstr f = file_with_dup(3, 0, 0, NULL, 0); /* k0 k0 k1 k2: near the end */
+    expect_dup_error(f, "k0");
+    dstr_free(f);
+    f = file_with_dup(40, 30, 2, NULL, 0); /* far apart */
+    expect_dup_error(f, "k2");
+    dstr_free(f);
+    f = file_with_dup(40, 20, 20, NULL, 0); /* back to back, mid-file */
+    expect_dup_error(f, "k20");
+    dstr_free(f);
+    /* Followed by an unknown type byte, then by a truncation. */
+    f = file_with_dup(5, 1, 1, "\x0f\x01x", 3);
+    expect_dup_error(f, "k1");
+    dstr_free(f);
+    f = file_with_dup(5, 1, 1, "\x00\x01", 2);
+    expect_dup_error(f, "k1");
+    dstr_free(f);
+    /* Followed by a bad checksum. */
+    f = file_with_dup(5, 3, 0, NULL, 0);
+    f[dstr_len(f) - 1] ^= 1;
+    expect_dup_error(f, "k0");
+    dstr_free(f);
+    /* The same name in two dbs is no duplicate. */
+    f = dstr_from("REDIS0009");
+    f = dstr_cat(f, "\xfe\x00", 2);
+    f = rdb_string_key(f, "same", "zero");
+    f = dstr_cat(f, "\xfe\x01", 2);
+    f = rdb_string_key(f, "same", "one");
+    f = rdb_end(f);
+    char err[512];
+    ck_assert_msg(load_chunked(&srv, f, dstr_len(f), 1, 0, err, sizeof(err)) == RDB_LOAD_DONE,
+                  "%s", err);
+    expect_reply("$4\r\nzero\r\n", run_reply(2, "GET", "same"));
+    run(2, "SELECT", "1");
+    expect_reply("$3\r\none\r\n", run_reply(2, "GET", "same"));
+    run(2, "SELECT", "0");
+    ck_assert_int_eq(total_keys(&srv, NULL), 2);
+    dstr_free(f);
+}
+END_TEST
+
 /* ---- the corpus written by Redis 7.0 ----------------------------------- */
 
 static void check_corpus(const char *name) {
@@ -572,6 +663,7 @@ int main(void) {
     tcase_add_test(tc, expired_keys_skipped_unless_replica);
     tcase_add_test(tc, trailing_bytes_are_excess);
     tcase_add_test(tc, old_encodings_load);
+    tcase_add_test(tc, duplicated_key_is_the_error_reported);
     tcase_add_test(tc, corpus_loads);
     tcase_add_test(tc, stream_refused_nothing_loaded);
     tcase_add_test(tc, every_truncation_is_an_error);
