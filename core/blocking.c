@@ -42,11 +42,12 @@ int parse_block_timeout(client *c, const dstr arg, long long *abs_ms) {
         reply_error(c, "ERR timeout is not a float or out of range");
         return -1;
     }
-    /* Redis converts seconds * 1000 to a long long by truncation; values
+    /* Redis 7.0 rounds seconds * 1000 up to whole milliseconds (so 0.0001
+     * waits 1 ms rather than forever, and -0.5 ms is no timeout); values
      * that do not fit come out as LLONG_MIN on x86, which it then reports
      * as negative. Reproduce that instead of relying on undefined
      * behaviour. */
-    long double ms = secs * 1000.0L;
+    long double ms = ceill(secs * 1000.0L);
     long long rel;
     if (isinf(ms) || ms >= 9223372036854775807.0L || ms <= -9223372036854775808.0L)
         rel = LLONG_MIN;

@@ -418,6 +418,27 @@ int arg_ll_range(client *c, const dstr arg, long long min, long long max, long l
     return 0;
 }
 
+int arg_rand_count(client *c, const dstr arg, int paired, long long *out) {
+    long long v;
+    if (!util_str_to_ll(arg, dstr_len(arg), &v)) {
+        reply_error(c, ERR_NOT_INT);
+        return -1;
+    }
+    /* -count is taken, so LONG_MIN has no positive twin; and with pairs
+     * the reply has 2*count elements. */
+    if (v < -LONG_MAX) {
+        reply_errorf(c, "ERR value is out of range, value must between %ld and %ld", -LONG_MAX,
+                     LONG_MAX);
+        return -1;
+    }
+    if (paired && (v < -LONG_MAX / 2 || v > LONG_MAX / 2)) {
+        reply_error(c, "ERR value is out of range");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 int arg_double(client *c, const dstr arg, double *out) {
     if (!util_str_to_d(arg, dstr_len(arg), out)) {
         reply_error(c, ERR_NOT_FLOAT);

@@ -118,6 +118,9 @@ int arg_ll(client *c, const dstr arg, long long *out);
 int arg_ll_msg(client *c, const dstr arg, long long *out, const char *msg);
 int arg_ll_range(client *c, const dstr arg, long long min, long long max, long long *out,
                  const char *msg);
+/* The count of SRANDMEMBER, HRANDFIELD, ZRANDMEMBER: at least -LONG_MAX,
+ * and within +-LONG_MAX/2 when `paired` (WITHVALUES, WITHSCORES). */
+int arg_rand_count(client *c, const dstr arg, int paired, long long *out);
 int arg_double(client *c, const dstr arg, double *out);
 int arg_is(const dstr arg, const char *word);
 int check_string_length(client *c, long long size, long long append);

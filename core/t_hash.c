@@ -471,23 +471,11 @@ static void hrandfield_with_count(client *c, long l, int withvalues) {
 static void cmd_hrandfield(client *c) {
     if (c->argc >= 3) {
         long long l;
-        if (arg_ll(c, c->argv[2], &l) < 0) return;
-        if (l < -LONG_MAX) {
-            reply_errorf(c, "ERR value is out of range, value must between %ld and %ld",
-                         -LONG_MAX, LONG_MAX);
-            return;
-        }
-        int withvalues = 0;
-        if (c->argc > 4 || (c->argc == 4 && !arg_is(c->argv[3], "withvalues"))) {
+        int withvalues = c->argc == 4 && arg_is(c->argv[3], "withvalues");
+        if (arg_rand_count(c, c->argv[2], withvalues, &l) < 0) return;
+        if (c->argc > 4 || (c->argc == 4 && !withvalues)) {
             reply_error(c, ERR_SYNTAX);
             return;
-        }
-        if (c->argc == 4) {
-            withvalues = 1;
-            if (l < -LONG_MAX / 2 || l > LONG_MAX / 2) {
-                reply_error(c, "ERR value is out of range");
-                return;
-            }
         }
         hrandfield_with_count(c, (long)l, withvalues);
         return;

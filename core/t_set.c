@@ -542,15 +542,7 @@ static void cmd_spop(client *c) {
 
 static void srandmember_with_count(client *c) {
     long long l;
-    if (!util_str_to_ll(c->argv[2], dstr_len(c->argv[2]), &l)) {
-        reply_error(c, ERR_NOT_INT);
-        return;
-    }
-    if (l < -LLONG_MAX) {
-        reply_errorf(c, "ERR value is out of range, value must between %lld and %lld", -LLONG_MAX,
-                     LLONG_MAX);
-        return;
-    }
+    if (arg_rand_count(c, c->argv[2], 0, &l) < 0) return;
     int uniq = l >= 0;
     unsigned long long count = (unsigned long long)(l >= 0 ? l : -l);
     obj *o = db_lookup_read(c->srv, c->db, c->argv[1]);

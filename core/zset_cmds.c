@@ -481,18 +481,11 @@ static void zrandmember_with_count(client *c, long l, int withscores) {
 void cmd_zrandmember(client *c) {
     if (c->argc >= 3) {
         long long l;
-        int withscores = 0;
-        if (arg_ll(c, c->argv[2], &l) < 0) return;
-        if (c->argc > 4 || (c->argc == 4 && !arg_is(c->argv[3], "withscores"))) {
+        int withscores = c->argc == 4 && arg_is(c->argv[3], "withscores");
+        if (arg_rand_count(c, c->argv[2], withscores, &l) < 0) return;
+        if (c->argc > 4 || (c->argc == 4 && !withscores)) {
             reply_error(c, ERR_SYNTAX);
             return;
-        }
-        if (c->argc == 4) {
-            withscores = 1;
-            if (l < LONG_MIN / 2 || l > LONG_MAX / 2) {
-                reply_error(c, "ERR value is out of range");
-                return;
-            }
         }
         zrandmember_with_count(c, (long)l, withscores);
         return;

@@ -136,6 +136,23 @@ def test_timeouts(both):
             conn.close()
 
 
+def test_sub_millisecond_timeouts_round_up(both):
+    """Redis 7.0 rounds a timeout up to whole milliseconds: 0.0001 s waits
+    1 ms, it does not become 0 (block forever)."""
+    for server in both:
+        conn = RespConn(server.port, timeout=3)
+        try:
+            for args in (("BLPOP", "nothing", "0.001"), ("BLPOP", "nothing", "0.0001"),
+                         ("BRPOP", "nothing", "1e-400"), ("BZPOPMIN", "nothing", "0.0009"),
+                         ("BLMPOP", "0.0001", "1", "nothing", "LEFT")):
+                start = time.monotonic()
+                reply = conn.call_raw(*args)
+                assert reply in (b"*-1\r\n", b"$-1\r\n"), (server.name, args, reply)
+                assert time.monotonic() - start < 0.5 * SLOW, (server.name, args)
+        finally:
+            conn.close()
+
+
 def test_timeout_then_next_waiter_is_served(both):
     def scenario(admin, new_conn):
         a, b = new_conn(), new_conn()

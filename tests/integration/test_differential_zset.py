@@ -720,6 +720,13 @@ def test_encodings_and_digests(pair):
         [b"DEBUG", b"DIGEST-VALUE", b"a"],
         [b"ZADD", b"b", b"1", b"a-very-long-member"],
         [b"OBJECT", b"ENCODING", b"b"],
+        # Counts at the edges of the range Redis accepts (LONG_MIN has no
+        # positive twin; WITHSCORES halves the range).
+        [b"ZRANDMEMBER", b"a", b"-9223372036854775808"],
+        [b"ZRANDMEMBER", b"a", b"-4611686018427387904", b"WITHSCORES"],
+        [b"ZRANDMEMBER", b"a", b"4611686018427387904", b"WITHSCORES"],
+        [b"ZRANDMEMBER", b"a", b"-4611686018427387904", b"WITHSCORES", b"x"],
+        [b"ZRANDMEMBER", b"a", b"9223372036854775807"],
         [b"ZADD", b"c"] + [b"1", b"m"] * 20,
         [b"OBJECT", b"ENCODING", b"c"],
         [b"ZUNIONSTORE", b"d", b"2", b"a", b"c", b"WEIGHTS", b"1", b"0"],
