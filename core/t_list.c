@@ -649,10 +649,11 @@ static void move_element(client *c, obj *src, int from, int to, enum move_form f
                             dstr_dup(c->argv[2]));
     } else if (form == MOVE_AS_LMOVE) {
         /* A BLMOVE served at once keeps its words as typed; one served
-         * after blocking is rebuilt from LEFT/RIGHT. */
+         * after blocking is rebuilt with lowercase left/right, the words
+         * Redis 7.0 propagates (its shared.left and shared.right). */
         int served = (c->flags & CLIENT_BLOCKED) != 0;
-        dstr wf = served ? dstr_from(from == QL_HEAD ? "LEFT" : "RIGHT") : dstr_dup(c->argv[3]);
-        dstr wt = served ? dstr_from(to == QL_HEAD ? "LEFT" : "RIGHT") : dstr_dup(c->argv[4]);
+        dstr wf = served ? dstr_from(from == QL_HEAD ? "left" : "right") : dstr_dup(c->argv[3]);
+        dstr wt = served ? dstr_from(to == QL_HEAD ? "left" : "right") : dstr_dup(c->argv[4]);
         client_rewrite_argv(c, 5, dstr_from("LMOVE"), dstr_dup(c->argv[1]), dstr_dup(c->argv[2]),
                             wf, wt);
     }

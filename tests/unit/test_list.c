@@ -478,7 +478,7 @@ START_TEST(served_after_blocking) {
     expect_stream("*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n"
                   "*6\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n4\r\n"
                   "*2\r\n$4\r\nLPOP\r\n$1\r\nq\r\n"
-                  "*5\r\n$5\r\nLMOVE\r\n$1\r\nq\r\n$3\r\ndst\r\n$4\r\nLEFT\r\n$5\r\nRIGHT\r\n"
+                  "*5\r\n$5\r\nLMOVE\r\n$1\r\nq\r\n$3\r\ndst\r\n$4\r\nleft\r\n$5\r\nright\r\n"
                   "*3\r\n$4\r\nLPOP\r\n$1\r\nq\r\n$1\r\n2\r\n");
     ck_assert_int_eq(blocking_count(&srv), 0);
     expect_reply(":0\r\n", 2, "EXISTS", "q");
