@@ -8,6 +8,10 @@ per test, and the ratio Ringmaster / redis-server (above 1.0 = faster).
 
   bench/core_bench.py [--ringmaster build/ringmaster] [-n 2000000] [--rounds 3]
                       [--tests set,get,incr,mset] [--pipelines 16,1] [-c 50]
+
+The data-type suite (redis-benchmark's default tests, LPUSH to MSET):
+
+  bench/core_bench.py --tests all -n 1000000 --pipelines 16
 """
 import argparse
 import csv
@@ -62,8 +66,10 @@ def stop(proc, port):
 
 
 def run_benchmark(port, tests, n, pipeline, clients, extra):
-    cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", tests,
-           "-n", str(n), "-P", str(pipeline), "-c", str(clients), "--csv"] + extra
+    cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port)]
+    if tests != "all":  # "all": redis-benchmark's default suite
+        cmd += ["-t", tests]
+    cmd += ["-n", str(n), "-P", str(pipeline), "-c", str(clients), "--csv"] + extra
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=3600).stdout
     rows = {}
     for row in csv.reader(io.StringIO(out)):
@@ -84,7 +90,8 @@ def main():
     ap.add_argument("--ringmaster", default=os.path.join(os.path.dirname(__file__), "..", "build", "ringmaster"))
     ap.add_argument("-n", type=int, default=2000000)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--tests", default="set,get,incr,mset")
+    ap.add_argument("--tests", default="set,get,incr,mset",
+                    help="redis-benchmark -t list, or 'all' for its default suite (issue 3's)")
     ap.add_argument("--pipelines", default="16,1")
     ap.add_argument("-c", type=int, default=50)
     ap.add_argument("--extra", default="", help="extra redis-benchmark args, e.g. '-q'")
