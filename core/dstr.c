@@ -70,7 +70,8 @@ void dstr_free(dstr s) {
     if (s) mem_free(dstr_base(s));
 }
 
-size_t dstr_len(const dstr s) { return FLAGS(s) == DSTR_SHORT ? HDR8(s)->len : HDR64(s)->len; }
+_Static_assert(sizeof(struct dstr_hdr8) == 3 && sizeof(struct dstr_hdr64) == 17 && DSTR_SHORT == 1,
+               "dstr_len in dstr.h reads this layout");
 
 static size_t dstr_cap(const dstr s) {
     return FLAGS(s) == DSTR_SHORT ? HDR8(s)->cap : HDR64(s)->cap;

@@ -11,6 +11,8 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 typedef char *dstr;
 
@@ -20,7 +22,15 @@ dstr dstr_empty(void);
 dstr dstr_dup(const dstr s);
 dstr dstr_from_ll(long long v);
 void dstr_free(dstr s);
-size_t dstr_len(const dstr s);
+/* Inline: it is on every key comparison of every lookup. The layout is
+ * dstr.c's: the flags byte just before the string, then a packed
+ * {u8 len, u8 cap} (short) or {u64 len, u64 cap} (long) header before it. */
+static inline size_t dstr_len(const dstr s) {
+    if ((unsigned char)s[-1] == 1) return (unsigned char)s[-3];
+    uint64_t len;
+    memcpy(&len, s - 17, sizeof(len));
+    return (size_t)len;
+}
 size_t dstr_avail(const dstr s);
 size_t dstr_alloc_size(const dstr s);
 /* Ensure room for `add` more bytes; may move the string. */
