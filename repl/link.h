@@ -14,6 +14,7 @@
 #ifndef RM_REPL_LINK_H
 #define RM_REPL_LINK_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "io/thread.h"
@@ -81,6 +82,9 @@ typedef struct link_fullsync {
 typedef struct link_thread link_thread;
 typedef struct link_threads {
     link_thread *per[IO_THREADS_MAX];
+    /* Stream sends that went out as IORING_OP_SEND_ZC and succeeded, all
+     * threads together (each adds with a relaxed atomic). */
+    _Atomic unsigned long long zc_sends;
 } link_threads;
 
 extern const io_thread_ops link_thread_ops;

@@ -124,6 +124,7 @@ struct replica_link {
 
 struct link_thread {
     io_thread *t;
+    link_threads *all;
     replica_link **links;
     int n, cap;
 };
@@ -417,6 +418,8 @@ static void on_tx_done(ring *r, ring_req *req, int res, uint32_t flags) {
         link_close(l, LINK_CLOSED_IO, res < 0 ? -res : EPIPE);
         return;
     }
+    if (zc && ring_send_zc_supported(ring_of(l)))
+        atomic_fetch_add_explicit(&l->lt->all->zc_sends, 1, memory_order_relaxed);
     if (!zc) {
         release_completed(l);
         link_pump(l);
@@ -739,6 +742,7 @@ static int on_start(io_thread *t, void *ctx) {
     link_threads *all = ctx;
     link_thread *lt = mem_calloc(sizeof(*lt));
     lt->t = t;
+    lt->all = all;
     all->per[io_thread_index(t)] = lt;
     return 0;
 }

@@ -11,8 +11,8 @@
  *    the stream from the snapshot's offset;
  *  - DROP ends in exactly one LINK_REP_CLOSED.
  *
- * AF_UNIX sockets refuse SEND_ZC, so this also covers the fallback to plain
- * sends. Threaded: run under ThreadSanitizer in CI. */
+ * AF_UNIX sockets refuse SEND_ZC, so the socketpair run covers the fallback
+ * to plain sends; the same stream over loopback TCP must go out zero-copy. Threaded: run under ThreadSanitizer in CI. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <liburing.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -100,13 +103,30 @@ static link_adopt *adoption(uint64_t id, int fd, int state, backlog *bl, int slo
     return a;
 }
 
-START_TEST(test_streaming_and_acks) {
+/* A connected TCP pair over loopback: the path real replicas take, where
+ * SEND_ZC is accepted. */
+static void tcp_pair(int sv[2]) {
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(ls, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    ck_assert_int_eq(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(ls, 1), 0);
+    ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
+    sv[1] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_eq(connect(sv[1], (struct sockaddr *)&a, sizeof(a)), 0);
+    sv[0] = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+    ck_assert_int_ge(sv[0], 0);
+    close(ls);
+}
+
+/* Stream through a link on socket pair sv, in rounds of round_bytes; returns
+ * how many sends went out zero-copy. */
+static unsigned long long stream_and_ack(int sv[2], long long round_bytes) {
     link_threads ctx = {0};
     io_thread *t;
     ck_assert_int_eq(io_thread_start(&t, NULL, &link_thread_ops, &ctx), 0);
-    backlog *bl = backlog_create(0, 1 << 20, 16 * 1024);
-    int sv[2];
-    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    backlog *bl = backlog_create(0, 1 << 20, 64 * 1024);
     int slot = backlog_reader_add(bl, 1);
     spsc_msg m = {.type = LINK_MSG_ADOPT, .fd = -1, .id = 7,
                   .ptr = adoption(7, sv[0], LINK_ONLINE, bl, slot, 1)};
@@ -115,7 +135,7 @@ START_TEST(test_streaming_and_acks) {
     reports rep = {.acked = -1};
     long long next = 1;
     while (backlog_end(bl) < STREAM_BYTES) {
-        append_pattern(bl, 1000 + (backlog_end(bl) % 5000));
+        append_pattern(bl, round_bytes + (backlog_end(bl) % 5000));
         backlog_publish(bl);
         poke(t);
         next = read_stream(sv[1], next, next); /* at least some bytes each round */
@@ -143,6 +163,28 @@ START_TEST(test_streaming_and_acks) {
     ck_assert_int_eq(rep.closed, 1);
     close(sv[1]);
     backlog_free(bl);
+    return atomic_load(&ctx.zc_sends);
+}
+
+START_TEST(test_streaming_and_acks) {
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    /* AF_UNIX refuses SEND_ZC: every send falls back to a plain one. */
+    ck_assert_uint_eq(stream_and_ack(sv, 1000), 0);
+}
+END_TEST
+
+START_TEST(test_streaming_over_tcp_zero_copy) {
+    int sv[2];
+    tcp_pair(sv);
+    /* Rounds of 64 KB and more: spans past LINK_ZC_MIN go out as SEND_ZC
+     * where the kernel has it (5.19 and later). */
+    unsigned long long zc = stream_and_ack(sv, 64 * 1024);
+    struct io_uring_probe *probe = io_uring_get_probe();
+    int have_zc = probe && io_uring_opcode_supported(probe, IORING_OP_SEND_ZC);
+    if (probe) io_uring_free_probe(probe);
+    if (have_zc) ck_assert_uint_gt(zc, 0);
+    else ck_assert_uint_eq(zc, 0);
 }
 END_TEST
 
@@ -221,6 +263,7 @@ int main(void) {
     TCase *tc = tcase_create("link");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_streaming_and_acks);
+    tcase_add_test(tc, test_streaming_over_tcp_zero_copy);
     tcase_add_test(tc, test_diskless_full_sync);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
