@@ -239,6 +239,13 @@ int client_write_pending(client *c) {
     return 0;
 }
 
+/* Redis's islocalClient: a unix socket or a loopback peer. A client with
+ * no socket runs inside the server (tests, loading) and counts as local. */
+int client_is_local(client *c) {
+    if (c->flags & CLIENT_UNIX_SOCKET) return 1;
+    return !strncmp(c->addr, "127.", 4) || !strncmp(c->addr, "::1", 3) || c->fd < 0;
+}
+
 dstr client_info_string(client *c, dstr out) {
     long long now = util_ms_time();
     char flags[16];

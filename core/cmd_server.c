@@ -72,39 +72,38 @@ void cmd_config_get(client *c) {
     mem_free(x.values);
 }
 
+/* Redis 7.0's allowProtectedAction: `dir` and `dbfilename` decide where
+ * the server writes files, so by default only the config file sets them. */
+static int protected_config_allowed(client *c) {
+    int mode = c->srv->cfg.enable_protected_configs;
+    return mode == PROTECTED_YES || (mode == PROTECTED_LOCAL && client_is_local(c));
+}
+
 void cmd_config_set(client *c) {
-    if (c->argc % 2) {
-        reply_error(c, "ERR wrong number of arguments for 'config|set' command");
+    if (c->argc % 2) { /* a name without its value: arity let it through */
+        reply_error(c, ERR_SYNTAX);
         return;
     }
-    /* Check every name first so that an unknown one changes nothing. */
-    for (int i = 2; i < c->argc; i += 2) {
-        if (!config_canonical_name(c->argv[i])) {
+    int n = (c->argc - 2) / 2;
+    char **names = mem_alloc(sizeof(char *) * (size_t)n);
+    char **values = mem_alloc(sizeof(char *) * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        names[i] = c->argv[2 + 2 * i];
+        values[i] = c->argv[3 + 2 * i];
+    }
+    config_set_error res;
+    if (config_set_many(&c->srv->cfg, names, values, n, protected_config_allowed(c), &res) < 0) {
+        if (res.unknown)
             reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%s'",
-                         c->argv[i]);
-            return;
-        }
-        for (int j = 2; j < i; j += 2) {
-            if (!strcasecmp(config_canonical_name(c->argv[i]),
-                            config_canonical_name(c->argv[j]))) {
-                reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - "
-                                "duplicate parameter",
-                             c->argv[i]);
-                return;
-            }
-        }
-    }
-    for (int i = 2; i < c->argc; i += 2) {
-        char err[512];
-        int unknown;
-        if (config_set(&c->srv->cfg, c->argv[i], c->argv[i + 1], &unknown, err, sizeof(err)) <
-            0) {
+                         res.arg);
+        else
             reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
-                         c->argv[i], err);
-            return;
-        }
+                         res.arg, res.msg);
+    } else {
+        reply_ok(c);
     }
-    reply_ok(c);
+    mem_free(names);
+    mem_free(values);
 }
 
 void cmd_config_resetstat(client *c) {
@@ -301,29 +300,31 @@ void cmd_auth(client *c) {
 void cmd_hello(client *c) {
     server *s = c->srv;
     int next = 1;
+    long long ver = 2;
     if (c->argc >= 2) {
-        long long ver;
         if (!util_str_to_ll(c->argv[1], dstr_len(c->argv[1]), &ver)) {
             reply_error(c, "ERR Protocol version is not an integer or out of range");
             return;
         }
         next = 2;
-        if (ver != 2) {
-            /* RESP3 is not implemented: answer as Redis does for an
-             * unknown version, so clients fall back to RESP2. */
+        if (ver < 2 || ver > 3) {
             reply_error(c, "NOPROTO unsupported protocol version");
             return;
         }
     }
-    dstr user = NULL, pass = NULL, name = NULL;
+    /* Options take effect in order as they are read, as in Redis 7.0: a
+     * later syntax error leaves an earlier AUTH or SETNAME applied. */
     for (int j = next; j < c->argc; j++) {
         int more = c->argc - 1 - j;
         if (arg_is(c->argv[j], "auth") && more >= 2) {
-            user = c->argv[j + 1];
-            pass = c->argv[j + 2];
+            if (!check_password(s, c->argv[j + 1], c->argv[j + 2])) {
+                reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
+                return;
+            }
+            c->authenticated = 1;
             j += 2;
         } else if (arg_is(c->argv[j], "setname") && more) {
-            name = c->argv[j + 1];
+            dstr name = c->argv[j + 1];
             for (size_t i = 0; i < dstr_len(name); i++) {
                 if (name[i] < '!' || name[i] > '~') {
                     reply_error(c, "ERR Client names cannot contain spaces, newlines or special "
@@ -331,29 +332,28 @@ void cmd_hello(client *c) {
                     return;
                 }
             }
+            dstr_free(c->name);
+            c->name = dstr_len(name) ? dstr_dup(name) : NULL;
             j++;
         } else {
             reply_errorf(c, "ERR Syntax error in HELLO option '%s'", c->argv[j]);
             return;
         }
     }
-    if (user) {
-        if (!check_password(s, user, pass)) {
-            reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
-            return;
-        }
-        c->authenticated = 1;
-    }
     if (!c->authenticated) {
         reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, "
-                       "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+                       "otherwise the HELLO AUTH <user> <pass> option can be used to "
                        "authenticate the client and select the RESP protocol version at the same "
                        "time");
         return;
     }
-    if (name) {
-        dstr_free(c->name);
-        c->name = dstr_len(name) ? dstr_dup(name) : NULL;
+    if (ver == 3) {
+        /* RESP3 is not implemented: after what Redis 7.0 checks and does
+         * first (so an unauthenticated HELLO 3 gets NOAUTH, as there),
+         * answer as Redis does for a version it does not know, so clients
+         * fall back to RESP2. */
+        reply_error(c, "NOPROTO unsupported protocol version");
+        return;
     }
     reply_array(c, 14);
     reply_bulk_cstr(c, "server");

@@ -9,10 +9,18 @@
  *   enum   one of a fixed list of words
  *   custom parsed and printed by its own pair of functions (bind, save,
  *          client-output-buffer-limit, replicaof, unixsocketperm, dir)
- * Directives that Redis 7.0 has and Ringmaster does not implement are in a
- * second table: a redis.conf that sets them to Redis's default loads with
- * a warning; one that asks for the missing feature is refused. */
+ * Flags carry Redis 7.0's rules for CONFIG SET (immutable, protected by
+ * enable-protected-configs, hidden from CONFIG GET patterns) and mark
+ * maxmemory, whose only accepted value is the default. Directives that
+ * Redis 7.0 has and Ringmaster does not implement are in config_absent.c:
+ * a redis.conf that sets them to Redis's default loads with a warning; one
+ * that asks for the missing feature is refused.
+ *
+ * CONFIG SET of several pairs is all or nothing, as in Redis 7.0: every
+ * name is checked first, old values are kept as strings, and a failed
+ * value or apply hook puts each back through the same parser. */
 #include "core/config.h"
+#include "core/config_absent.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +40,12 @@
 #include "core/util.h"
 
 enum cfg_kind { K_BOOL, K_INT, K_LL, K_MEM, K_STR, K_ENUM, K_CUSTOM };
-enum { F_IMMUTABLE = 1, F_HIDDEN_DEFAULT = 2 };
+enum {
+    F_IMMUTABLE = 1,    /* CONFIG SET refuses it (Redis's IMMUTABLE_CONFIG) */
+    F_PROTECTED = 2,    /* CONFIG SET only as enable-protected-configs allows */
+    F_HIDDEN = 4,       /* CONFIG GET shows it only when asked by its exact name */
+    F_DEFAULT_ONLY = 8, /* another value needs a feature Ringmaster lacks */
+};
 
 typedef struct cfg_enum {
     const char *name;
@@ -58,9 +71,11 @@ typedef struct cfg_entry {
 
 static const cfg_enum loglevel_enum[] = {{"debug", LL_DEBUG},     {"verbose", LL_VERBOSE},
                                          {"notice", LL_NOTICE},   {"warning", LL_WARNING},
-                                         {"nothing", LL_NOTHING}, {NULL, 0}};
+                                         {NULL, 0}};
 static const cfg_enum debugcmd_enum[] = {
     {"no", DEBUG_CMD_NO}, {"yes", DEBUG_CMD_YES}, {"local", DEBUG_CMD_LOCAL}, {NULL, 0}};
+static const cfg_enum protected_enum[] = {
+    {"no", PROTECTED_NO}, {"yes", PROTECTED_YES}, {"local", PROTECTED_LOCAL}, {NULL, 0}};
 static const cfg_enum diskless_load_enum[] = {
     {"disabled", 0}, {"on-empty-db", 1}, {"swapdb", 2}, {NULL, 0}};
 
@@ -100,18 +115,24 @@ static const cfg_entry table[] = {
     {"loglevel", NULL, K_ENUM, OFF(loglevel), "notice", 0, 0, loglevel_enum, 0, NULL, NULL},
     {"logfile", NULL, K_STR, OFF(logfile), "", 0, 0, NULL, F_IMMUTABLE, NULL, NULL},
     {"pidfile", NULL, K_STR, OFF(pidfile), NULL, 0, 0, NULL, F_IMMUTABLE, NULL, NULL},
-    {"dir", NULL, K_CUSTOM, 0, NULL, 0, 0, NULL, 0, set_dir, get_dir},
-    {"dbfilename", NULL, K_STR, OFF(dbfilename), "dump.rdb", 0, 0, NULL, 0, NULL, NULL},
+    {"dir", NULL, K_CUSTOM, 0, NULL, 0, 0, NULL, F_PROTECTED, set_dir, get_dir},
+    {"dbfilename", NULL, K_STR, OFF(dbfilename), "dump.rdb", 0, 0, NULL, F_PROTECTED, NULL,
+     NULL},
     {"save", NULL, K_CUSTOM, 0, "3600 1 300 100 60 10000", 0, 0, NULL, 0, set_save, get_save},
     {"enable-debug-command", NULL, K_ENUM, OFF(enable_debug_command), "no", 0, 0,
      debugcmd_enum, F_IMMUTABLE, NULL, NULL},
+    {"enable-protected-configs", NULL, K_ENUM, OFF(enable_protected_configs), "no", 0, 0,
+     protected_enum, F_IMMUTABLE, NULL, NULL},
     {"rdbcompression", NULL, K_BOOL, OFF(rdbcompression), "yes", 0, 0, NULL, 0, NULL, NULL},
     {"rdbchecksum", NULL, K_BOOL, OFF(rdbchecksum), "yes", 0, 0, NULL, F_IMMUTABLE, NULL, NULL},
     {"rdb-key-save-delay", NULL, K_LL, OFF(rdb_key_save_delay), "0", LLONG_MIN, LLONG_MAX, NULL,
-     0, NULL, NULL},
+     F_HIDDEN, NULL, NULL},
     {"stop-writes-on-bgsave-error", NULL, K_BOOL, OFF(stop_writes_on_bgsave_error), "yes", 0, 0,
      NULL, 0, NULL, NULL},
-    {"maxmemory", NULL, K_MEM, OFF(maxmemory), "0", 0, LLONG_MAX, NULL, 0, NULL, NULL},
+    /* Nothing evicts or refuses writes for memory: a limit would be a
+     * promise Ringmaster does not keep. */
+    {"maxmemory", NULL, K_MEM, OFF(maxmemory), "0", 0, LLONG_MAX, NULL, F_DEFAULT_ONLY, NULL,
+     NULL},
     {"daemonize", NULL, K_BOOL, OFF(daemonize), "no", 0, 0, NULL, F_IMMUTABLE, NULL, NULL},
     {"active-expire-effort", NULL, K_INT, OFF(active_expire_effort), "1", 1, 10, NULL, 0, NULL,
      NULL},
@@ -153,13 +174,14 @@ static const cfg_entry table[] = {
     {"client-output-buffer-limit", NULL, K_CUSTOM, 0,
      "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", 0, 0, NULL, 0,
      set_obuf, get_obuf},
-    {"replicaof", "slaveof", K_CUSTOM, 0, NULL, 0, 0, NULL, 0, set_replicaof, get_replicaof},
+    {"replicaof", "slaveof", K_CUSTOM, 0, NULL, 0, 0, NULL, F_IMMUTABLE, set_replicaof,
+     get_replicaof},
     {"list-max-listpack-size", "list-max-ziplist-size", K_LL, OFF(list_max_listpack_size), "-2",
      LLONG_MIN, LLONG_MAX, NULL, 0, NULL, NULL},
     {"list-compress-depth", NULL, K_INT, OFF(list_compress_depth), "0", 0, INT_MAX, NULL, 0,
      NULL, NULL},
     {"hash-max-listpack-entries", "hash-max-ziplist-entries", K_LL,
-     OFF(hash_max_listpack_entries), "128", 0, LLONG_MAX, NULL, 0, NULL, NULL},
+     OFF(hash_max_listpack_entries), "512", 0, LLONG_MAX, NULL, 0, NULL, NULL},
     {"hash-max-listpack-value", "hash-max-ziplist-value", K_LL, OFF(hash_max_listpack_value),
      "64", 0, LLONG_MAX, NULL, 0, NULL, NULL},
     {"set-max-intset-entries", NULL, K_LL, OFF(set_max_intset_entries), "512", 0, LLONG_MAX,
@@ -175,122 +197,6 @@ static const cfg_entry table[] = {
     {NULL, NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL},
 };
 
-/* Redis 7.0 directives without the feature behind them. `def` is the only
- * value accepted when `strict` is set (the value needs the feature);
- * otherwise any value loads with a warning because Redis's behaviour for
- * it is what Ringmaster does anyway or it only tunes a missing feature. */
-typedef struct unsupported_entry {
-    const char *name;
-    const char *def;
-    int strict;
-    const char *choices; /* comma-separated allowed values, NULL = any */
-} unsupported_entry;
-
-static const unsupported_entry unsupported[] = {
-    {"appendonly", "no", 1, NULL},
-    {"cluster-enabled", "no", 1, NULL},
-    {"appendfilename", "appendonly.aof", 0, NULL},
-    {"appenddirname", "appendonlydir", 0, NULL},
-    {"appendfsync", "everysec", 0, NULL},
-    {"no-appendfsync-on-rewrite", "no", 0, NULL},
-    {"auto-aof-rewrite-percentage", "100", 0, NULL},
-    {"auto-aof-rewrite-min-size", "67108864", 0, NULL},
-    {"aof-load-truncated", "yes", 0, NULL},
-    {"aof-use-rdb-preamble", "yes", 0, NULL},
-    {"aof-timestamp-enabled", "no", 0, NULL},
-    {"aof-rewrite-incremental-fsync", "yes", 0, NULL},
-    {"notify-keyspace-events", "", 0, NULL},
-    {"latency-monitor-threshold", "0", 0, NULL},
-    {"latency-tracking", "yes", 0, NULL},
-    {"enable-module-command", "no", 0, NULL},
-    {"enable-protected-configs", "no", 0, NULL},
-    {"protected-mode", "yes", 0, NULL},
-    {"supervised", "no", 0, NULL},
-    {"always-show-logo", "no", 0, NULL},
-    {"set-proc-title", "yes", 0, NULL},
-    {"proc-title-template", "{title} {listen-addr} {server-mode}", 0, NULL},
-    {"sanitize-dump-payload", "no", 0, NULL},
-    {"rdb-del-sync-files", "no", 0, NULL},
-    {"rdb-save-incremental-fsync", "yes", 0, NULL},
-    {"lazyfree-lazy-eviction", "no", 0, NULL},
-    {"lazyfree-lazy-expire", "no", 0, NULL},
-    {"lazyfree-lazy-server-del", "no", 0, NULL},
-    {"replica-lazy-flush", "no", 0, NULL},
-    {"oom-score-adj", "no", 0, NULL},
-    {"oom-score-adj-values", "0 200 800", 0, NULL},
-    {"disable-thp", "yes", 0, NULL},
-    {"slowlog-log-slower-than", "10000", 0, NULL},
-    {"slowlog-max-len", "128", 0, NULL},
-    {"stream-node-max-bytes", "4096", 0, NULL},
-    {"stream-node-max-entries", "100", 0, NULL},
-    {"activerehashing", "yes", 0, NULL},
-    {"dynamic-hz", "yes", 0, NULL},
-    {"jemalloc-bg-thread", "yes", 0, NULL},
-    {"lua-time-limit", "5000", 0, NULL},
-    {"busy-reply-threshold", "5000", 0, NULL},
-    {"maxmemory-policy", "noeviction", 0,
-     "volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, "
-     "allkeys-random, noeviction"},
-    {"maxmemory-samples", "5", 0, NULL},
-    {"maxmemory-eviction-tenacity", "10", 0, NULL},
-    {"io-threads", "1", 0, NULL},
-    {"io-threads-do-reads", "no", 0, NULL},
-    {"hll-sparse-max-bytes", "3000", 0, NULL},
-    {"activedefrag", "no", 0, NULL},
-    {"tracking-table-max-keys", "1000000", 0, NULL},
-    {"acllog-max-len", "128", 0, NULL},
-    {"lfu-log-factor", "10", 0, NULL},
-    {"lfu-decay-time", "1", 0, NULL},
-    {"syslog-enabled", "no", 0, NULL},
-    {"syslog-ident", "redis", 0, NULL},
-    {"syslog-facility", "local0", 0, NULL},
-    {"crash-log-enabled", "yes", 0, NULL},
-    {"crash-memcheck-enabled", "yes", 0, NULL},
-    {"shutdown-timeout", "10", 0, NULL},
-    {"shutdown-on-sigint", "default", 0, NULL},
-    {"shutdown-on-sigterm", "default", 0, NULL},
-    {"replica-ignore-maxmemory", "yes", 0, NULL},
-    {"slave-ignore-maxmemory", "yes", 0, NULL},
-    {"repl-diskless-sync-period", "0", 0, NULL},
-    {"replica-lazy-flush", "no", 0, NULL},
-    {"lazyfree-lazy-user-flush", "no", 0, NULL},
-    {"client-output-buffer-limit-normal", "", 0, NULL},
-    {"active-defrag-threshold-lower", "10", 0, NULL},
-    {"active-defrag-threshold-upper", "100", 0, NULL},
-    {"active-defrag-cycle-min", "1", 0, NULL},
-    {"active-defrag-cycle-max", "25", 0, NULL},
-    {"active-defrag-ignore-bytes", "104857600", 0, NULL},
-    {"active-defrag-max-scan-fields", "1000", 0, NULL},
-    {"maxmemory-clients", "0", 0, NULL},
-    {"tls-port", "0", 1, NULL},
-    {"tls-replication", "no", 1, NULL},
-    {"cluster-config-file", "nodes-6379.conf", 0, NULL},
-    {"cluster-node-timeout", "15000", 0, NULL},
-    {"aclfile", "", 0, NULL},
-    {"rename-command", "", 0, NULL},
-    {"user", "", 0, NULL},
-    {"loadmodule", "", 1, NULL},
-    {"ignore-warnings", "", 0, NULL},
-    {"repl-ping-replica-period-ms", "", 0, NULL},
-    {NULL, NULL, 0, NULL},
-};
-
-static int choice_ok(const unsupported_entry *u, const char *v) {
-    if (!u->choices) return 1;
-    size_t n = strlen(v);
-    const char *p = u->choices;
-    while (*p) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == n && !strncasecmp(p, v, n)) return 1;
-        if (!end) break;
-        p = end + 1;
-        while (*p == ' ') p++;
-    }
-    return 0;
-}
-
-static dict *unsupported_values; /* name -> dstr value, for CONFIG GET */
 
 static config_apply_fn apply_hook;
 static void *apply_priv;
@@ -307,17 +213,10 @@ static const cfg_entry *find_entry(const char *name) {
     return NULL;
 }
 
-static const unsupported_entry *find_unsupported(const char *name) {
-    for (const unsupported_entry *u = unsupported; u->name; u++)
-        if (!strcasecmp(u->name, name)) return u;
-    return NULL;
-}
-
-const char *config_canonical_name(const char *name) {
-    const cfg_entry *e = find_entry(name);
-    if (e) return e->name;
-    const unsupported_entry *u = find_unsupported(name);
-    return u ? u->name : NULL;
+/* The table's spelling of the name or alias `name` matched: Redis names
+ * a failed value by its config, which for an alias is the alias. */
+static const char *entry_spelling(const cfg_entry *e, const char *name) {
+    return e->alias && !strcasecmp(e->alias, name) ? e->alias : e->name;
 }
 
 static void fmt_err(char *err, size_t errlen, const char *fmt, ...) {
@@ -415,6 +314,15 @@ static int apply_directive(config *cfg, const cfg_entry *e, dstr *argv, int argc
     case K_MEM: {
         long long n;
         if (parse_number(e, v, &n, err, errlen) < 0) return -1;
+        if ((e->flags & F_DEFAULT_ONLY) && n != atoll(e->def)) {
+            fmt_err(err, errlen,
+                    "'%s %s' needs a feature Ringmaster does not implement (only '%s' is "
+                    "supported)",
+                    e->name, v, e->def);
+            return -1;
+        }
+        /* Redis clamps hz to 1..500 wherever it comes from. */
+        if (!strcmp(e->name, "hz")) n = n < 1 ? 1 : n > 500 ? 500 : n;
         if (e->kind == K_INT)
             *(int *)(base + e->offset) = (int)n;
         else
@@ -676,29 +584,6 @@ void config_free(config *cfg) {
     memset(cfg, 0, sizeof(*cfg));
 }
 
-static void remember_unsupported(const char *name, dstr *argv, int argc) {
-    if (!unsupported_values) {
-        static const dict_type t = {dict_dstr_hash, dict_dstr_eq, (void (*)(void *))dstr_free,
-                                    (void (*)(void *))dstr_free};
-        unsupported_values = dict_create(&t);
-    }
-    dstr v = dstr_empty();
-    for (int i = 1; i < argc; i++) {
-        if (i > 1) v = dstr_cats(v, " ");
-        v = dstr_catd(v, argv[i]);
-    }
-    dstr key = dstr_from(name);
-    dict_entry *existing;
-    dict_entry *de = dict_add_raw(unsupported_values, key, &existing);
-    if (de) {
-        de->v.val = v;
-    } else {
-        dstr_free(key);
-        dstr_free(existing->v.val);
-        existing->v.val = v;
-    }
-}
-
 /* One directive line, already split. */
 static int load_directive(config *cfg, dstr *argv, int argc, int depth, char *err,
                           size_t errlen) {
@@ -715,28 +600,8 @@ static int load_directive(config *cfg, dstr *argv, int argc, int depth, char *er
     }
     const cfg_entry *e = find_entry(argv[0]);
     if (e) return apply_directive(cfg, e, argv, argc, err, errlen);
-    const unsupported_entry *u = find_unsupported(argv[0]);
-    if (u) {
-        dstr joined = dstr_empty();
-        for (int i = 1; i < argc; i++) {
-            if (i > 1) joined = dstr_cats(joined, " ");
-            joined = dstr_catd(joined, argv[i]);
-        }
-        int is_default = !strcasecmp(joined, u->def);
-        dstr_free(joined);
-        if (u->strict && !is_default) {
-            fmt_err(err, errlen, "'%s' is not supported by Ringmaster", u->name);
-            return -1;
-        }
-        if (argc == 2 && !choice_ok(u, argv[1])) {
-            fmt_err(err, errlen, "argument(s) must be one of the following: %s", u->choices);
-            return -1;
-        }
-        log_msg(LL_WARNING, "Directive '%s' is accepted but not implemented by Ringmaster",
-                u->name);
-        remember_unsupported(u->name, argv, argc);
-        return 0;
-    }
+    const absent_directive *a = absent_find(argv[0], 1);
+    if (a) return absent_load(a, argv, argc, err, errlen);
     fmt_err(err, errlen, "Bad directive or wrong number of arguments");
     return -1;
 }
@@ -823,57 +688,29 @@ int config_load_string(config *cfg, const char *text, const char *origin, char *
 
 void config_get(const config *cfg, const char *pattern, config_emit_fn emit, void *priv) {
     size_t plen = strlen(pattern);
+    /* As in Redis 7.0, a name and its alias are two configs sharing a
+     * value: `*` lists both. A hidden one needs its exact name. */
     for (const cfg_entry *e = table; e->name; e++) {
-        int hit = util_glob_match(pattern, plen, e->name, strlen(e->name), 1);
-        const char *as = e->name;
-        if (!hit && e->alias && util_glob_match(pattern, plen, e->alias, strlen(e->alias), 1)) {
-            hit = 1;
-            as = e->alias;
+        int by_name, by_alias = 0;
+        if (e->flags & F_HIDDEN) {
+            by_name = !strcasecmp(pattern, e->name);
+        } else {
+            by_name = util_glob_match(pattern, plen, e->name, strlen(e->name), 1);
+            by_alias = e->alias && util_glob_match(pattern, plen, e->alias, strlen(e->alias), 1);
         }
-        if (!hit) continue;
+        if (!by_name && !by_alias) continue;
         dstr v = value_string(cfg, e);
-        emit(priv, as, v);
+        if (by_name) emit(priv, e->name, v);
+        if (by_alias) emit(priv, e->alias, v);
         dstr_free(v);
     }
-    for (const unsupported_entry *u = unsupported; u->name; u++) {
-        if (!util_glob_match(pattern, plen, u->name, strlen(u->name), 1)) continue;
-        if (!strcmp(u->name, "slave-ignore-maxmemory") || !strcmp(u->name, "replica-lazy-flush"))
-            continue;
-        dstr key = dstr_from(u->name);
-        dict_entry *de = unsupported_values ? dict_find(unsupported_values, key) : NULL;
-        dstr_free(key);
-        emit(priv, u->name, de ? (const char *)de->v.val : u->def);
-    }
+    absent_get_matching(pattern, emit, priv);
 }
 
-int config_set(config *cfg, const char *name, const char *value, int *unknown, char *err,
-               size_t errlen) {
-    *unknown = 0;
-    const cfg_entry *e = find_entry(name);
-    if (!e) {
-        const unsupported_entry *u = find_unsupported(name);
-        if (!u) {
-            *unknown = 1;
-            return -1;
-        }
-        if (u->strict && strcasecmp(value, u->def)) {
-            fmt_err(err, errlen, "'%s' is not supported by Ringmaster", u->name);
-            return -1;
-        }
-        if (!choice_ok(u, value)) {
-            fmt_err(err, errlen, "argument(s) must be one of the following: %s", u->choices);
-            return -1;
-        }
-        dstr argv[2] = {dstr_from(u->name), dstr_from(value)};
-        remember_unsupported(u->name, argv, 2);
-        dstr_free(argv[0]);
-        dstr_free(argv[1]);
-        return 0;
-    }
-    if (e->flags & F_IMMUTABLE) {
-        fmt_err(err, errlen, "can't set immutable config");
-        return -1;
-    }
+/* Parse and store one value, with no hook: the first half of a CONFIG
+ * SET, and how a rollback puts an old value back. */
+static int set_value(config *cfg, const cfg_entry *e, const char *value, char *err,
+                     size_t errlen) {
     int argc = 0;
     dstr *args;
     if (e->kind == K_CUSTOM) {
@@ -897,15 +734,113 @@ int config_set(config *cfg, const char *name, const char *value, int *unknown, c
     dstr *full = mem_alloc(sizeof(dstr) * (size_t)(argc + 1));
     full[0] = dstr_from(e->name);
     for (int i = 0; i < argc; i++) full[i + 1] = args[i];
-    /* Parse into a scratch copy first so a bad value leaves nothing half
-     * applied. Strings and custom values are cheap to apply twice. */
-    config backup = *cfg;
     int rc = apply_directive(cfg, e, full, argc + 1, err, errlen);
-    (void)backup;
     dstr_free(full[0]);
     mem_free(full);
     split_args_free(args, argc);
-    if (rc == 0 && apply_hook) rc = apply_hook(apply_priv, e->name, err, errlen);
+    return rc;
+}
+
+/* One directive of a CONFIG SET: a row of either table. */
+typedef struct set_target {
+    const cfg_entry *e;
+    const absent_directive *a;
+    const char *spelling;
+    dstr old;
+} set_target;
+
+static int target_store(config *cfg, const set_target *t, const char *value, char *err,
+                        size_t errlen) {
+    if (t->e) return set_value(cfg, t->e, value, err, errlen);
+    return absent_set(t->a, value, err, errlen);
+}
+
+static void restore_targets(config *cfg, set_target *t, int n, int run_hooks) {
+    char ignored[512];
+    for (int i = 0; i < n; i++) target_store(cfg, &t[i], t[i].old, ignored, sizeof(ignored));
+    for (int i = 0; run_hooks && apply_hook && i < n; i++)
+        if (t[i].e) apply_hook(apply_priv, t[i].e->name, ignored, sizeof(ignored));
+}
+
+int config_set_many(config *cfg, char *const *names, char *const *values, int n,
+                    int allow_protected, config_set_error *res) {
+    memset(res, 0, sizeof(*res));
+    set_target *t = mem_calloc(sizeof(set_target) * (size_t)(n ? n : 1));
+    int invalid = 0, rc = -1;
+    /* Redis 7.0's first pass, in its order: the first unknown name wins
+     * unless an earlier pair already failed; a later pair is not looked
+     * at once one has. */
+    for (int i = 0; i < n; i++) {
+        t[i].e = find_entry(names[i]);
+        t[i].a = t[i].e ? NULL : absent_find(names[i], 0);
+        if (!t[i].e && !t[i].a) {
+            if (!invalid) {
+                res->unknown = 1;
+                res->arg = names[i];
+                invalid = 1;
+            }
+            continue;
+        }
+        if (invalid) continue;
+        int flags = t[i].e ? t[i].e->flags : 0;
+        if ((flags & F_IMMUTABLE) || (t[i].a && absent_is_immutable(t[i].a))) {
+            fmt_err(res->msg, sizeof(res->msg), "can't set immutable config");
+            res->arg = names[i];
+            invalid = 1;
+        } else if ((flags & F_PROTECTED) && !allow_protected) {
+            fmt_err(res->msg, sizeof(res->msg), "can't set protected config");
+            res->arg = names[i];
+            invalid = 1;
+        }
+        /* An alias and its name are two configs to Redis 7.0: only the
+         * same spelling twice is a duplicate. */
+        for (int j = 0; j < i; j++) {
+            if (!strcasecmp(names[j], names[i])) {
+                fmt_err(res->msg, sizeof(res->msg), "duplicate parameter");
+                res->arg = names[i];
+                invalid = 1;
+                break;
+            }
+        }
+        t[i].spelling =
+            t[i].e ? entry_spelling(t[i].e, names[i]) : absent_spelling(t[i].a, names[i]);
+    }
+    if (invalid) goto done;
+    for (int i = 0; i < n; i++)
+        t[i].old = t[i].e ? value_string(cfg, t[i].e) : absent_get(t[i].a);
+    for (int i = 0; i < n; i++) {
+        if (target_store(cfg, &t[i], values[i], res->msg, sizeof(res->msg)) < 0) {
+            restore_targets(cfg, t, i + 1, 0);
+            res->arg = t[i].spelling;
+            goto done;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (!t[i].e || !apply_hook) continue;
+        if (apply_hook(apply_priv, t[i].e->name, res->msg, sizeof(res->msg)) < 0) {
+            log_msg(LL_WARNING,
+                    "Failed applying new configuration. Possibly related to new %s setting. "
+                    "Restoring previous settings.",
+                    t[i].spelling);
+            restore_targets(cfg, t, n, 1);
+            res->arg = t[i].spelling;
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    for (int i = 0; i < n; i++) dstr_free(t[i].old);
+    mem_free(t);
+    return rc;
+}
+
+int config_set(config *cfg, const char *name, const char *value, int *unknown, char *err,
+               size_t errlen) {
+    config_set_error res;
+    char *names[1] = {(char *)name}, *values[1] = {(char *)value};
+    int rc = config_set_many(cfg, names, values, 1, 1, &res);
+    *unknown = res.unknown;
+    if (rc < 0) fmt_err(err, errlen, "%s", res.msg);
     return rc;
 }
 

@@ -16,6 +16,7 @@
 
 enum { LL_DEBUG = 0, LL_VERBOSE = 1, LL_NOTICE = 2, LL_WARNING = 3, LL_NOTHING = 4 };
 enum { DEBUG_CMD_NO = 0, DEBUG_CMD_YES = 1, DEBUG_CMD_LOCAL = 2 };
+enum { PROTECTED_NO = 0, PROTECTED_YES = 1, PROTECTED_LOCAL = 2 };
 
 typedef struct save_param {
     long long seconds;
@@ -49,6 +50,7 @@ typedef struct config {
     save_param save[CONFIG_MAX_SAVEPARAMS];
     int nsave;
     int enable_debug_command;
+    int enable_protected_configs; /* who may CONFIG SET dir and dbfilename */
     int rdbcompression;
     int rdbchecksum;
     long long rdb_key_save_delay;
@@ -108,13 +110,24 @@ int config_load_string(config *cfg, const char *text, const char *origin, char *
  * with its name and current value. */
 typedef void (*config_emit_fn)(void *priv, const char *name, const char *value);
 void config_get(const config *cfg, const char *pattern, config_emit_fn emit, void *priv);
-/* CONFIG SET of one directive. Returns 0 or -1 with `err` set to the text
- * Redis puts after "CONFIG SET failed (possibly related to argument
- * '<name>') - ". *unknown is set when the directive does not exist. */
+/* CONFIG SET of `n` directives (names[i] takes values[i]), all or nothing
+ * as in Redis 7.0: the names are checked first (unknown, immutable,
+ * protected unless `allow_protected`, the same name twice), then every
+ * value is stored, then the apply hook runs for each; when a value or a
+ * hook fails, every directive gets its old value back (and its hook run
+ * again). Returns 0, or -1 with `res` saying what to reply. */
+typedef struct config_set_error {
+    int unknown;     /* reply "Unknown option ... - '<arg>'" */
+    const char *arg; /* the argument the error names */
+    char msg[512];   /* otherwise the text after "... '<arg>') - " */
+} config_set_error;
+int config_set_many(config *cfg, char *const *names, char *const *values, int n,
+                    int allow_protected, config_set_error *res);
+/* CONFIG SET of one directive, protected ones allowed (tests, internal
+ * callers). Returns 0 or -1 with `err` set as config_set_error.msg;
+ * *unknown is set when the directive does not exist. */
 int config_set(config *cfg, const char *name, const char *value, int *unknown, char *err,
                size_t errlen);
-/* Canonical name of a directive or alias, NULL if unknown. */
-const char *config_canonical_name(const char *name);
 /* Rewrite `path` so that it holds the current configuration. */
 int config_rewrite(const config *cfg, const char *path, char *err, size_t errlen);
 

@@ -6,7 +6,8 @@
  * was expired, within a time budget of 25% of a cron tick, and resumes
  * where it left off on the next tick through a per-db scan cursor. Every
  * expired key leaves as a DEL through the propagation point, so replicas
- * never expire keys on their own. */
+ * never expire keys on their own. Neither kind runs while clients are
+ * paused (see expiry_paused). */
 #include "core/db.h"
 
 #include "core/blocking.h"
@@ -93,16 +94,26 @@ static void delete_expired(server *s, db *d, const dstr key) {
     dstr_free(k);
 }
 
+/* Redis 7.0 expires nothing while clients are paused (CLIENT PAUSE WRITE
+ * or ALL): a pause usually precedes a failover, and a DEL made during it
+ * would reach the replicas after the writes were meant to have stopped.
+ * An expired key then reads as absent but stays in the keyspace until the
+ * pause ends. A pause past its end time no longer counts; the cron lifts
+ * it (not here: unpausing runs other clients' commands). */
+static int expiry_paused(server *s) {
+    return s->pause_mode != PAUSE_OFF && util_ms_time() < s->pause_end_ms;
+}
+
 int db_expire_if_needed(server *s, db *d, const dstr key) {
     if (!db_key_is_expired(d, key)) return 0;
     if (s->loading) return 0;
+    if (expiry_paused(s)) return 1;
     delete_expired(s, d, key);
     return 1;
 }
 
 obj *db_lookup_read(server *s, db *d, const dstr key) {
-    db_expire_if_needed(s, d, key);
-    obj *o = db_peek(d, key);
+    obj *o = db_expire_if_needed(s, d, key) ? NULL : db_peek(d, key);
     if (o) {
         s->stat_keyspace_hits++;
         obj_touch(o);
@@ -113,8 +124,7 @@ obj *db_lookup_read(server *s, db *d, const dstr key) {
 }
 
 obj *db_lookup_write(server *s, db *d, const dstr key) {
-    db_expire_if_needed(s, d, key);
-    obj *o = db_peek(d, key);
+    obj *o = db_expire_if_needed(s, d, key) ? NULL : db_peek(d, key);
     if (o) obj_touch(o);
     return o;
 }
@@ -123,9 +133,12 @@ void db_add(server *s, db *d, const dstr key, obj *val) {
     dict_entry *existing;
     dict_entry *de = dict_add_raw(d->keys, dstr_dup(key), &existing);
     if (!de) {
-        /* Caller promised the key was absent; keep the dataset sane. */
+        /* Caller promised the key was absent; keep the dataset sane. An
+         * expired key left in place by a pause is absent to lookups: the
+         * new value must not inherit its TTL. */
         obj_free(existing->v.val);
         existing->v.val = val;
+        db_remove_expire(d, key);
     } else {
         de->v.val = val;
     }
@@ -168,8 +181,7 @@ int db_delete(server *s, db *d, const dstr key) {
 }
 
 int db_exists(server *s, db *d, const dstr key) {
-    db_expire_if_needed(s, d, key);
-    return db_peek(d, key) != NULL;
+    return !db_expire_if_needed(s, d, key) && db_peek(d, key) != NULL;
 }
 
 void db_set_expire(server *s, db *d, const dstr key, long long when_ms) {
@@ -221,7 +233,7 @@ static void expire_scan_cb(void *priv, const dict_entry *de) {
 
 void db_active_expire_cycle(server *s, int fast) {
     (void)fast;
-    if (!s->active_expire_enabled) return;
+    if (!s->active_expire_enabled || expiry_paused(s)) return;
     int effort = s->cfg.active_expire_effort - 1;
     long long keys_per_loop = 20 + 20 / 4 * effort;
     long long hz = s->cfg.hz > 0 ? s->cfg.hz : 10;

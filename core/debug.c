@@ -97,11 +97,6 @@ void debug_register(const char *name, command_proc fn) {
     }
 }
 
-static int is_local_client(client *c) {
-    if (c->flags & CLIENT_UNIX_SOCKET) return 1;
-    return !strncmp(c->addr, "127.", 4) || !strncmp(c->addr, "::1", 3) || c->fd < 0;
-}
-
 /* DEBUG POPULATE count [prefix] [size]: string keys "<prefix>:<n>" with
  * values "value:<n>" (padded with zero bytes or cut to `size`), skipping
  * keys that exist. Not propagated, as in Redis. */
@@ -152,7 +147,7 @@ static void reply_hex_status(client *c, const unsigned char d[20]) {
 void cmd_debug(client *c) {
     server *s = c->srv;
     int mode = s->cfg.enable_debug_command;
-    if (mode == DEBUG_CMD_NO || (mode == DEBUG_CMD_LOCAL && !is_local_client(c))) {
+    if (mode == DEBUG_CMD_NO || (mode == DEBUG_CMD_LOCAL && !client_is_local(c))) {
         reply_error(c, "ERR DEBUG command not allowed. If the enable-debug-command option is set "
                        "to \"local\", you can run it from a local connection, otherwise you need "
                        "to set this option in the configuration file, and then restart the "
@@ -223,6 +218,9 @@ void cmd_debug(client *c) {
                 return;
             }
         }
-        reply_errorf(c, "ERR unknown subcommand '%.128s'. Try DEBUG HELP.", sub);
+        reply_errorf(c,
+                     "ERR unknown subcommand or wrong number of arguments for '%.128s'. Try "
+                     "DEBUG HELP.",
+                     sub);
     }
 }

@@ -1,6 +1,8 @@
 /* main: `ringmaster [config-file] [--directive value ...]`, as
  * redis-server is invoked. Command-line directives are applied after the
  * file, so they win. */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +55,42 @@ static dstr options_to_text(int argc, char **argv, int start) {
     return dstr_cats(text, "\n");
 }
 
+/* Where a daemon writes its pid when no pidfile is configured, as Redis
+ * writes /var/run/redis.pid. */
+#define DEFAULT_PID_FILE "/var/run/ringmaster.pid"
+
+/* `daemonize yes`, as Redis's daemonize(): the parent exits at once (so an
+ * init script sees success), the child leaves the terminal's session and
+ * points its standard streams at /dev/null. Logging to stdout then goes
+ * nowhere, as with Redis: set `logfile` to keep the log. */
+static void daemonize(void) {
+    fflush(NULL); /* or buffered output would be written twice */
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_msg(LL_WARNING, "Can't daemonize: fork: %s", strerror(errno));
+        exit(1);
+    }
+    if (pid > 0) exit(0);
+    setsid();
+    int fd = open("/dev/null", O_RDWR, 0);
+    if (fd != -1) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO) close(fd);
+    }
+}
+
+static void write_pid_file(const char *path) {
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        log_msg(LL_WARNING, "Failed to write PID file: %s", strerror(errno));
+        return;
+    }
+    fprintf(f, "%d\n", (int)getpid());
+    fclose(f);
+}
+
 int main(int argc, char **argv) {
     static server srv;
     server *s = &srv;
@@ -101,18 +139,17 @@ int main(int argc, char **argv) {
     else
         log_msg(LL_WARNING, "Warning: no config file specified, using the default config. In order to specify a config file use %s /path/to/ringmaster.conf", argv[0]);
 
+    if (s->cfg.daemonize) {
+        daemonize();
+        if (!s->cfg.pidfile) s->cfg.pidfile = mem_strdup(DEFAULT_PID_FILE);
+    }
+
     server_init(s);
     if (server_listen(s) < 0) {
         log_msg(LL_WARNING, "Failed listening on port %d (tcp), aborting.", s->cfg.port);
         return 1;
     }
-    if (s->cfg.pidfile) {
-        FILE *f = fopen(s->cfg.pidfile, "w");
-        if (f) {
-            fprintf(f, "%d\n", (int)getpid());
-            fclose(f);
-        }
-    }
+    if (s->cfg.pidfile) write_pid_file(s->cfg.pidfile);
     log_msg(LL_NOTICE, "Running mode=standalone, port=%d.", s->cfg.port);
     log_msg(LL_NOTICE, "Server initialized");
     if (persist_load_at_startup(s) < 0) return 1;

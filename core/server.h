@@ -239,6 +239,7 @@ void client_reset_argv(client *c);
 void client_rewrite_argv(client *c, int argc, ...);
 void client_set_argv(client *c, dstr *argv, int argc);
 dstr client_info_string(client *c, dstr out);
+int client_is_local(client *c);
 void client_unpause_all(server *s);
 
 /* Command dispatch (commands.c). */

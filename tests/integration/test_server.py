@@ -86,13 +86,13 @@ def test_config_file_with_quotes_include_and_overrides(servers, tmp_path):
                       "appendonly no\n"
                       "logfile ''\n"
                       "requirepass \"pass word\\x21\"\n"
-                      "   maxmemory    100mb   \n"
+                      "   repl-backlog-size    100mb   \n"
                       "include %s\n" % (port, data_dir, extra))
     server = start_from_file(servers, conf, port, "--hz", "30", password="pass word!")
     c = server.raw()
     assert c.call("CONFIG", "GET", "port") == [b"port", b"%d" % port]
     assert c.call("CONFIG", "GET", "dir") == [b"dir", str(data_dir).encode()]
-    assert c.call("CONFIG", "GET", "maxmemory") == [b"maxmemory", b"104857600"]
+    assert c.call("CONFIG", "GET", "repl-backlog-size") == [b"repl-backlog-size", b"104857600"]
     assert c.call("CONFIG", "GET", "databases") == [b"databases", b"4"]
     assert c.call("CONFIG", "GET", "hz") == [b"hz", b"30"], "command line must override the file"
     assert c.call("SELECT", "3") == b"OK"
@@ -107,6 +107,7 @@ def test_config_file_with_quotes_include_and_overrides(servers, tmp_path):
     (["# comment", "bogus-directive yes"], 3, "bogus-directive"),
     (["", "", "port notanumber"], 4, "port"),
     (["maxmemory"], 2, "maxmemory"),
+    (["appendonly no", "maxmemory 100mb"], 3, "maxmemory"),
 ])
 def test_bad_config_file_exits_with_line_number(servers, tmp_path, lines, bad_line, needle):
     port = free_port()
@@ -139,12 +140,12 @@ def test_unknown_command_line_option_exits(servers):
 
 
 CONFIG_SCRIPT = [
-    ["CONFIG", "SET", "maxmemory", "100mb"],
-    ["CONFIG", "GET", "maxmemory"],
+    ["CONFIG", "SET", "client-query-buffer-limit", "100mb"],
+    ["CONFIG", "GET", "client-query-buffer-limit"],
     ["CONFIG", "SET", "hz", "50", "timeout", "300"],
     ["CONFIG", "GET", "hz"],
     ["CONFIG", "GET", "timeout"],
-    ["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"],
+    ["CONFIG", "SET", "maxmemory-policy", "noeviction"],
     ["CONFIG", "GET", "maxmemory-policy"],
     ["CONFIG", "SET", "maxmemory-policy", "sometimes"],
     ["CONFIG", "SET", "no-such-parameter", "1"],
@@ -152,6 +153,7 @@ CONFIG_SCRIPT = [
     ["CONFIG", "SET", "hz"],
     ["CONFIG", "SET", "hz", "10", "hz", "20"],
     ["CONFIG", "GET", "no-such-parameter"],
+    ["CONFIG", "GET", "client-query*"],
     ["CONFIG", "GET", "maxmemory*"],
     ["CONFIG", "GET", "hz", "timeout"],
     ["CONFIG", "SET", "maxmemory", "0"],
@@ -180,19 +182,19 @@ def test_config_rewrite(servers, tmp_path):
                       "# keep this comment\n" + base_config(port, tmp_path) + "hz 10\n")
     server = start_from_file(servers, conf, port)
     with server.raw() as c:
-        assert c.call("CONFIG", "SET", "maxmemory", "123mb") == b"OK"
+        assert c.call("CONFIG", "SET", "repl-backlog-size", "123mb") == b"OK"
         assert c.call("CONFIG", "SET", "hz", "33") == b"OK"
         assert c.call("CONFIG", "REWRITE") == b"OK"
     text = open(conf).read()
     assert "# keep this comment" in text
-    assert re.search(r"^maxmemory (123mb|128974848)$", text, re.M), text
+    assert re.search(r"^repl-backlog-size (123mb|128974848)$", text, re.M), text
     assert re.search(r"^hz 33$", text, re.M), text
     assert len(re.findall(r"^hz ", text, re.M)) == 1, text
     server.stop()
     again = start_from_file(servers, conf, port)
     with again.raw() as c:
         assert c.call("CONFIG", "GET", "hz") == [b"hz", b"33"]
-        assert c.call("CONFIG", "GET", "maxmemory") == [b"maxmemory", b"128974848"]
+        assert c.call("CONFIG", "GET", "repl-backlog-size") == [b"repl-backlog-size", b"128974848"]
 
 
 def test_config_rewrite_without_file(ringmaster):

@@ -1,0 +1,295 @@
+/* config_absent: see config_absent.h.
+ *
+ * The table says, for each directive, Redis 7.0's compiled default (what a
+ * bare redis-server reports in CONFIG GET), how a value is checked (so a
+ * bad one gets Redis's own error text), and whether a non-default value is
+ * refused. The values given are kept for CONFIG GET in an array parallel
+ * to the table (not a dict: the config loads before the keyspace's hash
+ * seed is drawn), process-wide because only the keyspace thread loads the
+ * config and runs CONFIG. */
+#include "core/config_absent.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/log.h"
+#include "core/util.h"
+
+enum absent_kind { A_ANY, A_BOOL, A_INT, A_ENUM };
+enum {
+    A_STRICT = 1,    /* only the default: another value needs the feature */
+    A_IMMUTABLE = 2, /* CONFIG SET refuses it, as Redis does */
+    A_FILE_ONLY = 4, /* a file directive, not a config: always refused */
+};
+
+struct absent_directive {
+    const char *name;
+    const char *alias;
+    const char *def;
+    enum absent_kind kind;
+    int flags;
+    const char *choices; /* A_ENUM: the words Redis accepts, ", "-separated */
+};
+
+#define S A_STRICT
+#define I A_IMMUTABLE
+
+static const absent_directive table[] = {
+    /* persistence: AOF */
+    {"appendonly", NULL, "no", A_BOOL, S, NULL},
+    {"appendfilename", NULL, "appendonly.aof", A_ANY, I, NULL},
+    {"appenddirname", NULL, "appendonlydir", A_ANY, I, NULL},
+    {"appendfsync", NULL, "everysec", A_ENUM, 0, "always, everysec, no"},
+    {"no-appendfsync-on-rewrite", NULL, "no", A_BOOL, 0, NULL},
+    {"auto-aof-rewrite-percentage", NULL, "100", A_INT, 0, NULL},
+    {"auto-aof-rewrite-min-size", NULL, "67108864", A_ANY, 0, NULL},
+    {"aof-load-truncated", NULL, "yes", A_BOOL, 0, NULL},
+    {"aof-use-rdb-preamble", NULL, "yes", A_BOOL, 0, NULL},
+    {"aof-timestamp-enabled", NULL, "no", A_BOOL, 0, NULL},
+    {"aof-rewrite-incremental-fsync", NULL, "yes", A_BOOL, 0, NULL},
+    {"aof-disable-auto-gc", NULL, "no", A_BOOL, 0, NULL},
+    {"aof_rewrite_cpulist", NULL, "", A_ANY, I, NULL},
+    /* persistence: RDB details */
+    {"sanitize-dump-payload", NULL, "no", A_ENUM, 0, "no, yes, clients"},
+    {"rdb-del-sync-files", NULL, "no", A_BOOL, 0, NULL},
+    {"rdb-save-incremental-fsync", NULL, "yes", A_BOOL, 0, NULL},
+    {"bgsave_cpulist", NULL, "", A_ANY, I, NULL},
+    /* keyspace events, latency, slowlog */
+    {"notify-keyspace-events", NULL, "", A_ANY, S, NULL},
+    {"latency-monitor-threshold", NULL, "0", A_INT, S, NULL},
+    {"latency-tracking", NULL, "yes", A_BOOL, 0, NULL},
+    {"latency-tracking-info-percentiles", NULL, "50 99 99.9", A_ANY, 0, NULL},
+    {"slowlog-log-slower-than", NULL, "10000", A_INT, 0, NULL},
+    {"slowlog-max-len", NULL, "128", A_INT, 0, NULL},
+    /* memory policy: maxmemory itself is in config.c (only 0) */
+    {"maxmemory-policy", NULL, "noeviction", A_ENUM, S,
+     "volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, "
+     "allkeys-random, noeviction"},
+    {"maxmemory-samples", NULL, "5", A_INT, 0, NULL},
+    {"maxmemory-eviction-tenacity", NULL, "10", A_INT, 0, NULL},
+    {"maxmemory-clients", NULL, "0", A_ANY, S, NULL},
+    {"replica-ignore-maxmemory", "slave-ignore-maxmemory", "yes", A_BOOL, 0, NULL},
+    {"lfu-log-factor", NULL, "10", A_INT, 0, NULL},
+    {"lfu-decay-time", NULL, "1", A_INT, 0, NULL},
+    {"lazyfree-lazy-eviction", NULL, "no", A_BOOL, 0, NULL},
+    {"lazyfree-lazy-expire", NULL, "no", A_BOOL, 0, NULL},
+    {"lazyfree-lazy-server-del", NULL, "no", A_BOOL, 0, NULL},
+    {"replica-lazy-flush", "slave-lazy-flush", "no", A_BOOL, 0, NULL},
+    {"activedefrag", NULL, "no", A_BOOL, 0, NULL},
+    {"active-defrag-threshold-lower", NULL, "10", A_INT, 0, NULL},
+    {"active-defrag-threshold-upper", NULL, "100", A_INT, 0, NULL},
+    {"active-defrag-cycle-min", NULL, "1", A_INT, 0, NULL},
+    {"active-defrag-cycle-max", NULL, "25", A_INT, 0, NULL},
+    {"active-defrag-ignore-bytes", NULL, "104857600", A_ANY, 0, NULL},
+    {"active-defrag-max-scan-fields", NULL, "1000", A_INT, 0, NULL},
+    {"jemalloc-bg-thread", NULL, "yes", A_BOOL, 0, NULL},
+    {"activerehashing", NULL, "yes", A_BOOL, 0, NULL},
+    {"dynamic-hz", NULL, "yes", A_BOOL, 0, NULL},
+    {"oom-score-adj", NULL, "no", A_ENUM, 0, "no, yes, relative, absolute"},
+    {"oom-score-adj-values", NULL, "0 200 800", A_ANY, 0, NULL},
+    {"disable-thp", NULL, "yes", A_BOOL, I, NULL},
+    /* data types without an implementation */
+    {"stream-node-max-bytes", NULL, "4096", A_ANY, 0, NULL},
+    {"stream-node-max-entries", NULL, "100", A_INT, 0, NULL},
+    {"hll-sparse-max-bytes", NULL, "3000", A_ANY, 0, NULL},
+    {"tracking-table-max-keys", NULL, "1000000", A_INT, 0, NULL},
+    /* scripting, modules, ACL */
+    {"lua-time-limit", NULL, "5000", A_INT, 0, NULL},
+    {"busy-reply-threshold", NULL, "5000", A_INT, 0, NULL},
+    {"enable-module-command", NULL, "no", A_ENUM, S | I, "no, yes, local"},
+    {"aclfile", NULL, "", A_ANY, S | I, NULL},
+    {"acllog-max-len", NULL, "128", A_INT, 0, NULL},
+    {"acl-pubsub-default", NULL, "resetchannels", A_ENUM, 0, "allchannels, resetchannels"},
+    {"loadmodule", NULL, "", A_ANY, A_FILE_ONLY, NULL},
+    {"rename-command", NULL, "", A_ANY, A_FILE_ONLY, NULL},
+    {"user", NULL, "", A_ANY, A_FILE_ONLY, NULL},
+    /* process, network, logging */
+    {"protected-mode", NULL, "yes", A_BOOL, 0, NULL},
+    {"supervised", NULL, "no", A_ENUM, S | I, "upstart, systemd, auto, no"},
+    {"always-show-logo", NULL, "no", A_BOOL, I, NULL},
+    {"set-proc-title", NULL, "yes", A_BOOL, I, NULL},
+    {"proc-title-template", NULL, "{title} {listen-addr} {server-mode}", A_ANY, 0, NULL},
+    {"io-threads", NULL, "1", A_INT, I, NULL},
+    {"io-threads-do-reads", NULL, "no", A_BOOL, I, NULL},
+    {"server_cpulist", NULL, "", A_ANY, I, NULL},
+    {"bio_cpulist", NULL, "", A_ANY, I, NULL},
+    {"socket-mark-id", NULL, "0", A_INT, S | I, NULL},
+    {"bind-source-addr", NULL, "", A_ANY, S, NULL},
+    {"syslog-enabled", NULL, "no", A_BOOL, S | I, NULL},
+    {"syslog-ident", NULL, "redis", A_ANY, I, NULL},
+    {"syslog-facility", NULL, "local0", A_ANY, I, NULL},
+    {"crash-log-enabled", NULL, "yes", A_BOOL, 0, NULL},
+    {"crash-memcheck-enabled", NULL, "yes", A_BOOL, 0, NULL},
+    {"shutdown-timeout", NULL, "10", A_INT, 0, NULL},
+    {"shutdown-on-sigint", NULL, "default", A_ANY, S, NULL},
+    {"shutdown-on-sigterm", NULL, "default", A_ANY, S, NULL},
+    {"ignore-warnings", NULL, "", A_ANY, 0, NULL},
+    /* replication extras */
+    {"replica-announced", NULL, "yes", A_BOOL, 0, NULL},
+    {"replica-ignore-disk-write-errors", NULL, "no", A_BOOL, 0, NULL},
+    {"propagation-error-behavior", NULL, "ignore", A_ENUM, 0,
+     "ignore, panic, panic-on-replicas"},
+    /* cluster */
+    {"cluster-enabled", NULL, "no", A_BOOL, S | I, NULL},
+    {"cluster-config-file", NULL, "nodes.conf", A_ANY, I, NULL},
+    {"cluster-port", NULL, "0", A_INT, I, NULL},
+    {"cluster-node-timeout", NULL, "15000", A_INT, 0, NULL},
+    {"cluster-announce-ip", NULL, "", A_ANY, 0, NULL},
+    {"cluster-announce-hostname", NULL, "", A_ANY, 0, NULL},
+    {"cluster-announce-port", NULL, "0", A_INT, 0, NULL},
+    {"cluster-announce-bus-port", NULL, "0", A_INT, 0, NULL},
+    {"cluster-announce-tls-port", NULL, "0", A_INT, 0, NULL},
+    {"cluster-allow-pubsubshard-when-down", NULL, "yes", A_BOOL, 0, NULL},
+    {"cluster-allow-reads-when-down", NULL, "no", A_BOOL, 0, NULL},
+    {"cluster-allow-replica-migration", NULL, "yes", A_BOOL, 0, NULL},
+    {"cluster-link-sendbuf-limit", NULL, "0", A_ANY, 0, NULL},
+    {"cluster-migration-barrier", NULL, "1", A_INT, 0, NULL},
+    {"cluster-preferred-endpoint-type", NULL, "ip", A_ENUM, 0, "ip, hostname, unknown-endpoint"},
+    {"cluster-replica-no-failover", "cluster-slave-no-failover", "no", A_BOOL, 0, NULL},
+    {"cluster-replica-validity-factor", "cluster-slave-validity-factor", "10", A_INT, 0, NULL},
+    {"cluster-require-full-coverage", NULL, "yes", A_BOOL, 0, NULL},
+    /* TLS: the listener and TLS links are features; files only tune them */
+    {"tls-port", NULL, "0", A_INT, S, NULL},
+    {"tls-replication", NULL, "no", A_BOOL, S, NULL},
+    {"tls-cluster", NULL, "no", A_BOOL, S, NULL},
+    {"tls-auth-clients", NULL, "yes", A_ENUM, 0, "no, yes, optional"},
+    {"tls-ca-cert-dir", NULL, "", A_ANY, 0, NULL},
+    {"tls-ca-cert-file", NULL, "", A_ANY, 0, NULL},
+    {"tls-cert-file", NULL, "", A_ANY, 0, NULL},
+    {"tls-key-file", NULL, "", A_ANY, 0, NULL},
+    {"tls-key-file-pass", NULL, "", A_ANY, 0, NULL},
+    {"tls-client-cert-file", NULL, "", A_ANY, 0, NULL},
+    {"tls-client-key-file", NULL, "", A_ANY, 0, NULL},
+    {"tls-client-key-file-pass", NULL, "", A_ANY, 0, NULL},
+    {"tls-dh-params-file", NULL, "", A_ANY, 0, NULL},
+    {"tls-ciphers", NULL, "", A_ANY, 0, NULL},
+    {"tls-ciphersuites", NULL, "", A_ANY, 0, NULL},
+    {"tls-protocols", NULL, "", A_ANY, 0, NULL},
+    {"tls-prefer-server-ciphers", NULL, "no", A_BOOL, 0, NULL},
+    {"tls-session-caching", NULL, "yes", A_BOOL, 0, NULL},
+    {"tls-session-cache-size", NULL, "20480", A_INT, 0, NULL},
+    {"tls-session-cache-timeout", NULL, "300", A_INT, 0, NULL},
+    {NULL, NULL, NULL, A_ANY, 0, NULL},
+};
+
+#undef S
+#undef I
+
+#define N_ABSENT (sizeof(table) / sizeof(table[0]))
+static dstr given_values[N_ABSENT]; /* NULL: never given, the default holds */
+
+const absent_directive *absent_find(const char *name, int from_file) {
+    for (const absent_directive *a = table; a->name; a++) {
+        if (strcasecmp(a->name, name) && !(a->alias && !strcasecmp(a->alias, name))) continue;
+        if ((a->flags & A_FILE_ONLY) && !from_file) return NULL;
+        return a;
+    }
+    return NULL;
+}
+
+const char *absent_spelling(const absent_directive *a, const char *name) {
+    return a->alias && !strcasecmp(a->alias, name) ? a->alias : a->name;
+}
+
+int absent_is_immutable(const absent_directive *a) { return (a->flags & A_IMMUTABLE) != 0; }
+
+static int choice_ok(const char *choices, const char *v) {
+    size_t n = strlen(v);
+    const char *p = choices;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && !strncasecmp(p, v, n)) return 1;
+        if (!end) break;
+        p = end + 1;
+        while (*p == ' ') p++;
+    }
+    return 0;
+}
+
+/* Redis's own error for a value of the wrong shape, so a typo reads the
+ * same as on Redis; then the refusal of a value that needs the feature. */
+static int check_value(const absent_directive *a, const char *v, char *err, size_t errlen) {
+    long long n;
+    switch (a->kind) {
+    case A_BOOL:
+        if (strcasecmp(v, "yes") && strcasecmp(v, "no")) {
+            snprintf(err, errlen, "argument must be 'yes' or 'no'");
+            return -1;
+        }
+        break;
+    case A_INT:
+        if (!util_str_to_ll(v, strlen(v), &n)) {
+            snprintf(err, errlen, "argument couldn't be parsed into an integer");
+            return -1;
+        }
+        break;
+    case A_ENUM:
+        if (!choice_ok(a->choices, v)) {
+            snprintf(err, errlen, "argument(s) must be one of the following: %s", a->choices);
+            return -1;
+        }
+        break;
+    case A_ANY: break;
+    }
+    if ((a->flags & A_STRICT) && strcasecmp(v, a->def)) {
+        snprintf(err, errlen,
+                 "'%s %s' needs a feature Ringmaster does not implement (only '%s' is supported)",
+                 a->name, v, a->def);
+        return -1;
+    }
+    return 0;
+}
+
+static void remember(const absent_directive *a, const char *v) {
+    size_t i = (size_t)(a - table);
+    dstr_free(given_values[i]);
+    given_values[i] = dstr_from(v);
+}
+
+int absent_load(const absent_directive *a, dstr *argv, int argc, char *err, size_t errlen) {
+    if (a->flags & A_FILE_ONLY) {
+        snprintf(err, errlen, "'%s' needs a feature Ringmaster does not implement", a->name);
+        return -1;
+    }
+    dstr joined = dstr_empty();
+    for (int i = 1; i < argc; i++) {
+        if (i > 1) joined = dstr_cats(joined, " ");
+        joined = dstr_catd(joined, argv[i]);
+    }
+    int rc = check_value(a, joined, err, errlen);
+    if (rc == 0) {
+        remember(a, joined);
+        log_msg(LL_WARNING, "Directive '%s' is accepted but not implemented by Ringmaster",
+                a->name);
+    }
+    dstr_free(joined);
+    return rc;
+}
+
+int absent_set(const absent_directive *a, const char *value, char *err, size_t errlen) {
+    if (check_value(a, value, err, errlen) < 0) return -1;
+    remember(a, value);
+    return 0;
+}
+
+dstr absent_get(const absent_directive *a) {
+    dstr v = given_values[a - table];
+    return v ? dstr_dup(v) : dstr_from(a->def);
+}
+
+void absent_get_matching(const char *pattern, config_emit_fn emit, void *priv) {
+    size_t plen = strlen(pattern);
+    for (const absent_directive *a = table; a->name; a++) {
+        if (a->flags & A_FILE_ONLY) continue;
+        int by_name = util_glob_match(pattern, plen, a->name, strlen(a->name), 1);
+        int by_alias =
+            a->alias && util_glob_match(pattern, plen, a->alias, strlen(a->alias), 1);
+        if (!by_name && !by_alias) continue;
+        dstr v = absent_get(a);
+        if (by_name) emit(priv, a->name, v);
+        if (by_alias) emit(priv, a->alias, v);
+        dstr_free(v);
+    }
+}
