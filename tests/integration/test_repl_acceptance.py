@@ -18,6 +18,7 @@ key-load-delay on a replica, repl-timeout 2. Every wait is bounded
 """
 
 import re
+import socket
 import signal
 import subprocess
 import time
@@ -247,9 +248,12 @@ def test_full_sync_timeout_frees_the_shared_snapshot(servers):
     master = servers.ringmaster("--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "5",
                                 "--repl-diskless-sync-max-replicas", "2", "--repl-timeout", "2",
                                 "--rdbcompression", "no")
-    # About 6 MB of payload: more than a pipe and both socket buffers hold.
-    populate(master, rmtest.scaled(24000, 12000), 256)
+    # About 6 MB of payload, not scaled down under sanitizers: more than the
+    # pipe and both socket buffers hold (the raw replica's receive buffer is
+    # also made small, before the payload starts).
+    populate(master, 24000, 256)
     raw = RawReplica(master)  # PSYNC ? -1, then never reads a byte
+    raw.conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
     try:
         good = start_replica(servers, master, name="good")
         # repl-timeout 2, checked at the once-a-second TICK, after the
