@@ -131,8 +131,10 @@ obj *db_lookup_write(server *s, db *d, const dstr key) {
 
 void db_add(server *s, db *d, const dstr key, obj *val) {
     dict_entry *existing;
-    dict_entry *de = dict_add_raw(d->keys, dstr_dup(key), &existing);
+    dstr copy = dstr_dup(key);
+    dict_entry *de = dict_add_raw(d->keys, copy, &existing);
     if (!de) {
+        dstr_free(copy); /* the dict keeps its own key */
         /* Caller promised the key was absent; keep the dataset sane. An
          * expired key left in place by a pause is absent to lookups: the
          * new value must not inherit its TTL. */

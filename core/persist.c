@@ -170,6 +170,9 @@ static long long private_dirty_bytes(void) {
 static void child_main(server *s, int info_fd) {
     log_set_role('C');
     for (int i = 0; i < s->nlisteners; i++) close(s->listeners[i].fd);
+    /* A replica's socket held open here would keep the parent's abortive
+     * close of it from resetting the connection until this child exits. */
+    repl_child_close_replica_sockets(s, &info_fd, 1);
     char err[512];
     rdb_save_info rsi;
     int has_rsi = persist_repl_save_info(s, &rsi);
@@ -291,7 +294,7 @@ static void kill_child(server *s) {
 
 void persist_flushall(server *s) {
     kill_child(s);
-    repl_snapshot_abort_disk(s);
+    repl_snapshot_abort_disk(s, "FLUSHALL");
     if (s->cfg.nsave == 0) return;
     char err[512];
     if (save_now(s, err, sizeof(err)) < 0)
@@ -359,6 +362,9 @@ int persist_shutdown(server *s, int flags) {
         log_msg(LL_WARNING, "There is a child saving an .rdb. Killing it!");
         kill_child(s);
     }
+    /* A disk snapshot for replication would rename its older file over the
+     * final one. */
+    repl_snapshot_abort_disk(s, "shutdown");
     int save = (flags & PERSIST_SHUTDOWN_SAVE) ||
                (!(flags & PERSIST_SHUTDOWN_NOSAVE) && s->cfg.nsave > 0);
     if (!save) return 0;
@@ -396,7 +402,9 @@ int persist_load_at_startup(server *s) {
 static void cmd_save(client *c) {
     server *s = c->srv;
     persist_state *ps = ps_of(s);
-    if (ps->child_pid != -1 || (ps->repl_child_pid != -1 && ps->repl_child_to_disk)) {
+    /* Any snapshot child, diskless ones too: for Redis they are all RDB
+     * children. */
+    if (ps->child_pid != -1 || ps->repl_child_pid != -1) {
         reply_error(c, ERR_BGSAVE_RUNNING);
         return;
     }

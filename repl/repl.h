@@ -49,6 +49,9 @@ int repl_child_active(server *s);
  * would bring the flushed keys back at the next start); the replicas
  * waiting for it are dropped and ask again. A diskless one is left alone:
  * the FLUSHALL follows it in the stream. */
-void repl_snapshot_abort_disk(server *s);
+void repl_snapshot_abort_disk(server *s, const char *why);
+/* In a forked child: close the replicas' sockets (but the fds in keep),
+ * so that the parent alone decides when a replica's connection ends. */
+void repl_child_close_replica_sockets(server *s, const int *keep, int nkeep);
 
 #endif

@@ -174,14 +174,19 @@ static void fanout_init(fanout *f, int *fds, int n) {
     f->stage_cap = (size_t)cap / 2;
 }
 
-static void child_close_inherited(server *s, const int *keep, int nkeep) {
+void repl_child_close_replica_sockets(server *s, const int *keep, int nkeep) {
     repl_state *r = repl_of(s);
-    for (int i = 0; i < s->nlisteners; i++) close(s->listeners[i].fd);
+    if (!r) return;
     for (repl_replica *rr = r->replicas; rr; rr = rr->next) {
         int needed = 0;
         for (int k = 0; k < nkeep; k++) needed |= keep[k] == rr->fd;
         if (!needed && rr->fd >= 0) close(rr->fd);
     }
+}
+
+static void child_close_inherited(server *s, const int *keep, int nkeep) {
+    for (int i = 0; i < s->nlisteners; i++) close(s->listeners[i].fd);
+    repl_child_close_replica_sockets(s, keep, nkeep);
 }
 
 static void child_main(server *s, int diskless, int *wfds, int *rfds, int n,
@@ -422,23 +427,30 @@ void repl_snapshot_reap(server *s) {
     repl_snapshot_maybe_start(s, 0);
 }
 
+/* Kill and reap a snapshot child. SIGKILL is never blocked, so the wait is
+ * short; only a signal of ours (SIGTERM, no SA_RESTART) interrupts it. */
+static void kill_and_reap(pid_t pid) {
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+}
+
 void repl_snapshot_kill(server *s) {
     repl_state *r = repl_of(s);
     if (!r || !r->snap.id) return;
-    kill(r->snap.pid, SIGKILL);
-    waitpid(r->snap.pid, NULL, 0);
+    kill_and_reap(r->snap.pid);
     persist_repl_child_done(s, PERSIST_CHILD_CANCELLED);
     if (!r->snap.diskless) remove_temp_file(r->snap.pid);
     memset(&r->snap, 0, sizeof(r->snap));
 }
 
-void repl_snapshot_abort_disk(server *s) {
+void repl_snapshot_abort_disk(server *s, const char *why) {
     repl_state *r = repl_of(s);
     if (!r || !r->snap.id || r->snap.diskless) return;
-    log_msg(LL_NOTICE, "Killing the replication snapshot child %d: its file would bring flushed "
-                       "keys back", (int)r->snap.pid);
-    kill(r->snap.pid, SIGKILL);
-    waitpid(r->snap.pid, NULL, 0);
+    log_msg(LL_NOTICE, "Killing the disk snapshot child %d for replication (%s): its file would "
+                       "replace a newer one",
+            (int)r->snap.pid, why);
+    kill_and_reap(r->snap.pid);
     /* Cancelled, not failed (no -MISCONF for it); its replicas are
      * dropped and come back for a snapshot of the flushed dataset. */
     persist_repl_child_done(s, PERSIST_CHILD_CANCELLED);

@@ -282,3 +282,33 @@ def test_noreplicas_checked_again_at_exec(both):
     errors = c.call("INFO", "errorstats").decode()
     assert "errorstat_EXECABORT:count=1" in errors
     assert "NOREPLICAS" not in errors
+
+
+def test_shutdown_save_outlives_a_disk_replication_snapshot(servers):
+    """SHUTDOWN SAVE while a replication snapshot writes dbfilename: the
+    snapshot is killed first, so its older file cannot replace the final
+    one (writes made after it started survive the restart)."""
+    rm = servers.ringmaster("--repl-diskless-sync", "no", "--save", "")
+    c = rm.raw()
+    assert c.call_raw("DEBUG", "POPULATE", "500") == b"+OK\r\n"
+    c.call("CONFIG", "SET", "rdb-key-save-delay", "4000")  # about two seconds
+    replica = socket.create_connection(("127.0.0.1", rm.port), timeout=10)
+    try:
+        replica.sendall(b"PSYNC ? -1\r\n")
+        assert rm.wait_log("Starting BGSAVE for SYNC with target: disk")
+        assert c.call_raw("SET", "after-the-fork", "kept") == b"+OK\r\n"
+        c.call("CONFIG", "SET", "rdb-key-save-delay", "0")
+        c.send_command("SHUTDOWN", "SAVE")
+        rm.expect_exit()
+        assert rm.wait_exit() == 0, rm.log_tail()
+    finally:
+        replica.close()
+    assert "Killing the disk snapshot child" in rm.log_text()
+    assert not [f for f in os.listdir(rm.workdir) if f.startswith("temp-")]
+    # Had the killed child finished instead, it would have renamed its
+    # snapshot (without the key) over the final save a second later.
+    time.sleep(2.5 * rmtest.SLOWDOWN)
+    rm.start()
+    c = rm.raw()
+    assert c.call("GET", "after-the-fork") == b"kept"
+    assert c.call("DBSIZE") == 501
