@@ -73,10 +73,23 @@ static long long backlog_window(const server *s) {
     return w < BACKLOG_MIN_WINDOW ? BACKLOG_MIN_WINDOW : w;
 }
 
+/* A stream send covers at most one block, and every send costs the I/O
+ * thread a completion to wake for: on a busy machine those wake-ups, not
+ * the bytes, are what a replica's lag is made of. So blocks grow with the
+ * window (a quarter of it, 64 KB to 1 MB), keeping the memory kept beyond
+ * the window to a quarter of it. */
+static size_t backlog_block_size(long long window) {
+    long long b = window / 4;
+    if (b < 64 * 1024) b = 64 * 1024;
+    if (b > 1024 * 1024) b = 1024 * 1024;
+    return (size_t)b;
+}
+
 void repl_create_backlog(server *s) {
     repl_state *r = repl_of(s);
     if (r->bl) return;
-    r->bl = backlog_create(r->master_repl_offset, backlog_window(s), 64 * 1024);
+    r->bl = backlog_create(r->master_repl_offset, backlog_window(s),
+                           backlog_block_size(backlog_window(s)));
     r->poked_end = r->master_repl_offset;
     /* A new backlog starts without a selected db, so the first write
      * carries a SELECT whatever the previous stream did. */
@@ -165,7 +178,10 @@ void repl_cron(server *s) {
     repl_snapshot_maybe_start(s, 0);
     repl_limits_cron(s, now);
     repl_refresh_good(s);
-    if (r->bl->window != backlog_window(s)) backlog_resize(r->bl, backlog_window(s));
+    if (r->bl->window != backlog_window(s)) {
+        backlog_resize(r->bl, backlog_window(s));
+        r->bl->block_size = backlog_block_size(backlog_window(s)); /* for new blocks */
+    }
     backlog_trim(r->bl);
     /* With no replicas for repl-backlog-ttl seconds the backlog goes, as
      * in Redis (0 = keep forever). */
