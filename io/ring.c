@@ -142,6 +142,29 @@ int ring_prep_send_zc(ring *r, ring_req *req, int fd, const void *buf, size_t le
     return 0;
 }
 
+int ring_prep_sendmsg(ring *r, ring_req *req, int fd, const struct msghdr *msg, int msg_flags) {
+    struct io_uring_sqe *sqe;
+    int rc = start_req(r, req, RING_REQ_OP, &sqe);
+    if (rc < 0) return rc;
+    io_uring_prep_sendmsg(sqe, fd, msg, (unsigned)(msg_flags | MSG_NOSIGNAL));
+    return 0;
+}
+
+int ring_prep_sendmsg_zc(ring *r, ring_req *req, int fd, const struct msghdr *msg, int msg_flags,
+                         ring_cb *release) {
+    struct io_uring_sqe *sqe;
+    int rc = start_req(r, req, RING_REQ_ZC, &sqe);
+    if (rc < 0) return rc;
+    req->release = release;
+    /* As ring_prep_send_zc: without the opcode, a plain sendmsg whose
+     * release follows done at once. */
+    if (ring_op_supported(r, IORING_OP_SENDMSG_ZC))
+        io_uring_prep_sendmsg_zc(sqe, fd, msg, (unsigned)(msg_flags | MSG_NOSIGNAL));
+    else
+        io_uring_prep_sendmsg(sqe, fd, msg, (unsigned)(msg_flags | MSG_NOSIGNAL));
+    return 0;
+}
+
 int ring_prep_splice(ring *r, ring_req *req, int fd_in, int64_t off_in, int fd_out, int64_t off_out,
                      unsigned nbytes, unsigned splice_flags) {
     struct io_uring_sqe *sqe;

@@ -115,6 +115,11 @@ int ring_prep_recv(ring *r, ring_req *req, int fd, void *buf, size_t len, int ms
 /* `release` runs once the kernel no longer references buf (see above). */
 int ring_prep_send_zc(ring *r, ring_req *req, int fd, const void *buf, size_t len, int msg_flags,
                       ring_cb *release);
+/* Vectored sends: msg (and its iovecs) are the kernel's until done runs,
+ * and for the zero-copy form the iovecs' bytes until release runs. */
+int ring_prep_sendmsg(ring *r, ring_req *req, int fd, const struct msghdr *msg, int msg_flags);
+int ring_prep_sendmsg_zc(ring *r, ring_req *req, int fd, const struct msghdr *msg, int msg_flags,
+                         ring_cb *release);
 /* off_in/off_out: a file offset, or -1 for a pipe or the file position. */
 int ring_prep_splice(ring *r, ring_req *req, int fd_in, int64_t off_in, int fd_out, int64_t off_out,
                      unsigned nbytes, unsigned splice_flags);

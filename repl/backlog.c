@@ -159,10 +159,36 @@ size_t backlog_peek(backlog *b, backlog_cursor *cur, const char **p) {
 }
 
 void backlog_advance(backlog_cursor *cur, size_t n) {
-    cur->offset += (long long)n;
-    backlog_block *blk = cur->block;
-    if (cur->offset - blk->first >= (long long)blk->cap) {
+    for (;;) {
+        backlog_block *blk = cur->block;
+        long long room = blk->first + (long long)blk->cap - cur->offset;
+        long long step = (long long)n < room ? (long long)n : room;
+        cur->offset += step;
+        n -= (size_t)step;
+        if (cur->offset - blk->first < (long long)blk->cap) return;
+        /* At the block's end: step over when the next block exists (it
+         * does whenever bytes past this one were peeked). */
         backlog_block *next = atomic_load_explicit(&blk->next, memory_order_acquire);
-        if (next) cur->block = next;
+        if (!next) return;
+        cur->block = next;
+        if (n == 0) return;
     }
+}
+
+size_t backlog_peekv(backlog *b, const backlog_cursor *cur, struct iovec *iov, int max, int *niov) {
+    backlog_cursor c = *cur;
+    size_t total = 0;
+    int i = 0;
+    while (i < max) {
+        const char *p;
+        size_t n = backlog_peek(b, &c, &p);
+        if (n == 0) break;
+        iov[i].iov_base = (void *)p;
+        iov[i].iov_len = n;
+        i++;
+        total += n;
+        backlog_advance(&c, n);
+    }
+    *niov = i;
+    return total;
 }

@@ -19,6 +19,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <sys/uio.h>
 
 typedef struct backlog_block {
     struct backlog_block *_Atomic next;
@@ -81,6 +82,10 @@ int backlog_seek(backlog *b, long long offset, backlog_cursor *cur);
 /* Reader side: the next contiguous published span at the cursor, or 0
  * bytes when caught up. Does not consume: backlog_advance does. */
 size_t backlog_peek(backlog *b, backlog_cursor *cur, const char **p);
+/* n may cross block boundaries (up to what was peeked). */
 void backlog_advance(backlog_cursor *cur, size_t n);
+/* The published bytes from cur as up to `max` spans, one per block, for a
+ * vectored send; returns their total. Does not move cur. */
+size_t backlog_peekv(backlog *b, const backlog_cursor *cur, struct iovec *iov, int max, int *niov);
 
 #endif

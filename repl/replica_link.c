@@ -61,6 +61,7 @@
 #include "repl/link.h"
 
 #define LINK_TX_SLOTS 8
+#define LINK_TX_IOV 16 /* blocks one stream send may cover */
 #define LINK_ZC_MIN (16 * 1024)
 #define LINK_RBUF 4096
 #define LINK_SPLICE_CHUNK (1u << 20)
@@ -74,6 +75,8 @@ typedef struct tx_slot {
     int sent;      /* its result arrived (a zero-copy send may still wait
                       for the notification) */
     int done;      /* completed and, for zero-copy, released */
+    struct msghdr msg; /* a send over several blocks: the kernel's while in flight */
+    struct iovec iov[LINK_TX_IOV];
 } tx_slot;
 
 struct replica_link {
@@ -429,22 +432,34 @@ static void on_tx_done(ring *r, ring_req *req, int res, uint32_t flags) {
     }
 }
 
+/* One send takes everything published, across up to LINK_TX_IOV blocks:
+ * on a busy machine each completion is a wake-up of this thread that may
+ * wait for a CPU, so fewer, larger sends keep the replicas closer. */
 static void stream_pump(replica_link *l) {
     if (l->tx_tail - l->tx_head == LINK_TX_SLOTS) return; /* a release will pump */
-    const char *p;
-    size_t n = backlog_peek(l->bl, &l->cur, &p);
-    if (n == 0) return;
     tx_slot *ts = &l->tx[l->tx_tail % LINK_TX_SLOTS];
+    int niov;
+    size_t n = backlog_peekv(l->bl, &l->cur, ts->iov, LINK_TX_IOV, &niov);
+    if (n == 0) return;
     ring_req_init(&ts->req, on_tx_done, l);
     ts->link = l;
     ts->sent = 0;
     ts->done = 0;
     ts->end = l->cur.offset - 1;
+    memset(&ts->msg, 0, sizeof(ts->msg));
+    ts->msg.msg_iov = ts->iov;
+    ts->msg.msg_iovlen = (size_t)niov;
+    int zc = n >= LINK_ZC_MIN && !l->no_zc;
     int rc;
-    if (n >= LINK_ZC_MIN && !l->no_zc)
-        rc = ring_prep_send_zc(ring_of(l), &ts->req, l->fd, p, n, 0, on_tx_release);
+    if (niov == 1 && zc)
+        rc = ring_prep_send_zc(ring_of(l), &ts->req, l->fd, ts->iov[0].iov_base, n, 0,
+                               on_tx_release);
+    else if (niov == 1)
+        rc = ring_prep_send(ring_of(l), &ts->req, l->fd, ts->iov[0].iov_base, n, 0);
+    else if (zc)
+        rc = ring_prep_sendmsg_zc(ring_of(l), &ts->req, l->fd, &ts->msg, 0, on_tx_release);
     else
-        rc = ring_prep_send(ring_of(l), &ts->req, l->fd, p, n, 0);
+        rc = ring_prep_sendmsg(ring_of(l), &ts->req, l->fd, &ts->msg, 0);
     if (rc < 0) {
         link_close(l, LINK_CLOSED_IO, -rc);
         return;

@@ -132,6 +132,41 @@ START_TEST(parked_cursor_keeps_its_block) {
 }
 END_TEST
 
+/* A vectored peek returns the published bytes as one span per block, in
+ * order, and advancing over all of them lands the cursor past the last. */
+START_TEST(peekv_spans_blocks) {
+    backlog *b = backlog_create(0, 1000, 16);
+    append_range(b, 1, 70); /* blocks 1-16, 17-32, 33-48, 49-64, 65-70 */
+    backlog_publish(b);
+    backlog_cursor cur;
+    ck_assert_int_eq(backlog_seek(b, 10, &cur), 0);
+    struct iovec iov[3];
+    int n;
+    /* Capped at three spans: 10-16, 17-32, 33-48. */
+    ck_assert_uint_eq(backlog_peekv(b, &cur, iov, 3, &n), 7 + 16 + 16);
+    ck_assert_int_eq(n, 3);
+    ck_assert_uint_eq(iov[0].iov_len, 7);
+    long long o = 10;
+    for (int i = 0; i < n; i++)
+        for (size_t j = 0; j < iov[i].iov_len; j++, o++)
+            ck_assert_uint_eq(((unsigned char *)iov[i].iov_base)[j], byte_at(o));
+    ck_assert_int_eq(cur.offset, 10); /* peeking does not move */
+    backlog_advance(&cur, 7 + 16 + 16);
+    ck_assert_int_eq(cur.offset, 49);
+    const char *p;
+    ck_assert_uint_eq(backlog_peek(b, &cur, &p), 16);
+    ck_assert_uint_eq((unsigned char)p[0], byte_at(49));
+    /* The rest, then nothing. */
+    ck_assert_uint_eq(backlog_peekv(b, &cur, iov, 3, &n), 22);
+    ck_assert_int_eq(n, 2);
+    backlog_advance(&cur, 22);
+    ck_assert_int_eq(cur.offset, 71);
+    ck_assert_uint_eq(backlog_peekv(b, &cur, iov, 3, &n), 0);
+    ck_assert_int_eq(n, 0);
+    backlog_free(b);
+}
+END_TEST
+
 #define STREAM_BYTES (8LL * 1024 * 1024)
 
 typedef struct shared {
@@ -205,6 +240,7 @@ int main(void) {
     tcase_add_test(tc, unpublished_bytes_are_invisible);
     tcase_add_test(tc, trim_by_window_and_reader);
     tcase_add_test(tc, parked_cursor_keeps_its_block);
+    tcase_add_test(tc, peekv_spans_blocks);
     tcase_add_test(tc, producer_and_reader_threads);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
