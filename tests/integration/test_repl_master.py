@@ -174,6 +174,18 @@ def test_output_buffer_limit_drops_a_stalled_replica(servers):
     assert_same_digest(master, [fast, slow])
 
 
+def test_backlog_keeps_at_least_16kb(servers):
+    """Redis never keeps less than 16 KB of backlog, whatever the setting."""
+    master = servers.ringmaster(*FAST_DISKLESS, "--repl-backlog-size", "1000")
+    replica = start_replica(servers, master)
+    wait_synced(master, [replica])
+    assert info(master)["repl_backlog_size"] == "16384"
+    for i in range(200):
+        call(master, "SET", "k%d" % i, "v" * 100)
+    wait_synced(master, [replica])
+    assert int(info(master)["repl_backlog_histlen"]) >= 16384
+
+
 def test_repl_timeout_drops_a_silent_replica(servers):
     master = servers.ringmaster(*FAST_DISKLESS, "--repl-timeout", "2")
     replica = start_replica(servers, master)

@@ -231,6 +231,15 @@ def test_sigterm_exits_cleanly(ringmaster):
     assert "SIGTERM" in log and "bye bye" in log, ringmaster.log_tail()
 
 
+def test_sighup_is_ignored(ringmaster):
+    """As Redis: a hang-up (a closed terminal) does not stop the server."""
+    ringmaster.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.2)
+    assert ringmaster.alive()
+    with ringmaster.raw() as c:
+        assert c.call_raw("PING") == b"+PONG\r\n"
+
+
 def test_shutdown_nosave(ringmaster):
     ringmaster.expect_exit()
     c = ringmaster.raw()
