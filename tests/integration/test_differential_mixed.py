@@ -214,20 +214,13 @@ def valid_timeout(t):
         return False
 
 
-class Side:
-    """One server's connections, with the attributes every borrowed Differ uses."""
+class Side(core.Side):
+    """The core test's three connections, plus `conn` (connection A), which
+    the hash, list and set Differs use."""
 
     def __init__(self, label, server):
-        self.label = label
-        self.server = server
-        self.conns = {"A": RespConn(server.port), "B": RespConn(server.port)}
+        super().__init__(label, server)
         self.conn = self.conns["A"]
-        self.control = RespConn(server.port)
-
-    def close(self):
-        for c in self.conns.values():
-            c.close()
-        self.control.close()
 
 
 def _borrow(differ, seed, rm, ref, history):
