@@ -223,7 +223,7 @@ static unsigned char *scratch(rdb_loader *ld, int slot, size_t n) {
  * LZF (decompressed into scratch[slot]). The view is valid until the same
  * slot is used again or the unit ends. */
 static int c_string(rdb_loader *ld, cur *c, sview *out, int slot) {
-    uint64_t len;
+    uint64_t len = 0;
     int enc, rc;
     if ((rc = c_len(ld, c, &len, &enc))) return rc;
     if (!enc) {
