@@ -461,6 +461,8 @@ void dict_iter_init(dict *d, dict_iter *it) {
     d->pause++;
 }
 
+#define DICT_ITER_AHEAD 16
+
 dict_entry *dict_iter_next(dict_iter *it) {
     dict *d = it->d;
     for (;;) {
@@ -474,6 +476,12 @@ dict_entry *dict_iter_next(dict_iter *it) {
                     it->index = (long)d->size[it->table]; /* stay finished */
                     return NULL;
                 }
+            }
+            /* Walking a large table, each chain head is a cache miss:
+             * ask for the one a few buckets on before it is needed. */
+            if ((size_t)it->index + DICT_ITER_AHEAD < d->size[it->table]) {
+                const dict_entry *ahead = d->table[it->table][it->index + DICT_ITER_AHEAD];
+                if (ahead) __builtin_prefetch(ahead, 0);
             }
             it->entry = d->table[it->table][it->index];
         } else {

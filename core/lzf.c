@@ -25,6 +25,27 @@ static inline uint32_t hash3(const unsigned char *p) {
     return (v * 2654435761u) >> (32 - LZF_HLOG);
 }
 
+/* How many leading bytes of a and b agree, at least 3 (already checked)
+ * and at most max: eight bytes at a time, so the long runs that make a
+ * value compressible cost a compare per word, not per byte. */
+static inline size_t match_len(const unsigned char *a, const unsigned char *b, size_t max) {
+    size_t l = 3;
+    while (l + 8 <= max) {
+        uint64_t x, y;
+        memcpy(&x, a + l, 8);
+        memcpy(&y, b + l, 8);
+        uint64_t d = x ^ y;
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        if (d) return l + (size_t)(__builtin_clzll(d) >> 3);
+#else
+        if (d) return l + (size_t)(__builtin_ctzll(d) >> 3);
+#endif
+        l += 8;
+    }
+    while (l < max && a[l] == b[l]) l++;
+    return l;
+}
+
 size_t lzf_compress(lzf_state *st, const void *in_, size_t len, void *out_, size_t out_len) {
     const unsigned char *in = in_;
     unsigned char *out = out_;
@@ -40,8 +61,7 @@ size_t lzf_compress(lzf_state *st, const void *in_, size_t len, void *out_, size
             ref--;
             if (in[ref] == in[ip] && in[ref + 1] == in[ip + 1] && in[ref + 2] == in[ip + 2]) {
                 size_t maxlen = len - ip < LZF_MAX_REF ? len - ip : LZF_MAX_REF;
-                size_t l = 3;
-                while (l < maxlen && in[ref + l] == in[ip + l]) l++;
+                size_t l = match_len(in + ref, in + ip, maxlen);
                 size_t off = ip - ref - 1;
                 /* Close the literal run (or drop its unused control byte). */
                 if (lit) out[lit_pos] = (unsigned char)(lit - 1);
