@@ -8,8 +8,19 @@ noise hits both alike):
     2 replicas attached;
   * replication lag in bytes (master_repl_offset minus each replica's),
     sampled every 100 ms during the 2-replica load: p50, p99, max;
+  * under a load that does not saturate the machine (redis-benchmark -P 1,
+    --light-n requests), once the replicas caught up again: the same lag
+    in bytes, and lag by time as DESIGN.md defines it (a probe key SET on
+    the master every 100 ms, and the milliseconds from its reply until
+    each replica shows it). On 2 cores the -P 16 load leaves the replicas
+    short of CPU, so its lag mostly measures how much faster the master
+    writes than a starved replica applies; the light load measures the
+    delivery path itself. (The probe polls the replicas, so it stays out
+    of the -P 16 load, whose conditions the issue fixes.)
   * full-sync time: a fresh master holding --sync-mb of data (DEBUG POPULATE),
-    both replicas attached at once, until both links are up and in sync.
+    both replicas attached at once, until both links are up and in sync;
+    and the master's peak memory meanwhile (its RSS plus its snapshot
+    child's private pages), also as growth over its RSS before the sync.
 
 Reported: medians over rounds, and the ratio Ringmaster / redis-server
 (throughput: above 1.0 is better; lag and sync time: below 1.0 is better).
@@ -145,7 +156,12 @@ def attach(replicas, master, wait_timeout=600):
     t0 = time.time()
     for r in replicas:
         r.call("REPLICAOF", "127.0.0.1", master.port)
-    deadline = t0 + wait_timeout
+    caught_up(replicas, master, t0 + wait_timeout)
+    return time.time() - t0
+
+
+def caught_up(replicas, master, deadline):
+    """Wait until every replica's link is up and its offset is the master's."""
     while time.time() < deadline:
         moff = int(info(master.port)["master_repl_offset"])
         done = True
@@ -155,9 +171,9 @@ def attach(replicas, master, wait_timeout=600):
                 done = False
                 break
         if done:
-            return time.time() - t0
+            return
         time.sleep(0.02)
-    raise RuntimeError("replicas did not sync within %ds" % wait_timeout)
+    raise RuntimeError("replicas did not catch up in time")
 
 
 def detach(replicas):
@@ -201,6 +217,97 @@ class LagSampler(threading.Thread):
         self.join(timeout=5)
 
 
+class TimeLagProbe(threading.Thread):
+    """Lag by time, as DESIGN.md defines it: every `period` seconds, SET a
+    probe key on the master and, from its reply on, poll each replica until
+    it shows the new value. One sample per replica, in milliseconds."""
+
+    def __init__(self, master, replicas, period=0.1, give_up=10.0):
+        super().__init__(daemon=True)
+        self.master, self.replicas = master, replicas
+        self.period, self.give_up = period, give_up
+        self.samples = []
+        self.stop_flag = threading.Event()
+
+    def run(self):
+        mc = Conn(self.master.port, timeout=30)
+        rcs = [Conn(r.port, timeout=30) for r in self.replicas]
+        n = 0
+        try:
+            while not self.stop_flag.is_set():
+                n += 1
+                want = b"%d" % n
+                mc.call("SET", "ringmaster-bench:lag-probe", n)
+                t0 = time.perf_counter()
+                waiting = set(range(len(rcs)))
+                while waiting and time.perf_counter() - t0 < self.give_up:
+                    for i in list(waiting):
+                        if rcs[i].call("GET", "ringmaster-bench:lag-probe") == want:
+                            self.samples.append((time.perf_counter() - t0) * 1000.0)
+                            waiting.discard(i)
+                    # Poll back to back for 2 ms (sub-ms resolution), then
+                    # every ms, so a slow replica does not cost a whole core.
+                    if waiting and time.perf_counter() - t0 > 0.002:
+                        time.sleep(0.001)
+                self.stop_flag.wait(self.period)
+        except (OSError, RuntimeError, ConnectionError):
+            pass
+        finally:
+            mc.close()
+            for c in rcs:
+                c.close()
+
+    def stop(self):
+        self.stop_flag.set()
+        self.join(timeout=self.give_up + 5)
+
+
+class MemorySampler(threading.Thread):
+    """Peak memory of a master process and of its children (the snapshot
+    child), sampled every `period` seconds from /proc: the master's RSS
+    plus each child's private pages, which are what fork's copy-on-write
+    and the child's own allocations cost beyond the shared dataset."""
+
+    def __init__(self, pid, period=0.05):
+        super().__init__(daemon=True)
+        self.pid, self.period = pid, period
+        self.peak_kb = 0
+        self.stop_flag = threading.Event()
+
+    @staticmethod
+    def _field_kb(path, names):
+        total = 0
+        try:
+            with open(path) as f:
+                for line in f:
+                    key = line.split(":", 1)[0]
+                    if key in names:
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+        return total
+
+    def _children(self):
+        try:
+            with open("/proc/%d/task/%d/children" % (self.pid, self.pid)) as f:
+                return [int(c) for c in f.read().split()]
+        except OSError:
+            return []
+
+    def run(self):
+        while not self.stop_flag.is_set():
+            kb = self._field_kb("/proc/%d/status" % self.pid, ("VmRSS",))
+            for c in self._children():
+                kb += self._field_kb("/proc/%d/smaps_rollup" % c,
+                                     ("Private_Clean", "Private_Dirty"))
+            self.peak_kb = max(self.peak_kb, kb)
+            self.stop_flag.wait(self.period)
+
+    def stop(self):
+        self.stop_flag.set()
+        self.join(timeout=5)
+
+
 def pct(values, p):
     if not values:
         return 0
@@ -224,6 +331,18 @@ def one_round(kind, binary, replicas, workdir, args, rnd):
         res["lag_p50"] = pct(sampler.samples, 50)
         res["lag_p99"] = pct(sampler.samples, 99)
         res["lag_max"] = max(sampler.samples) if sampler.samples else 0
+        # The light load starts from replicas that are in sync again.
+        caught_up(replicas, master, time.time() + 600)
+        sampler, probe = LagSampler(master, replicas), TimeLagProbe(master, replicas)
+        sampler.start()
+        probe.start()
+        res["light_set"] = set_throughput(master, args.light_n, args.clients, 1)
+        sampler.stop()
+        probe.stop()
+        res["light_p50"] = pct(sampler.samples, 50)
+        res["light_p99"] = pct(sampler.samples, 99)
+        res["light_ms_p50"] = pct(probe.samples, 50)
+        res["light_ms_p99"] = pct(probe.samples, 99)
         detach(replicas)
     finally:
         master.stop()
@@ -233,7 +352,13 @@ def one_round(kind, binary, replicas, workdir, args, rnd):
         size = 1000
         keys = args.sync_mb * 1024 * 1024 // size
         master.call("DEBUG", "POPULATE", keys, "key", size)
+        mem = MemorySampler(master.proc.pid)
+        base_kb = MemorySampler._field_kb("/proc/%d/status" % master.proc.pid, ("VmRSS",))
+        mem.start()
         res["sync_s"] = attach(replicas, master)
+        mem.stop()
+        res["sync_mem_mb"] = mem.peak_kb / 1024.0
+        res["sync_extra_mb"] = max(0, mem.peak_kb - base_kb) / 1024.0
         detach(replicas)
         for r in replicas:
             r.call("FLUSHALL")
@@ -251,6 +376,8 @@ def main():
     ap.add_argument("-c", "--clients", type=int, default=50)
     ap.add_argument("-P", "--pipeline", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--light-n", type=int, default=300000,
+                    help="SET requests of the unsaturated (-P 1) lag measurement")
     ap.add_argument("--sync-mb", type=int, default=2048, help="dataset size for the full sync")
     ap.add_argument("--csv", help="write every round's numbers here")
     args = ap.parse_args()
@@ -267,13 +394,17 @@ def main():
                 r.update(kind=kind, round=rnd)
                 rows.append(r)
                 print("round %d %-10s SET/s 0r=%.0f 1r=%.0f 2r=%.0f  lag p50=%d p99=%d max=%d  "
-                      "full sync %.2fs" % (rnd, kind, r["set_0"], r["set_1"], r["set_2"],
-                                           r["lag_p50"], r["lag_p99"], r["lag_max"], r["sync_s"]),
+                      "light: SET/s=%.0f lag p50=%d p99=%d "
+                      "(ms p50=%.2f p99=%.2f)  full sync %.2fs, peak %.0f MB (+%.0f MB)"
+                      % (rnd, kind, r["set_0"], r["set_1"], r["set_2"], r["lag_p50"],
+                         r["lag_p99"], r["lag_max"], r["light_set"], r["light_p50"], r["light_p99"], r["light_ms_p50"],
+                         r["light_ms_p99"], r["sync_s"], r["sync_mem_mb"], r["sync_extra_mb"]),
                       flush=True)
     finally:
         for r in replicas:
             r.stop()
-    fields = ["set_0", "set_1", "set_2", "lag_p50", "lag_p99", "lag_max", "sync_s"]
+    fields = ["set_0", "set_1", "set_2", "lag_p50", "lag_p99", "lag_max", "light_set", "light_p50", "light_p99", "light_ms_p50",
+              "light_ms_p99", "sync_s", "sync_mem_mb", "sync_extra_mb"]
     if args.csv:
         with open(args.csv, "w", newline="") as f:
             w = csv.DictWriter(f, ["kind", "round"] + fields)

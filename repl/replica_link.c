@@ -218,7 +218,12 @@ static void link_close(replica_link *l, int reason, int err) {
      * the replica sees the end even if a snapshot child still holds a copy
      * of the descriptor. */
     shutdown(l->fd, SHUT_RDWR);
-    if (link_busy(l)) {
+    /* Cancelling by fd is safe although the fd may be closed before the
+     * cancel is submitted: the number can only come back through a later
+     * adopt, whose requests queue behind the cancel in the SQ, and the
+     * kernel issues SQEs in order. Notifications cannot be cancelled, so
+     * a link waiting only for them queues no cancel at all. */
+    if (link_busy(l) && !only_notifications_pending(l)) {
         ring_prep_cancel_fd(ring_of(l), l->fd);
         if (l->splice_in.busy && l->pipe_w >= 0) ring_prep_cancel_fd(ring_of(l), l->pipe_w);
     }
