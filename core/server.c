@@ -92,7 +92,7 @@ void server_free(server *s) {
     dict_release(s->commands);
     propagate_flush(s);
     repl_free(s);
-    mem_free(s->prop_ops);
+    propagate_free(s);
     config_free(&s->cfg);
 }
 

@@ -156,7 +156,7 @@ typedef struct listener {
 /* The propagation point: every write leaves the keyspace thread through
  * here, in the form Redis 7.0 propagates it. The sink is set by the
  * replication layer; unit tests point it at a buffer. */
-typedef void (*propagate_sink_fn)(void *priv, int dbid, dstr *argv, int argc);
+typedef void (*propagate_sink_fn)(void *priv, int dbid, const char *cmd, size_t len);
 
 typedef struct server {
     config cfg;
@@ -211,6 +211,7 @@ typedef struct server {
     void *propagate_priv;
     struct prop_op *prop_ops;
     int prop_count, prop_cap;
+    dstr prop_buf; /* the queued operations, RESP-encoded */
     int call_depth; /* > 0 while a command (or EXEC) runs */
     /* blocked clients */
     struct ready_key *ready_keys;

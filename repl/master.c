@@ -42,8 +42,8 @@ void repl_stream_append(repl_state *r, dstr *argv, int argc) {
     r->master_repl_offset = backlog_end(r->bl);
 }
 
-/* The propagation sink. */
-static void repl_feed(void *priv, int dbid, dstr *argv, int argc) {
+/* The propagation sink: one command, already in its RESP form. */
+static void repl_feed(void *priv, int dbid, const char *cmd, size_t len) {
     server *s = priv;
     repl_state *r = repl_of(s);
     if (!r->bl) return;
@@ -56,7 +56,8 @@ static void repl_feed(void *priv, int dbid, dstr *argv, int argc) {
         dstr_free(sel[1]);
         r->stream_db = dbid;
     }
-    repl_stream_append(r, argv, argc);
+    backlog_append(r->bl, cmd, len);
+    r->master_repl_offset = backlog_end(r->bl);
 }
 
 void repl_new_history(repl_state *r) {
