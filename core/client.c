@@ -19,6 +19,7 @@
 
 #include "core/blocking.h"
 #include "core/db.h"
+#include "core/dict.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/multi.h"
@@ -144,8 +145,63 @@ static int client_must_wait_for_unpause(client *c) {
     return 0;
 }
 
+/* The end of the RESP multibulk command at p (before end), or NULL when
+ * it is not complete or not well formed (the parser will say why). Its
+ * second argument, the key of nearly every command that has one, is
+ * returned in *key / *klen (*key NULL when there is none). */
+static const char *peek_command(const char *p, const char *end, const char **key, size_t *klen) {
+    *key = NULL;
+    if (p >= end || *p != '*') return NULL;
+    long long n = 0, len;
+    for (p++; p < end && *p >= '0' && *p <= '9' && n < 1000000; p++) n = n * 10 + (*p - '0');
+    if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return NULL;
+    p += 2;
+    for (long long i = 0; i < n; i++) {
+        if (p >= end || *p != '$') return NULL;
+        len = 0;
+        for (p++; p < end && *p >= '0' && *p <= '9' && len < (1LL << 40); p++)
+            len = len * 10 + (*p - '0');
+        if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return NULL;
+        p += 2;
+        if (end - p < len + 2) return NULL;
+        if (i == 1) {
+            *key = p;
+            *klen = (size_t)len;
+        }
+        p += len + 2;
+    }
+    return p;
+}
+
+#define PIPELINE_PREFETCH 16
+
+/* A pipeline's commands each look up a key, and with a large keyspace each
+ * lookup waits on memory three times (bucket, entry, key and value). Ask
+ * for all of them at once, step by step, so that the waits overlap:
+ * before a batch of complete commands runs, their keys are hashed and
+ * prefetched in the client's current db. Only a hint: a command that is
+ * not keyed, or a SELECT inside the batch, only wastes a prefetch. */
+static void prefetch_pipeline(client *c) {
+    const char *key[PIPELINE_PREFETCH];
+    size_t klen[PIPELINE_PREFETCH];
+    uint64_t h[PIPELINE_PREFETCH];
+    int n = 0;
+    const char *p = c->querybuf, *end = p + dstr_len(c->querybuf);
+    while (n < PIPELINE_PREFETCH) {
+        const char *next = peek_command(p, end, &key[n], &klen[n]);
+        if (!next) break;
+        if (key[n]) n++;
+        p = next;
+    }
+    if (n < 2) return; /* a lone command gains nothing */
+    for (int i = 0; i < n; i++) h[i] = dict_hash_bytes(key[i], klen[i]);
+    for (int step = 0; step < 3; step++)
+        for (int i = 0; i < n; i++) dict_prefetch(c->db->keys, h[i], step);
+}
+
 void client_process_input(client *c) {
     server *s = c->srv;
+    if (c->argc == 0) prefetch_pipeline(c);
     while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_PAUSED |
                          CLIENT_BLOCKED))) {
         if (c->argc == 0) {

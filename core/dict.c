@@ -318,10 +318,11 @@ uint64_t dict_key_hash(const dict *d, const void *key) {
 }
 
 /* Each step loads only what the previous step prefetched, so the three
- * steps, issued a few inserts apart, walk bucket -> entry -> key without
- * the insert itself waiting on memory. A hint: the loads are of live
- * memory, and a table that changes in between only costs the miss. */
-void dict_prefetch_insert(const dict *d, uint64_t h, int step) {
+ * steps, issued a few operations apart, walk bucket -> entry -> key and
+ * value without the operation itself waiting on memory. A hint: the
+ * loads are of live memory, and a table that changes in between only
+ * costs the miss. */
+void dict_prefetch(const dict *d, uint64_t h, int step) {
     for (int t = 0; t <= 1; t++) {
         if (d->size[t] == 0) continue;
         dict_entry *const *slot = &d->table[t][h & (d->size[t] - 1)];
@@ -334,6 +335,7 @@ void dict_prefetch_insert(const dict *d, uint64_t h, int step) {
             } else {
                 /* dstr keys keep their length just before the bytes. */
                 __builtin_prefetch((const char *)e->key - 1, 0);
+                if (e->v.val) __builtin_prefetch(e->v.val, 0);
                 if (e->next) __builtin_prefetch(e->next, 0);
             }
         }

@@ -61,11 +61,12 @@ dict_entry *dict_add_raw(dict *d, void *key, dict_entry **existing);
 /* dict_add_raw for a key whose hash (dict_key_hash) is already known. */
 dict_entry *dict_add_raw_hashed(dict *d, void *key, uint64_t h, dict_entry **existing);
 uint64_t dict_key_hash(const dict *d, const void *key);
-/* Bulk inserts (the RDB loader): step 0, 1 then 2 for the key of hash h,
- * each a few inserts after the previous one, bring its bucket, the head
- * entry of the chain, then that entry's key (read as a dstr) into cache
- * before dict_add_raw_hashed. Only a hint; nothing changes. */
-void dict_prefetch_insert(const dict *d, uint64_t h, int step);
+/* Batched operations (the RDB loader's inserts, pipelined commands): step
+ * 0, 1 then 2 for the key of hash h, each a few operations after the
+ * previous one, bring its bucket, the head entry of the chain, then that
+ * entry's key (read as a dstr) and value into cache before the operation
+ * itself. Only a hint; nothing changes. */
+void dict_prefetch(const dict *d, uint64_t h, int step);
 /* 0 when added, -1 when key exists (key and val stay the caller's). */
 int dict_add(dict *d, void *key, void *val);
 /* 0 when deleted (key and value freed through the type), -1 when missing. */

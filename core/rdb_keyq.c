@@ -23,7 +23,7 @@ static rdb_keyq_item *item_at(rdb_keyq *q, unsigned i) {
 static void prefetch_age(rdb_keyq *q, unsigned age, int step) {
     if (q->count <= age) return;
     const rdb_keyq_item *it = item_at(q, q->count - 1 - age);
-    dict_prefetch_insert(it->db->keys, it->hash, step);
+    dict_prefetch(it->db->keys, it->hash, step);
 }
 
 static int insert_oldest(rdb_keyq *q, rdb_keyq_dup *dup) {
@@ -56,7 +56,7 @@ int rdb_keyq_push(rdb_keyq *q, db *d, dstr key, obj *val, long long expire_ms,
     it->val = val;
     it->expire_ms = expire_ms;
     it->hash = dict_key_hash(d->keys, key);
-    dict_prefetch_insert(d->keys, it->hash, 0);
+    dict_prefetch(d->keys, it->hash, 0);
     prefetch_age(q, STEP1_AGE, 1);
     prefetch_age(q, STEP2_AGE, 2);
     return rc;
