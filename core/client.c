@@ -197,6 +197,15 @@ static void prefetch_pipeline(client *c) {
     for (int i = 0; i < n; i++) h[i] = dict_hash_bytes(key[i], klen[i]);
     for (int step = 0; step < 3; step++)
         for (int i = 0; i < n; i++) dict_prefetch(c->db->keys, h[i], step);
+    /* And the value's own bytes: a write frees or rewrites them, a read
+     * replies with them. */
+    for (int i = 0; i < n; i++) {
+        const obj *o = dict_head_val(c->db->keys, h[i]);
+        if (o && o->enc != ENC_INT) {
+            __builtin_prefetch((const char *)o->ptr - 17, 0);
+            __builtin_prefetch(o->ptr, 0);
+        }
+    }
 }
 
 void client_process_input(client *c) {

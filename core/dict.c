@@ -343,6 +343,13 @@ void dict_prefetch(const dict *d, uint64_t h, int step) {
     }
 }
 
+void *dict_head_val(const dict *d, uint64_t h) {
+    int t = rehashing(d) ? 1 : 0; /* new keys go to the new table */
+    if (d->size[t] == 0) return NULL;
+    const dict_entry *e = d->table[t][h & (d->size[t] - 1)];
+    return e ? e->v.val : NULL;
+}
+
 int dict_add(dict *d, void *key, void *val) {
     dict_entry *e = dict_add_raw(d, key, NULL);
     if (!e) return -1;

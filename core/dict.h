@@ -67,6 +67,9 @@ uint64_t dict_key_hash(const dict *d, const void *key);
  * entry's key (read as a dstr) and value into cache before the operation
  * itself. Only a hint; nothing changes. */
 void dict_prefetch(const dict *d, uint64_t h, int step);
+/* After step 2: the value of the first entry of h's chain, or NULL. Also
+ * a hint only: the entry may hold another key, or an older table's. */
+void *dict_head_val(const dict *d, uint64_t h);
 /* 0 when added, -1 when key exists (key and val stay the caller's). */
 int dict_add(dict *d, void *key, void *val);
 /* 0 when deleted (key and value freed through the type), -1 when missing. */
