@@ -211,15 +211,18 @@ static void prefetch_pipeline(client *c) {
 void client_process_input(client *c) {
     server *s = c->srv;
     if (c->argc == 0) prefetch_pipeline(c);
+    /* Bytes parsed so far: the buffer is compacted once, on the way out,
+     * not after every command of a pipeline. */
+    size_t pos = 0;
     while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_PAUSED |
                          CLIENT_BLOCKED))) {
         if (c->argc == 0) {
             size_t used = 0;
-            size_t have = dstr_len(c->querybuf);
+            size_t have = dstr_len(c->querybuf) - pos;
             if (have == 0) break;
             c->parser.auth_required = !c->authenticated;
-            req_status st = req_parse(&c->parser, c->querybuf, have, &used);
-            if (used) dstr_keep(c->querybuf, used, have - used);
+            req_status st = req_parse(&c->parser, c->querybuf + pos, have, &used);
+            pos += used;
             if (st == REQ_NEED_MORE) break;
             if (st == REQ_ERROR) {
                 log_msg(LL_VERBOSE, "Protocol error (%s) from client: id=%llu addr=%s",
@@ -243,6 +246,7 @@ void client_process_input(client *c) {
         blocking_handle_ready(s);
         if (s->shutdown_asap) break;
     }
+    if (pos) dstr_keep(c->querybuf, pos, dstr_len(c->querybuf) - pos);
 }
 
 void client_unpause_all(server *s) {
