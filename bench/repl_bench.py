@@ -26,7 +26,7 @@ Reported: medians over rounds, and the ratio Ringmaster / redis-server
 (throughput: above 1.0 is better; lag and sync time: below 1.0 is better).
 
   bench/repl_bench.py [--ringmaster build/ringmaster] [-n 1000000] [--rounds 3]
-                      [--sync-mb 2048] [--csv out.csv]
+                      [--sync-mb 2048] [--csv out.csv] [--ringmaster-args "..."]
 """
 import argparse
 import csv
@@ -317,7 +317,8 @@ def pct(values, p):
 
 def one_round(kind, binary, replicas, workdir, args, rnd):
     res = {}
-    master = Server(binary, workdir, "%s-master-%d" % (kind, rnd), MASTER_ARGS)
+    extra = tuple(args.ringmaster_args.split()) if kind == "ringmaster" else ()
+    master = Server(binary, workdir, "%s-master-%d" % (kind, rnd), MASTER_ARGS + extra)
     try:
         detach(replicas)
         res["set_0"] = set_throughput(master, args.n, args.clients, args.pipeline)
@@ -347,7 +348,7 @@ def one_round(kind, binary, replicas, workdir, args, rnd):
     finally:
         master.stop()
     # Full sync: a fresh master (a new history, so nothing can continue).
-    master = Server(binary, workdir, "%s-sync-%d" % (kind, rnd), SYNC_ARGS)
+    master = Server(binary, workdir, "%s-sync-%d" % (kind, rnd), SYNC_ARGS + extra)
     try:
         size = 1000
         keys = args.sync_mb * 1024 * 1024 // size
@@ -380,6 +381,9 @@ def main():
                     help="SET requests of the unsaturated (-P 1) lag measurement")
     ap.add_argument("--sync-mb", type=int, default=2048, help="dataset size for the full sync")
     ap.add_argument("--csv", help="write every round's numbers here")
+    ap.add_argument("--ringmaster-args", default="",
+                    help="extra arguments for the Ringmaster masters, e.g. "
+                         "\"--repl-backpressure-lag 1mb\"")
     args = ap.parse_args()
     args.ringmaster = os.path.abspath(args.ringmaster)
 

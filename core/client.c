@@ -133,11 +133,12 @@ void client_close_async(client *c) { c->flags |= CLIENT_CLOSE_ASAP; }
 /* Whether a paused server must hold this command back. */
 static int client_must_wait_for_unpause(client *c) {
     server *s = c->srv;
-    if (s->pause_mode == PAUSE_OFF) return 0;
+    if (s->pause_mode == PAUSE_OFF && !s->repl_backpressure) return 0;
     if (c->flags & (CLIENT_REPLICA | CLIENT_MASTER)) return 0;
     if (s->pause_mode == PAUSE_ALL) return 1;
-    /* PAUSE WRITE holds writes and the commands that may write
-     * (EXEC of a transaction with writes is held by its queued flags). */
+    /* PAUSE WRITE, like replication backpressure, holds writes and the
+     * commands that may write (EXEC of a transaction with writes is held
+     * by its queued flags). */
     const command *cmd = command_lookup(s, c->argv, c->argc);
     if (!cmd) return 0;
     if (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)) return 1;

@@ -140,6 +140,8 @@ static const cfg_entry table[] = {
      NULL},
     {"repl-backlog-size", NULL, K_MEM, OFF(repl_backlog_size), "1mb", 1, LLONG_MAX, NULL, 0,
      NULL, NULL},
+    {"repl-backpressure-lag", NULL, K_MEM, OFF(repl_backpressure_lag), "0", 0, LLONG_MAX, NULL,
+     0, NULL, NULL},
     {"repl-backlog-ttl", NULL, K_LL, OFF(repl_backlog_ttl), "3600", 0, LLONG_MAX, NULL, 0, NULL,
      NULL},
     {"repl-ping-replica-period", "repl-ping-slave-period", K_INT, OFF(repl_ping_replica_period),

@@ -61,6 +61,7 @@ typedef struct config {
     /* replication (used by repl/; here so CONFIG sees one table) */
     int repl_io_threads;
     long long repl_backlog_size;
+    long long repl_backpressure_lag; /* bytes; 0 = off */
     long long repl_backlog_ttl;
     int repl_ping_replica_period;
     int repl_timeout;

@@ -184,6 +184,7 @@ typedef struct server {
     int shutdown_flags;
     int active_expire_enabled;
     enum pause_mode pause_mode;
+    int repl_backpressure; /* writes wait for a replica (repl/backpressure.c) */
     long long pause_end_ms;
     long long cron_loops;
     long long next_cron_ms;

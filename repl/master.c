@@ -136,11 +136,14 @@ void repl_free(server *s) {
 void repl_before_sleep(server *s) {
     repl_state *r = repl_of(s);
     if (!r || !r->bl) return;
+    if (s->cfg.repl_backpressure_lag > 0 || s->repl_backpressure)
+        repl_backpressure(s, util_ms_time());
     if (r->get_ack_requested) {
         dstr getack[3] = {dstr_from("REPLCONF"), dstr_from("GETACK"), dstr_from("*")};
         repl_stream_append(r, getack, 3);
         for (int i = 0; i < 3; i++) dstr_free(getack[i]);
         r->get_ack_requested = 0;
+        r->getack_end = r->master_repl_offset;
     }
     backlog_publish(r->bl);
     if (r->pool_started && r->master_repl_offset != r->poked_end) {
@@ -249,9 +252,11 @@ dstr repl_info(server *s, dstr o) {
                        "master_replid2:%s\r\nmaster_repl_offset:%lld\r\n"
                        "second_repl_offset:%lld\r\nrepl_backlog_active:%d\r\n"
                        "repl_backlog_size:%lld\r\nrepl_backlog_first_byte_offset:%lld\r\n"
-                       "repl_backlog_histlen:%lld\r\n",
+                       "repl_backlog_histlen:%lld\r\n"
+                       "repl_backpressure_active:%d\r\nrepl_backpressure_holds:%lld\r\n",
                        r->replid, r->replid2, r->master_repl_offset, r->second_replid_offset,
-                       r->bl != NULL, backlog_window(s), first, histlen);
+                       r->bl != NULL, backlog_window(s), first, histlen, s->repl_backpressure,
+                       r->backpressure_holds);
 }
 
 int repl_min_replicas_ok(server *s) {

@@ -96,6 +96,11 @@ typedef struct repl_state {
     repl_waiter *waiters;
     int nwaiters, waiters_cap;
     int get_ack_requested;
+    long long getack_end; /* master_repl_offset right after the last GETACK */
+
+    /* backpressure.c */
+    long long getack_ms;
+    long long backpressure_holds; /* times writes started waiting */
 } repl_state;
 
 static inline repl_state *repl_of(server *s) { return s->repl; }
@@ -105,6 +110,10 @@ void repl_stream_append(repl_state *r, dstr *argv, int argc);
 void repl_new_history(repl_state *r); /* new replid, replid2 cleared */
 /* The REPLCONF options client `id` sent, consumed; 0 if it sent none. */
 int repl_take_pending_conf(server *s, uint64_t id, repl_conf_pending *out);
+
+/* backpressure.c: once per event-loop pass, before the stream is
+ * published. */
+void repl_backpressure(server *s, long long now);
 
 /* master_sync.c */
 int repl_count_replicas(repl_state *r); /* not dropped */

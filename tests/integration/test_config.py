@@ -198,7 +198,7 @@ DEFAULT_EXCLUDED = {
     "dir": "each server runs in its own working directory",
 }
 # Ringmaster's own directives, unknown to Redis.
-RINGMASTER_ONLY = {"repl-io-threads"}
+RINGMASTER_ONLY = {"repl-io-threads", "repl-backpressure-lag"}
 
 
 def config_all(server):

@@ -1,0 +1,57 @@
+/* backpressure: `repl-backpressure-lag <bytes>`, holding writes back while
+ * a replica is that far behind (0, the default, turns it off).
+ *
+ * A master that writes faster than its replicas apply lets their lag grow
+ * without bound: what a failover then loses. Redis's only brake is
+ * min-replicas-max-lag, which refuses writes once a replica has been
+ * silent for seconds. This one is finer: while the slowest streaming
+ * replica has applied less than master_repl_offset - lag, commands that
+ * write wait, as under CLIENT PAUSE WRITE, and reads go on. They run
+ * again once that replica is back within the limit.
+ *
+ * What a replica has applied is what it acknowledges. Replicas ACK once a
+ * second on their own, far too seldom to steer by, so while writes flow
+ * the master appends "REPLCONF GETACK *" to the stream every
+ * BP_GETACK_MS: a replica answers each one when it reaches it, so the
+ * ACKs trace its progress through the stream. Only replicas that can be
+ * waited for count: streaming (online), PSYNC-capable (a plain SYNC
+ * client such as `redis-cli --replica` never ACKs), and heard from in
+ * the last BP_SILENT_MS, so a hung replica stops holding writes after
+ * that long (repl-timeout then drops it). */
+#include "core/server.h"
+#include "repl/master_int.h"
+#include "repl/repl.h"
+
+#define BP_GETACK_MS 10
+#define BP_SILENT_MS 2000
+
+/* The lowest offset a replica that counts has acknowledged, or -1 when
+ * none counts. */
+static long long slowest_ack(repl_state *r, long long now) {
+    long long lo = -1;
+    for (repl_replica *rr = r->replicas; rr; rr = rr->next) {
+        if (rr->dropped || rr->state != LINK_ONLINE || rr->old_sync) continue;
+        if (now - rr->ack_ms > BP_SILENT_MS) continue;
+        if (lo < 0 || rr->ack_off < lo) lo = rr->ack_off;
+    }
+    return lo;
+}
+
+void repl_backpressure(server *s, long long now) {
+    repl_state *r = repl_of(s);
+    long long limit = s->cfg.repl_backpressure_lag;
+    long long lo = limit > 0 && r->bl ? slowest_ack(r, now) : -1;
+    int hold = lo >= 0 && r->master_repl_offset - lo > limit;
+    if (hold && !s->repl_backpressure) r->backpressure_holds++;
+    if (!hold && s->repl_backpressure) {
+        s->repl_backpressure = 0;
+        client_unpause_all(s); /* those CLIENT PAUSE still holds wait again */
+    }
+    s->repl_backpressure = hold;
+    /* Ask for ACKs while the stream grows (and so the replicas have
+     * something to catch up on), not on an idle master. */
+    if (lo >= 0 && r->master_repl_offset > r->getack_end && now - r->getack_ms >= BP_GETACK_MS) {
+        r->get_ack_requested = 1;
+        r->getack_ms = now;
+    }
+}
