@@ -12,8 +12,8 @@
  * What a replica has applied is what it acknowledges. Replicas ACK once a
  * second on their own, far too seldom to steer by, so while writes flow
  * the master appends "REPLCONF GETACK *" to the stream every
- * BP_GETACK_MS: a replica answers each one when it reaches it, so the
- * ACKs trace its progress through the stream. Only replicas that can be
+ * BP_GETACK_MS and every eighth of the limit: a replica answers each one
+ * when it reaches it, so the ACKs trace its progress through the stream. Only replicas that can be
  * waited for count: streaming (online), PSYNC-capable (a plain SYNC
  * client such as `redis-cli --replica` never ACKs), and heard from in
  * the last BP_SILENT_MS, so a hung replica stops holding writes after
@@ -49,8 +49,12 @@ void repl_backpressure(server *s, long long now) {
     }
     s->repl_backpressure = hold;
     /* Ask for ACKs while the stream grows (and so the replicas have
-     * something to catch up on), not on an idle master. */
-    if (lo >= 0 && r->master_repl_offset > r->getack_end && now - r->getack_ms >= BP_GETACK_MS) {
+     * something to catch up on), not on an idle master: every
+     * BP_GETACK_MS, and at least every eighth of the limit, so that a
+     * held master hears of the replica's progress in steps finer than the
+     * limit instead of waiting for it to drain the whole stream. */
+    long long since = r->master_repl_offset - r->getack_end;
+    if (lo >= 0 && since > 0 && (since >= limit / 8 || now - r->getack_ms >= BP_GETACK_MS)) {
         r->get_ack_requested = 1;
         r->getack_ms = now;
     }
