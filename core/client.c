@@ -26,6 +26,7 @@
 #include "core/reply.h"
 #include "core/server.h"
 #include "core/util.h"
+#include "repl/repl.h"
 
 client *client_create(server *s, int fd, uint32_t flags) {
     client *c = mem_calloc(sizeof(*c));
@@ -130,10 +131,16 @@ void client_free(client *c) {
 
 void client_close_async(client *c) { c->flags |= CLIENT_CLOSE_ASAP; }
 
+/* Checked before every command, not once per event-loop pass, so that a
+ * pipeline stops at the limit rather than somewhere past it. */
+static int backpressure_reached(server *s) {
+    return s->repl_bp_armed && repl_offset(s) > s->repl_bp_until;
+}
+
 /* Whether a paused server must hold this command back. */
 static int client_must_wait_for_unpause(client *c) {
     server *s = c->srv;
-    if (s->pause_mode == PAUSE_OFF && !s->repl_backpressure) return 0;
+    if (s->pause_mode == PAUSE_OFF && !backpressure_reached(s)) return 0;
     if (c->flags & (CLIENT_REPLICA | CLIENT_MASTER)) return 0;
     if (s->pause_mode == PAUSE_ALL) return 1;
     /* PAUSE WRITE, like replication backpressure, holds writes and the
@@ -141,9 +148,13 @@ static int client_must_wait_for_unpause(client *c) {
      * by its queued flags). */
     const command *cmd = command_lookup(s, c->argv, c->argc);
     if (!cmd) return 0;
-    if (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)) return 1;
-    if (!strcasecmp(cmd->name, "exec") && multi_has_writes(c)) return 1;
-    return 0;
+    int writes = (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)) ||
+                 (!strcasecmp(cmd->name, "exec") && multi_has_writes(c));
+    if (writes && s->pause_mode == PAUSE_OFF && !s->repl_backpressure) {
+        s->repl_backpressure = 1;
+        s->repl_bp_holds++;
+    }
+    return writes;
 }
 
 /* The end of the RESP multibulk command at p (before end), or NULL when
@@ -175,6 +186,7 @@ static const char *peek_command(const char *p, const char *end, const char **key
 }
 
 #define PIPELINE_PREFETCH 16
+#define PIPELINE_PREFETCH_BYTES (64 * 1024)
 
 /* A pipeline's commands each look up a key, and with a large keyspace each
  * lookup waits on memory three times (bucket, entry, key and value). Ask
@@ -187,8 +199,14 @@ static void prefetch_pipeline(client *c) {
     size_t klen[PIPELINE_PREFETCH];
     uint64_t h[PIPELINE_PREFETCH];
     int n = 0;
-    const char *p = c->querybuf, *end = p + dstr_len(c->querybuf);
-    while (n < PIPELINE_PREFETCH) {
+    /* Only from a command boundary (mid-bulk, the buffer holds payload
+     * that may merely look like RESP), and only so far: at most 16
+     * commands, keyed or not, within the first 64 KB. */
+    if (!req_at_boundary(&c->parser)) return;
+    size_t have = dstr_len(c->querybuf);
+    const char *p = c->querybuf;
+    const char *end = p + (have < PIPELINE_PREFETCH_BYTES ? have : PIPELINE_PREFETCH_BYTES);
+    for (int cmds = 0; cmds < PIPELINE_PREFETCH; cmds++) {
         const char *next = peek_command(p, end, &key[n], &klen[n]);
         if (!next) break;
         if (key[n]) n++;

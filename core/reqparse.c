@@ -333,6 +333,10 @@ void req_reset_command(req_parser *p) {
     if (p->state == REQ_STATE_READY) p->state = REQ_STATE_PARSING;
 }
 
+int req_at_boundary(const req_parser *p) {
+    return p->state == REQ_STATE_PARSING && p->reqtype == REQ_TYPE_NONE;
+}
+
 size_t req_bytes_wanted(const req_parser *p) {
     if (p->state != REQ_STATE_PARSING || p->reqtype != REQ_TYPE_MULTIBULK || p->bulk_len < 0)
         return 0;

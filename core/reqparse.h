@@ -85,5 +85,7 @@ void req_reset_command(req_parser *p);
  * (payload and CRLF). 0 otherwise. Lets the caller size its buffer and
  * reads for big arguments. */
 size_t req_bytes_wanted(const req_parser *p);
+/* Nonzero between requests: the next byte given starts a new command. */
+int req_at_boundary(const req_parser *p);
 
 #endif

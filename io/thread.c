@@ -224,13 +224,17 @@ typedef struct sched_attr_v1 {
  * (Linux 6.12 on) a normal thread may ask for a shorter slice than the
  * default 3 ms, which gives it earlier deadlines: woken on a busy CPU it
  * runs sooner, and the stream it sends reaches the replicas sooner. It
- * gets no more CPU than before, needs no privilege, and older kernels
- * refuse or ignore the request, which changes nothing. */
+ * gets no more CPU than before and needs no privilege. The thread keeps
+ * the policy and nice value it inherited (only SCHED_OTHER and
+ * SCHED_BATCH threads are touched at all), and older kernels refuse or
+ * ignore the request, which changes nothing. */
 static void ask_short_slice(void) {
     sched_attr_v1 a;
     memset(&a, 0, sizeof(a));
+    if (syscall(SYS_sched_getattr, 0, &a, sizeof(a), 0) != 0) return;
+    if (a.sched_policy != SCHED_OTHER && a.sched_policy != SCHED_BATCH) return;
     a.size = sizeof(a);
-    a.sched_policy = SCHED_OTHER;
+    a.sched_flags = 0;
     a.sched_runtime = IO_THREAD_SLICE_NS;
     (void)syscall(SYS_sched_setattr, 0, &a, 0);
 }

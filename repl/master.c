@@ -135,9 +135,10 @@ void repl_free(server *s) {
 
 void repl_before_sleep(server *s) {
     repl_state *r = repl_of(s);
-    if (!r || !r->bl) return;
-    if (s->cfg.repl_backpressure_lag > 0 || s->repl_backpressure)
+    if (!r) return;
+    if (s->cfg.repl_backpressure_lag > 0 || s->repl_bp_armed || s->repl_backpressure)
         repl_backpressure(s, util_ms_time());
+    if (!r->bl) return;
     if (r->get_ack_requested) {
         dstr getack[3] = {dstr_from("REPLCONF"), dstr_from("GETACK"), dstr_from("*")};
         repl_stream_append(r, getack, 3);
@@ -256,7 +257,7 @@ dstr repl_info(server *s, dstr o) {
                        "repl_backpressure_active:%d\r\nrepl_backpressure_holds:%lld\r\n",
                        r->replid, r->replid2, r->master_repl_offset, r->second_replid_offset,
                        r->bl != NULL, backlog_window(s), first, histlen, s->repl_backpressure,
-                       r->backpressure_holds);
+                       s->repl_bp_holds);
 }
 
 int repl_min_replicas_ok(server *s) {

@@ -34,6 +34,7 @@ typedef struct repl_replica {
     int snap_id;        /* the snapshot it waits for, 0 if none */
     long long ack_off;
     long long ack_ms;   /* last ACK, or when it went online */
+    long long last_ack_ms; /* last real REPLCONF ACK (not a newline), 0 = none */
     long long ctime_ms;
     long long wait_since_ms; /* WAIT_BGSAVE_START since */
     long long soft_since_ms; /* over the soft output limit since, 0 if not */
@@ -100,7 +101,6 @@ typedef struct repl_state {
 
     /* backpressure.c */
     long long getack_ms;
-    long long backpressure_holds; /* times writes started waiting */
 } repl_state;
 
 static inline repl_state *repl_of(server *s) { return s->repl; }

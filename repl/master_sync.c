@@ -89,7 +89,7 @@ static void on_report(void *ctx, const spsc_msg *m) {
     switch (m->type) {
     case LINK_REP_ACK:
         if ((long long)m->val > rr->ack_off) rr->ack_off = (long long)m->val;
-        rr->ack_ms = util_ms_time();
+        rr->ack_ms = rr->last_ack_ms = util_ms_time();
         break;
     case LINK_REP_ALIVE:
         rr->ack_ms = util_ms_time();

@@ -71,6 +71,11 @@ def test_writes_wait_for_a_stalled_replica_reads_do_not(servers):
     writer.start()
     # While the writes wait: INFO says so and a read is served at once.
     wait_for("backpressure to engage", lambda: info(master)["repl_backpressure_active"] == "1")
+    # Checked before every command: the stream stops within one command
+    # (and a GETACK) of the limit, not a whole read's worth past it.
+    minfo = info(master)
+    acked = int(minfo["slave0"].split(",offset=")[1].split(",")[0])
+    assert int(minfo["master_repl_offset"]) - acked <= 100 * 1024 + 2048, minfo
     t0 = time.monotonic()
     assert call(master, "GET", "readable") == b"yes"
     assert time.monotonic() - t0 < 0.5 * rmtest.SLOWDOWN
@@ -133,4 +138,21 @@ def test_off_by_default_and_sync_clients_never_hold(servers):
     assert timed_writes(master, 400, "e") >= 0.8
     sleeper.done()
     wait_synced(master, [replica])
+    assert_same_digest(master, [replica])
+
+
+def test_a_loading_replica_holds_nothing(servers):
+    # Disk-based sync: the replica is online for the master once the file
+    # is sent, then loads it (slowly, key-load-delay) sending only
+    # newlines. Until its first real ACK it must not hold writes.
+    master = servers.ringmaster("--repl-backpressure-lag", "10kb", "--repl-diskless-sync", "no")
+    call(master, "DEBUG", "POPULATE", "20000", "pre", "100")
+    replica = start_replica(servers, master, "replica", "--key-load-delay", "150")
+    # (A replica loading a small file answers nobody: watch its log.)
+    assert replica.wait_log("MASTER <-> REPLICA sync: Loading DB in memory")
+    assert ",state=online," in info(master)["slave0"]
+    assert timed_writes(master, 200, "f") < 1.0 * rmtest.SLOWDOWN
+    assert info(master)["repl_backpressure_holds"] == "0"
+    assert "Done loading RDB" not in replica.log_text()  # it was still loading
+    wait_synced(master, [replica], timeout=60)
     assert_same_digest(master, [replica])
