@@ -220,10 +220,7 @@ static void prefetch_pipeline(client *c) {
      * replies with them. */
     for (int i = 0; i < n; i++) {
         const obj *o = dict_head_val(c->db->keys, h[i]);
-        if (o && o->enc != ENC_INT) {
-            __builtin_prefetch((const char *)o->ptr - 17, 0);
-            __builtin_prefetch(o->ptr, 0);
-        }
+        if (o && o->enc != ENC_INT) dstr_prefetch(o->ptr);
     }
 }
 

@@ -31,6 +31,12 @@ static inline size_t dstr_len(const dstr s) {
     memcpy(&len, s - 17, sizeof(len));
     return (size_t)len;
 }
+/* Ask for a string's header and first bytes ahead of use: a hint, which
+ * never faults, so any pointer will do. */
+static inline void dstr_prefetch(const char *s) {
+    __builtin_prefetch(s - 17, 0); /* the longest header */
+    __builtin_prefetch(s, 0);
+}
 size_t dstr_avail(const dstr s);
 size_t dstr_alloc_size(const dstr s);
 /* Ensure room for `add` more bytes; may move the string. */

@@ -414,11 +414,6 @@ typedef struct key_walk {
     int exhausted;
 } key_walk;
 
-static void prefetch_dstr(const char *p) {
-    __builtin_prefetch(p - 17, 0);
-    __builtin_prefetch(p, 0);
-}
-
 static void key_walk_init(key_walk *kw, dict *keys) {
     memset(kw, 0, sizeof(*kw));
     dict_iter_init(keys, &kw->it);
@@ -432,12 +427,12 @@ static dict_entry *key_walk_next(key_walk *kw) {
             break;
         }
         kw->q[(kw->head + kw->count++) % KEY_WALK_LEN] = de;
-        prefetch_dstr(de->key);
+        dstr_prefetch(de->key);
         __builtin_prefetch(de->v.val, 0);
         if (kw->count > KEY_WALK_PAYLOAD_AGE) {
             const obj *o = kw->q[(kw->head + kw->count - 1 - KEY_WALK_PAYLOAD_AGE) %
                                  KEY_WALK_LEN]->v.val;
-            if (o->enc != ENC_INT) prefetch_dstr(o->ptr);
+            if (o->enc != ENC_INT) dstr_prefetch(o->ptr);
         }
     }
     if (kw->count == 0) return NULL;
