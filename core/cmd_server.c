@@ -113,6 +113,8 @@ void cmd_config_resetstat(client *c) {
     s->stat_net_input_bytes = s->stat_net_output_bytes = 0;
     s->stat_total_error_replies = s->stat_unexpected_error_replies = 0;
     s->stat_expired_stale_perc = s->stat_expire_cycle_time_used = s->stat_evictedkeys = 0;
+    s->stat_expired_time_cap_reached = 0;
+    persist_reset_stats(s);
     s->stat_io_reads = s->stat_io_writes = s->stat_client_qbuf_limit_disconnections = 0;
     dict_empty(s->errorstats);
     commands_reset_stats(s);

@@ -269,6 +269,7 @@ void db_active_expire_cycle(server *s, int fast) {
             sampled_total += x.sampled;
             repeat = x.sampled > 0 && x.nvictims * 100 / x.sampled > 10 + effort;
             if (util_mono_us() - start > budget_us) {
+                s->stat_expired_time_cap_reached++;
                 s->stat_expire_cycle_time_used += util_mono_us() - start;
                 return;
             }

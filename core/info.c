@@ -103,6 +103,8 @@ static long long inst_avg(const long long *samples) {
 static dstr section_stats(server *s, dstr o) {
     long long sync_full, sync_ok, sync_err;
     repl_sync_stats(s, &sync_full, &sync_ok, &sync_err);
+    long long total_forks, latest_fork_usec;
+    persist_fork_stats(s, &total_forks, &latest_fork_usec);
     return dstr_catfmt(
         o,
         "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
@@ -112,12 +114,12 @@ static dstr section_stats(server *s, dstr o) {
         "instantaneous_output_kbps:%.2f\r\ninstantaneous_input_repl_kbps:0.00\r\n"
         "instantaneous_output_repl_kbps:0.00\r\nrejected_connections:%lld\r\nsync_full:%lld\r\n"
         "sync_partial_ok:%lld\r\nsync_partial_err:%lld\r\nexpired_keys:%lld\r\n"
-        "expired_stale_perc:%.2f\r\nexpired_time_cap_reached_count:0\r\n"
+        "expired_stale_perc:%.2f\r\nexpired_time_cap_reached_count:%lld\r\n"
         "expire_cycle_cpu_milliseconds:%lld\r\nevicted_keys:%lld\r\nevicted_clients:0\r\n"
         "total_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\n"
         "keyspace_hits:%lld\r\nkeyspace_misses:%lld\r\npubsub_channels:0\r\n"
-        "pubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\n"
-        "total_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\n"
+        "pubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:%lld\r\n"
+        "total_forks:%lld\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\n"
         "active_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\n"
         "active_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\n"
         "current_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\n"
@@ -131,8 +133,9 @@ static dstr section_stats(server *s, dstr o) {
         s->stat_net_input_bytes, s->stat_net_output_bytes,
         (double)inst_avg(s->inst_in_samples) / 1024, (double)inst_avg(s->inst_out_samples) / 1024,
         s->stat_rejected_conn, sync_full, sync_ok, sync_err, s->stat_expiredkeys, (double)s->stat_expired_stale_perc,
+        s->stat_expired_time_cap_reached,
         s->stat_expire_cycle_time_used / 1000, s->stat_evictedkeys, s->stat_keyspace_hits,
-        s->stat_keyspace_misses, s->stat_unexpected_error_replies, s->stat_total_error_replies,
+        s->stat_keyspace_misses, latest_fork_usec, total_forks, s->stat_unexpected_error_replies, s->stat_total_error_replies,
         s->stat_io_reads, s->stat_io_writes, s->stat_client_qbuf_limit_disconnections);
 }
 

@@ -71,13 +71,20 @@ typedef struct persist_state {
     pid_t child_pid;
     int child_info_fd; /* read end: the child's copy-on-write size */
     long long child_start_ms;
-    long long child_keys_total;
     int bgsave_scheduled;
     int last_bgsave_ok;
     long long last_bgsave_secs; /* duration of the last BGSAVE, -1 before any */
     long long last_bgsave_try;  /* unix seconds */
     long long saves; /* BGSAVE forks and SAVE commands, as Redis's rdb_saves */
     long long last_cow_size;
+    long long total_forks;      /* every snapshot child, BGSAVE's and replication's */
+    long long latest_fork_usec; /* how long the last fork() held the keyspace thread */
+    /* What the running child last reported (child_info_msg), for INFO. */
+    long long cur_keys_processed;
+    long long cur_keys_total;
+    long long cur_cow_size;
+    long long cur_cow_peak;
+    long long cur_cow_updated_ms; /* 0: no report yet */
     /* A replication snapshot child, as replication reported it. */
     pid_t repl_child_pid;
     int repl_child_to_disk;
@@ -146,7 +153,7 @@ static int save_now(server *s, char *err, size_t errlen) {
     rdb_save_info rsi;
     int has_rsi = persist_repl_save_info(s, &rsi);
     long long dirty = s->dirty;
-    if (rdb_save_file(s, s->cfg.dbfilename, has_rsi ? &rsi : NULL, err, errlen) < 0) return -1;
+    if (rdb_save_file(s, s->cfg.dbfilename, has_rsi ? &rsi : NULL, NULL, err, errlen) < 0) return -1;
     s->dirty -= dirty;
     s->lastsave = now_sec();
     ps->last_bgsave_ok = 1;
@@ -167,24 +174,136 @@ static long long private_dirty_bytes(void) {
     return total * 1024;
 }
 
-static void child_main(server *s, int info_fd) {
+/* ---- the child-info pipe ------------------------------------------------- *
+ *
+ * Every snapshot child (a BGSAVE, a replication snapshot) reports to the
+ * parent through one non-blocking pipe, as Redis's child info pipe does:
+ * while it saves, at most once a second, how many keys it has written and
+ * how much memory copy-on-write has cost so far (its Private_Dirty); at
+ * the end, the final copy-on-write size. Messages are smaller than
+ * PIPE_BUF, so each write is atomic; a full pipe drops a progress report
+ * rather than block the save. The parent drains the pipe at every cron
+ * tick and when it reaps the child. Only one child runs at a time, so one
+ * pipe end in persist_state is enough. */
+
+typedef struct child_info_msg {
+    int done;        /* 1: the final report, sent just before _exit(0) */
+    long long keys;  /* keys written so far */
+    long long cow;   /* Private_Dirty bytes of the child */
+} child_info_msg;
+
+/* Child side only: these are set in the child right after the fork and
+ * never read in the parent. */
+static int child_report_fd = -1;
+static long long child_report_ms;
+static long long child_cow_peak, child_cow_last, child_cow_sum, child_cow_samples;
+
+static void child_report(int done, long long keys) {
+    if (child_report_fd < 0) return;
+    child_info_msg m = {.done = done, .keys = keys, .cow = private_dirty_bytes()};
+    child_cow_last = m.cow;
+    if (m.cow > child_cow_peak) child_cow_peak = m.cow;
+    child_cow_sum += m.cow;
+    child_cow_samples++;
+    ssize_t w = write(child_report_fd, &m, sizeof(m));
+    (void)w; /* a dropped progress report is harmless */
+}
+
+void persist_child_progress(void *priv, long long keys_done) {
+    (void)priv;
+    long long now = util_ms_time();
+    if (child_report_ms && now - child_report_ms < 1000) return;
+    child_report_ms = now;
+    child_report(0, keys_done);
+}
+
+void persist_child_finish(void) {
+    child_report(1, 0);
+    if (child_cow_samples && child_cow_last)
+        log_msg(LL_NOTICE, "Fork CoW for RDB: current %lld MB, peak %lld MB, average %lld MB",
+                child_cow_last >> 20, child_cow_peak >> 20,
+                (child_cow_sum / child_cow_samples) >> 20);
+}
+
+/* Parent side: take in every report waiting in the pipe. */
+static void drain_child_info(persist_state *ps) {
+    if (ps->child_info_fd < 0) return;
+    child_info_msg m;
+    while (read(ps->child_info_fd, &m, sizeof(m)) == (ssize_t)sizeof(m)) {
+        if (m.done) {
+            ps->last_cow_size = m.cow;
+            continue;
+        }
+        ps->cur_keys_processed = m.keys;
+        ps->cur_cow_size = m.cow;
+        if (m.cow > ps->cur_cow_peak) ps->cur_cow_peak = m.cow;
+        ps->cur_cow_updated_ms = util_ms_time();
+    }
+}
+
+/* The child is gone: read its last words, forget the running figures. */
+static void close_child_info(persist_state *ps) {
+    drain_child_info(ps);
+    if (ps->child_info_fd >= 0) close(ps->child_info_fd);
+    ps->child_info_fd = -1;
+    ps->cur_keys_processed = ps->cur_keys_total = 0;
+    ps->cur_cow_size = ps->cur_cow_peak = ps->cur_cow_updated_ms = 0;
+}
+
+pid_t persist_fork(server *s) {
+    persist_state *ps = ps_of(s);
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0) pfd[0] = pfd[1] = -1;
+    long long keys = 0;
+    for (int j = 0; j < s->dbnum; j++) keys += (long long)dict_size(s->dbs[j].keys);
+    long long start = util_mono_us();
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (pfd[0] >= 0) close(pfd[0]);
+        child_report_fd = pfd[1];
+        child_report_ms = 0;
+        child_cow_peak = child_cow_last = child_cow_sum = child_cow_samples = 0;
+        return 0;
+    }
+    int e = errno;
+    if (pfd[1] >= 0) close(pfd[1]);
+    if (pid < 0) {
+        if (pfd[0] >= 0) close(pfd[0]);
+        errno = e;
+        return -1;
+    }
+    ps->latest_fork_usec = util_mono_us() - start;
+    ps->total_forks++;
+    close_child_info(ps); /* a previous child's pipe, if it was never reaped */
+    ps->child_info_fd = pfd[0];
+    ps->cur_keys_total = keys;
+    return pid;
+}
+
+void persist_fork_stats(const server *s, long long *total_forks, long long *latest_fork_usec) {
+    const persist_state *ps = ps_of(s);
+    *total_forks = ps->total_forks;
+    *latest_fork_usec = ps->latest_fork_usec;
+}
+
+void persist_reset_stats(server *s) {
+    persist_state *ps = ps_of(s);
+    ps->total_forks = ps->latest_fork_usec = 0;
+}
+
+static void child_main(server *s) {
     log_set_role('C');
     for (int i = 0; i < s->nlisteners; i++) close(s->listeners[i].fd);
     /* A replica's socket held open here would keep the parent's abortive
      * close of it from resetting the connection until this child exits. */
-    repl_child_close_replica_sockets(s, &info_fd, 1);
+    repl_child_close_replica_sockets(s, &child_report_fd, 1);
     char err[512];
     rdb_save_info rsi;
     int has_rsi = persist_repl_save_info(s, &rsi);
-    int rc = rdb_save_file(s, s->cfg.dbfilename, has_rsi ? &rsi : NULL, err, sizeof(err));
-    if (rc == 0) {
-        long long cow = private_dirty_bytes();
-        if (cow)
-            log_msg(LL_NOTICE, "Fork CoW for RDB: current %lld MB, peak %lld MB, average %lld MB",
-                    cow >> 20, cow >> 20, cow >> 20);
-        ssize_t w = write(info_fd, &cow, sizeof(cow));
-        (void)w;
-    }
+    rdb_save_progress progress = {persist_child_progress, NULL};
+    int rc = rdb_save_file(s, s->cfg.dbfilename, has_rsi ? &rsi : NULL, &progress, err,
+                           sizeof(err));
+    if (rc == 0) persist_child_finish();
     _exit(rc == 0 ? 0 : 1);
 }
 
@@ -199,34 +318,19 @@ int persist_bgsave(server *s, char *err, size_t errlen) {
         return -1;
     }
     ps->saves++; /* counted at the fork, failed or not, as Redis counts */
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) < 0) pfd[0] = pfd[1] = -1;
     s->dirty_before_bgsave = s->dirty;
     ps->last_bgsave_try = now_sec();
-    long long keys = 0;
-    for (int j = 0; j < s->dbnum; j++) keys += (long long)dict_size(s->dbs[j].keys);
-    pid_t pid = fork();
+    pid_t pid = persist_fork(s);
     if (pid < 0) {
         int e = errno;
-        if (pfd[0] >= 0) {
-            close(pfd[0]);
-            close(pfd[1]);
-        }
         ps->last_bgsave_ok = 0;
         log_msg(LL_WARNING, "Can't save in background: fork: %s", strerror(e));
         snprintf(err, errlen, "Can't save in background: fork: %s", strerror(e));
         return -1;
     }
-    if (pid == 0) {
-        if (pfd[0] >= 0) close(pfd[0]);
-        child_main(s, pfd[1]);
-    }
-    if (pfd[1] >= 0) close(pfd[1]);
-    if (pfd[0] >= 0) fcntl(pfd[0], F_SETFL, O_NONBLOCK);
-    ps->child_info_fd = pfd[0];
+    if (pid == 0) child_main(s);
     ps->child_pid = pid;
     ps->child_start_ms = util_ms_time();
-    ps->child_keys_total = keys;
     ps->bgsave_scheduled = 0;
     dict_resize_enabled(0);
     log_msg(LL_NOTICE, "Background saving started by pid %d", (int)pid);
@@ -243,9 +347,6 @@ static void child_done(server *s, int exitcode, int bysignal) {
         if (s->dirty < 0) s->dirty = 0;
         s->lastsave = now_ms / 1000;
         ps->last_bgsave_ok = 1;
-        long long cow = 0;
-        if (ps->child_info_fd >= 0 && read(ps->child_info_fd, &cow, sizeof(cow)) == sizeof(cow))
-            ps->last_cow_size = cow;
     } else if (!bysignal) {
         log_msg(LL_WARNING, "Background saving error");
         ps->last_bgsave_ok = 0;
@@ -257,8 +358,7 @@ static void child_done(server *s, int exitcode, int bysignal) {
         /* SIGUSR1 is how a save is cancelled on purpose: not an error. */
         if (bysignal != SIGUSR1) ps->last_bgsave_ok = 0;
     }
-    if (ps->child_info_fd >= 0) close(ps->child_info_fd);
-    ps->child_info_fd = -1;
+    close_child_info(ps); /* the final copy-on-write size comes with a success */
     ps->child_pid = -1;
     dict_resize_enabled(1);
 }
@@ -329,11 +429,13 @@ void persist_repl_child_done(server *s, enum persist_child_outcome outcome) {
             ps->last_bgsave_ok = 0;
         }
     }
+    close_child_info(ps);
     ps->repl_child_pid = -1;
 }
 
 void persist_cron(server *s) {
     persist_state *ps = ps_of(s);
+    drain_child_info(ps);
     reap_child(s);
     if (ps->child_pid != -1 || repl_child_active(s)) return;
     long long now = now_sec();
@@ -511,11 +613,19 @@ dstr persist_info(server *s, dstr o) {
     int bg = ps->child_pid != -1 || ps->repl_child_pid != -1;
     long long start_ms = ps->child_pid != -1 ? ps->child_start_ms : ps->repl_child_start_ms;
     long long cur_secs = bg ? (util_ms_time() - start_ms) / 1000 : -1;
+    drain_child_info(ps);
+    long long cow_age =
+        ps->cur_cow_updated_ms ? (util_ms_time() - ps->cur_cow_updated_ms) / 1000 : 0;
+    double fork_perc = ps->cur_keys_total
+                           ? (double)ps->cur_keys_processed * 100 / (double)ps->cur_keys_total
+                           : 0.0;
+    /* aof_*, module_fork_* and async_loading: Ringmaster has no AOF, no
+     * modules and no async loading, so these are facts, not placeholders. */
     return dstr_catfmt(
         o,
-        "# Persistence\r\nloading:%d\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\n"
-        "current_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
-        "current_save_keys_processed:0\r\ncurrent_save_keys_total:%lld\r\n"
+        "# Persistence\r\nloading:%d\r\nasync_loading:0\r\ncurrent_cow_peak:%lld\r\n"
+        "current_cow_size:%lld\r\ncurrent_cow_size_age:%lld\r\ncurrent_fork_perc:%.2f\r\n"
+        "current_save_keys_processed:%lld\r\ncurrent_save_keys_total:%lld\r\n"
         "rdb_changes_since_last_save:%lld\r\nrdb_bgsave_in_progress:%d\r\n"
         "rdb_last_save_time:%lld\r\nrdb_last_bgsave_status:%s\r\n"
         "rdb_last_bgsave_time_sec:%lld\r\nrdb_current_bgsave_time_sec:%lld\r\n"
@@ -527,7 +637,8 @@ dstr persist_info(server *s, dstr o) {
         "aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\n"
         "aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\n"
         "module_fork_last_cow_size:0\r\n",
-        s->loading, ps->child_pid != -1 ? ps->child_keys_total : 0, s->dirty, bg, s->lastsave,
+        s->loading, ps->cur_cow_peak, ps->cur_cow_size, cow_age, fork_perc,
+        ps->cur_keys_processed, ps->cur_keys_total, s->dirty, bg, s->lastsave,
         ps->last_bgsave_ok ? "ok" : "err", ps->last_bgsave_secs, cur_secs, ps->saves,
         ps->last_cow_size, ps->have_load ? ps->last_load.keys_expired : 0,
         ps->have_load ? ps->last_load.keys_loaded : 0);

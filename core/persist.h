@@ -63,6 +63,19 @@ enum persist_child_outcome {
 };
 void persist_repl_child_started(server *s, pid_t pid, int to_disk);
 void persist_repl_child_done(server *s, enum persist_child_outcome outcome);
+/* Fork a snapshot child (a BGSAVE's or replication's): times the fork
+ * for INFO (latest_fork_usec, total_forks), counts the keys it will save
+ * and opens the pipe through which the child reports its progress and
+ * copy-on-write size. Returns what fork() returns, errno set on -1. */
+pid_t persist_fork(server *s);
+/* In a snapshot child: the save walk's progress hook (an rdb_save_progress
+ * with priv NULL), and the final report just before a successful _exit. */
+void persist_child_progress(void *priv, long long keys_done);
+void persist_child_finish(void);
+/* INFO stats: total_forks and latest_fork_usec; CONFIG RESETSTAT zeroes them. */
+void persist_fork_stats(const server *s, long long *total_forks, long long *latest_fork_usec);
+void persist_reset_stats(server *s);
+
 /* What the last load found in the file (repl-id, repl-offset...), for
  * replication to resume from; NULL before any load. */
 const rdb_load_info *persist_last_load(const server *s);

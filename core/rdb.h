@@ -100,6 +100,15 @@ typedef struct rdb_save_info {
     long long repl_offset;
 } rdb_save_info;
 
+/* Called by the save walk every RDB_PROGRESS_KEYS keys with the number of
+ * keys written so far: a snapshot child reports its progress through it.
+ * The hook decides how often to do anything (it is called often). */
+#define RDB_PROGRESS_KEYS 1024
+typedef struct rdb_save_progress {
+    void (*fn)(void *priv, long long keys_done);
+    void *priv;
+} rdb_save_progress;
+
 typedef struct rdb_save_stats {
     uint64_t bytes;
     long long keys;
@@ -107,13 +116,15 @@ typedef struct rdb_save_stats {
 
 /* Serialize every db of `s` (RDB version 10, cfg.rdbcompression and
  * cfg.rdbchecksum honoured, cfg.rdb_key_save_delay applied per key).
- * Returns 0, or -1 with a message in err. `stats` may be NULL. */
+ * Returns 0, or -1 with a message in err. `stats` and `progress` may be
+ * NULL. */
 int rdb_save_to_sink(server *s, const rdb_sink *sink, const rdb_save_info *rsi,
-                     rdb_save_stats *stats, char *err, size_t errlen);
+                     const rdb_save_progress *progress, rdb_save_stats *stats, char *err,
+                     size_t errlen);
 /* Write `filename` (relative to the working directory, which is cfg.dir)
  * atomically: temp-<pid>.rdb, fsync, rename. Logs "DB saved on disk". */
-int rdb_save_file(server *s, const char *filename, const rdb_save_info *rsi, char *err,
-                  size_t errlen);
+int rdb_save_file(server *s, const char *filename, const rdb_save_info *rsi,
+                  const rdb_save_progress *progress, char *err, size_t errlen);
 
 /* ---- reader ----------------------------------------------------------- */
 

@@ -443,7 +443,8 @@ static dict_entry *key_walk_next(key_walk *kw) {
 }
 
 int rdb_save_to_sink(server *s, const rdb_sink *sink, const rdb_save_info *rsi,
-                     rdb_save_stats *stats, char *err, size_t errlen) {
+                     const rdb_save_progress *progress, rdb_save_stats *stats, char *err,
+                     size_t errlen) {
     rdb_writer w = {.sink = sink,
                     .compress = s->cfg.rdbcompression,
                     .checksum = s->cfg.rdbchecksum};
@@ -490,6 +491,7 @@ int rdb_save_to_sink(server *s, const rdb_sink *sink, const rdb_save_info *rsi,
             save_value(&w, o);
             keys++;
             if (delay) key_save_delay(delay);
+            if (progress && keys % RDB_PROGRESS_KEYS == 0) progress->fn(progress->priv, keys);
         }
         dict_iter_done(&kw.it);
     }
@@ -522,8 +524,8 @@ int rdb_save_to_sink(server *s, const rdb_sink *sink, const rdb_save_info *rsi,
  * the writing process, flushed to the disk, and only then renamed over
  * the real name, so a reader (a restart, redis-check-rdb, a replica
  * transfer) sees either the old complete file or the new complete file. */
-int rdb_save_file(server *s, const char *filename, const rdb_save_info *rsi, char *err,
-                  size_t errlen) {
+int rdb_save_file(server *s, const char *filename, const rdb_save_info *rsi,
+                  const rdb_save_progress *progress, char *err, size_t errlen) {
     char tmp[64];
     snprintf(tmp, sizeof(tmp), "temp-%d.rdb", (int)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -538,7 +540,7 @@ int rdb_save_file(server *s, const char *filename, const rdb_save_info *rsi, cha
     rdb_sink sk;
     rdb_sink_fd(&sk, &fd);
     char werr[256];
-    if (rdb_save_to_sink(s, &sk, rsi, NULL, werr, sizeof(werr)) < 0) {
+    if (rdb_save_to_sink(s, &sk, rsi, progress, NULL, werr, sizeof(werr)) < 0) {
         snprintf(err, errlen, "Write error saving DB on disk: %s", werr);
         goto fail;
     }

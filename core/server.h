@@ -204,6 +204,7 @@ typedef struct server {
     long long stat_unexpected_error_replies;
     long long stat_expired_stale_perc;
     long long stat_expire_cycle_time_used;
+    long long stat_expired_time_cap_reached; /* active expiry cycles cut by their budget */
     long long stat_evictedkeys;
     long long stat_io_reads, stat_io_writes;
     long long stat_client_qbuf_limit_disconnections;

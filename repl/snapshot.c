@@ -197,8 +197,9 @@ static void child_main(server *s, int diskless, int *wfds, int *rfds, int n,
     child_close_inherited(s, wfds, diskless ? n : 0);
     char err[512];
     int rc;
+    rdb_save_progress progress = {persist_child_progress, NULL};
     if (!diskless) {
-        rc = rdb_save_file(s, s->cfg.dbfilename, rsi, err, sizeof(err));
+        rc = rdb_save_file(s, s->cfg.dbfilename, rsi, &progress, err, sizeof(err));
     } else {
         fanout f;
         fanout_init(&f, wfds, n);
@@ -206,11 +207,12 @@ static void child_main(server *s, int diskless, int *wfds, int *rfds, int n,
         int hl = snprintf(hdr, sizeof(hdr), "$EOF:%s\r\n", mark);
         rdb_sink sink = {fanout_write, &f};
         rc = fanout_write(&f, hdr, (size_t)hl);
-        if (rc == 0) rc = rdb_save_to_sink(s, &sink, rsi, NULL, err, sizeof(err));
+        if (rc == 0) rc = rdb_save_to_sink(s, &sink, rsi, &progress, NULL, err, sizeof(err));
         else snprintf(err, sizeof(err), "every replica went away");
         if (rc == 0) rc = fanout_write(&f, mark, EOF_MARK_LEN);
     }
     if (rc != 0) log_msg(LL_WARNING, "Snapshot for replication failed: %s", err);
+    else persist_child_finish();
     _exit(rc == 0 ? 0 : 1);
 }
 
@@ -277,7 +279,7 @@ static int start(server *s, int diskless) {
     backlog_publish(r->bl);
     rdb_save_info rsi;
     persist_repl_save_info(s, &rsi);
-    pid_t pid = rc == 0 ? fork() : -1;
+    pid_t pid = rc == 0 ? persist_fork(s) : -1;
     if (pid == 0) child_main(s, diskless, wfds, rfds, n, &rsi, mark);
     if (pid < 0) {
         if (rc == 0) rc = -errno;

@@ -312,3 +312,87 @@ def test_shutdown_save_outlives_a_disk_replication_snapshot(servers):
     c = rm.raw()
     assert c.call("GET", "after-the-fork") == b"kept"
     assert c.call("DBSIZE") == 501
+
+
+# ---- what INFO says about a running child --------------------------------------------
+
+def stats(conn):
+    text = conn.call("INFO", "stats").decode()
+    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+
+
+def test_a_running_save_reports_its_progress_and_its_fork(both):
+    """While a child saves, INFO shows how far it got and what copy-on-write
+    costs; the fork itself is counted and timed; once the child is gone the
+    running figures return to zero and the final CoW size stays."""
+    srv = both("--save", "", "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0")
+    c = srv.raw()
+    assert c.call_raw("DEBUG", "POPULATE", "4000") == b"+OK\r\n"
+    forks = int(stats(c)["total_forks"])
+    c.call("CONFIG", "SET", "rdb-key-save-delay", "500")  # about two seconds
+    assert c.call_raw("BGSAVE") == b"+Background saving started\r\n"
+    st = stats(c)
+    assert int(st["total_forks"]) == forks + 1
+    assert int(st["latest_fork_usec"]) > 0
+    wait_until("a progress report",
+               lambda: int(persistence(c)["current_save_keys_processed"]) > 0, timeout=5)
+    info = persistence(c)
+    assert info["rdb_bgsave_in_progress"] == "1"
+    assert info["current_save_keys_total"] == "4000"
+    done = int(info["current_save_keys_processed"])
+    assert 0 < done < 4000
+    assert float(info["current_fork_perc"]) == pytest.approx(done * 100 / 4000, abs=0.01)
+    assert int(info["current_cow_size"]) > 0
+    assert int(info["current_cow_peak"]) >= int(info["current_cow_size"])
+    assert int(info["current_cow_size_age"]) >= 0
+    wait_until("the save to end", lambda: persistence(c)["rdb_bgsave_in_progress"] == "0",
+               timeout=20)
+    info = persistence(c)
+    assert info["rdb_last_bgsave_status"] == "ok"
+    for field in ("current_save_keys_processed", "current_save_keys_total", "current_cow_size",
+                  "current_cow_peak"):
+        assert info[field] == "0", field
+    assert info["current_fork_perc"] == "0.00"
+    assert int(info["rdb_last_cow_size"]) > 0
+    # A replication snapshot forks too, and is counted the same way.
+    c.call("CONFIG", "SET", "rdb-key-save-delay", "0")
+    replica = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    try:
+        replica.sendall(b"REPLCONF capa eof capa psync2\r\n")
+        assert replica.recv(5) == b"+OK\r\n"  # Redis refuses PSYNC with replies pending
+        replica.sendall(b"PSYNC ? -1\r\n")
+        wait_until("the replication fork", lambda: int(stats(c)["total_forks"]) == forks + 2)
+    finally:
+        replica.close()
+
+
+def test_expiry_time_cap_is_counted(servers):
+    """An active-expiry cycle cut short by its time budget is counted
+    (expired_time_cap_reached_count). Ringmaster only: Redis's fast cycles
+    often take the burst before a slow cycle runs out of time."""
+    srv = servers.ringmaster("--save", "", "--hz", "100")
+    c = srv.raw()
+    n = rmtest.scaled(100000, 20000)
+    for start in range(0, n, 1000):
+        for i in range(start, start + 1000):
+            c.send_command("SET", "e%d" % i, "v", "PX", "50")
+        for _ in range(1000):
+            c.read_reply()
+    wait_until("a capped expiry cycle",
+               lambda: int(stats(c)["expired_time_cap_reached_count"]) > 0, timeout=10)
+    wait_until("every key to expire", lambda: c.call("DBSIZE") == 0, timeout=20)
+    assert c.call_raw("CONFIG", "RESETSTAT") == b"+OK\r\n"
+    assert stats(c)["expired_time_cap_reached_count"] == "0"
+
+
+def test_resetstat_zeroes_the_fork_counters(both):
+    srv = both("--save", "")
+    c = srv.raw()
+    assert c.call_raw("BGSAVE") == b"+Background saving started\r\n"
+    assert int(stats(c)["total_forks"]) == 1
+    wait_until("the save to end", lambda: persistence(c)["rdb_bgsave_in_progress"] == "0",
+               timeout=20)
+    assert c.call_raw("CONFIG", "RESETSTAT") == b"+OK\r\n"
+    st = stats(c)
+    assert st["total_forks"] == "0"
+    assert st["latest_fork_usec"] == "0"

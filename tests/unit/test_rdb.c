@@ -123,7 +123,7 @@ static dstr save_mem(server *s) {
     rdb_sink sk;
     rdb_sink_mem(&sk, &buf);
     char err[256];
-    ck_assert_int_eq(rdb_save_to_sink(s, &sk, NULL, NULL, err, sizeof(err)), 0);
+    ck_assert_int_eq(rdb_save_to_sink(s, &sk, NULL, NULL, NULL, err, sizeof(err)), 0);
     return buf;
 }
 
