@@ -10,7 +10,7 @@ noise hits both alike):
     sampled every 100 ms during the 2-replica load: p50, p99, max;
   * under a load that does not saturate the machine (redis-benchmark -P 1,
     --light-n requests), once the replicas caught up again: the same lag
-    in bytes, and lag by time as DESIGN.md defines it (a probe key SET on
+    in bytes, and lag by time (a probe key SET on
     the master every 100 ms, and the milliseconds from its reply until
     each replica shows it). On 2 cores the -P 16 load leaves the replicas
     short of CPU, so its lag mostly measures how much faster the master
@@ -218,9 +218,10 @@ class LagSampler(threading.Thread):
 
 
 class TimeLagProbe(threading.Thread):
-    """Lag by time, as DESIGN.md defines it: every `period` seconds, SET a
-    probe key on the master and, from its reply on, poll each replica until
-    it shows the new value. One sample per replica, in milliseconds."""
+    """Lag by time: how long after the master acknowledged a write each
+    replica shows it. Every `period` seconds, SET a probe key on the master
+    and, from its reply on, poll each replica until it shows the new value.
+    One sample per replica, in milliseconds."""
 
     def __init__(self, master, replicas, period=0.1, give_up=10.0):
         super().__init__(daemon=True)

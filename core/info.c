@@ -16,7 +16,6 @@
 #include "core/util.h"
 #include "repl/repl.h"
 
-static size_t peak_memory;
 
 static dstr section_server(server *s, dstr o) {
     struct utsname u;
@@ -43,25 +42,29 @@ static dstr section_server(server *s, dstr o) {
 
 static dstr section_clients(server *s, dstr o) {
     size_t maxin = 0, maxout = 0;
-    int blocked = 0;
+    int blocked = 0, in_timeout_table = 0;
     for (client *c = s->clients; c; c = c->next) {
         if (dstr_alloc_size(c->querybuf) > maxin) maxin = dstr_alloc_size(c->querybuf);
         size_t out = dstr_len(c->reply) - c->reply_sent;
         if (out > maxout) maxout = out;
         if (c->flags & (CLIENT_PAUSED | CLIENT_BLOCKED)) blocked++;
+        /* Redis's timeout table: the blocked clients that will time out. */
+        if ((c->flags & CLIENT_BLOCKED) && c->bstate.timeout_ms) in_timeout_table++;
     }
     return dstr_catfmt(o,
                        "# Clients\r\nconnected_clients:%d\r\ncluster_connections:0\r\n"
                        "maxclients:%d\r\nclient_recent_max_input_buffer:%zu\r\n"
                        "client_recent_max_output_buffer:%zu\r\nblocked_clients:%d\r\n"
-                       "tracking_clients:0\r\nclients_in_timeout_table:0\r\n",
-                       s->nclients, s->cfg.maxclients, maxin, maxout, blocked);
+                       "tracking_clients:0\r\nclients_in_timeout_table:%d\r\n",
+                       s->nclients, s->cfg.maxclients, maxin, maxout, blocked,
+                       in_timeout_table);
 }
 
 static dstr section_memory(server *s, dstr o) {
     size_t used = mem_used();
     size_t rss = mem_rss();
-    if (used > peak_memory) peak_memory = used;
+    if (used > s->stat_peak_memory) s->stat_peak_memory = used;
+    size_t peak_memory = s->stat_peak_memory;
     char h_used[32], h_rss[32], h_peak[32], h_sys[32], h_max[32];
     util_bytes_to_human(h_used, sizeof(h_used), used);
     util_bytes_to_human(h_rss, sizeof(h_rss), rss);
@@ -80,14 +83,15 @@ static dstr section_memory(server *s, dstr o) {
         o,
         "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
         "used_memory_rss_human:%s\r\nused_memory_peak:%zu\r\nused_memory_peak_human:%s\r\n"
-        "used_memory_peak_perc:%.2f%%\r\nused_memory_overhead:%zu\r\nused_memory_startup:0\r\n"
+        "used_memory_peak_perc:%.2f%%\r\nused_memory_overhead:%zu\r\nused_memory_startup:%zu\r\n"
         "used_memory_dataset:%zu\r\nused_memory_dataset_perc:%.2f%%\r\n"
         "total_system_memory:%lld\r\ntotal_system_memory_human:%s\r\nused_memory_lua:0\r\n"
         "used_memory_scripts:0\r\nmaxmemory:%lld\r\nmaxmemory_human:%s\r\n"
         "maxmemory_policy:noeviction\r\nmem_fragmentation_ratio:%.2f\r\n"
         "mem_allocator:%s\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
         used, h_used, rss, h_rss, peak_memory, h_peak,
-        peak_memory ? (double)used * 100 / (double)peak_memory : 0.0, overhead, dataset,
+        peak_memory ? (double)used * 100 / (double)peak_memory : 0.0, overhead, s->mem_startup,
+        dataset,
         used ? (double)dataset * 100 / (double)used : 0.0, sysmem, h_sys, s->cfg.maxmemory, h_max,
         used ? (double)rss / (double)used : 0.0, mem_allocator_name());
 }

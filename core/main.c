@@ -95,6 +95,13 @@ int main(int argc, char **argv) {
     static server srv;
     server *s = &srv;
     config_defaults(&s->cfg);
+    /* INFO's `executable`: the absolute path, as Redis reports it. */
+    char exe[PATH_MAX];
+    ssize_t exelen = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (exelen > 0) {
+        exe[exelen] = '\0';
+        s->executable = mem_strdup(exe);
+    }
 
     int optstart = 1;
     if (argc >= 2) {
@@ -158,5 +165,6 @@ int main(int argc, char **argv) {
     server_main_loop(s);
     server_free(s);
     mem_free(s->configfile);
+    mem_free(s->executable);
     return 0;
 }

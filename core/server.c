@@ -79,6 +79,7 @@ int server_init(server *s) {
     repl_register();
     commands_init(s);
     repl_init(s);
+    s->mem_startup = s->stat_peak_memory = mem_used();
     return 0;
 }
 
@@ -340,6 +341,8 @@ static void clients_cron(server *s, long long now) {
 }
 
 static void stats_cron(server *s, long long now) {
+    size_t used = mem_used();
+    if (used > s->stat_peak_memory) s->stat_peak_memory = used;
     long long dt = now - s->inst_last_ms;
     if (dt < 100) return;
     int i = s->inst_idx;

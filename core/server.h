@@ -206,6 +206,8 @@ typedef struct server {
     long long stat_expire_cycle_time_used;
     long long stat_expired_time_cap_reached; /* active expiry cycles cut by their budget */
     long long stat_evictedkeys;
+    size_t stat_peak_memory; /* highest used_memory seen by the cron or INFO */
+    size_t mem_startup;      /* used_memory once initialised, before loading data */
     long long stat_io_reads, stat_io_writes;
     long long stat_client_qbuf_limit_disconnections;
     /* instantaneous metrics: ring of samples */

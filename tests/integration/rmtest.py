@@ -17,9 +17,9 @@ Nothing here may wait without a bound: every socket has a timeout and every
 process wait has one, so a hung server fails a test instead of hanging CTest.
 Children get PR_SET_PDEATHSIG so a killed pytest never leaves servers behind.
 
-RINGMASTER_SANITIZE="address" means the binary runs under ASan/UBSan, about
-three times slower: tests scale their counts with scaled() and their waits
-with SLOWDOWN.
+RINGMASTER_SANITIZE="address" (ASan/UBSan) or "thread" (TSan) means the binary
+runs under a sanitizer, about three times slower: tests scale their counts with
+scaled() and their waits with SLOWDOWN.
 """
 
 import ctypes
@@ -40,6 +40,8 @@ SANITIZER_MARKERS = (
     "ERROR: AddressSanitizer",
     "ERROR: LeakSanitizer",
     "runtime error:",
+    "WARNING: ThreadSanitizer",
+    "ERROR: ThreadSanitizer",
 )
 
 
