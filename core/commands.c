@@ -447,7 +447,9 @@ int arg_double(client *c, const dstr arg, double *out) {
     return 0;
 }
 
-int arg_is(const dstr arg, const char *word) { return !strcasecmp(arg, word); }
+int arg_is(const dstr arg, const char *word) {
+    return dstr_len(arg) == strlen(word) && !strcasecmp(arg, word);
+}
 
 int check_string_length(client *c, long long size, long long append) {
     long long total = (long long)((unsigned long long)size + (unsigned long long)append);

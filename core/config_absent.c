@@ -210,30 +210,33 @@ static int choice_ok(const char *choices, const char *v) {
 
 /* Redis's own error for a value of the wrong shape, so a typo reads the
  * same as on Redis; then the refusal of a value that needs the feature. */
-static int check_value(const absent_directive *a, const char *v, char *err, size_t errlen) {
+static int check_value(const absent_directive *a, const dstr v, char *err, size_t errlen) {
     long long n;
+    /* A word or a number never holds a NUL: without this "yes\0x" would
+     * pass for "yes". A free-form value keeps its bytes. */
+    int cstr = memchr(v, '\0', dstr_len(v)) == NULL;
     switch (a->kind) {
     case A_BOOL:
-        if (strcasecmp(v, "yes") && strcasecmp(v, "no")) {
+        if (!cstr || (strcasecmp(v, "yes") && strcasecmp(v, "no"))) {
             snprintf(err, errlen, "argument must be 'yes' or 'no'");
             return -1;
         }
         break;
     case A_INT:
-        if (!util_str_to_ll(v, strlen(v), &n)) {
+        if (!util_str_to_ll(v, dstr_len(v), &n)) {
             snprintf(err, errlen, "argument couldn't be parsed into an integer");
             return -1;
         }
         break;
     case A_ENUM:
-        if (!choice_ok(a->choices, v)) {
+        if (!cstr || !choice_ok(a->choices, v)) {
             snprintf(err, errlen, "argument(s) must be one of the following: %s", a->choices);
             return -1;
         }
         break;
     case A_ANY: break;
     }
-    if ((a->flags & A_STRICT) && strcasecmp(v, a->def)) {
+    if ((a->flags & A_STRICT) && (!cstr || strcasecmp(v, a->def))) {
         snprintf(err, errlen,
                  "'%s %s' needs a feature Ringmaster does not implement (only '%s' is supported)",
                  a->name, v, a->def);
@@ -242,10 +245,10 @@ static int check_value(const absent_directive *a, const char *v, char *err, size
     return 0;
 }
 
-static void remember(const absent_directive *a, const char *v) {
+static void remember(const absent_directive *a, const dstr v) {
     size_t i = (size_t)(a - table);
     dstr_free(given_values[i]);
-    given_values[i] = dstr_from(v);
+    given_values[i] = dstr_dup(v);
 }
 
 int absent_load(const absent_directive *a, dstr *argv, int argc, char *err, size_t errlen) {
@@ -268,7 +271,7 @@ int absent_load(const absent_directive *a, dstr *argv, int argc, char *err, size
     return rc;
 }
 
-int absent_set(const absent_directive *a, const char *value, char *err, size_t errlen) {
+int absent_set(const absent_directive *a, const dstr value, char *err, size_t errlen) {
     if (check_value(a, value, err, errlen) < 0) return -1;
     remember(a, value);
     return 0;
@@ -279,8 +282,7 @@ dstr absent_get(const absent_directive *a) {
     return v ? dstr_dup(v) : dstr_from(a->def);
 }
 
-void absent_get_matching(const char *pattern, config_emit_fn emit, void *priv) {
-    size_t plen = strlen(pattern);
+void absent_get_matching(const char *pattern, size_t plen, config_emit_fn emit, void *priv) {
     for (const absent_directive *a = table; a->name; a++) {
         if (a->flags & A_FILE_ONLY) continue;
         int by_name = util_glob_match(pattern, plen, a->name, strlen(a->name), 1);
@@ -288,8 +290,8 @@ void absent_get_matching(const char *pattern, config_emit_fn emit, void *priv) {
             a->alias && util_glob_match(pattern, plen, a->alias, strlen(a->alias), 1);
         if (!by_name && !by_alias) continue;
         dstr v = absent_get(a);
-        if (by_name) emit(priv, a->name, v);
-        if (by_alias) emit(priv, a->alias, v);
+        if (by_name) emit(priv, a->name, v, dstr_len(v));
+        if (by_alias) emit(priv, a->alias, v, dstr_len(v));
         dstr_free(v);
     }
 }

@@ -34,11 +34,13 @@ int absent_is_immutable(const absent_directive *a);
 /* A directive line from a file (argv[0] is the name): check, remember,
  * warn. Returns 0, or -1 with the reason in `err`. */
 int absent_load(const absent_directive *a, dstr *argv, int argc, char *err, size_t errlen);
-/* CONFIG SET: check and remember `value`. Returns 0 or -1 with `err`. */
-int absent_set(const absent_directive *a, const char *value, char *err, size_t errlen);
+/* CONFIG SET: check and remember `value` (a dstr: kept with its length).
+ * Returns 0 or -1 with `err`. */
+int absent_set(const absent_directive *a, const dstr value, char *err, size_t errlen);
 /* The current value (a new dstr). */
 dstr absent_get(const absent_directive *a);
-/* CONFIG GET: emit every entry whose name or alias matches `pattern`. */
-void absent_get_matching(const char *pattern, config_emit_fn emit, void *priv);
+/* CONFIG GET: emit every entry whose name or alias matches
+ * pattern[0..plen). */
+void absent_get_matching(const char *pattern, size_t plen, config_emit_fn emit, void *priv);
 
 #endif
