@@ -85,6 +85,7 @@ const cfg_entry config_table[] = {
      debugcmd_enum, F_IMMUTABLE, NULL, NULL},
     {"enable-protected-configs", NULL, K_ENUM, OFF(enable_protected_configs), "no", 0, 0,
      protected_enum, F_IMMUTABLE, NULL, NULL},
+    {"protected-mode", NULL, K_BOOL, OFF(protected_mode), "yes", 0, 0, NULL, 0, NULL, NULL},
     {"rdbcompression", NULL, K_BOOL, OFF(rdbcompression), "yes", 0, 0, NULL, 0, NULL, NULL},
     {"rdbchecksum", NULL, K_BOOL, OFF(rdbchecksum), "yes", 0, 0, NULL, F_IMMUTABLE, NULL, NULL},
     {"rdb-key-save-delay", NULL, K_LL, OFF(rdb_key_save_delay), "0", LLONG_MIN, LLONG_MAX, NULL,

@@ -62,6 +62,7 @@ typedef struct config {
     int save_loaded; /* a file or the command line gave `save`: later lines add */
     int enable_debug_command;
     int enable_protected_configs; /* who may CONFIG SET dir and dbfilename */
+    int protected_mode; /* no password: only loopback peers may connect */
     int rdbcompression;
     int rdbchecksum;
     long long rdb_key_save_delay;

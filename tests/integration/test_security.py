@@ -222,3 +222,57 @@ def test_replica_announced_address_must_be_an_address(ringmaster):
             assert "ip-address" in reply.message, reply
         assert c.call("REPLCONF", "ip-address", "10.0.0.1") == b"OK"
         assert c.call("REPLCONF", "ip-address", "replica-1.example") == b"OK"
+
+
+# -- protected mode ----------------------------------------------------------------
+
+def first_reply_from(port, source, dest="127.0.0.2"):
+    """PING from `source` (an address of the loopback range): what the
+    server sends, and whether it closed the connection."""
+    import socket
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind((source, 0))
+        sock.connect((dest, port))
+        sock.sendall(b"PING\r\n")
+        return rmtest.read_until_closed_or_quiet(sock, quiet=0.5)
+    finally:
+        sock.close()
+
+
+def test_protected_mode_like_redis(servers):
+    """Without a password only 127.0.0.1 and ::1 may connect over TCP, as
+    Redis 7.0 decides it (127.0.0.2 is another peer); a password, or
+    protected-mode no, lets everyone in."""
+    rm = servers.ringmaster("--bind", "127.0.0.1", "127.0.0.2")
+    ref = servers.redis("--bind", "127.0.0.1", "127.0.0.2")
+    denied = {}
+    for server in (rm, ref):
+        data, closed = first_reply_from(server.port, "127.0.0.2")
+        assert closed, (server.name, data)
+        assert data.startswith(b"-DENIED Redis is running in protected mode"), data
+        denied[server.name] = data
+        assert first_reply_from(server.port, "127.0.0.1") == (b"+PONG\r\n", False)
+        with server.raw() as c:
+            assert b"rejected_connections:1\r\n" in c.call("INFO", "stats")
+    assert denied["ringmaster"] == denied["redis"]
+    with rm.raw() as c:
+        assert c.call("CONFIG", "SET", "protected-mode", "no") == b"OK"
+        assert first_reply_from(rm.port, "127.0.0.2") == (b"+PONG\r\n", False)
+        assert c.call("CONFIG", "SET", "protected-mode", "yes", "requirepass", "pw") == b"OK"
+        rm.password = "pw"
+    data, closed = first_reply_from(rm.port, "127.0.0.2")
+    assert data == b"-NOAUTH Authentication required.\r\n" and not closed, data
+
+
+def test_protected_mode_lets_unix_socket_in(servers):
+    import shutil
+    import tempfile
+    sockdir = tempfile.mkdtemp(prefix="rm-")
+    try:
+        path = sockdir + "/rm.sock"
+        servers.ringmaster("--unixsocket", path)
+        with RespConn(unix_path=path) as c:
+            assert c.call("PING") == b"PONG"
+    finally:
+        shutil.rmtree(sockdir, ignore_errors=True)
