@@ -146,10 +146,16 @@ static int listen_tcp(server *s, const char *addr) {
 
 static int listen_unix(server *s) {
     const char *path = s->cfg.unixsocket;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        /* Cut to fit, the socket would appear at another path. */
+        log_msg(LL_WARNING, "Failed opening Unix socket: path longer than %zu bytes",
+                sizeof(sa.sun_path) - 1);
+        return -1;
+    }
     unlink(path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
         listen(fd, s->cfg.tcp_backlog) < 0) {

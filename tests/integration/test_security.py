@@ -276,3 +276,23 @@ def test_protected_mode_lets_unix_socket_in(servers):
             assert c.call("PING") == b"PONG"
     finally:
         shutil.rmtree(sockdir, ignore_errors=True)
+
+
+def test_unixsocket_path_too_long_refused_not_cut(servers, tmp_path):
+    """sun_path holds 107 bytes: a longer path cut to fit would put the
+    socket somewhere the operator did not name."""
+    import os
+    import tempfile
+    base = tempfile.mkdtemp(prefix="rm-")
+    try:
+        longdir = os.path.join(base, "d" * 100)
+        os.mkdir(longdir)
+        path = os.path.join(longdir, "rm.sock")
+        server = servers.ringmaster("--unixsocket", path, wait=False)
+        server.expect_exit()
+        assert server.wait_exit(10) not in (None, 0)
+        assert "path longer than 107 bytes" in server.log_text()
+        assert os.listdir(longdir) == [] and sorted(os.listdir(base)) == ["d" * 100]
+    finally:
+        import shutil
+        shutil.rmtree(base, ignore_errors=True)
