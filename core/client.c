@@ -328,7 +328,7 @@ int client_write_pending(client *c) {
  * no socket runs inside the server (tests, loading) and counts as local. */
 int client_is_local(client *c) {
     if (c->flags & CLIENT_UNIX_SOCKET) return 1;
-    return !strncmp(c->addr, "127.", 4) || !strncmp(c->addr, "::1", 3) || c->fd < 0;
+    return util_addr_is_loopback(c->addr) || c->fd < 0;
 }
 
 dstr client_info_string(client *c, dstr out) {

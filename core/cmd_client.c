@@ -10,15 +10,20 @@
 
 void cmd_client_id(client *c) { reply_int(c, (long long)c->id); }
 
-static int valid_name(const dstr name) {
-    for (size_t i = 0; i < dstr_len(name); i++)
-        if (name[i] < '!' || name[i] > '~') return 0;
+/* A name shows up in CLIENT LIST, one client a line, fields split at
+ * spaces: only printable ASCII without the space may go in, so a name can
+ * forge neither a field nor a line, and a NUL cannot hide its tail. */
+int client_name_is_valid(const dstr name) {
+    for (size_t i = 0; i < dstr_len(name); i++) {
+        unsigned char ch = (unsigned char)name[i];
+        if (ch < '!' || ch > '~') return 0;
+    }
     return 1;
 }
 
 void cmd_client_setname(client *c) {
-    if (!valid_name(c->argv[2])) {
-        reply_error(c, "ERR Client names cannot contain spaces, newlines or special characters.");
+    if (!client_name_is_valid(c->argv[2])) {
+        reply_error(c, ERR_CLIENT_NAME);
         return;
     }
     dstr_free(c->name);
@@ -35,12 +40,18 @@ void cmd_client_getname(client *c) {
 
 enum { TYPE_NORMAL, TYPE_REPLICA, TYPE_MASTER, TYPE_PUBSUB, TYPE_ANY };
 
-static int parse_type(const char *t) {
-    if (!strcasecmp(t, "normal")) return TYPE_NORMAL;
-    if (!strcasecmp(t, "slave") || !strcasecmp(t, "replica")) return TYPE_REPLICA;
-    if (!strcasecmp(t, "master")) return TYPE_MASTER;
-    if (!strcasecmp(t, "pubsub")) return TYPE_PUBSUB;
+static int parse_type(const dstr t) {
+    if (arg_is(t, "normal")) return TYPE_NORMAL;
+    if (arg_is(t, "slave") || arg_is(t, "replica")) return TYPE_REPLICA;
+    if (arg_is(t, "master")) return TYPE_MASTER;
+    if (arg_is(t, "pubsub")) return TYPE_PUBSUB;
     return -1;
+}
+
+/* An ADDR or LADDR filter is compared whole: "127.0.0.1:5000\0junk" names
+ * no client (strcmp would stop at the NUL and kill 127.0.0.1:5000). */
+static int filter_is_cstr(const dstr filter) {
+    return !filter || memchr(filter, '\0', dstr_len(filter)) == NULL;
 }
 
 static int client_type(const client *c) {
@@ -103,7 +114,7 @@ void cmd_client_info(client *c) {
 
 void cmd_client_kill(client *c) {
     server *s = c->srv;
-    const char *addr = NULL, *laddr = NULL;
+    dstr addr = NULL, laddr = NULL;
     long long id = 0, maxage = 0;
     int type = -1, skipme = 1;
     if (c->argc == 3) {
@@ -132,7 +143,7 @@ void cmd_client_kill(client *c) {
             } else if (arg_is(opt, "laddr")) {
                 laddr = val;
             } else if (arg_is(opt, "user")) {
-                if (strcmp(val, "default") != 0) {
+                if (!(dstr_len(val) == 7 && !memcmp(val, "default", 7))) {
                     reply_errorf(c, "ERR No such user '%s'", val);
                     return;
                 }
@@ -159,7 +170,8 @@ void cmd_client_kill(client *c) {
     long long killed = 0;
     int kill_self = 0;
     long long now = util_ms_time();
-    for (client *x = s->clients; x; x = x->next) {
+    int can_match = filter_is_cstr(addr) && filter_is_cstr(laddr);
+    for (client *x = can_match ? s->clients : NULL; x; x = x->next) {
         if (addr && strcmp(x->addr, addr) != 0) continue;
         if (laddr && strcmp(x->laddr, laddr) != 0) continue;
         if (id && (long long)x->id != id) continue;
@@ -172,7 +184,8 @@ void cmd_client_kill(client *c) {
             x->flags |= CLIENT_CLOSE_ASAP;
         killed++;
     }
-    if (type == -1 || type == TYPE_REPLICA) killed += repl_client_kill(s, addr, laddr, id, maxage);
+    if (can_match && (type == -1 || type == TYPE_REPLICA))
+        killed += repl_client_kill(s, addr, laddr, id, maxage);
     if (c->argc == 3) {
         if (killed == 0)
             reply_error(c, "ERR No such client");

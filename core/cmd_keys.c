@@ -101,7 +101,7 @@ void cmd_scan(client *c) {
     long long count = 10;
     const char *pat = NULL;
     size_t plen = 0;
-    const char *type = NULL;
+    dstr type = NULL;
     for (int i = 2; i < c->argc;) {
         int left = c->argc - i;
         if (arg_is(c->argv[i], "count") && left >= 2) {
@@ -141,7 +141,7 @@ void cmd_scan(client *c) {
         if (pat && !util_glob_match(pat, plen, k, dstr_len(k), 0)) keep = 0;
         if (keep && type) {
             obj *o = db_peek(c->db, k);
-            if (!o || strcasecmp(type, obj_type_name(o))) keep = 0;
+            if (!o || !arg_is(type, obj_type_name(o))) keep = 0;
         }
         if (keep && db_expire_if_needed(c->srv, c->db, k)) keep = 0;
         if (keep) {

@@ -44,7 +44,7 @@ typedef struct config_get_ctx {
     int n, cap;
 } config_get_ctx;
 
-static void config_get_collect(void *priv, const char *name, const char *value) {
+static void config_get_collect(void *priv, const char *name, const char *value, size_t vlen) {
     config_get_ctx *x = priv;
     for (int i = 0; i < x->n; i++)
         if (!strcmp(x->names[i], name)) return;
@@ -54,13 +54,14 @@ static void config_get_collect(void *priv, const char *name, const char *value) 
         x->values = mem_realloc(x->values, sizeof(dstr) * (size_t)x->cap);
     }
     x->names[x->n] = dstr_from(name);
-    x->values[x->n] = dstr_from(value);
+    x->values[x->n] = dstr_new(value, vlen);
     x->n++;
 }
 
 void cmd_config_get(client *c) {
     config_get_ctx x = {c, NULL, NULL, 0, 0};
-    for (int i = 2; i < c->argc; i++) config_get(&c->srv->cfg, c->argv[i], config_get_collect, &x);
+    for (int i = 2; i < c->argc; i++)
+        config_get(&c->srv->cfg, c->argv[i], dstr_len(c->argv[i]), config_get_collect, &x);
     reply_array(c, x.n * 2);
     for (int i = 0; i < x.n; i++) {
         reply_bulk_dstr(c, x.names[i]);
@@ -85,8 +86,8 @@ void cmd_config_set(client *c) {
         return;
     }
     int n = (c->argc - 2) / 2;
-    char **names = mem_alloc(sizeof(char *) * (size_t)n);
-    char **values = mem_alloc(sizeof(char *) * (size_t)n);
+    dstr *names = mem_alloc(sizeof(dstr) * (size_t)n);
+    dstr *values = mem_alloc(sizeof(dstr) * (size_t)n);
     for (int i = 0; i < n; i++) {
         names[i] = c->argv[2 + 2 * i];
         values[i] = c->argv[3 + 2 * i];
@@ -185,11 +186,15 @@ void cmd_command_info(client *c) {
     }
     reply_array(c, c->argc - 2);
     for (int i = 2; i < c->argc; i++) {
-        const command *cmd = command_find(s, c->argv[i]);
+        /* A name with a NUL byte names no command (command_find reads a
+         * C string and would find the command before the NUL). */
+        const dstr name = c->argv[i];
+        const command *cmd =
+            memchr(name, '\0', dstr_len(name)) ? NULL : command_find(s, name);
         if (cmd)
             command_reply_info(c, cmd);
         else
-            reply_null_array(c);
+            reply_null(c); /* Redis 7.0 answers $-1 for an unknown name */
     }
 }
 
@@ -201,7 +206,7 @@ void cmd_command_docs(client *c) {
 
 void cmd_command_list(client *c) {
     server *s = c->srv;
-    const char *pattern = NULL;
+    dstr pattern = NULL;
     if (c->argc == 5 && arg_is(c->argv[2], "filterby") && arg_is(c->argv[3], "pattern")) {
         pattern = c->argv[4];
     } else if (c->argc != 2) {
@@ -216,7 +221,7 @@ void cmd_command_list(client *c) {
     while ((de = dict_iter_next(&it))) {
         const command *cmd = de->v.val;
         if (!pattern ||
-            util_glob_match(pattern, strlen(pattern), cmd->name, strlen(cmd->name), 1)) {
+            util_glob_match(pattern, dstr_len(pattern), cmd->name, strlen(cmd->name), 1)) {
             reply_bulk_cstr(c, cmd->name);
             n++;
         }
@@ -271,11 +276,14 @@ void cmd_command_help(client *c) {
 
 /* ---- connection ---- */
 
+/* The one user is "default" (exactly: "default\0x" is another name). The
+ * password is compared over its whole length, NUL bytes included, and in
+ * time that does not depend on where it differs. */
 static int check_password(server *s, const dstr user, const dstr pass) {
-    if (user && strcmp(user, "default") != 0) return 0;
+    if (user && !(dstr_len(user) == 7 && !memcmp(user, "default", 7))) return 0;
     if (!s->cfg.requirepass) return 1;
-    return strlen(s->cfg.requirepass) == dstr_len(pass) &&
-           !memcmp(s->cfg.requirepass, pass, dstr_len(pass));
+    return util_secret_equal(s->cfg.requirepass, dstr_len(s->cfg.requirepass), pass,
+                             dstr_len(pass));
 }
 
 void cmd_auth(client *c) {
@@ -327,12 +335,9 @@ void cmd_hello(client *c) {
             j += 2;
         } else if (arg_is(c->argv[j], "setname") && more) {
             dstr name = c->argv[j + 1];
-            for (size_t i = 0; i < dstr_len(name); i++) {
-                if (name[i] < '!' || name[i] > '~') {
-                    reply_error(c, "ERR Client names cannot contain spaces, newlines or special "
-                                   "characters.");
-                    return;
-                }
+            if (!client_name_is_valid(name)) {
+                reply_error(c, ERR_CLIENT_NAME);
+                return;
             }
             dstr_free(c->name);
             c->name = dstr_len(name) ? dstr_dup(name) : NULL;

@@ -211,8 +211,11 @@ void commands_reset_stats(server *s) {
     dict_iter_done(&it);
 }
 
+/* The command dict hashes and compares names as C strings: a name with a
+ * NUL byte must not reach it, or "FLUSHALL\0x" would run FLUSHALL (Redis
+ * looks names up by their whole length: unknown command). */
 static command *lookup_base(server *s, const dstr name) {
-    if (dstr_len(name) > 64) return NULL;
+    if (dstr_len(name) > 64 || memchr(name, '\0', dstr_len(name))) return NULL;
     dict_entry *de = dict_find(s->commands, name);
     return de ? de->v.val : NULL;
 }
@@ -222,7 +225,7 @@ static command *lookup_sub(command *base, const dstr subname) {
     (void)bar;
     size_t blen = strlen(base->name);
     for (command *sub = (command *)base->subcommands; sub->name; sub++) {
-        if (!strcasecmp(sub->name + blen + 1, subname)) return sub;
+        if (arg_is(subname, sub->name + blen + 1)) return sub;
     }
     return NULL;
 }
@@ -447,7 +450,9 @@ int arg_double(client *c, const dstr arg, double *out) {
     return 0;
 }
 
-int arg_is(const dstr arg, const char *word) { return !strcasecmp(arg, word); }
+int arg_is(const dstr arg, const char *word) {
+    return dstr_len(arg) == strlen(word) && !strcasecmp(arg, word);
+}
 
 int check_string_length(client *c, long long size, long long append) {
     long long total = (long long)((unsigned long long)size + (unsigned long long)append);

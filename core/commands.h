@@ -122,7 +122,11 @@ int arg_ll_range(client *c, const dstr arg, long long min, long long max, long l
  * and within +-LONG_MAX/2 when `paired` (WITHVALUES, WITHSCORES). */
 int arg_rand_count(client *c, const dstr arg, int paired, long long *out);
 int arg_double(client *c, const dstr arg, double *out);
+/* Whether the argument is `word`, ignoring case; the whole argument: an
+ * option followed by a NUL byte and more is not that option. */
 int arg_is(const dstr arg, const char *word);
+/* CLIENT SETNAME and HELLO SETNAME: printable ASCII, no space (cmd_client.c). */
+int client_name_is_valid(const dstr name);
 int check_string_length(client *c, long long size, long long append);
 void server_dirty(client *c, long long n);
 void commands_register_table(command *table);

@@ -5,11 +5,21 @@
  * loader, the command line, CONFIG GET, CONFIG SET and CONFIG REWRITE are
  * all driven by that table, so a directive added there works everywhere.
  * The file syntax is redis.conf's: one directive per line, arguments
- * split like an inline request (quotes and escapes), `include` nests. */
+ * split like an inline request (quotes and escapes), `include` nests.
+ *
+ * Values are binary safe: a string directive is a dstr that keeps every
+ * byte it was given (a NUL included), so a password set with CONFIG SET,
+ * read back with CONFIG GET, written by CONFIG REWRITE ("\x00" inside
+ * quotes) and read again from the file is the same bytes. The string
+ * directives the operating system takes as C strings (file names, socket
+ * path, addresses) refuse a NUL byte instead of cutting the value short;
+ * every dstr stays NUL-terminated, so those callers use them as they are. */
 #ifndef RM_CONFIG_H
 #define RM_CONFIG_H
 
 #include <stddef.h>
+
+#include "core/dstr.h"
 
 #define CONFIG_MAX_BIND 16
 #define CONFIG_MAX_SAVEPARAMS 16
@@ -31,7 +41,7 @@ typedef struct config {
     char *bind[CONFIG_MAX_BIND];
     int nbind;
     int port;
-    char *unixsocket;
+    dstr unixsocket;
     int unixsocketperm;
     int maxclients;
     int timeout;
@@ -41,16 +51,18 @@ typedef struct config {
     long long client_query_buffer_limit;
     int databases;
     int hz;
-    char *requirepass;
+    dstr requirepass;
     int loglevel;
-    char *logfile;
-    char *pidfile;
+    dstr logfile;
+    dstr pidfile;
     char *dir;
-    char *dbfilename;
+    dstr dbfilename;
     save_param save[CONFIG_MAX_SAVEPARAMS];
     int nsave;
+    int save_loaded; /* a file or the command line gave `save`: later lines add */
     int enable_debug_command;
     int enable_protected_configs; /* who may CONFIG SET dir and dbfilename */
+    int protected_mode; /* no password: only loopback peers may connect */
     int rdbcompression;
     int rdbchecksum;
     long long rdb_key_save_delay;
@@ -71,9 +83,9 @@ typedef struct config {
     int repl_diskless_load;
     int min_replicas_to_write;
     int min_replicas_max_lag;
-    char *masterauth;
-    char *masteruser;
-    char *replica_announce_ip;
+    dstr masterauth;
+    dstr masteruser;
+    dstr replica_announce_ip;
     int replica_announce_port;
     int replica_read_only;
     int replica_serve_stale_data;
@@ -107,10 +119,12 @@ int config_load_file(config *cfg, const char *path, char *err, size_t errlen);
  * without the dashes grouped with their arguments. */
 int config_load_string(config *cfg, const char *text, const char *origin, char *err, size_t errlen);
 
-/* CONFIG GET support: calls `emit` for each directive matching `pattern`
- * with its name and current value. */
-typedef void (*config_emit_fn)(void *priv, const char *name, const char *value);
-void config_get(const config *cfg, const char *pattern, config_emit_fn emit, void *priv);
+/* CONFIG GET support: calls `emit` for each directive matching
+ * pattern[0..plen) with its name and current value (value[0..vlen), which
+ * may hold NUL bytes). */
+typedef void (*config_emit_fn)(void *priv, const char *name, const char *value, size_t vlen);
+void config_get(const config *cfg, const char *pattern, size_t plen, config_emit_fn emit,
+                void *priv);
 /* CONFIG SET of `n` directives (names[i] takes values[i]), all or nothing
  * as in Redis 7.0: the names are checked first (unknown, immutable,
  * protected unless `allow_protected`, the same name twice), then every
@@ -122,13 +136,15 @@ typedef struct config_set_error {
     const char *arg; /* the argument the error names */
     char msg[512];   /* otherwise the text after "... '<arg>') - " */
 } config_set_error;
-int config_set_many(config *cfg, char *const *names, char *const *values, int n,
+/* names[] and values[] are dstrs (a client's arguments): their lengths are
+ * used, so a name with a NUL byte is unknown and a value keeps its NULs. */
+int config_set_many(config *cfg, const dstr *names, const dstr *values, int n,
                     int allow_protected, config_set_error *res);
-/* CONFIG SET of one directive, protected ones allowed (tests, internal
- * callers). Returns 0 or -1 with `err` set as config_set_error.msg;
- * *unknown is set when the directive does not exist. */
-int config_set(config *cfg, const char *name, const char *value, int *unknown, char *err,
-               size_t errlen);
+/* CONFIG SET of one directive to value[0..vlen), protected ones allowed
+ * (tests, internal callers). Returns 0 or -1 with `err` set as
+ * config_set_error.msg; *unknown is set when the directive does not exist. */
+int config_set(config *cfg, const char *name, const char *value, size_t vlen, int *unknown,
+               char *err, size_t errlen);
 /* Rewrite `path` so that it holds the current configuration. */
 int config_rewrite(const config *cfg, const char *path, char *err, size_t errlen);
 

@@ -1,5 +1,33 @@
 /* config_absent: see config_absent.h.
  *
+ * The rule: a value is refused only when accepting it would make
+ * Ringmaster behave differently from what the operator asked, in what a
+ * client or the operator can observe: the data kept, the replies, what
+ * reaches the disk or the network. Tuning an absent mechanism changes
+ * none of that (Ringmaster behaves as Redis does with the default), so it
+ * loads with a warning. Asking for a feature does:
+ *   refused  appendonly yes (no AOF: writes would not be logged),
+ *            notify-keyspace-events with flags (no client would get an
+ *            event), maxmemory-policy *-lfu (OBJECT FREQ/IDLETIME answer
+ *            as without LFU), maxmemory-clients (no client eviction),
+ *            aclfile, user, loadmodule, rename-command (the users, module
+ *            or renamed command would be missing: a security change),
+ *            cluster-enabled, tls-port/-replication/-cluster, syslog-enabled
+ *            (the log would not go there), socket-mark-id and
+ *            bind-source-addr (packets would leave unmarked or from another
+ *            address), shutdown-on-sigint/-sigterm (a signal would save or
+ *            not otherwise), rdb-del-sync-files yes (a replication RDB
+ *            would stay on disk).
+ *   accepted  everything else, among them latency-monitor-threshold and
+ *            slowlog-* (their only reader, LATENCY / SLOWLOG, is an unknown
+ *            command), maxmemory-policy's other policies (maxmemory must be
+ *            0, and then none evicts), lazyfree-*, activerehashing,
+ *            activedefrag, jemalloc-bg-thread, io-threads, oom-score-adj,
+ *            disable-thp, supervised, always-show-logo, set-proc-title,
+ *            crash-log-enabled, enable-module-command (there is no module
+ *            to load), *_cpulist.
+ * protected-mode is not here: it is implemented (server.c).
+ *
  * The table says, for each directive, Redis 7.0's compiled default (what a
  * bare redis-server reports in CONFIG GET), how a value is checked (so a
  * bad one gets Redis's own error text), and whether a non-default value is
@@ -52,18 +80,18 @@ static const absent_directive table[] = {
     {"aof_rewrite_cpulist", NULL, "", A_ANY, I, NULL},
     /* persistence: RDB details */
     {"sanitize-dump-payload", NULL, "no", A_ENUM, 0, "no, yes, clients"},
-    {"rdb-del-sync-files", NULL, "no", A_BOOL, 0, NULL},
+    {"rdb-del-sync-files", NULL, "no", A_BOOL, S, NULL},
     {"rdb-save-incremental-fsync", NULL, "yes", A_BOOL, 0, NULL},
     {"bgsave_cpulist", NULL, "", A_ANY, I, NULL},
     /* keyspace events, latency, slowlog */
     {"notify-keyspace-events", NULL, "", A_ANY, S, NULL},
-    {"latency-monitor-threshold", NULL, "0", A_INT, S, NULL},
+    {"latency-monitor-threshold", NULL, "0", A_INT, 0, NULL},
     {"latency-tracking", NULL, "yes", A_BOOL, 0, NULL},
     {"latency-tracking-info-percentiles", NULL, "50 99 99.9", A_ANY, 0, NULL},
     {"slowlog-log-slower-than", NULL, "10000", A_INT, 0, NULL},
     {"slowlog-max-len", NULL, "128", A_INT, 0, NULL},
     /* memory policy: maxmemory itself is in config.c (only 0) */
-    {"maxmemory-policy", NULL, "noeviction", A_ENUM, S,
+    {"maxmemory-policy", NULL, "noeviction", A_ENUM, 0,
      "volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, "
      "allkeys-random, noeviction"},
     {"maxmemory-samples", NULL, "5", A_INT, 0, NULL},
@@ -97,7 +125,7 @@ static const absent_directive table[] = {
     /* scripting, modules, ACL */
     {"lua-time-limit", NULL, "5000", A_INT, 0, NULL},
     {"busy-reply-threshold", NULL, "5000", A_INT, 0, NULL},
-    {"enable-module-command", NULL, "no", A_ENUM, S | I, "no, yes, local"},
+    {"enable-module-command", NULL, "no", A_ENUM, I, "no, yes, local"},
     {"aclfile", NULL, "", A_ANY, S | I, NULL},
     {"acllog-max-len", NULL, "128", A_INT, 0, NULL},
     {"acl-pubsub-default", NULL, "resetchannels", A_ENUM, 0, "allchannels, resetchannels"},
@@ -105,8 +133,7 @@ static const absent_directive table[] = {
     {"rename-command", NULL, "", A_ANY, A_FILE_ONLY, NULL},
     {"user", NULL, "", A_ANY, A_FILE_ONLY, NULL},
     /* process, network, logging */
-    {"protected-mode", NULL, "yes", A_BOOL, 0, NULL},
-    {"supervised", NULL, "no", A_ENUM, S | I, "upstart, systemd, auto, no"},
+    {"supervised", NULL, "no", A_ENUM, I, "upstart, systemd, auto, no"},
     {"always-show-logo", NULL, "no", A_BOOL, I, NULL},
     {"set-proc-title", NULL, "yes", A_BOOL, I, NULL},
     {"proc-title-template", NULL, "{title} {listen-addr} {server-mode}", A_ANY, 0, NULL},
@@ -176,6 +203,18 @@ static const absent_directive table[] = {
 #undef S
 #undef I
 
+/* Tuning directives of which some values, not all, ask for the feature. */
+static const struct {
+    const char *name;
+    const char *values; /* ", "-separated, as A_ENUM choices */
+    const char *why;
+} refused_values[] = {
+    /* With maxmemory 0 (the only one accepted) no policy evicts, but an
+     * LFU one also changes OBJECT FREQ and OBJECT IDLETIME's answers. */
+    {"maxmemory-policy", "volatile-lfu, allkeys-lfu", "LFU access tracking"},
+    {NULL, NULL, NULL},
+};
+
 #define N_ABSENT (sizeof(table) / sizeof(table[0]))
 static dstr given_values[N_ABSENT]; /* NULL: never given, the default holds */
 
@@ -210,42 +249,52 @@ static int choice_ok(const char *choices, const char *v) {
 
 /* Redis's own error for a value of the wrong shape, so a typo reads the
  * same as on Redis; then the refusal of a value that needs the feature. */
-static int check_value(const absent_directive *a, const char *v, char *err, size_t errlen) {
+static int check_value(const absent_directive *a, const dstr v, char *err, size_t errlen) {
     long long n;
+    /* A word or a number never holds a NUL: without this "yes\0x" would
+     * pass for "yes". A free-form value keeps its bytes. */
+    int cstr = memchr(v, '\0', dstr_len(v)) == NULL;
     switch (a->kind) {
     case A_BOOL:
-        if (strcasecmp(v, "yes") && strcasecmp(v, "no")) {
+        if (!cstr || (strcasecmp(v, "yes") && strcasecmp(v, "no"))) {
             snprintf(err, errlen, "argument must be 'yes' or 'no'");
             return -1;
         }
         break;
     case A_INT:
-        if (!util_str_to_ll(v, strlen(v), &n)) {
+        if (!util_str_to_ll(v, dstr_len(v), &n)) {
             snprintf(err, errlen, "argument couldn't be parsed into an integer");
             return -1;
         }
         break;
     case A_ENUM:
-        if (!choice_ok(a->choices, v)) {
+        if (!cstr || !choice_ok(a->choices, v)) {
             snprintf(err, errlen, "argument(s) must be one of the following: %s", a->choices);
             return -1;
         }
         break;
     case A_ANY: break;
     }
-    if ((a->flags & A_STRICT) && strcasecmp(v, a->def)) {
+    if ((a->flags & A_STRICT) && (!cstr || strcasecmp(v, a->def))) {
         snprintf(err, errlen,
                  "'%s %s' needs a feature Ringmaster does not implement (only '%s' is supported)",
                  a->name, v, a->def);
         return -1;
     }
+    for (int i = 0; refused_values[i].name; i++) {
+        if (strcmp(refused_values[i].name, a->name) || !choice_ok(refused_values[i].values, v))
+            continue;
+        snprintf(err, errlen, "'%s %s' needs a feature Ringmaster does not implement (%s)",
+                 a->name, v, refused_values[i].why);
+        return -1;
+    }
     return 0;
 }
 
-static void remember(const absent_directive *a, const char *v) {
+static void remember(const absent_directive *a, const dstr v) {
     size_t i = (size_t)(a - table);
     dstr_free(given_values[i]);
-    given_values[i] = dstr_from(v);
+    given_values[i] = dstr_dup(v);
 }
 
 int absent_load(const absent_directive *a, dstr *argv, int argc, char *err, size_t errlen) {
@@ -268,7 +317,7 @@ int absent_load(const absent_directive *a, dstr *argv, int argc, char *err, size
     return rc;
 }
 
-int absent_set(const absent_directive *a, const char *value, char *err, size_t errlen) {
+int absent_set(const absent_directive *a, const dstr value, char *err, size_t errlen) {
     if (check_value(a, value, err, errlen) < 0) return -1;
     remember(a, value);
     return 0;
@@ -279,8 +328,7 @@ dstr absent_get(const absent_directive *a) {
     return v ? dstr_dup(v) : dstr_from(a->def);
 }
 
-void absent_get_matching(const char *pattern, config_emit_fn emit, void *priv) {
-    size_t plen = strlen(pattern);
+void absent_get_matching(const char *pattern, size_t plen, config_emit_fn emit, void *priv) {
     for (const absent_directive *a = table; a->name; a++) {
         if (a->flags & A_FILE_ONLY) continue;
         int by_name = util_glob_match(pattern, plen, a->name, strlen(a->name), 1);
@@ -288,8 +336,8 @@ void absent_get_matching(const char *pattern, config_emit_fn emit, void *priv) {
             a->alias && util_glob_match(pattern, plen, a->alias, strlen(a->alias), 1);
         if (!by_name && !by_alias) continue;
         dstr v = absent_get(a);
-        if (by_name) emit(priv, a->name, v);
-        if (by_alias) emit(priv, a->alias, v);
+        if (by_name) emit(priv, a->name, v, dstr_len(v));
+        if (by_alias) emit(priv, a->alias, v, dstr_len(v));
         dstr_free(v);
     }
 }

@@ -191,7 +191,10 @@ void cmd_debug(client *c) {
     } else if (arg_is(sub, "populate") && c->argc >= 3 && c->argc <= 5) {
         debug_populate(c);
     } else if (arg_is(sub, "log") && c->argc == 3) {
-        log_msg(LL_WARNING, "DEBUG LOG: %s", c->argv[2]);
+        /* The client's text, escaped: it must not forge log lines. */
+        char text[1024];
+        log_msg(LL_WARNING, "DEBUG LOG: %s",
+                log_repr(text, sizeof(text), c->argv[2], dstr_len(c->argv[2])));
         reply_ok(c);
     } else if (arg_is(sub, "help")) {
         static const char *lines[] = {

@@ -148,7 +148,7 @@ int main(int argc, char **argv) {
 
     if (s->cfg.daemonize) {
         daemonize();
-        if (!s->cfg.pidfile) s->cfg.pidfile = mem_strdup(DEFAULT_PID_FILE);
+        if (!s->cfg.pidfile) s->cfg.pidfile = dstr_from(DEFAULT_PID_FILE);
     }
 
     server_init(s);

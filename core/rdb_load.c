@@ -494,7 +494,10 @@ static int aux_field(rdb_loader *ld, const sview *k, const sview *v) {
 #define AUX_IS(name) (k->len == strlen(name) && !memcmp(k->p, name, k->len))
     if (AUX_IS("redis-ver")) {
         snprintf(in->redis_ver, sizeof(in->redis_ver), "%.31s", val);
-        log_msg(LL_NOTICE, "Loading RDB produced by version %s", val);
+        /* The file (or a master sending it) wrote this: escaped. */
+        char shown[64];
+        log_msg(LL_NOTICE, "Loading RDB produced by version %s",
+                log_repr(shown, sizeof(shown), v->p, v->len));
     } else if (AUX_IS("ctime")) {
         in->ctime = strtoll(val, NULL, 10);
         long long age = (long long)time(NULL) - in->ctime;

@@ -41,5 +41,7 @@ void reply_set_deferred_len(client *c, size_t handle, long long n);
 #define ERR_NO_KEY "ERR no such key"
 #define ERR_DB_RANGE "ERR DB index is out of range"
 #define ERR_SAME_OBJ "ERR source and destination objects are the same"
+#define ERR_CLIENT_NAME                                                                        \
+    "ERR Client names cannot contain spaces, newlines or special characters."
 
 #endif

@@ -147,10 +147,16 @@ static int listen_tcp(server *s, const char *addr) {
 
 static int listen_unix(server *s) {
     const char *path = s->cfg.unixsocket;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        /* Cut to fit, the socket would appear at another path. */
+        log_msg(LL_WARNING, "Failed opening Unix socket: path longer than %zu bytes",
+                sizeof(sa.sun_path) - 1);
+        return -1;
+    }
     unlink(path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
         listen(fd, s->cfg.tcp_backlog) < 0) {
@@ -204,6 +210,34 @@ static void format_peer(struct sockaddr_storage *ss, char *out, size_t outlen) {
     }
 }
 
+/* Redis 7.0's protected mode: while the default user has no password, a
+ * TCP peer other than 127.0.0.1 or ::1 exactly (Redis compares the
+ * address text; 127.0.0.2 is refused) gets this error and is closed. Unix
+ * socket peers are local by construction. */
+#define ERR_DENIED                                                                               \
+    "-DENIED Redis is running in protected mode because protected mode is enabled and no "      \
+    "password is set for the default user. In this mode connections are only accepted from "  \
+    "the loopback interface. If you want to connect from external computers to Redis you may " \
+    "adopt one of the following solutions: 1) Just disable protected mode sending the command " \
+    "'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from "  \
+    "the same host the server is running, however MAKE SURE Redis is not publicly accessible " \
+    "from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "        \
+    "Alternatively you can just disable the protected mode by editing the Redis configuration " \
+    "file, and setting the protected mode option to 'no', and then restarting the server. 3) " \
+    "If you started the server manually just for testing, restart it with the "               \
+    "'--protected-mode no' option. 4) Setup a an authentication password for the default "     \
+    "user. NOTE: You only need to do one of the above things in order for the server to start " \
+    "accepting connections from the outside.\r\n"
+
+static int protected_mode_denies(server *s, const listener *l, struct sockaddr_storage *ss) {
+    if (!s->cfg.protected_mode || s->cfg.requirepass || l->is_unix) return 0;
+    char peer[INET6_ADDRSTRLEN + 8];
+    format_peer(ss, peer, sizeof(peer));
+    char *colon = strrchr(peer, ':');
+    if (colon) *colon = '\0';
+    return strcmp(peer, "127.0.0.1") != 0 && strcmp(peer, "::1") != 0;
+}
+
 static void accept_clients(server *s, listener *l) {
     for (int i = 0; i < 1000; i++) {
         struct sockaddr_storage ss;
@@ -218,6 +252,13 @@ static void accept_clients(server *s, listener *l) {
         if (s->nclients >= s->cfg.maxclients) {
             static const char err[] = "-ERR max number of clients reached\r\n";
             ssize_t w = write(fd, err, sizeof(err) - 1);
+            (void)w;
+            close(fd);
+            s->stat_rejected_conn++;
+            continue;
+        }
+        if (protected_mode_denies(s, l, &ss)) {
+            ssize_t w = write(fd, ERR_DENIED, sizeof(ERR_DENIED) - 1);
             (void)w;
             close(fd);
             s->stat_rejected_conn++;

@@ -525,6 +525,28 @@ int util_mem_to_ull(const char *s, unsigned long long *out) {
     return 1;
 }
 
+int util_secret_equal(const void *secret, size_t secretlen, const void *given, size_t givenlen) {
+    const unsigned char *s = secret, *g = given;
+    static const unsigned char nothing = 0;
+    /* Every byte given is compared, against the secret's byte at the same
+     * place (the secret wraps around when shorter), and a length mismatch
+     * goes into the same accumulator. The accumulator is volatile: once it
+     * is non-zero the answer is known, and the compiler would be free to
+     * stop the loop there. */
+    volatile size_t diff = secretlen ^ givenlen;
+    for (size_t i = 0; i < givenlen; i++) {
+        unsigned char sb = secretlen ? s[i % secretlen] : nothing;
+        diff |= (size_t)(sb ^ g[i]);
+    }
+    return diff == 0;
+}
+
+int util_addr_is_loopback(const char *addr) {
+    const char *colon = strrchr(addr, ':');
+    size_t iplen = colon ? (size_t)(colon - addr) : strlen(addr);
+    return !strncmp(addr, "127.", 4) || (iplen == 3 && !memcmp(addr, "::1", 3));
+}
+
 void util_bytes_to_human(char *buf, size_t size, unsigned long long n) {
     static const char units[] = "KMGTP";
     if (n < 1024) {

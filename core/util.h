@@ -83,6 +83,17 @@ void util_random_hex(char *out, size_t n);
  * insensitive: b, k=1000, kb=1024, m, mb, g, gb. Returns 1 on success. */
 int util_mem_to_ull(const char *s, unsigned long long *out);
 
+/* Whether the secret (a password: requirepass, masterauth) equals what a
+ * peer gave, over their whole lengths: NUL bytes count like any other.
+ * The time taken depends only on `givenlen`, which the peer chose, never
+ * on where the two differ nor on the secret's length. Returns 1 if equal. */
+int util_secret_equal(const void *secret, size_t secretlen, const void *given, size_t givenlen);
+
+/* Whether an "ip:port" peer address is a loopback one, as Redis 7.0's
+ * connIsLocal() decides: an IPv4 address in 127.0.0.0/8, or exactly ::1
+ * ("::1234:5" is another host). */
+int util_addr_is_loopback(const char *addr);
+
 /* INFO's *_human fields (Redis bytesToHuman): "123B", "1.00K", "4.77M",
  * ..., "P"; 1024^6 and up printed as plain bytes. */
 void util_bytes_to_human(char *buf, size_t size, unsigned long long n);

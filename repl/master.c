@@ -324,6 +324,18 @@ int repl_take_pending_conf(server *s, uint64_t id, repl_conf_pending *out) {
     return 0;
 }
 
+/* The address a replica announces goes into INFO (one replica a line,
+ * fields split at ','), ROLE and the log: a host name or an IP address
+ * holds none of the bytes that could end a field or a line, nor a NUL
+ * that would cut it short. */
+static int announced_ip_is_valid(const dstr ip) {
+    for (size_t i = 0; i < dstr_len(ip); i++) {
+        unsigned char ch = (unsigned char)ip[i];
+        if (ch < '!' || ch > '~' || ch == ',') return 0;
+    }
+    return 1;
+}
+
 static void cmd_replconf(client *c) {
     repl_state *r = repl_of(c->srv);
     if (c->argc % 2 == 0) {
@@ -340,6 +352,10 @@ static void cmd_replconf(client *c) {
             if (dstr_len(val) >= sizeof(((repl_conf_pending *)0)->ip)) {
                 reply_error(c, "ERR REPLCONF ip-address provided by replica instance is too long: "
                                "46 bytes are allowed");
+                return;
+            }
+            if (!announced_ip_is_valid(val)) {
+                reply_error(c, "ERR REPLCONF ip-address must be a host name or an IP address");
                 return;
             }
             snprintf(pending_conf(r, c->id, 1)->ip, 46, "%s", val);

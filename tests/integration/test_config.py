@@ -234,21 +234,49 @@ def test_defaults_match_bare_redis(servers):
             assert a.call("CONFIG", "GET", hidden) == b.call("CONFIG", "GET", hidden)
 
 
+# -- save lines as a templated redis.conf writes them --------------------------
+
+SAVE_FILES = [
+    ("save \n", b""),  # what tools that template redis.conf write
+    ("save\n", b""),
+    ("save \"\"\n", b""),
+    ("save 900 1\nsave 300 10\nsave 60 10000\n", b"900 1 300 10 60 10000"),
+    ("save 900 1\nsave\n", b"900 1"),
+    ("save 900 1\nsave \"\"\nsave 300 10\n", b"300 10"),
+]
+
+
+@pytest.mark.parametrize("lines,expected", SAVE_FILES)
+def test_save_lines_in_a_file_like_redis(servers, tmp_path, lines, expected):
+    """Both servers start from the same file (no --save on the command line)
+    and report the same save points."""
+    for name, start in (("ringmaster", servers.ringmaster), ("redis", servers.redis)):
+        port = free_port()
+        conf = write_file(tmp_path / ("%s.conf" % name),
+                          "port %d\nbind 127.0.0.1\ndir \"%s\"\n%s" % (port, tmp_path, lines))
+        server = start(config_file=conf, standard=False, port=port, name=name)
+        with server.raw() as c:
+            assert c.call("CONFIG", "GET", "save") == [b"save", expected], name
+
+
 # -- directives whose feature Ringmaster lacks --------------------------------
 
+# Each asks for something Ringmaster would not do (see config_absent.c).
 REFUSED_LINES = [
     "appendonly yes",
     "cluster-enabled yes",
     "maxmemory 100mb",
-    "maxmemory-policy allkeys-lru",
+    "maxmemory-policy allkeys-lfu",
+    "maxmemory-policy volatile-lfu",
+    "maxmemory-clients 10mb",
     "notify-keyspace-events KEA",
-    "latency-monitor-threshold 100",
     "aclfile /etc/redis/users.acl",
     "rename-command FLUSHALL \"\"",
     "user alice on >secret ~* +@all",
     "loadmodule /usr/lib/redis/modules/x.so",
-    "supervised systemd",
-    "enable-module-command yes",
+    "syslog-enabled yes",
+    "rdb-del-sync-files yes",
+    "shutdown-on-sigterm nosave",
     "tls-port 6380",
 ]
 
@@ -269,7 +297,20 @@ def test_directive_needing_missing_feature_refused_at_startup(servers, tmp_path,
     assert directive in log, log
 
 
+# Each only tunes an absent mechanism: Ringmaster still does what was asked.
 ACCEPTED_LINES = [
+    "enable-module-command yes",
+    "supervised systemd",
+    "maxmemory-policy allkeys-lru",
+    "latency-monitor-threshold 100",
+    "activerehashing no",
+    "jemalloc-bg-thread no",
+    "oom-score-adj relative",
+    "disable-thp no",
+    "always-show-logo yes",
+    "set-proc-title no",
+    "crash-log-enabled no",
+    "lazyfree-lazy-server-del yes",
     "slowlog-max-len 64",
     "slowlog-log-slower-than 5000",
     "lazyfree-lazy-eviction yes",
@@ -299,15 +340,30 @@ def test_directives_tuning_missing_features_load_with_warning(servers, tmp_path)
     with server.raw() as c:
         assert c.call("CONFIG", "GET", "slowlog-max-len") == [b"slowlog-max-len", b"64"]
         assert c.call("CONFIG", "GET", "appendfsync") == [b"appendfsync", b"always"]
-    assert "Directive 'slowlog-max-len' is accepted but not implemented" in server.log_text()
+        assert c.call("CONFIG", "GET", "enable-module-command") == [b"enable-module-command",
+                                                                    b"yes"]
+    log = server.log_text()
+    for name in ("slowlog-max-len", "enable-module-command", "supervised", "io-threads"):
+        assert "Directive '%s' is accepted but not implemented" % name in log, name
+
+
+def test_accepted_lines_load_in_redis_too(servers, tmp_path):
+    """The accepted sample is valid redis.conf: the reference loads it too."""
+    port = free_port()
+    conf = write_file(tmp_path / "redis.conf",
+                      "port %d\nbind 127.0.0.1\nsave \"\"\n%s\n" % (port, "\n".join(ACCEPTED_LINES)))
+    ref = servers.redis(config_file=conf, standard=False, port=port)
+    with ref.raw() as c:
+        assert c.call("CONFIG", "GET", "enable-module-command") == [b"enable-module-command",
+                                                                    b"yes"]
 
 
 CONFIG_SET_REFUSED = [
     ("appendonly", "yes"),
     ("maxmemory", "10mb"),
-    ("maxmemory-policy", "allkeys-lru"),
+    ("maxmemory-policy", "allkeys-lfu"),
     ("notify-keyspace-events", "KEA"),
-    ("latency-monitor-threshold", "100"),
+    ("rdb-del-sync-files", "yes"),
     ("tls-port", "6380"),
 ]
 
@@ -325,7 +381,10 @@ def test_config_set_needing_missing_feature_refused(ringmaster):
         # the defaults themselves are fine
         for name, value in [("appendonly", "no"), ("maxmemory", "0"),
                             ("maxmemory-policy", "noeviction"), ("notify-keyspace-events", ""),
-                            ("slowlog-max-len", "64"), ("activedefrag", "no")]:
+                            ("slowlog-max-len", "64"), ("activedefrag", "no"),
+                            ("maxmemory-policy", "volatile-lru"),
+                            ("latency-monitor-threshold", "100"),
+                            ("activerehashing", "no")]:
             assert c.call("CONFIG", "SET", name, value) == b"OK", name
 
 

@@ -524,6 +524,21 @@ START_TEST(test_bytes_to_human) {
 }
 END_TEST
 
+/* ---- peers ------------------------------------------------------------- */
+
+START_TEST(test_addr_is_loopback) {
+    ck_assert(util_addr_is_loopback("127.0.0.1:6379"));
+    ck_assert(util_addr_is_loopback("127.1.2.3:1"));
+    ck_assert(util_addr_is_loopback("::1:50000"));
+    ck_assert(!util_addr_is_loopback("10.0.0.1:6379"));
+    ck_assert(!util_addr_is_loopback("128.0.0.1:6379"));
+    /* an IPv6 peer whose text merely starts with "::1" is another host */
+    ck_assert(!util_addr_is_loopback("::1234:50000"));
+    ck_assert(!util_addr_is_loopback("::1.2.3.4:50000"));
+    ck_assert(!util_addr_is_loopback("::ffff:10.0.0.1:50000"));
+}
+END_TEST
+
 static Suite *util_suite(void) {
     Suite *s = suite_create("util");
     TCase *tc = tcase_create("numbers");
@@ -554,6 +569,7 @@ static Suite *util_suite(void) {
     tcase_add_test(tc, test_hex);
     tcase_add_test(tc, test_clocks);
     tcase_add_test(tc, test_random_hex);
+    tcase_add_test(tc, test_addr_is_loopback);
     suite_add_tcase(s, tc);
     return s;
 }
