@@ -107,6 +107,18 @@ def module_servers(tmp_path_factory):
         pytest.fail("\n\n".join(problems), pytrace=False)
 
 
+@pytest.fixture(params=["ringmaster", "redis"])
+def both(request, servers):
+    """A starter for the server under test, Ringmaster then real Redis: a
+    test that uses it runs twice, so an expectation that is wrong about
+    Redis fails on Redis."""
+    def start(*args):
+        if request.param == "ringmaster":
+            return servers.ringmaster(*args)
+        return servers.redis(*args)
+    return start
+
+
 @pytest.fixture
 def ringmaster(servers):
     return servers.ringmaster()

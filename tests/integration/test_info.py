@@ -15,15 +15,6 @@ import pytest
 import rmtest
 
 
-@pytest.fixture(params=["ringmaster", "redis"])
-def both(request, servers):
-    def start(*args):
-        if request.param == "ringmaster":
-            return servers.ringmaster(*args)
-        return servers.redis(*args)
-    return start
-
-
 def info(conn, section):
     text = conn.call("INFO", section).decode()
     return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)

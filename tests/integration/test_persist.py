@@ -31,16 +31,6 @@ EXECABORT_NOREPLICAS = (b"-EXECABORT Transaction discarded because of: NOREPLICA
                         b"good replicas to write.\r\n")
 
 
-@pytest.fixture(params=["ringmaster", "redis"])
-def both(request, servers):
-    """A starter for the server under test: Ringmaster, then real Redis."""
-    def start(*args):
-        if request.param == "ringmaster":
-            return servers.ringmaster(*args)
-        return servers.redis(*args)
-    return start
-
-
 def persistence(conn):
     text = conn.call("INFO", "persistence").decode()
     return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)

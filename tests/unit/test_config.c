@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "core/dstr.h"
 #include "core/util.h"
+#include "tests/unit/test_support.h"
 
 #define LIT(s) (s), sizeof(s) - 1
 
@@ -161,17 +162,6 @@ START_TEST(test_save_lines_like_redis) {
 }
 END_TEST
 
-static dstr read_all(const char *path) {
-    FILE *f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    dstr text = dstr_empty();
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) text = dstr_cat(text, buf, n);
-    fclose(f);
-    return text;
-}
-
 START_TEST(test_rewrite_round_trips_bytes) {
     static const char secret[] = "a\0b\"c\\d\ne\x7f\xe9 f";
     char path[] = "/tmp/rm-test-config-XXXXXX";
@@ -182,7 +172,7 @@ START_TEST(test_rewrite_round_trips_bytes) {
     ck_assert_str_eq(set("requirepass", secret, sizeof(secret) - 1), "");
     char err[512];
     ck_assert_int_eq(config_rewrite(&cfg, path, err, sizeof(err)), 0);
-    dstr text = read_all(path);
+    dstr text = test_read_file(path);
     /* written as Redis's sdscatrepr() writes it */
     ck_assert_ptr_nonnull(strstr(text, "requirepass \"a\\x00b\\\"c\\\\d\\ne\\x7f\\xe9 f\"\n"));
     /* the file's own lines stay, a directive's line gets the current value */

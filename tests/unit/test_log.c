@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "core/dstr.h"
 #include "core/log.h"
+#include "tests/unit/test_support.h"
 
 #define LIT(s) (s), sizeof(s) - 1
 
@@ -52,16 +53,7 @@ static void teardown(void) {
     strcpy(path, "/tmp/rm-test-log-XXXXXX");
 }
 
-static dstr log_text(void) {
-    FILE *f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    dstr text = dstr_empty();
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) text = dstr_cat(text, buf, n);
-    fclose(f);
-    return text;
-}
+static dstr log_text(void) { return test_read_file(path); }
 
 static int count_lines(const dstr text) {
     int n = 0;
