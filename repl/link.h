@@ -89,4 +89,23 @@ typedef struct link_threads {
 
 extern const io_thread_ops link_thread_ops;
 
+/* ---- the keyspace side of a hand-over (handover.c) ---------------------- */
+
+/* A reader slot pinning the stream from `from` on, and a cursor at it:
+ * both, or neither. 0, -ENOSPC (every slot taken) or -ERANGE (`from` is no
+ * longer, or not yet, in the backlog). Publishes the backlog first. */
+int link_pin(backlog *bl, long long from, int *slot, backlog_cursor *cur);
+/* The adoption of socket `fd`: its preamble is `unsent` (replies the client
+ * had not received) then `line` (+CONTINUE, or nothing for a replica that
+ * waits for a snapshot). A LINK_ONLINE link needs slot and cur from
+ * link_pin; others pass -1 and NULL. */
+link_adopt *link_adopt_new(uint64_t id, int fd, const char *name, int state, backlog *bl,
+                           int slot, const backlog_cursor *cur, const char *unsent,
+                           size_t unsent_len, const char *line, size_t line_len);
+/* A snapshot taken at stream offset `offset` started: the message for a
+ * waiting link, pinned from offset+1 (link_pin's errors; *out is NULL on
+ * error). line: "+FULLRESYNC ...", or NULL for a plain SYNC. */
+int link_fullsync_new(link_fullsync **out, backlog *bl, long long offset, const char *line,
+                      int diskless);
+
 #endif
