@@ -19,7 +19,7 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 if [ "$mode" = tsan ]; then
   # Only the unit tests of the threaded parts run under TSan.
-  ctest --test-dir "$dir" --output-on-failure -R 'unit_test_(spsc|ring|handover|backlog|repl_thread_link)' --no-tests=ignore
+  ctest --test-dir "$dir" --output-on-failure -R 'unit_test_(spsc|ring|io_thread|handover|backlog|repl_thread_link)' --no-tests=ignore
 else
   ctest --test-dir "$dir" --output-on-failure
 fi
