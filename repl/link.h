@@ -10,7 +10,18 @@
  * and learns what happened from reports (ACKed offset N, went online,
  * closed). A link never vanishes silently: its last report is
  * LINK_REP_CLOSED, after which the keyspace releases its backlog reader
- * slot. */
+ * slot.
+ *
+ * The socket's descriptor number is the keyspace's from accept to close;
+ * the I/O thread only uses the socket between ADOPT and CLOSED and never
+ * closes it. LINK_REP_CLOSED hands it back (its fd field), and the keyspace
+ * forgets the number, then closes it. Because the only close() of a
+ * replica socket runs on the keyspace thread, and that thread is also the
+ * only one that forks and prints the number (snapshot children close the
+ * replicas' sockets by number, CLIENT LIST shows it), every number it
+ * holds names the replica's socket: the kernel can only reuse a number
+ * after a close, and no close can come between the keyspace's reads of
+ * its own records. */
 #ifndef RM_REPL_LINK_H
 #define RM_REPL_LINK_H
 
@@ -36,7 +47,9 @@ enum link_msg {
 enum link_report {
     LINK_REP_ACK = 100, /* id; val: the offset the replica acknowledged */
     LINK_REP_STATE,     /* id; val: the link's new enum link_state */
-    LINK_REP_CLOSED,    /* id; val: enum link_close_reason; fd: errno if any */
+    LINK_REP_CLOSED,    /* id; val: link_closed_val(reason, errno); fd: the
+                           replica's socket, handed back for the keyspace to
+                           close */
     LINK_REP_ALIVE,     /* id: a newline from a loading replica (no offset) */
 };
 
@@ -57,6 +70,14 @@ enum link_close_reason {
 };
 
 #define LINK_BULK_EOF UINT64_MAX
+
+/* LINK_REP_CLOSED's val: the enum link_close_reason and the errno (0 if
+ * none) of a socket or payload error. */
+static inline uint64_t link_closed_val(int reason, int err) {
+    return (uint64_t)(uint32_t)reason | (uint64_t)(uint32_t)err << 32;
+}
+static inline int link_closed_reason(uint64_t val) { return (int)(uint32_t)val; }
+static inline int link_closed_errno(uint64_t val) { return (int)(uint32_t)(val >> 32); }
 
 typedef struct link_adopt {
     uint64_t id;

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "core/commands.h"
 #include "core/log.h"
@@ -111,6 +112,8 @@ void repl_init(server *s) {
     s->repl = r;
 }
 
+/* At shutdown the last reports are dropped: a CLOSED report's socket is
+ * still its record's rr->fd, closed below with every other one. */
 static void drop_final_report(void *ctx, const spsc_msg *m) {
     (void)ctx;
     (void)m;
@@ -124,6 +127,8 @@ void repl_free(server *s) {
     while (r->replicas) {
         repl_replica *rr = r->replicas;
         r->replicas = rr->next;
+        /* The I/O threads are gone: the sockets are ours alone. */
+        if (rr->fd >= 0) close(rr->fd);
         mem_free(rr);
     }
     backlog_free(r->bl);

@@ -19,7 +19,9 @@
 typedef struct repl_replica {
     struct repl_replica *next;
     uint64_t id;        /* the client id it had, and the link id */
-    int fd;             /* the socket number (the I/O thread owns it) */
+    int fd;             /* the socket's number: the I/O thread uses the socket,
+                           this thread closes it when the CLOSED report hands
+                           it back (link.h), so it is never a stale number */
     char addr[64];      /* peer ip:port */
     char laddr[64];
     char ip[64];        /* announced (REPLCONF ip-address) or peer ip */

@@ -81,10 +81,20 @@ void repl_refresh_good(server *s) {
 
 /* ---- reports from the I/O threads -------------------------------------- */
 
+/* The socket a CLOSED report hands back: the record forgets its number
+ * first, then the number is closed (link.h: the keyspace thread is the
+ * only one that closes replica sockets, so nothing it holds can name a
+ * reused number). */
+static void take_back_socket(repl_replica *rr, int fd) {
+    if (rr && rr->fd == fd) rr->fd = -1;
+    if (fd >= 0) close(fd);
+}
+
 static void on_report(void *ctx, const spsc_msg *m) {
     server *s = ctx;
     repl_state *r = repl_of(s);
     repl_replica *rr = find_replica(r, m->id);
+    if (m->type == LINK_REP_CLOSED) take_back_socket(rr, m->fd);
     if (!rr) return;
     switch (m->type) {
     case LINK_REP_ACK:
@@ -105,8 +115,9 @@ static void on_report(void *ctx, const spsc_msg *m) {
         break;
     }
     case LINK_REP_CLOSED:
-        if (m->val == LINK_CLOSED_IO && m->fd > 0)
-            log_msg(LL_NOTICE, "Error writing to replica %s: %s", rr->name, strerror(m->fd));
+        if (link_closed_reason(m->val) == LINK_CLOSED_IO && link_closed_errno(m->val) > 0)
+            log_msg(LL_NOTICE, "Error writing to replica %s: %s", rr->name,
+                    strerror(link_closed_errno(m->val)));
         log_msg(LL_NOTICE, "Connection with replica %s lost.", rr->name);
         free_replica(s, rr);
         break;

@@ -32,10 +32,17 @@
  * only when no request of it is in flight (zero-copy notifications
  * included); the CLOSED report is its last word. A zero-copy notification
  * only comes once the kernel lets go of the pages, which for a peer that
- * stopped reading is when the socket dies: so once nothing but
- * notifications is pending, the socket is closed abortively (SO_LINGER 0,
- * an RST) instead of waiting for a peer that may never read again, and
- * the backlog blocks it pinned are released at once.
+ * stopped reading is when the connection dies: so once nothing but
+ * notifications is pending, the connection is reset (connect(AF_UNSPEC):
+ * an RST, the send queue purged) instead of waiting for a peer that may
+ * never read again, and the backlog blocks it pinned are released at once.
+ *
+ * The descriptor is never closed here. Its number belongs to the keyspace
+ * thread, which forks and lists replicas by it: a close here would let the
+ * kernel hand the number to the next accept, pipe or file at once, while
+ * the keyspace still calls it this replica's. The socket goes back with
+ * the CLOSED report (spsc_msg.fd), and the keyspace forgets the number and
+ * closes it, in that order, on its own thread (master_sync.c).
  *
  * Liveness: every REPLCONF ACK, and every newline a loading replica sends,
  * is reported to the keyspace, which times out silent replicas. The
@@ -122,6 +129,7 @@ struct replica_link {
     long long alive_report_us; /* last liveness report for a newline */
 
     int closing;
+    int reset; /* the connection was reset (reset_connection) */
     int reason, err;
 };
 
@@ -162,8 +170,9 @@ static void close_fd(int *fd) {
     *fd = -1;
 }
 
+/* l->fd is not ours to close: it went back with the CLOSED report, or, at
+ * shutdown, stays with the keyspace's record. */
 static void link_free(replica_link *l) {
-    close_fd(&l->fd);
     close_fd(&l->bulk_fd);
     close_fd(&l->pipe_r);
     close_fd(&l->pipe_w);
@@ -190,20 +199,25 @@ static int only_notifications_pending(const replica_link *l) {
     return 1;
 }
 
-static void close_abortively(replica_link *l) {
-    struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    setsockopt(l->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    close_fd(&l->fd);
+/* Reset the connection without closing the descriptor: TCP's disconnect,
+ * as a close with SO_LINGER 0 would do it, sends an RST and frees the send
+ * queue, whose buffers are what the zero-copy notifications wait for. It
+ * acts on the socket itself, whoever else holds a descriptor of it. */
+static void reset_connection(replica_link *l) {
+    struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+    (void)connect(l->fd, &unspec, sizeof(unspec));
+    l->reset = 1;
 }
 
 /* Returns 1 when the link is gone: the caller must not touch it again. */
 static int maybe_finalize(replica_link *l) {
     if (!l->closing) return 0;
     if (link_busy(l)) {
-        if (l->fd >= 0 && only_notifications_pending(l)) close_abortively(l);
+        if (!l->reset && only_notifications_pending(l)) reset_connection(l);
         return 0;
     }
-    report(l, LINK_REP_CLOSED, (uint64_t)l->reason, l->err);
+    /* The last word, and the socket with it: the keyspace closes it. */
+    report(l, LINK_REP_CLOSED, link_closed_val(l->reason, l->err), l->fd);
     unlink_from_thread(l);
     link_free(l);
     return 1;
@@ -218,11 +232,11 @@ static void link_close(replica_link *l, int reason, int err) {
      * the replica sees the end even if a snapshot child still holds a copy
      * of the descriptor. */
     shutdown(l->fd, SHUT_RDWR);
-    /* Cancelling by fd is safe although the fd may be closed before the
-     * cancel is submitted: the number can only come back through a later
-     * adopt, whose requests queue behind the cancel in the SQ, and the
-     * kernel issues SQEs in order. Notifications cannot be cancelled, so
-     * a link waiting only for them queues no cancel at all. */
+    /* Cancelling by fd names exactly this socket: the descriptor stays
+     * open until the keyspace closes it after the CLOSED report, so the
+     * number cannot belong to anything else meanwhile. Notifications
+     * cannot be cancelled, so a link waiting only for them queues no
+     * cancel at all. */
     if (link_busy(l) && !only_notifications_pending(l)) {
         ring_prep_cancel_fd(ring_of(l), l->fd);
         if (l->splice_in.busy && l->pipe_w >= 0) ring_prep_cancel_fd(ring_of(l), l->pipe_w);

@@ -174,6 +174,8 @@ static void fanout_init(fanout *f, int *fds, int n) {
     f->stage_cap = (size_t)cap / 2;
 }
 
+/* Every rr->fd is a live replica socket (link.h): the numbers are closed
+ * on this thread only, and the fork copied the records as they were. */
 void repl_child_close_replica_sockets(server *s, const int *keep, int nkeep) {
     repl_state *r = repl_of(s);
     if (!r) return;

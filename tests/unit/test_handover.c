@@ -15,8 +15,12 @@
  *              $<len> and the payload, then the stream from the snapshot's
  *              offset on (written meanwhile, held back behind the payload);
  *
- * and the link's end comes back as exactly one LINK_REP_CLOSED. Refusals
- * (no free reader slot, an offset already trimmed) leave nothing behind.
+ * and the link's end comes back as exactly one LINK_REP_CLOSED, which hands
+ * the socket back still open: the I/O thread never closes a replica's
+ * descriptor, so its number cannot be reused (by a pipe the keyspace opens
+ * before it reads the report, say) while the keyspace still holds it.
+ * Refusals (no free reader slot, an offset already trimmed) leave nothing
+ * behind.
  *
  * Threaded: run under ThreadSanitizer in CI. */
 #include <check.h>
@@ -56,7 +60,7 @@ static void on_report(void *ctx, const spsc_msg *m) {
         r->state = (int)m->val;
     } else if (m->type == LINK_REP_CLOSED) {
         r->closed++;
-        r->close_reason = (int)m->val;
+        r->close_reason = link_closed_reason(m->val);
         r->close_fd = m->fd;
     }
 }
@@ -161,6 +165,16 @@ static void new_pair(int sv[2]) {
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 }
 
+/* The CLOSED report handed `fd` back, and it still is the socket that was
+ * adopted (`was`): then the keyspace closes it. */
+static void take_back(const reports *rep, int fd, const struct stat *was) {
+    ck_assert_int_eq(rep->close_fd, fd);
+    struct stat now;
+    ck_assert_msg(fstat(fd, &now) == 0, "the I/O thread closed the socket: %s", strerror(errno));
+    ck_assert(now.st_dev == was->st_dev && now.st_ino == was->st_ino);
+    close(fd);
+}
+
 /* PSYNC <replid> <offset> inside the backlog: +CONTINUE. */
 START_TEST(test_continue) {
     link_threads ctx = {0};
@@ -181,6 +195,8 @@ START_TEST(test_continue) {
     int n = psync_continue_reply(line, sizeof(line), REPLID, 1);
     int sv[2];
     new_pair(sv);
+    struct stat adopted;
+    ck_assert_int_eq(fstat(sv[0], &adopted), 0);
     link_adopt *a = link_adopt_new(7, sv[0], "test:7", LINK_ONLINE, bl, slot, &cur, OWED,
                                    strlen(OWED), line, (size_t)n);
     post(t, LINK_MSG_ADOPT, a, -1, 0);
@@ -204,8 +220,20 @@ START_TEST(test_continue) {
     ck_assert_int_eq(atomic_load(&bl->readers[slot].released), 46000);
 
     close(sv[1]); /* the replica goes away */
+    /* The wake fd fires once the link has finished and reported. The
+     * keyspace may open files before it reads the report: none of them
+     * may get the number it still knows the replica by. */
+    struct pollfd wake = {.fd = io_thread_wake_fd(t), .events = POLLIN};
+    ck_assert_int_eq(poll(&wake, 1, DEADLINE_MS), 1);
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    ck_assert_int_ne(p[0], sv[0]);
+    ck_assert_int_ne(p[1], sv[0]);
     WAIT_REPORT(t, &rep, rep.closed == 1);
     ck_assert_int_eq(rep.close_reason, LINK_CLOSED_EOF);
+    take_back(&rep, sv[0], &adopted);
+    close(p[0]);
+    close(p[1]);
     backlog_reader_remove(bl, slot);
     io_thread_stop(t, on_report, &rep);
     ck_assert_int_eq(rep.closed, 1);
@@ -230,6 +258,8 @@ static void full_resync(int old_sync) {
     }
     int sv[2];
     new_pair(sv);
+    struct stat adopted;
+    ck_assert_int_eq(fstat(sv[0], &adopted), 0);
     link_adopt *a = link_adopt_new(7, sv[0], "test:7", LINK_WAIT_BGSAVE_START, bl, -1, NULL, OWED,
                                    strlen(OWED), NULL, 0);
     post(t, LINK_MSG_ADOPT, a, -1, 0);
@@ -274,7 +304,8 @@ static void full_resync(int old_sync) {
     post(t, LINK_MSG_DROP, NULL, -1, 0);
     WAIT_REPORT(t, &rep, rep.closed == 1);
     ck_assert_int_eq(rep.close_reason, LINK_CLOSED_DROPPED);
-    expect_eof(sv[1]);
+    expect_eof(sv[1]); /* shut down, although the descriptor is still open */
+    take_back(&rep, sv[0], &adopted);
     close(sv[1]);
     backlog_reader_remove(bl, slot);
     io_thread_stop(t, on_report, &rep);

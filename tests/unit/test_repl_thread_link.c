@@ -38,11 +38,16 @@ typedef struct reports {
     int closed;
 } reports;
 
+/* A CLOSED report hands the socket back: the keyspace closes it. */
 static void on_report(void *ctx, const spsc_msg *m) {
     reports *r = ctx;
     if (m->type == LINK_REP_ACK) r->acked = (long long)m->val;
     else if (m->type == LINK_REP_STATE) r->state = (int)m->val;
-    else if (m->type == LINK_REP_CLOSED) r->closed++;
+    else if (m->type == LINK_REP_CLOSED) {
+        r->closed++;
+        ck_assert_int_ge(m->fd, 0);
+        close(m->fd);
+    }
 }
 
 static void collect(io_thread *t, reports *r, int ms) {
