@@ -103,9 +103,20 @@ typedef struct link_fullsync {
 typedef struct link_thread link_thread;
 typedef struct link_threads {
     link_thread *per[IO_THREADS_MAX];
-    /* Stream sends that went out as IORING_OP_SEND_ZC and succeeded, all
-     * threads together (each adds with a relaxed atomic). */
+    /* Counters of all threads together: each adds with a relaxed atomic,
+     * the keyspace reads them for INFO.
+     *
+     * Stream sends that went out as zero-copy requests (SEND_ZC or
+     * SENDMSG_ZC) and succeeded; and, once their notifications came, how
+     * many of those the kernel copied after all and how many it really
+     * sent from the backlog's pages. copied + zerocopy catch up with
+     * zc_sends as notifications arrive, when zc_usage_reported (the
+     * kernel answers IORING_SEND_ZC_REPORT_USAGE, Linux 6.2 on); without
+     * it both stay 0: the kernel does not say. */
     _Atomic unsigned long long zc_sends;
+    _Atomic unsigned long long zc_copied;
+    _Atomic unsigned long long zc_zerocopy;
+    _Atomic int zc_usage_reported;
 } link_threads;
 
 extern const io_thread_ops link_thread_ops;

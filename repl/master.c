@@ -230,6 +230,21 @@ static const char *state_name(int state) {
     }
 }
 
+/* What the I/O threads' zero-copy stream sends did (link.h): sent, and,
+ * per the kernel's notifications, copied anyway or really zero-copy. On
+ * loopback the kernel copies them all. */
+static dstr zerocopy_info(repl_state *r, dstr o) {
+    link_threads *t = &r->link_ctx;
+    return dstr_catfmt(
+        o,
+        "repl_zerocopy_sends:%llu\r\nrepl_zerocopy_sends_copied:%llu\r\n"
+        "repl_zerocopy_sends_zerocopy:%llu\r\nrepl_zerocopy_usage_reported:%d\r\n",
+        atomic_load_explicit(&t->zc_sends, memory_order_relaxed),
+        atomic_load_explicit(&t->zc_copied, memory_order_relaxed),
+        atomic_load_explicit(&t->zc_zerocopy, memory_order_relaxed),
+        atomic_load_explicit(&t->zc_usage_reported, memory_order_relaxed));
+}
+
 dstr repl_info(server *s, dstr o) {
     repl_state *r = repl_of(s);
     long long first = r->bl ? backlog_first(r->bl) : 0;
@@ -253,16 +268,17 @@ dstr repl_info(server *s, dstr o) {
                         (now - rr->ack_ms) / 1000);
     }
     mem_free(v);
-    return dstr_catfmt(o,
-                       "master_failover_state:no-failover\r\nmaster_replid:%s\r\n"
-                       "master_replid2:%s\r\nmaster_repl_offset:%lld\r\n"
-                       "second_repl_offset:%lld\r\nrepl_backlog_active:%d\r\n"
-                       "repl_backlog_size:%lld\r\nrepl_backlog_first_byte_offset:%lld\r\n"
-                       "repl_backlog_histlen:%lld\r\n"
-                       "repl_backpressure_active:%d\r\nrepl_backpressure_holds:%lld\r\n",
-                       r->replid, r->replid2, r->master_repl_offset, r->second_replid_offset,
-                       r->bl != NULL, backlog_window(s), first, histlen, s->repl_backpressure,
-                       s->repl_bp_holds);
+    o = dstr_catfmt(o,
+                    "master_failover_state:no-failover\r\nmaster_replid:%s\r\n"
+                    "master_replid2:%s\r\nmaster_repl_offset:%lld\r\n"
+                    "second_repl_offset:%lld\r\nrepl_backlog_active:%d\r\n"
+                    "repl_backlog_size:%lld\r\nrepl_backlog_first_byte_offset:%lld\r\n"
+                    "repl_backlog_histlen:%lld\r\n"
+                    "repl_backpressure_active:%d\r\nrepl_backpressure_holds:%lld\r\n",
+                    r->replid, r->replid2, r->master_repl_offset, r->second_replid_offset,
+                    r->bl != NULL, backlog_window(s), first, histlen, s->repl_backpressure,
+                    s->repl_bp_holds);
+    return zerocopy_info(r, o);
 }
 
 int repl_min_replicas_ok(server *s) {

@@ -79,6 +79,8 @@ typedef struct tx_slot {
     ring_req req;
     replica_link *link;
     long long end; /* last stream byte this send covered */
+    int zc;        /* went out as a real zero-copy request */
+    int res;       /* its result */
     int sent;      /* its result arrived (a zero-copy send may still wait
                       for the notification) */
     int done;      /* completed and, for zero-copy, released */
@@ -402,12 +404,27 @@ static void release_completed(replica_link *l) {
     if (rel >= 0) backlog_reader_release(l->bl, l->slot, rel);
 }
 
+/* The notification of a zero-copy send that went out says whether the
+ * kernel copied it anyway (ring.h), closing link or not. */
+static void count_zc_usage(replica_link *l, tx_slot *ts, int res, uint32_t flags) {
+    if (!ts->zc || ts->res <= 0) return;
+    switch (ring_zc_usage(ring_of(l), res, flags)) {
+    case RING_ZC_COPIED:
+        atomic_fetch_add_explicit(&l->lt->all->zc_copied, 1, memory_order_relaxed);
+        break;
+    case RING_ZC_ZEROCOPY:
+        atomic_fetch_add_explicit(&l->lt->all->zc_zerocopy, 1, memory_order_relaxed);
+        break;
+    default:
+        break;
+    }
+}
+
 static void on_tx_release(ring *r, ring_req *req, int res, uint32_t flags) {
     (void)r;
-    (void)res;
-    (void)flags;
     tx_slot *ts = (tx_slot *)req;
     replica_link *l = ts->link;
+    count_zc_usage(l, ts, res, flags);
     ts->done = 1;
     if (l->closing) {
         maybe_finalize(l);
@@ -426,7 +443,9 @@ static void on_tx_done(ring *r, ring_req *req, int res, uint32_t flags) {
     l->tx_busy = 0;
     if (res > 0) backlog_advance(&l->cur, (size_t)res);
     ts->end = l->cur.offset - 1;
+    ts->res = res;
     ts->sent = 1;
+    if (ts->zc && res > 0) atomic_fetch_add_explicit(&l->lt->all->zc_sends, 1, memory_order_relaxed);
     if (!zc) ts->done = 1;
     if (l->closing) {
         maybe_finalize(l);
@@ -440,8 +459,6 @@ static void on_tx_done(ring *r, ring_req *req, int res, uint32_t flags) {
         link_close(l, LINK_CLOSED_IO, res < 0 ? -res : EPIPE);
         return;
     }
-    if (zc && ring_send_zc_supported(ring_of(l)))
-        atomic_fetch_add_explicit(&l->lt->all->zc_sends, 1, memory_order_relaxed);
     if (!zc) {
         release_completed(l);
         link_pump(l);
@@ -469,6 +486,10 @@ static void stream_pump(replica_link *l) {
     ts->msg.msg_iov = ts->iov;
     ts->msg.msg_iovlen = (size_t)niov;
     int zc = n >= LINK_ZC_MIN && !l->no_zc;
+    /* Where the kernel lacks the opcode the ring sends a plain copy. */
+    ts->zc = zc && ring_op_supported(ring_of(l), niov == 1 ? IORING_OP_SEND_ZC
+                                                           : IORING_OP_SENDMSG_ZC);
+    ts->res = 0;
     int rc;
     if (niov == 1 && zc)
         rc = ring_prep_send_zc(ring_of(l), &ts->req, l->fd, ts->iov[0].iov_base, n, 0,
@@ -778,6 +799,8 @@ static int on_start(io_thread *t, void *ctx) {
     lt->t = t;
     lt->all = all;
     all->per[io_thread_index(t)] = lt;
+    atomic_store_explicit(&all->zc_usage_reported, io_thread_ring(t)->zc_report_usage,
+                          memory_order_relaxed);
     return 0;
 }
 

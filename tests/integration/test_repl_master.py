@@ -174,6 +174,40 @@ def test_output_buffer_limit_drops_a_stalled_replica(servers):
     assert_same_digest(master, [fast, slow])
 
 
+def test_zero_copy_sends_say_whether_the_kernel_copied(servers):
+    """Large stream sends go out as zero-copy requests, and each request's
+    notification says whether the kernel copied the bytes after all. Over
+    loopback it always does: the bytes are delivered to a local socket,
+    whose receive queue cannot keep the sender's pages."""
+    master = servers.ringmaster(*FAST_DISKLESS)
+    replica = start_replica(servers, master)
+    wait_synced(master, [replica])
+    with master.raw() as c:
+        # Pipelined: one event-loop pass publishes them all, and the I/O
+        # thread sends spans far past the 16 KB zero-copy threshold.
+        c.send(b"".join(rmtest.encode_command("SET", "zc:%d" % i, "z" * 100000)
+                        for i in range(40)))
+        for _ in range(40):
+            assert c.read_reply()[1] == b"OK"
+    wait_synced(master, [replica])
+    assert_same_digest(master, [replica])
+    st = info(master)
+    if st["repl_zerocopy_usage_reported"] != "1":
+        # Before Linux 6.2 the kernel does not say: nothing is claimed.
+        assert st["repl_zerocopy_sends_copied"] == st["repl_zerocopy_sends_zerocopy"] == "0"
+        pytest.skip("the kernel does not report zero-copy usage (Linux < 6.2)")
+    sends = int(st["repl_zerocopy_sends"])
+    assert sends > 0, st
+
+    def answered():
+        i = info(master)
+        n = int(i["repl_zerocopy_sends_copied"]) + int(i["repl_zerocopy_sends_zerocopy"])
+        return i if n == int(i["repl_zerocopy_sends"]) else None
+    st = wait_for("every zero-copy send's notification", answered)
+    assert int(st["repl_zerocopy_sends_copied"]) == int(st["repl_zerocopy_sends"]) >= sends
+    assert st["repl_zerocopy_sends_zerocopy"] == "0"
+
+
 def test_backlog_keeps_at_least_16kb(servers):
     """Redis never keeps less than 16 KB of backlog, whatever the setting."""
     master = servers.ringmaster(*FAST_DISKLESS, "--repl-backlog-size", "1000")
