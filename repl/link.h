@@ -117,6 +117,10 @@ typedef struct link_threads {
     _Atomic unsigned long long zc_copied;
     _Atomic unsigned long long zc_zerocopy;
     _Atomic int zc_usage_reported;
+    /* Bytes written to the replicas' sockets (control lines, payloads, the
+     * stream) and read from them (REPLCONF ACKs, newlines). */
+    _Atomic unsigned long long out_bytes;
+    _Atomic unsigned long long in_bytes;
 } link_threads;
 
 extern const io_thread_ops link_thread_ops;

@@ -218,6 +218,29 @@ void repl_sync_stats(server *s, long long *full, long long *partial_ok, long lon
     *partial_err = r->sync_partial_err;
 }
 
+void repl_net_bytes_get(server *s, repl_net_bytes *out) {
+    repl_state *r = repl_of(s);
+    memset(out, 0, sizeof(*out));
+    if (!r) return;
+    link_threads *t = &r->link_ctx;
+    out->out = (long long)(atomic_load_explicit(&t->out_bytes, memory_order_relaxed) -
+                           r->out_bytes_base);
+    out->from_replicas = (long long)(atomic_load_explicit(&t->in_bytes, memory_order_relaxed) -
+                                     r->in_bytes_base);
+    /* Replication input is what a replica reads from its master, and
+     * Ringmaster has no replica side (SYNC under replicaof answers
+     * NOMASTERLINK): no byte is ever read from a master, so this measures
+     * 0, as on a Redis master. */
+    out->from_master = 0;
+}
+
+void repl_net_bytes_reset(server *s) {
+    repl_state *r = repl_of(s);
+    if (!r) return;
+    r->out_bytes_base = atomic_load_explicit(&r->link_ctx.out_bytes, memory_order_relaxed);
+    r->in_bytes_base = atomic_load_explicit(&r->link_ctx.in_bytes, memory_order_relaxed);
+}
+
 static const char *state_name(int state) {
     switch (state) {
     case LINK_WAIT_BGSAVE_START:

@@ -80,6 +80,9 @@ typedef struct repl_state {
     long long last_tick_ms;
     long long no_replicas_since_ms;
     long long sync_full, sync_partial_ok, sync_partial_err;
+    /* link_ctx's byte counters at the last CONFIG RESETSTAT: the I/O
+     * threads' counters only grow, INFO shows the difference. */
+    unsigned long long out_bytes_base, in_bytes_base;
     dstr scratch;
 
     /* replicas */

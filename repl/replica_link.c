@@ -153,6 +153,17 @@ static void report(replica_link *l, uint32_t type, uint64_t val, int fd) {
     io_thread_report(l->lt->t, &m);
 }
 
+/* Every byte a link writes or reads, for INFO's network counters. */
+static void count_out(replica_link *l, int res) {
+    if (res > 0)
+        atomic_fetch_add_explicit(&l->lt->all->out_bytes, (unsigned)res, memory_order_relaxed);
+}
+
+static void count_in(replica_link *l, int res) {
+    if (res > 0)
+        atomic_fetch_add_explicit(&l->lt->all->in_bytes, (unsigned)res, memory_order_relaxed);
+}
+
 static void set_state(replica_link *l, int state) {
     l->state = state;
     report(l, LINK_REP_STATE, (uint64_t)state, -1);
@@ -264,6 +275,7 @@ static void on_ctl_sent(ring *r, ring_req *req, int res, uint32_t flags) {
     (void)flags;
     replica_link *l = req->data;
     l->tx_busy = 0;
+    count_out(l, res);
     if (l->closing) {
         maybe_finalize(l);
         return;
@@ -324,6 +336,7 @@ static void on_splice_out(ring *r, ring_req *req, int res, uint32_t flags) {
     (void)flags;
     replica_link *l = req->data;
     l->tx_busy = 0;
+    count_out(l, res);
     if (l->closing) {
         maybe_finalize(l);
         return;
@@ -445,6 +458,7 @@ static void on_tx_done(ring *r, ring_req *req, int res, uint32_t flags) {
     ts->end = l->cur.offset - 1;
     ts->res = res;
     ts->sent = 1;
+    count_out(l, res);
     if (ts->zc && res > 0) atomic_fetch_add_explicit(&l->lt->all->zc_sends, 1, memory_order_relaxed);
     if (!zc) ts->done = 1;
     if (l->closing) {
@@ -594,6 +608,7 @@ static void on_recv(ring *r, ring_req *req, int res, uint32_t flags) {
     (void)r;
     (void)flags;
     replica_link *l = req->data;
+    count_in(l, res);
     if (l->closing) {
         maybe_finalize(l);
         return;

@@ -14,6 +14,7 @@ arguments); replicas are started by repl_helpers.start_replica.
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -206,6 +207,74 @@ def test_zero_copy_sends_say_whether_the_kernel_copied(servers):
     st = wait_for("every zero-copy send's notification", answered)
     assert int(st["repl_zerocopy_sends_copied"]) == int(st["repl_zerocopy_sends"]) >= sends
     assert st["repl_zerocopy_sends_zerocopy"] == "0"
+
+
+def test_replication_bytes_in_info(servers):
+    """INFO's replication network counters measure what the I/O threads
+    move, with Redis's meaning: output to replicas is replication output
+    (part of total_net_output_bytes too), what a master reads from its
+    replicas (their ACKs) is ordinary input, and replication input, read
+    from a master, is none on a master. The redis-server replica counts the
+    same bytes from its side: its replication input is the master's
+    replication output, less the few control lines it reads apart."""
+    master = servers.ringmaster(*FAST_DISKLESS)
+    st = stats(master)
+    assert st["total_net_repl_output_bytes"] == "0"
+    assert st["instantaneous_output_repl_kbps"] == "0.00"
+    write_every_type(master, "pre")
+    replica = start_replica(servers, master)
+    wait_synced(master, [replica])
+
+    def both():
+        return int(stats(master)["total_net_repl_output_bytes"]), \
+            int(stats(replica)["total_net_repl_input_bytes"])
+    out, got = both()
+    # +FULLRESYNC, the $EOF:<mark> header and keep-alive newlines are read
+    # line by line by the replica, which does not count them.
+    assert got > 1000 and 0 <= out - got < 1000, (out, got)
+
+    # Streaming: the counter follows the stream, and the rate shows it.
+    offset0 = int(info(master)["master_repl_offset"])
+    stop = threading.Event()
+    done = []
+
+    def load():
+        with master.raw() as c:
+            while not stop.is_set() or len(done) < 100:
+                c.call("SET", "load", "x" * 2000)
+                done.append(1)
+    writer = threading.Thread(target=load)
+    writer.start()
+    try:
+        wait_for("instantaneous_output_repl_kbps above zero",
+                 lambda: float(stats(master)["instantaneous_output_repl_kbps"]) > 0)
+    finally:
+        stop.set()
+        writer.join()
+    wait_synced(master, [replica])
+    streamed = int(info(master)["master_repl_offset"]) - offset0
+    out2, got2 = both()
+    assert out2 - out >= streamed > 200000, (out2 - out, streamed)
+    assert 0 <= out2 - got2 < 1000 + (out - got), (out2, got2)
+    st = stats(master)
+    assert int(st["total_net_output_bytes"]) >= int(st["total_net_repl_output_bytes"]) == out2
+    assert st["total_net_repl_input_bytes"] == "0"
+    assert st["instantaneous_input_repl_kbps"] == "0.00"
+
+    # The replica's once-a-second ACKs are the master's input, though the
+    # only command it gets meanwhile is this INFO.
+    in1 = int(stats(master)["total_net_input_bytes"])
+    time.sleep(2.5)
+    in2 = int(stats(master)["total_net_input_bytes"])
+    info_cmd = len(rmtest.encode_command("INFO", "stats"))
+    assert in2 - in1 >= info_cmd + 2 * len(b"*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n"), in2 - in1
+
+    # CONFIG RESETSTAT restarts the counters from zero.
+    assert call(master, "CONFIG", "RESETSTAT") == b"OK"
+    assert int(stats(master)["total_net_repl_output_bytes"]) < 1000
+    call(master, "SET", "after-reset", "y" * 5000)
+    wait_for("the counter growing again",
+             lambda: int(stats(master)["total_net_repl_output_bytes"]) > 5000)
 
 
 def test_backlog_keeps_at_least_16kb(servers):
