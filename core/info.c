@@ -134,7 +134,8 @@ static dstr section_stats(server *s, dstr o) {
         s->stat_net_input_bytes + rb.from_replicas + rb.from_master,
         s->stat_net_output_bytes + rb.out, rb.from_master, rb.out, inst_kbps(s, INST_NET_IN),
         inst_kbps(s, INST_NET_OUT), inst_kbps(s, INST_NET_REPL_IN),
-        inst_kbps(s, INST_NET_REPL_OUT), s->stat_rejected_conn, sync_full, sync_ok, sync_err, s->stat_expiredkeys, (double)s->stat_expired_stale_perc,
+        inst_kbps(s, INST_NET_REPL_OUT), s->stat_rejected_conn, sync_full, sync_ok, sync_err,
+        s->stat_expiredkeys, (double)s->stat_expired_stale_perc,
         s->stat_expire_cycle_time_used / 1000, s->stat_evictedkeys, s->stat_keyspace_hits,
         s->stat_keyspace_misses, s->stat_unexpected_error_replies, s->stat_total_error_replies,
         s->stat_io_reads, s->stat_io_writes, s->stat_client_qbuf_limit_disconnections);

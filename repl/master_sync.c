@@ -250,7 +250,8 @@ static void refuse_replica(client *c, repl_replica *rr) {
             "Replica %s refused: all %d replication backlog reader slots are in use or promised "
             "to replicas already syncing",
             rr->name, BACKLOG_MAX_READERS);
-    reply_error(c, "ERR too many replicas: no free replication backlog reader slot, try again later");
+    reply_error(c, "ERR too many replicas: no free replication backlog reader slot, "
+                   "try again later");
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
     mem_free(rr);
 }

@@ -460,7 +460,8 @@ static void on_tx_done(ring *r, ring_req *req, int res, uint32_t flags) {
     ts->res = res;
     ts->sent = 1;
     count_out(l, res);
-    if (ts->zc && res > 0) atomic_fetch_add_explicit(&l->lt->all->zc_sends, 1, memory_order_relaxed);
+    if (ts->zc && res > 0)
+        atomic_fetch_add_explicit(&l->lt->all->zc_sends, 1, memory_order_relaxed);
     if (!zc) ts->done = 1;
     if (l->closing) {
         maybe_finalize(l);

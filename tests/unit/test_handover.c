@@ -151,7 +151,8 @@ static void expect_eof(int fd) {
 static void send_ack(int fd, long long off) {
     char num[32], cmd[96];
     int nl = snprintf(num, sizeof(num), "%lld", off);
-    int n = snprintf(cmd, sizeof(cmd), "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$%d\r\n%s\r\n", nl, num);
+    int n = snprintf(cmd, sizeof(cmd), "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$%d\r\n%s\r\n", nl,
+                     num);
     ck_assert_int_eq(write(fd, cmd, (size_t)n), n);
 }
 
