@@ -70,9 +70,11 @@ class RawReplica:
         return int(m.group(2)), header
 
     def read_payload(self, n):
-        """Read n bytes of the payload (or up to it, if the master stops)."""
-        got = len(self.conn.pending())
-        self.conn.pos = len(self.conn.buf)
+        """Read n bytes of the payload (or up to it, if the master stops).
+        Bytes past it that came in the same read (the stream, a PING) stay
+        buffered for the next line."""
+        got = min(n, len(self.conn.pending()))
+        self.conn.pos += got
         while got < n:
             chunk = self.conn.sock.recv(min(65536, n - got))
             if not chunk:
