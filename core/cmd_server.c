@@ -12,6 +12,7 @@
 #include "core/persist.h"
 #include "core/reply.h"
 #include "core/util.h"
+#include "repl/repl.h"
 
 void cmd_ping(client *c) {
     if (c->argc > 2) {
@@ -119,6 +120,8 @@ void cmd_config_resetstat(client *c) {
     s->stat_io_reads = s->stat_io_writes = s->stat_client_qbuf_limit_disconnections = 0;
     dict_empty(s->errorstats);
     commands_reset_stats(s);
+    repl_net_bytes_reset(s);
+    server_inst_reset(s); /* after every counter it samples */
     reply_ok(c);
 }
 

@@ -98,10 +98,8 @@ static dstr section_memory(server *s, dstr o) {
 
 static dstr section_persistence(server *s, dstr o) { return persist_info(s, o); }
 
-static long long inst_avg(const long long *samples) {
-    long long sum = 0;
-    for (int i = 0; i < 16; i++) sum += samples[i];
-    return sum / 16;
+static double inst_kbps(const server *s, int metric) {
+    return (double)server_inst_rate(s, metric) / 1024;
 }
 
 static dstr section_stats(server *s, dstr o) {
@@ -109,14 +107,19 @@ static dstr section_stats(server *s, dstr o) {
     repl_sync_stats(s, &sync_full, &sync_ok, &sync_err);
     long long total_forks, latest_fork_usec;
     persist_fork_stats(s, &total_forks, &latest_fork_usec);
+    /* The replication I/O threads' bytes, with Redis's meaning (repl.h):
+     * the totals include them, what a master reads from its replicas is
+     * ordinary input. */
+    repl_net_bytes rb;
+    repl_net_bytes_get(s, &rb);
     return dstr_catfmt(
         o,
         "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
         "instantaneous_ops_per_sec:%lld\r\ntotal_net_input_bytes:%lld\r\n"
-        "total_net_output_bytes:%lld\r\ntotal_net_repl_input_bytes:0\r\n"
-        "total_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:%.2f\r\n"
-        "instantaneous_output_kbps:%.2f\r\ninstantaneous_input_repl_kbps:0.00\r\n"
-        "instantaneous_output_repl_kbps:0.00\r\nrejected_connections:%lld\r\nsync_full:%lld\r\n"
+        "total_net_output_bytes:%lld\r\ntotal_net_repl_input_bytes:%lld\r\n"
+        "total_net_repl_output_bytes:%lld\r\ninstantaneous_input_kbps:%.2f\r\n"
+        "instantaneous_output_kbps:%.2f\r\ninstantaneous_input_repl_kbps:%.2f\r\n"
+        "instantaneous_output_repl_kbps:%.2f\r\nrejected_connections:%lld\r\nsync_full:%lld\r\n"
         "sync_partial_ok:%lld\r\nsync_partial_err:%lld\r\nexpired_keys:%lld\r\n"
         "expired_stale_perc:%.2f\r\nexpired_time_cap_reached_count:%lld\r\n"
         "expire_cycle_cpu_milliseconds:%lld\r\nevicted_keys:%lld\r\nevicted_clients:0\r\n"
@@ -133,13 +136,15 @@ static dstr section_stats(server *s, dstr o) {
         "io_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n"
         "reply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n"
         "client_query_buffer_limit_disconnections:%lld\r\n",
-        s->stat_numconnections, s->stat_numcommands, inst_avg(s->inst_ops_samples),
-        s->stat_net_input_bytes, s->stat_net_output_bytes,
-        (double)inst_avg(s->inst_in_samples) / 1024, (double)inst_avg(s->inst_out_samples) / 1024,
-        s->stat_rejected_conn, sync_full, sync_ok, sync_err, s->stat_expiredkeys, (double)s->stat_expired_stale_perc,
-        s->stat_expired_time_cap_reached,
+        s->stat_numconnections, s->stat_numcommands, server_inst_rate(s, INST_OPS),
+        s->stat_net_input_bytes + rb.from_replicas + rb.from_master,
+        s->stat_net_output_bytes + rb.out, rb.from_master, rb.out, inst_kbps(s, INST_NET_IN),
+        inst_kbps(s, INST_NET_OUT), inst_kbps(s, INST_NET_REPL_IN),
+        inst_kbps(s, INST_NET_REPL_OUT), s->stat_rejected_conn, sync_full, sync_ok, sync_err,
+        s->stat_expiredkeys, (double)s->stat_expired_stale_perc, s->stat_expired_time_cap_reached,
         s->stat_expire_cycle_time_used / 1000, s->stat_evictedkeys, s->stat_keyspace_hits,
-        s->stat_keyspace_misses, latest_fork_usec, total_forks, s->stat_unexpected_error_replies, s->stat_total_error_replies,
+        s->stat_keyspace_misses, latest_fork_usec, total_forks, s->stat_unexpected_error_replies,
+        s->stat_total_error_replies,
         s->stat_io_reads, s->stat_io_writes, s->stat_client_qbuf_limit_disconnections);
 }
 

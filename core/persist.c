@@ -294,8 +294,9 @@ void persist_reset_stats(server *s) {
 static void child_main(server *s) {
     log_set_role('C');
     for (int i = 0; i < s->nlisteners; i++) close(s->listeners[i].fd);
-    /* A replica's socket held open here would keep the parent's abortive
-     * close of it from resetting the connection until this child exits. */
+    /* A replica's socket held open here would outlive the parent's close
+     * of it until this child exits. The numbers are live sockets: the
+     * parent closes them only on its own thread (repl/link.h). */
     repl_child_close_replica_sockets(s, &child_report_fd, 1);
     char err[512];
     rdb_save_info rsi;

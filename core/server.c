@@ -381,20 +381,48 @@ static void clients_cron(server *s, long long now) {
     }
 }
 
+/* Each metric's counter now. The network totals include what the
+ * replication I/O threads moved, as Redis's do (repl.h). */
+static void inst_readings(server *s, long long v[INST_METRICS]) {
+    repl_net_bytes rb;
+    repl_net_bytes_get(s, &rb);
+    v[INST_OPS] = s->stat_numcommands;
+    v[INST_NET_IN] = s->stat_net_input_bytes + rb.from_replicas + rb.from_master;
+    v[INST_NET_OUT] = s->stat_net_output_bytes + rb.out;
+    v[INST_NET_REPL_IN] = rb.from_master;
+    v[INST_NET_REPL_OUT] = rb.out;
+}
+
 static void stats_cron(server *s, long long now) {
     size_t used = mem_used();
     if (used > s->stat_peak_memory) s->stat_peak_memory = used;
     long long dt = now - s->inst_last_ms;
     if (dt < 100) return;
-    int i = s->inst_idx;
-    s->inst_ops_samples[i] = (s->stat_numcommands - s->inst_last_cmds) * 1000 / dt;
-    s->inst_in_samples[i] = (s->stat_net_input_bytes - s->inst_last_in) * 1000 / dt;
-    s->inst_out_samples[i] = (s->stat_net_output_bytes - s->inst_last_out) * 1000 / dt;
-    s->inst_idx = (i + 1) % 16;
+    long long v[INST_METRICS];
+    inst_readings(s, v);
+    for (int m = 0; m < INST_METRICS; m++) {
+        s->inst[m].samples[s->inst_idx] = (v[m] - s->inst[m].last) * 1000 / dt;
+        s->inst[m].last = v[m];
+    }
+    s->inst_idx = (s->inst_idx + 1) % INST_SAMPLES;
     s->inst_last_ms = now;
-    s->inst_last_cmds = s->stat_numcommands;
-    s->inst_last_in = s->stat_net_input_bytes;
-    s->inst_last_out = s->stat_net_output_bytes;
+}
+
+long long server_inst_rate(const server *s, int metric) {
+    long long sum = 0;
+    for (int i = 0; i < INST_SAMPLES; i++) sum += s->inst[metric].samples[i];
+    return sum / INST_SAMPLES;
+}
+
+void server_inst_reset(server *s) {
+    long long v[INST_METRICS];
+    inst_readings(s, v);
+    for (int m = 0; m < INST_METRICS; m++) {
+        memset(s->inst[m].samples, 0, sizeof(s->inst[m].samples));
+        s->inst[m].last = v[m]; /* no sample spans the reset */
+    }
+    s->inst_idx = 0;
+    s->inst_last_ms = util_ms_time();
 }
 
 void server_cron(server *s) {

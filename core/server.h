@@ -158,6 +158,24 @@ typedef struct listener {
  * replication layer; unit tests point it at a buffer. */
 typedef void (*propagate_sink_fn)(void *priv, int dbid, const char *cmd, size_t len);
 
+/* Instantaneous metrics, as Redis's trackInstantaneousMetric: every 100 ms
+ * the cron turns each counter's growth since the previous sample into a
+ * per-second rate, kept in a ring of INST_SAMPLES; INFO shows the ring's
+ * average (server_inst_rate). */
+#define INST_SAMPLES 16
+enum inst_metric_id {
+    INST_OPS,          /* commands processed */
+    INST_NET_IN,       /* bytes read, replication included */
+    INST_NET_OUT,      /* bytes written, replication included */
+    INST_NET_REPL_IN,  /* bytes read from a master */
+    INST_NET_REPL_OUT, /* bytes written to replicas */
+    INST_METRICS
+};
+typedef struct inst_metric {
+    long long last;                  /* the counter at the previous sample */
+    long long samples[INST_SAMPLES]; /* per second */
+} inst_metric;
+
 typedef struct server {
     config cfg;
     pid_t pid;
@@ -210,10 +228,10 @@ typedef struct server {
     size_t mem_startup;      /* used_memory once initialised, before loading data */
     long long stat_io_reads, stat_io_writes;
     long long stat_client_qbuf_limit_disconnections;
-    /* instantaneous metrics: ring of samples */
-    long long inst_last_ms, inst_last_cmds, inst_last_in, inst_last_out;
-    long long inst_ops_samples[16], inst_in_samples[16], inst_out_samples[16];
-    int inst_idx;
+    /* instantaneous metrics (server.c) */
+    long long inst_last_ms; /* when the last samples were taken */
+    int inst_idx;           /* the ring slot the next samples go to */
+    inst_metric inst[INST_METRICS];
     dict *errorstats; /* error prefix -> count */
     /* propagation */
     propagate_sink_fn propagate_sink;
@@ -237,6 +255,10 @@ void server_free(server *s);
 int server_listen(server *s);
 void server_main_loop(server *s);
 void server_cron(server *s);
+/* The average of a metric's samples, per second (enum inst_metric_id). */
+long long server_inst_rate(const server *s, int metric);
+/* The counters were reset (CONFIG RESETSTAT): restart the metrics too. */
+void server_inst_reset(server *s);
 int server_prepare_shutdown(server *s, int flags);
 
 /* Clients (client.c). */

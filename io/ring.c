@@ -11,6 +11,18 @@
 #include <sys/socket.h>
 #include <time.h>
 
+/* liburing 2.3's header (Debian 12) predates Linux 6.2's usage report. */
+#ifndef IORING_SEND_ZC_REPORT_USAGE
+#define IORING_SEND_ZC_REPORT_USAGE (1U << 3)
+#endif
+#ifndef IORING_NOTIF_USAGE_ZC_COPIED
+#define IORING_NOTIF_USAGE_ZC_COPIED (1U << 31)
+#endif
+
+/* user_data of ring_init's own probe request: never a ring_req's address
+ * (those are aligned), never 0 (orphans). */
+#define RING_PROBE_USER_DATA UINT64_MAX
+
 /* Completions copied out of the CQ ring per batch: the CQ slots are given
  * back before any callback runs, so callbacks may prep, submit and even
  * re-enter ring_peek without seeing a CQE twice. */
@@ -27,6 +39,36 @@ static void probe_ops(ring *r) {
     for (unsigned op = 0; op < 128; op++)
         if (io_uring_opcode_supported(p, (int)op)) r->ops[op / 64] |= UINT64_C(1) << (op % 64);
     io_uring_free_probe(p);
+}
+
+/* Does the kernel take IORING_SEND_ZC_REPORT_USAGE? Kernels before 6.2
+ * refuse unknown zero-copy flags when they prepare the request (-EINVAL);
+ * later ones go on to the descriptor, and -1 fails that (-EBADF). The probe
+ * runs before any other request, so every CQE here is its own: the result,
+ * then the notification when the result promised one (F_MORE). */
+static bool probe_zc_report_usage(ring *r) {
+    static const char byte = 0;
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&r->uring);
+    if (sqe == NULL) return false;
+    io_uring_prep_send_zc(sqe, -1, &byte, 1, MSG_NOSIGNAL, IORING_SEND_ZC_REPORT_USAGE);
+    io_uring_sqe_set_data64(sqe, RING_PROBE_USER_DATA);
+    if (io_uring_submit(&r->uring) != 1) return false;
+    int res = 0;
+    bool got_result = false;
+    for (;;) {
+        struct io_uring_cqe *cqe;
+        struct __kernel_timespec ts = {.tv_sec = 1};
+        if (io_uring_wait_cqe_timeout(&r->uring, &cqe, &ts) < 0) break;
+        uint32_t flags = cqe->flags;
+        if (!(flags & IORING_CQE_F_NOTIF)) {
+            res = cqe->res;
+            got_result = true;
+        }
+        io_uring_cqe_seen(&r->uring, cqe);
+        if (!(flags & IORING_CQE_F_MORE)) break;
+    }
+    /* A CQE that outlived the wait is skipped by dispatch. */
+    return got_result && res != -EINVAL;
 }
 
 int ring_init(ring *r, unsigned entries, unsigned flags) {
@@ -54,6 +96,7 @@ int ring_init(ring *r, unsigned entries, unsigned flags) {
         return rc;
     }
     probe_ops(r);
+    r->zc_report_usage = ring_send_zc_supported(r) && probe_zc_report_usage(r);
     return 0;
 }
 
@@ -68,6 +111,13 @@ bool ring_op_supported(const ring *r, unsigned opcode) {
 bool ring_send_zc_supported(const ring *r) { return ring_op_supported(r, IORING_OP_SEND_ZC); }
 
 bool ring_msg_ring_supported(const ring *r) { return ring_op_supported(r, IORING_OP_MSG_RING); }
+
+enum ring_zc_usage ring_zc_usage(const ring *r, int res, uint32_t cqe_flags) {
+    /* Only a notification of a send that asked carries the answer; bit 31
+     * is a flag in an int, not a negative errno. */
+    if (!r->zc_report_usage || !(cqe_flags & IORING_CQE_F_NOTIF)) return RING_ZC_UNKNOWN;
+    return ((uint32_t)res & IORING_NOTIF_USAGE_ZC_COPIED) ? RING_ZC_COPIED : RING_ZC_ZEROCOPY;
+}
 
 void ring_req_init(ring_req *req, ring_cb *done, void *data) {
     memset(req, 0, sizeof(*req));
@@ -136,7 +186,8 @@ int ring_prep_send_zc(ring *r, ring_req *req, int fd, const void *buf, size_t le
     /* buf: the kernel's until release runs, which may be long after done
      * (the pages are referenced by skbs until the peer ACKs them). */
     if (ring_send_zc_supported(r))
-        io_uring_prep_send_zc(sqe, fd, buf, len, msg_flags | MSG_NOSIGNAL, 0);
+        io_uring_prep_send_zc(sqe, fd, buf, len, msg_flags | MSG_NOSIGNAL,
+                              r->zc_report_usage ? IORING_SEND_ZC_REPORT_USAGE : 0);
     else
         io_uring_prep_send(sqe, fd, buf, len, msg_flags | MSG_NOSIGNAL);
     return 0;
@@ -158,9 +209,11 @@ int ring_prep_sendmsg_zc(ring *r, ring_req *req, int fd, const struct msghdr *ms
     req->release = release;
     /* As ring_prep_send_zc: without the opcode, a plain sendmsg whose
      * release follows done at once. */
-    if (ring_op_supported(r, IORING_OP_SENDMSG_ZC))
+    if (ring_op_supported(r, IORING_OP_SENDMSG_ZC)) {
         io_uring_prep_sendmsg_zc(sqe, fd, msg, (unsigned)(msg_flags | MSG_NOSIGNAL));
-    else
+        /* The zero-copy flags live in ioprio; liburing's helper sets none. */
+        if (r->zc_report_usage) sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE;
+    } else
         io_uring_prep_sendmsg(sqe, fd, msg, (unsigned)(msg_flags | MSG_NOSIGNAL));
     return 0;
 }
@@ -238,6 +291,7 @@ int ring_submit(ring *r) { return io_uring_submit(&r->uring); }
 /* ---- completion --------------------------------------------------------- */
 
 static void dispatch(ring *r, uint64_t user_data, int res, uint32_t flags) {
+    if (user_data == RING_PROBE_USER_DATA) return; /* ring_init's, late */
     if (user_data == 0) {
         /* Cancellations and MSG_RING sends: only failures get here when
          * CQE_SKIP works. -ENOENT/-EALREADY from a cancel just mean there

@@ -40,6 +40,16 @@
  * (AF_UNIX) completes with -EOPNOTSUPP: send the same bytes with
  * ring_prep_send.
  *
+ * Whether the copy was really avoided: "zero-copy" is a request, and the
+ * kernel copies anyway where it must (loopback delivers to a local socket,
+ * whose receive queue may not keep user pages; a device without
+ * scatter-gather). Since Linux 6.2 a send flagged
+ * IORING_SEND_ZC_REPORT_USAGE says so in its notification: res has
+ * IORING_NOTIF_USAGE_ZC_COPIED set when the kernel copied (any part). The
+ * ring asks for it on every zero-copy send when the kernel accepts the flag
+ * (probed at ring_init: older kernels fail such a send with -EINVAL), and
+ * ring_zc_usage reads the answer in a release callback.
+ *
  * Sends always carry MSG_NOSIGNAL. Splicing into a socket whose peer is gone
  * can still raise SIGPIPE: the server ignores SIGPIPE.
  *
@@ -79,6 +89,7 @@ struct ring {
     unsigned setup_flags;   /* the IORING_SETUP_* flags the kernel accepted */
     uint32_t features;      /* IORING_FEAT_* */
     uint64_t ops[2];        /* supported opcodes (bit per IORING_OP_*), from the probe */
+    bool zc_report_usage;   /* zero-copy sends ask the kernel whether it copied */
     unsigned inflight;      /* requests whose last CQE has not arrived */
     uint64_t orphan_errors; /* failed requests that had no ring_req (user_data 0) */
 };
@@ -101,6 +112,15 @@ int ring_fd(const ring *r);
 bool ring_op_supported(const ring *r, unsigned opcode);
 bool ring_send_zc_supported(const ring *r);
 bool ring_msg_ring_supported(const ring *r);
+
+/* What a zero-copy send's release callback learned (its res and flags). */
+enum ring_zc_usage {
+    RING_ZC_UNKNOWN = 0, /* no notification (no SEND_ZC, or none was due), or a
+                            kernel that does not report usage */
+    RING_ZC_ZEROCOPY,    /* the kernel sent from the pages themselves */
+    RING_ZC_COPIED,      /* the kernel copied the bytes after all */
+};
+enum ring_zc_usage ring_zc_usage(const ring *r, int res, uint32_t cqe_flags);
 
 /* Prepare a request with its callback and owner context (kind OP). */
 void ring_req_init(ring_req *req, ring_cb *done, void *data);

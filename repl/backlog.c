@@ -7,6 +7,7 @@
  * read by the producer; readers compute spans from offsets. */
 #include "repl/backlog.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,13 +105,22 @@ void backlog_trim(backlog *b) {
 }
 
 int backlog_reader_add(backlog *b, long long from) {
+    /* A slot only stops bytes from being freed: it cannot pin what trim
+     * already freed, and a cursor for it would have no block to point at. */
+    if (from < backlog_first(b) || from > b->end + 1) return -ERANGE;
     for (int i = 0; i < BACKLOG_MAX_READERS; i++) {
         if (b->readers[i].in_use) continue;
         b->readers[i].in_use = 1;
         atomic_store_explicit(&b->readers[i].released, from - 1, memory_order_release);
         return i;
     }
-    return -1;
+    return -ENOSPC;
+}
+
+int backlog_readers_free(const backlog *b) {
+    int n = 0;
+    for (int i = 0; i < BACKLOG_MAX_READERS; i++) n += !b->readers[i].in_use;
+    return n;
 }
 
 void backlog_reader_remove(backlog *b, int slot) {
@@ -128,7 +138,7 @@ int backlog_seek(backlog *b, long long offset, backlog_cursor *cur) {
      * producer thread; readers seek once, at hand-over, from the producer
      * side. */
     backlog_block *blk = b->head;
-    if (offset < blk->first || offset > pub + 1) return -1;
+    if (offset < blk->first || offset > pub + 1) return -ERANGE;
     for (;;) {
         backlog_block *next = atomic_load_explicit(&blk->next, memory_order_relaxed);
         if (!next || offset < next->first) break;

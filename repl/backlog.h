@@ -69,15 +69,21 @@ void backlog_resize(backlog *b, long long window);
 void backlog_trim(backlog *b);
 
 /* Reader registration (producer side): a slot whose released offset pins
- * the stream from `from` on. Returns the slot index or -1. */
+ * the stream from `from` on. Returns the slot index, -ENOSPC when all
+ * BACKLOG_MAX_READERS slots are taken, or -ERANGE when `from` is not in
+ * [backlog_first, end + 1] (those bytes are gone: a slot cannot bring
+ * them back). */
 int backlog_reader_add(backlog *b, long long from);
 void backlog_reader_remove(backlog *b, int slot);
+/* Slots not in use (producer side). */
+int backlog_readers_free(const backlog *b);
 /* Reader side: publish that bytes <= offset are no longer needed. */
 void backlog_reader_release(backlog *b, int slot, long long offset);
 
 /* Reader side: position a cursor at `offset` (the next byte wanted).
- * Returns -1 when the offset is outside [first, published+1]. Only valid
- * while the reader's slot pins `offset - 1`. */
+ * Returns 0, or -ERANGE when the offset is outside [first, published+1]
+ * (the cursor is then left untouched). Only valid while the reader's slot
+ * pins `offset - 1`. */
 int backlog_seek(backlog *b, long long offset, backlog_cursor *cur);
 /* Reader side: the next contiguous published span at the cursor, or 0
  * bytes when caught up. Does not consume: backlog_advance does. */

@@ -10,7 +10,18 @@
  * and learns what happened from reports (ACKed offset N, went online,
  * closed). A link never vanishes silently: its last report is
  * LINK_REP_CLOSED, after which the keyspace releases its backlog reader
- * slot. */
+ * slot.
+ *
+ * The socket's descriptor number is the keyspace's from accept to close;
+ * the I/O thread only uses the socket between ADOPT and CLOSED and never
+ * closes it. LINK_REP_CLOSED hands it back (its fd field), and the keyspace
+ * forgets the number, then closes it. Because the only close() of a
+ * replica socket runs on the keyspace thread, and that thread is also the
+ * only one that forks and prints the number (snapshot children close the
+ * replicas' sockets by number, CLIENT LIST shows it), every number it
+ * holds names the replica's socket: the kernel can only reuse a number
+ * after a close, and no close can come between the keyspace's reads of
+ * its own records. */
 #ifndef RM_REPL_LINK_H
 #define RM_REPL_LINK_H
 
@@ -36,7 +47,9 @@ enum link_msg {
 enum link_report {
     LINK_REP_ACK = 100, /* id; val: the offset the replica acknowledged */
     LINK_REP_STATE,     /* id; val: the link's new enum link_state */
-    LINK_REP_CLOSED,    /* id; val: enum link_close_reason; fd: errno if any */
+    LINK_REP_CLOSED,    /* id; val: link_closed_val(reason, errno); fd: the
+                           replica's socket, handed back for the keyspace to
+                           close */
     LINK_REP_ALIVE,     /* id: a newline from a loading replica (no offset) */
 };
 
@@ -57,6 +70,14 @@ enum link_close_reason {
 };
 
 #define LINK_BULK_EOF UINT64_MAX
+
+/* LINK_REP_CLOSED's val: the enum link_close_reason and the errno (0 if
+ * none) of a socket or payload error. */
+static inline uint64_t link_closed_val(int reason, int err) {
+    return (uint64_t)(uint32_t)reason | (uint64_t)(uint32_t)err << 32;
+}
+static inline int link_closed_reason(uint64_t val) { return (int)(uint32_t)val; }
+static inline int link_closed_errno(uint64_t val) { return (int)(uint32_t)(val >> 32); }
 
 typedef struct link_adopt {
     uint64_t id;
@@ -82,11 +103,45 @@ typedef struct link_fullsync {
 typedef struct link_thread link_thread;
 typedef struct link_threads {
     link_thread *per[IO_THREADS_MAX];
-    /* Stream sends that went out as IORING_OP_SEND_ZC and succeeded, all
-     * threads together (each adds with a relaxed atomic). */
+    /* Counters of all threads together: each adds with a relaxed atomic,
+     * the keyspace reads them for INFO.
+     *
+     * Stream sends that went out as zero-copy requests (SEND_ZC or
+     * SENDMSG_ZC) and succeeded; and, once their notifications came, how
+     * many of those the kernel copied after all and how many it really
+     * sent from the backlog's pages. copied + zerocopy catch up with
+     * zc_sends as notifications arrive, when zc_usage_reported (the
+     * kernel answers IORING_SEND_ZC_REPORT_USAGE, Linux 6.2 on); without
+     * it both stay 0: the kernel does not say. */
     _Atomic unsigned long long zc_sends;
+    _Atomic unsigned long long zc_copied;
+    _Atomic unsigned long long zc_zerocopy;
+    _Atomic int zc_usage_reported;
+    /* Bytes written to the replicas' sockets (control lines, payloads, the
+     * stream) and read from them (REPLCONF ACKs, newlines). */
+    _Atomic unsigned long long out_bytes;
+    _Atomic unsigned long long in_bytes;
 } link_threads;
 
 extern const io_thread_ops link_thread_ops;
+
+/* ---- the keyspace side of a hand-over (handover.c) ---------------------- */
+
+/* A reader slot pinning the stream from `from` on, and a cursor at it:
+ * both, or neither. 0, -ENOSPC (every slot taken) or -ERANGE (`from` is no
+ * longer, or not yet, in the backlog). Publishes the backlog first. */
+int link_pin(backlog *bl, long long from, int *slot, backlog_cursor *cur);
+/* The adoption of socket `fd`: its preamble is `unsent` (replies the client
+ * had not received) then `line` (+CONTINUE, or nothing for a replica that
+ * waits for a snapshot). A LINK_ONLINE link needs slot and cur from
+ * link_pin; others pass -1 and NULL. */
+link_adopt *link_adopt_new(uint64_t id, int fd, const char *name, int state, backlog *bl,
+                           int slot, const backlog_cursor *cur, const char *unsent,
+                           size_t unsent_len, const char *line, size_t line_len);
+/* A snapshot taken at stream offset `offset` started: the message for a
+ * waiting link, pinned from offset+1 (link_pin's errors; *out is NULL on
+ * error). line: "+FULLRESYNC ...", or NULL for a plain SYNC. */
+int link_fullsync_new(link_fullsync **out, backlog *bl, long long offset, const char *line,
+                      int diskless);
 
 #endif

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "core/commands.h"
 #include "core/log.h"
@@ -111,6 +112,8 @@ void repl_init(server *s) {
     s->repl = r;
 }
 
+/* At shutdown the last reports are dropped: a CLOSED report's socket is
+ * still its record's rr->fd, closed below with every other one. */
 static void drop_final_report(void *ctx, const spsc_msg *m) {
     (void)ctx;
     (void)m;
@@ -124,6 +127,8 @@ void repl_free(server *s) {
     while (r->replicas) {
         repl_replica *rr = r->replicas;
         r->replicas = rr->next;
+        /* The I/O threads are gone: the sockets are ours alone. */
+        if (rr->fd >= 0) close(rr->fd);
         mem_free(rr);
     }
     backlog_free(r->bl);
@@ -213,6 +218,29 @@ void repl_sync_stats(server *s, long long *full, long long *partial_ok, long lon
     *partial_err = r->sync_partial_err;
 }
 
+void repl_net_bytes_get(server *s, repl_net_bytes *out) {
+    repl_state *r = repl_of(s);
+    memset(out, 0, sizeof(*out));
+    if (!r) return;
+    link_threads *t = &r->link_ctx;
+    out->out = (long long)(atomic_load_explicit(&t->out_bytes, memory_order_relaxed) -
+                           r->out_bytes_base);
+    out->from_replicas = (long long)(atomic_load_explicit(&t->in_bytes, memory_order_relaxed) -
+                                     r->in_bytes_base);
+    /* Replication input is what a replica reads from its master, and
+     * Ringmaster has no replica side (SYNC under replicaof answers
+     * NOMASTERLINK): no byte is ever read from a master, so this measures
+     * 0, as on a Redis master. */
+    out->from_master = 0;
+}
+
+void repl_net_bytes_reset(server *s) {
+    repl_state *r = repl_of(s);
+    if (!r) return;
+    r->out_bytes_base = atomic_load_explicit(&r->link_ctx.out_bytes, memory_order_relaxed);
+    r->in_bytes_base = atomic_load_explicit(&r->link_ctx.in_bytes, memory_order_relaxed);
+}
+
 static const char *state_name(int state) {
     switch (state) {
     case LINK_WAIT_BGSAVE_START:
@@ -223,6 +251,21 @@ static const char *state_name(int state) {
     default:
         return "online";
     }
+}
+
+/* What the I/O threads' zero-copy stream sends did (link.h): sent, and,
+ * per the kernel's notifications, copied anyway or really zero-copy. On
+ * loopback the kernel copies them all. */
+static dstr zerocopy_info(repl_state *r, dstr o) {
+    link_threads *t = &r->link_ctx;
+    return dstr_catfmt(
+        o,
+        "repl_zerocopy_sends:%llu\r\nrepl_zerocopy_sends_copied:%llu\r\n"
+        "repl_zerocopy_sends_zerocopy:%llu\r\nrepl_zerocopy_usage_reported:%d\r\n",
+        atomic_load_explicit(&t->zc_sends, memory_order_relaxed),
+        atomic_load_explicit(&t->zc_copied, memory_order_relaxed),
+        atomic_load_explicit(&t->zc_zerocopy, memory_order_relaxed),
+        atomic_load_explicit(&t->zc_usage_reported, memory_order_relaxed));
 }
 
 dstr repl_info(server *s, dstr o) {
@@ -248,16 +291,17 @@ dstr repl_info(server *s, dstr o) {
                         (now - rr->ack_ms) / 1000);
     }
     mem_free(v);
-    return dstr_catfmt(o,
-                       "master_failover_state:no-failover\r\nmaster_replid:%s\r\n"
-                       "master_replid2:%s\r\nmaster_repl_offset:%lld\r\n"
-                       "second_repl_offset:%lld\r\nrepl_backlog_active:%d\r\n"
-                       "repl_backlog_size:%lld\r\nrepl_backlog_first_byte_offset:%lld\r\n"
-                       "repl_backlog_histlen:%lld\r\n"
-                       "repl_backpressure_active:%d\r\nrepl_backpressure_holds:%lld\r\n",
-                       r->replid, r->replid2, r->master_repl_offset, r->second_replid_offset,
-                       r->bl != NULL, backlog_window(s), first, histlen, s->repl_backpressure,
-                       s->repl_bp_holds);
+    o = dstr_catfmt(o,
+                    "master_failover_state:no-failover\r\nmaster_replid:%s\r\n"
+                    "master_replid2:%s\r\nmaster_repl_offset:%lld\r\n"
+                    "second_repl_offset:%lld\r\nrepl_backlog_active:%d\r\n"
+                    "repl_backlog_size:%lld\r\nrepl_backlog_first_byte_offset:%lld\r\n"
+                    "repl_backlog_histlen:%lld\r\n"
+                    "repl_backpressure_active:%d\r\nrepl_backpressure_holds:%lld\r\n",
+                    r->replid, r->replid2, r->master_repl_offset, r->second_replid_offset,
+                    r->bl != NULL, backlog_window(s), first, histlen, s->repl_backpressure,
+                    s->repl_bp_holds);
+    return zerocopy_info(r, o);
 }
 
 int repl_min_replicas_ok(server *s) {

@@ -19,7 +19,9 @@
 typedef struct repl_replica {
     struct repl_replica *next;
     uint64_t id;        /* the client id it had, and the link id */
-    int fd;             /* the socket number (the I/O thread owns it) */
+    int fd;             /* the socket's number: the I/O thread uses the socket,
+                           this thread closes it when the CLOSED report hands
+                           it back (link.h), so it is never a stale number */
     char addr[64];      /* peer ip:port */
     char laddr[64];
     char ip[64];        /* announced (REPLCONF ip-address) or peer ip */
@@ -78,6 +80,9 @@ typedef struct repl_state {
     long long last_tick_ms;
     long long no_replicas_since_ms;
     long long sync_full, sync_partial_ok, sync_partial_err;
+    /* link_ctx's byte counters at the last CONFIG RESETSTAT: the I/O
+     * threads' counters only grow, INFO shows the difference. */
+    unsigned long long out_bytes_base, in_bytes_base;
     dstr scratch;
 
     /* replicas */

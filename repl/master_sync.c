@@ -81,10 +81,20 @@ void repl_refresh_good(server *s) {
 
 /* ---- reports from the I/O threads -------------------------------------- */
 
+/* The socket a CLOSED report hands back: the record forgets its number
+ * first, then the number is closed (link.h: the keyspace thread is the
+ * only one that closes replica sockets, so nothing it holds can name a
+ * reused number). */
+static void take_back_socket(repl_replica *rr, int fd) {
+    if (rr && rr->fd == fd) rr->fd = -1;
+    if (fd >= 0) close(fd);
+}
+
 static void on_report(void *ctx, const spsc_msg *m) {
     server *s = ctx;
     repl_state *r = repl_of(s);
     repl_replica *rr = find_replica(r, m->id);
+    if (m->type == LINK_REP_CLOSED) take_back_socket(rr, m->fd);
     if (!rr) return;
     switch (m->type) {
     case LINK_REP_ACK:
@@ -105,8 +115,9 @@ static void on_report(void *ctx, const spsc_msg *m) {
         break;
     }
     case LINK_REP_CLOSED:
-        if (m->val == LINK_CLOSED_IO && m->fd > 0)
-            log_msg(LL_NOTICE, "Error writing to replica %s: %s", rr->name, strerror(m->fd));
+        if (link_closed_reason(m->val) == LINK_CLOSED_IO && link_closed_errno(m->val) > 0)
+            log_msg(LL_NOTICE, "Error writing to replica %s: %s", rr->name,
+                    strerror(link_closed_errno(m->val)));
         log_msg(LL_NOTICE, "Connection with replica %s lost.", rr->name);
         free_replica(s, rr);
         break;
@@ -172,8 +183,10 @@ static repl_replica *new_record(client *c, const repl_conf_pending *conf) {
 }
 
 /* Move the client's socket to an I/O thread. The client struct dies at
- * the end of this event-loop pass without closing the descriptor. */
-static void handover(client *c, repl_replica *rr, const char *line, size_t linelen) {
+ * the end of this event-loop pass without closing the descriptor. For a
+ * +CONTINUE, rr->slot and cur come from link_pin. */
+static void handover(client *c, repl_replica *rr, const backlog_cursor *cur, const char *line,
+                     size_t linelen) {
     server *s = c->srv;
     repl_state *r = repl_of(s);
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -182,22 +195,9 @@ static void handover(client *c, repl_replica *rr, const char *line, size_t linel
     int fl = fcntl(c->fd, F_GETFL);
     if (fl >= 0) fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
 
-    link_adopt *a = mem_calloc(sizeof(*a));
-    a->id = rr->id;
-    a->fd = c->fd;
-    a->state = rr->state;
-    snprintf(a->name, sizeof(a->name), "%s", rr->name);
-    a->bl = r->bl;
-    a->slot = rr->slot;
-    size_t unsent = dstr_len(c->reply) - c->reply_sent;
-    a->preamble_len = unsent + linelen;
-    if (a->preamble_len) {
-        a->preamble = mem_alloc(a->preamble_len);
-        memcpy(a->preamble, c->reply + c->reply_sent, unsent);
-        memcpy(a->preamble + unsent, line, linelen);
-    }
-    if (rr->state == LINK_ONLINE) backlog_seek(r->bl, rr->ack_off + 1, &a->cur);
-
+    link_adopt *a = link_adopt_new(rr->id, c->fd, rr->name, rr->state, r->bl, rr->slot, cur,
+                                   c->reply + c->reply_sent, dstr_len(c->reply) - c->reply_sent,
+                                   line, linelen);
     rr->thr = io_pool_assign(&r->pool);
     rr->next = r->replicas;
     r->replicas = rr;
@@ -208,6 +208,61 @@ static void handover(client *c, repl_replica *rr, const char *line, size_t linel
     c->flags |= CLIENT_CLOSE_ASAP;
 }
 
+/* ---- backlog reader slots ------------------------------------------------
+ *
+ * A replica reads the stream through one of the backlog's
+ * BACKLOG_MAX_READERS reader slots, taken when it starts reading: at
+ * +CONTINUE, or when its snapshot starts, which also takes one of its own
+ * while it runs (so that a replica attaching to it later still finds the
+ * stream from the snapshot's offset). A replica waiting for a snapshot
+ * holds no slot yet: the slots it and its snapshot will need are promised.
+ * A replica that would need more than the free slots not promised to
+ * others is refused at SYNC/PSYNC time, before its hand-over: one log line,
+ * an error reply, the connection closed after it. So no replica is ever
+ * dropped later for want of a slot, and no link gets a cursor without the
+ * slot that keeps its blocks alive. */
+
+static int slots_free(repl_state *r) {
+    return r->bl ? backlog_readers_free(r->bl) : BACKLOG_MAX_READERS;
+}
+
+/* Slots promised to the replicas waiting for a snapshot to start (plus
+ * `more` such replicas) and to that snapshot itself. A running snapshot
+ * that has a slot gives it back when it ends, right before the next one
+ * starts: its successor's slot is already counted as in use. */
+static int slots_promised(repl_state *r, int more) {
+    int waiting = more;
+    for (repl_replica *rr = r->replicas; rr; rr = rr->next)
+        waiting += !rr->dropped && rr->state == LINK_WAIT_BGSAVE_START;
+    if (waiting == 0) return 0;
+    return waiting + !(r->snap.id && r->snap.slot >= 0);
+}
+
+/* Whether a replica fits: one that takes its slot now (+CONTINUE, or
+ * attaching to the running disk snapshot), or one that waits. */
+static int slots_admit(repl_state *r, int waits) {
+    if (waits) return slots_free(r) >= slots_promised(r, 1);
+    return slots_free(r) >= slots_promised(r, 0) + 1;
+}
+
+static void refuse_replica(client *c, repl_replica *rr) {
+    log_msg(LL_WARNING,
+            "Replica %s refused: all %d replication backlog reader slots are in use or promised "
+            "to replicas already syncing",
+            rr->name, BACKLOG_MAX_READERS);
+    reply_error(c, "ERR too many replicas: no free replication backlog reader slot, "
+                   "try again later");
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+    mem_free(rr);
+}
+
+/* A replica that joins a running disk snapshot continues from its offset;
+ * one without its own slot can not be joined (see start in snapshot.c). */
+static int can_attach(repl_state *r) {
+    return r->snap.id && !r->snap.diskless && r->snap.slot >= 0;
+}
+
+/* 1: continued; 0: a full resync is due; -1: refused (rr is freed). */
 static int try_partial(client *c, repl_replica *rr) {
     server *s = c->srv;
     repl_state *r = repl_of(s);
@@ -225,18 +280,16 @@ static int try_partial(client *c, repl_replica *rr) {
         }
         return 0;
     }
-    rr->slot = backlog_reader_add(r->bl, off);
-    if (rr->slot < 0) {
-        log_msg(LL_WARNING, "Too many replicas reading the backlog: full resync for %s", rr->name);
-        return 0;
+    backlog_cursor cur;
+    if (!slots_admit(r, 0) || link_pin(r->bl, off, &rr->slot, &cur) < 0) {
+        /* psync_decide checked the offset: only the slots can be short. */
+        refuse_replica(c, rr);
+        return -1;
     }
-    backlog_publish(r->bl);
     rr->state = LINK_ONLINE;
-    rr->ack_off = off - 1;
     char line[128];
     int n = psync_continue_reply(line, sizeof(line), r->replid, rr->capa_psync2);
-    handover(c, rr, line, (size_t)n);
-    rr->ack_off = 0;
+    handover(c, rr, &cur, line, (size_t)n);
     r->sync_partial_ok++;
     log_msg(LL_NOTICE,
             "Partial resynchronization request from %s accepted. Sending %lld bytes of backlog "
@@ -262,7 +315,12 @@ static void sync_command(client *c, int is_psync) {
     repl_replica *rr = new_record(c, &conf);
     log_msg(LL_NOTICE, "Replica %s asks for synchronization", rr->name);
 
-    if (is_psync && try_partial(c, rr)) return;
+    if (is_psync && try_partial(c, rr) != 0) return;
+    int attach = can_attach(r);
+    if (!slots_admit(r, !attach)) {
+        refuse_replica(c, rr);
+        return;
+    }
     rr->old_sync = !is_psync;
     if (!is_psync) rr->capa_eof = 0; /* SYNC speaks only the $<len> form */
     r->sync_full++;
@@ -277,9 +335,9 @@ static void sync_command(client *c, int is_psync) {
     }
     rr->state = LINK_WAIT_BGSAVE_START;
     rr->wait_since_ms = util_ms_time();
-    handover(c, rr, NULL, 0);
+    handover(c, rr, NULL, NULL, 0);
 
-    if (r->snap.id && !r->snap.diskless) {
+    if (attach) {
         repl_snapshot_attach(s, rr);
     } else if (r->snap.id) {
         log_msg(LL_NOTICE, "Can't attach the replica to the current BGSAVE. Waiting for next "

@@ -25,6 +25,24 @@ void repl_cron(server *s);        /* once per cron tick */
 void repl_before_sleep(server *s); /* once per event-loop pass: publish */
 void repl_io_event(server *s);     /* an I/O thread's wake fd fired */
 dstr repl_info(server *s, dstr out);
+
+/* Bytes the replication links moved since the last CONFIG RESETSTAT, for
+ * INFO's network counters (counted by the I/O threads, read here).
+ *
+ * Redis's meaning, which INFO keeps: replication output is what a server
+ * writes to its replicas (control lines, payloads, the stream), and
+ * replication input is what a replica reads from its master. What a master
+ * reads from its replicas (REPLCONF ACKs, newlines) is ordinary input to
+ * Redis: it lands in total_net_input_bytes, not in the replication input.
+ * total_net_input_bytes and total_net_output_bytes include the replication
+ * bytes (checked against redis-server 7.0.15). */
+typedef struct repl_net_bytes {
+    long long out;           /* written to replicas */
+    long long from_replicas; /* read from replicas: ordinary input */
+    long long from_master;   /* read from a master: replication input */
+} repl_net_bytes;
+void repl_net_bytes_get(server *s, repl_net_bytes *out);
+void repl_net_bytes_reset(server *s); /* CONFIG RESETSTAT */
 void repl_sync_stats(server *s, long long *full, long long *partial_ok, long long *partial_err);
 /* Whether min-replicas-to-write lets a write through now: 1 when it is off
  * or enough replicas are good (online, ACKed within min-replicas-max-lag). */

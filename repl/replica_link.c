@@ -32,10 +32,17 @@
  * only when no request of it is in flight (zero-copy notifications
  * included); the CLOSED report is its last word. A zero-copy notification
  * only comes once the kernel lets go of the pages, which for a peer that
- * stopped reading is when the socket dies: so once nothing but
- * notifications is pending, the socket is closed abortively (SO_LINGER 0,
- * an RST) instead of waiting for a peer that may never read again, and
- * the backlog blocks it pinned are released at once.
+ * stopped reading is when the connection dies: so once nothing but
+ * notifications is pending, the connection is reset (connect(AF_UNSPEC):
+ * an RST, the send queue purged) instead of waiting for a peer that may
+ * never read again, and the backlog blocks it pinned are released at once.
+ *
+ * The descriptor is never closed here. Its number belongs to the keyspace
+ * thread, which forks and lists replicas by it: a close here would let the
+ * kernel hand the number to the next accept, pipe or file at once, while
+ * the keyspace still calls it this replica's. The socket goes back with
+ * the CLOSED report (spsc_msg.fd), and the keyspace forgets the number and
+ * closes it, in that order, on its own thread (master_sync.c).
  *
  * Liveness: every REPLCONF ACK, and every newline a loading replica sends,
  * is reported to the keyspace, which times out silent replicas. The
@@ -59,6 +66,7 @@
 #include "core/mem.h"
 #include "core/util.h"
 #include "repl/link.h"
+#include "repl/link_parse.h"
 
 #define LINK_TX_SLOTS 8
 #define LINK_TX_IOV 16 /* blocks one stream send may cover */
@@ -72,6 +80,8 @@ typedef struct tx_slot {
     ring_req req;
     replica_link *link;
     long long end; /* last stream byte this send covered */
+    int zc;        /* went out as a real zero-copy request */
+    int res;       /* its result */
     int sent;      /* its result arrived (a zero-copy send may still wait
                       for the notification) */
     int done;      /* completed and, for zero-copy, released */
@@ -122,6 +132,7 @@ struct replica_link {
     long long alive_report_us; /* last liveness report for a newline */
 
     int closing;
+    int reset; /* the connection was reset (reset_connection) */
     int reason, err;
 };
 
@@ -143,6 +154,17 @@ static void report(replica_link *l, uint32_t type, uint64_t val, int fd) {
     io_thread_report(l->lt->t, &m);
 }
 
+/* Every byte a link writes or reads, for INFO's network counters. */
+static void count_out(replica_link *l, int res) {
+    if (res > 0)
+        atomic_fetch_add_explicit(&l->lt->all->out_bytes, (unsigned)res, memory_order_relaxed);
+}
+
+static void count_in(replica_link *l, int res) {
+    if (res > 0)
+        atomic_fetch_add_explicit(&l->lt->all->in_bytes, (unsigned)res, memory_order_relaxed);
+}
+
 static void set_state(replica_link *l, int state) {
     l->state = state;
     report(l, LINK_REP_STATE, (uint64_t)state, -1);
@@ -162,8 +184,9 @@ static void close_fd(int *fd) {
     *fd = -1;
 }
 
+/* l->fd is not ours to close: it went back with the CLOSED report, or, at
+ * shutdown, stays with the keyspace's record. */
 static void link_free(replica_link *l) {
-    close_fd(&l->fd);
     close_fd(&l->bulk_fd);
     close_fd(&l->pipe_r);
     close_fd(&l->pipe_w);
@@ -190,20 +213,25 @@ static int only_notifications_pending(const replica_link *l) {
     return 1;
 }
 
-static void close_abortively(replica_link *l) {
-    struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    setsockopt(l->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    close_fd(&l->fd);
+/* Reset the connection without closing the descriptor: TCP's disconnect,
+ * as a close with SO_LINGER 0 would do it, sends an RST and frees the send
+ * queue, whose buffers are what the zero-copy notifications wait for. It
+ * acts on the socket itself, whoever else holds a descriptor of it. */
+static void reset_connection(replica_link *l) {
+    struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+    (void)connect(l->fd, &unspec, sizeof(unspec));
+    l->reset = 1;
 }
 
 /* Returns 1 when the link is gone: the caller must not touch it again. */
 static int maybe_finalize(replica_link *l) {
     if (!l->closing) return 0;
     if (link_busy(l)) {
-        if (l->fd >= 0 && only_notifications_pending(l)) close_abortively(l);
+        if (!l->reset && only_notifications_pending(l)) reset_connection(l);
         return 0;
     }
-    report(l, LINK_REP_CLOSED, (uint64_t)l->reason, l->err);
+    /* The last word, and the socket with it: the keyspace closes it. */
+    report(l, LINK_REP_CLOSED, link_closed_val(l->reason, l->err), l->fd);
     unlink_from_thread(l);
     link_free(l);
     return 1;
@@ -218,11 +246,11 @@ static void link_close(replica_link *l, int reason, int err) {
      * the replica sees the end even if a snapshot child still holds a copy
      * of the descriptor. */
     shutdown(l->fd, SHUT_RDWR);
-    /* Cancelling by fd is safe although the fd may be closed before the
-     * cancel is submitted: the number can only come back through a later
-     * adopt, whose requests queue behind the cancel in the SQ, and the
-     * kernel issues SQEs in order. Notifications cannot be cancelled, so
-     * a link waiting only for them queues no cancel at all. */
+    /* Cancelling by fd names exactly this socket: the descriptor stays
+     * open until the keyspace closes it after the CLOSED report, so the
+     * number cannot belong to anything else meanwhile. Notifications
+     * cannot be cancelled, so a link waiting only for them queues no
+     * cancel at all. */
     if (link_busy(l) && !only_notifications_pending(l)) {
         ring_prep_cancel_fd(ring_of(l), l->fd);
         if (l->splice_in.busy && l->pipe_w >= 0) ring_prep_cancel_fd(ring_of(l), l->pipe_w);
@@ -248,6 +276,7 @@ static void on_ctl_sent(ring *r, ring_req *req, int res, uint32_t flags) {
     (void)flags;
     replica_link *l = req->data;
     l->tx_busy = 0;
+    count_out(l, res);
     if (l->closing) {
         maybe_finalize(l);
         return;
@@ -308,6 +337,7 @@ static void on_splice_out(ring *r, ring_req *req, int res, uint32_t flags) {
     (void)flags;
     replica_link *l = req->data;
     l->tx_busy = 0;
+    count_out(l, res);
     if (l->closing) {
         maybe_finalize(l);
         return;
@@ -388,12 +418,27 @@ static void release_completed(replica_link *l) {
     if (rel >= 0) backlog_reader_release(l->bl, l->slot, rel);
 }
 
+/* The notification of a zero-copy send that went out says whether the
+ * kernel copied it anyway (ring.h), closing link or not. */
+static void count_zc_usage(replica_link *l, tx_slot *ts, int res, uint32_t flags) {
+    if (!ts->zc || ts->res <= 0) return;
+    switch (ring_zc_usage(ring_of(l), res, flags)) {
+    case RING_ZC_COPIED:
+        atomic_fetch_add_explicit(&l->lt->all->zc_copied, 1, memory_order_relaxed);
+        break;
+    case RING_ZC_ZEROCOPY:
+        atomic_fetch_add_explicit(&l->lt->all->zc_zerocopy, 1, memory_order_relaxed);
+        break;
+    default:
+        break;
+    }
+}
+
 static void on_tx_release(ring *r, ring_req *req, int res, uint32_t flags) {
     (void)r;
-    (void)res;
-    (void)flags;
     tx_slot *ts = (tx_slot *)req;
     replica_link *l = ts->link;
+    count_zc_usage(l, ts, res, flags);
     ts->done = 1;
     if (l->closing) {
         maybe_finalize(l);
@@ -412,7 +457,11 @@ static void on_tx_done(ring *r, ring_req *req, int res, uint32_t flags) {
     l->tx_busy = 0;
     if (res > 0) backlog_advance(&l->cur, (size_t)res);
     ts->end = l->cur.offset - 1;
+    ts->res = res;
     ts->sent = 1;
+    count_out(l, res);
+    if (ts->zc && res > 0)
+        atomic_fetch_add_explicit(&l->lt->all->zc_sends, 1, memory_order_relaxed);
     if (!zc) ts->done = 1;
     if (l->closing) {
         maybe_finalize(l);
@@ -426,8 +475,6 @@ static void on_tx_done(ring *r, ring_req *req, int res, uint32_t flags) {
         link_close(l, LINK_CLOSED_IO, res < 0 ? -res : EPIPE);
         return;
     }
-    if (zc && ring_send_zc_supported(ring_of(l)))
-        atomic_fetch_add_explicit(&l->lt->all->zc_sends, 1, memory_order_relaxed);
     if (!zc) {
         release_completed(l);
         link_pump(l);
@@ -455,6 +502,10 @@ static void stream_pump(replica_link *l) {
     ts->msg.msg_iov = ts->iov;
     ts->msg.msg_iovlen = (size_t)niov;
     int zc = n >= LINK_ZC_MIN && !l->no_zc;
+    /* Where the kernel lacks the opcode the ring sends a plain copy. */
+    ts->zc = zc && ring_op_supported(ring_of(l), niov == 1 ? IORING_OP_SEND_ZC
+                                                           : IORING_OP_SENDMSG_ZC);
+    ts->res = 0;
     int rc;
     if (niov == 1 && zc)
         rc = ring_prep_send_zc(ring_of(l), &ts->req, l->fd, ts->iov[0].iov_base, n, 0,
@@ -483,67 +534,6 @@ static void link_pump(replica_link *l) {
 
 /* ---- input: REPLCONF ACK ------------------------------------------------ */
 
-/* The length after a '*' or '$' at p, on a line that ends at nl (the
- * '\n'): decimal digits up to a "\r\n", as Redis reads them with
- * string2ll. Returns 0, or -1 for anything else ("*x", "$zz", "$3\n"),
- * which Redis answers with "Protocol error: invalid ... length". */
-static int parse_length(const char *p, const char *nl, long long *out) {
-    if (nl - p < 2 || nl[-1] != '\r') return -1;
-    return util_str_to_ll(p + 1, (size_t)(nl - 1 - (p + 1)), out) ? 0 : -1;
-}
-
-/* Parse one command at the start of buf (RESP multibulk or inline). Returns
- * bytes consumed, 0 if incomplete, -1 on a protocol error. Fills up to
- * `max` argument pointers (not NUL-terminated; lens gives sizes). */
-static long parse_command(char *buf, size_t len, char **argv, size_t *lens, int max, int *argc) {
-    *argc = 0;
-    if (len == 0) return 0;
-    if (buf[0] != '*') {
-        char *nl = memchr(buf, '\n', len);
-        if (!nl) return len > 1024 ? -1 : 0;
-        char *p = buf, *end = nl;
-        if (end > buf && end[-1] == '\r') end--;
-        while (p < end && *argc < max) {
-            while (p < end && *p == ' ') p++;
-            if (p == end) break;
-            char *w = p;
-            while (p < end && *p != ' ') p++;
-            argv[*argc] = w;
-            lens[*argc] = (size_t)(p - w);
-            (*argc)++;
-        }
-        return nl - buf + 1;
-    }
-    char *p = buf, *end = buf + len;
-    char *nl = memchr(p, '\n', (size_t)(end - p));
-    if (!nl) return len > 64 ? -1 : 0;
-    long long count;
-    if (parse_length(p, nl, &count) < 0 || count > 64) return -1;
-    p = nl + 1;
-    /* "*0" and "*-1" are empty commands, skipped as Redis does. */
-    for (long long i = 0; i < count; i++) {
-        if (p >= end) return 0;
-        if (*p != '$') return -1;
-        nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl) return (end - p) > 64 ? -1 : 0;
-        long long blen;
-        if (parse_length(p, nl, &blen) < 0 || blen < 0 || blen > 1024) return -1;
-        p = nl + 1;
-        if (end - p < blen + 2) return 0;
-        if (*argc < max) {
-            argv[*argc] = p;
-            lens[*argc] = (size_t)blen;
-            (*argc)++;
-        }
-        p += blen + 2;
-    }
-    return p - buf;
-}
-
-static int word_is(const char *p, size_t len, const char *w) {
-    return strlen(w) == len && strncasecmp(p, w, len) == 0;
-}
-
 static void on_ack(replica_link *l, long long off) {
     /* Every ACK is news, a repeated offset too: it is how the keyspace
      * knows the replica is alive (lag, repl-timeout, min-replicas). */
@@ -559,6 +549,7 @@ static void on_recv(ring *r, ring_req *req, int res, uint32_t flags) {
     (void)r;
     (void)flags;
     replica_link *l = req->data;
+    count_in(l, res);
     if (l->closing) {
         maybe_finalize(l);
         return;
@@ -573,7 +564,7 @@ static void on_recv(ring *r, ring_req *req, int res, uint32_t flags) {
         char *argv[4];
         size_t lens[4];
         int argc;
-        long used = parse_command(l->rbuf + off, l->rlen - off, argv, lens, 4, &argc);
+        long used = link_parse_command(l->rbuf + off, l->rlen - off, argv, lens, 4, &argc);
         if (used < 0) {
             log_msg(LL_WARNING, "Protocol error from replica %s: closing the link", l->name);
             link_close(l, LINK_CLOSED_PROTO, 0);
@@ -581,7 +572,8 @@ static void on_recv(ring *r, ring_req *req, int res, uint32_t flags) {
         }
         if (used == 0) break;
         off += (size_t)used;
-        if (argc >= 3 && word_is(argv[0], lens[0], "replconf") && word_is(argv[1], lens[1], "ack")) {
+        if (argc >= 3 && link_word_is(argv[0], lens[0], "replconf") &&
+            link_word_is(argv[1], lens[1], "ack")) {
             char num[32];
             size_t n = lens[2] < sizeof(num) - 1 ? lens[2] : sizeof(num) - 1;
             memcpy(num, argv[2], n);
@@ -764,6 +756,8 @@ static int on_start(io_thread *t, void *ctx) {
     lt->t = t;
     lt->all = all;
     all->per[io_thread_index(t)] = lt;
+    atomic_store_explicit(&all->zc_usage_reported, io_thread_ring(t)->zc_report_usage,
+                          memory_order_relaxed);
     return 0;
 }
 

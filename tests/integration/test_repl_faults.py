@@ -15,7 +15,10 @@ the same time that must not notice anything but a delay:
     for a full sync that completes;
   * an online raw replica sends a malformed REPLCONF, or random bytes: it
     is dropped with a protocol-error line, the other replica keeps
-    streaming.
+    streaming;
+  * more raw replicas than the backlog has reader slots: the ones that do
+    not fit are refused up front, one log line each, and the others, the
+    server and a replica arriving once slots are free are not disturbed.
 
 Every wait is bounded (repl_helpers.wait_for, scaled by rmtest.SLOWDOWN).
 """
@@ -23,8 +26,11 @@ Every wait is bounded (repl_helpers.wait_for, scaled by rmtest.SLOWDOWN).
 import os
 import random
 import re
+import selectors
 import signal
 import socket
+import threading
+import time
 
 import pytest
 
@@ -40,9 +46,9 @@ class RawReplica:
     it for names and INFO), so the master's log calls it 127.0.0.1:<port>.
     """
 
-    def __init__(self, master, capa_eof=True):
+    def __init__(self, master, capa_eof=True, port=None):
         self.conn = rmtest.RespConn(master.port)
-        self.port = rmtest.free_port()
+        self.port = port or rmtest.free_port()
         self.name = "127.0.0.1:%d" % self.port
         assert self.conn.call("REPLCONF", "listening-port", self.port) == b"OK"
         if capa_eof:
@@ -64,9 +70,11 @@ class RawReplica:
         return int(m.group(2)), header
 
     def read_payload(self, n):
-        """Read n bytes of the payload (or up to it, if the master stops)."""
-        got = len(self.conn.pending())
-        self.conn.pos = len(self.conn.buf)
+        """Read n bytes of the payload (or up to it, if the master stops).
+        Bytes past it that came in the same read (the stream, a PING) stay
+        buffered for the next line."""
+        got = min(n, len(self.conn.pending()))
+        self.conn.pos += got
         while got < n:
             chunk = self.conn.sock.recv(min(65536, n - got))
             if not chunk:
@@ -328,3 +336,162 @@ def test_online_replica_sends_garbage(online_pair, garbage):
     wait_synced(master, [good])
     assert_same_digest(master, [good])
     assert master.log_text().count("Connection with replica 127.0.0.1:%d lost." % good.port) == 0
+
+
+# ---- (4) more replicas than backlog reader slots -----------------------------
+
+READER_SLOTS = 64  # BACKLOG_MAX_READERS in repl/backlog.h
+REFUSED_LINE = "refused: all %d replication backlog reader slots are in use" % READER_SLOTS
+
+
+class Drain(threading.Thread):
+    """Reads the given connections (rmtest.RespConn) in the background,
+    keeping what each received, as replicas that keep up would."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.sel = selectors.DefaultSelector()
+        self.lock = threading.Lock()
+        self.data = {}
+        self.stopping = False
+
+    def add(self, conn):
+        with self.lock:
+            self.data[conn] = bytearray(conn.pending())
+            conn.sock.setblocking(False)
+            self.sel.register(conn.sock, selectors.EVENT_READ, conn)
+
+    def remove(self, conn):
+        with self.lock:
+            self.sel.unregister(conn.sock)
+        conn.close()
+
+    def received(self, conn):
+        with self.lock:
+            return bytes(self.data[conn])
+
+    def run(self):
+        while not self.stopping:
+            with self.lock:
+                for key, _ in self.sel.select(0.02):
+                    try:
+                        chunk = key.fileobj.recv(1 << 16)
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    except OSError:
+                        chunk = b""
+                    if chunk:
+                        self.data[key.data] += chunk
+                    else:
+                        self.sel.unregister(key.fileobj)
+            time.sleep(0.001)  # let add/remove take the lock
+
+    def stop(self):
+        self.stopping = True
+        self.join(timeout=5)
+
+
+def expect_refused(master, raw):
+    """The reply is an error, and the master closes the connection after it."""
+    first = raw.line()
+    assert first.startswith(b"-ERR too many replicas"), first
+    data, closed = rmtest.read_until_closed_or_quiet(raw.conn.sock, quiet=2.0, limit=5.0)
+    assert closed and data == b"", (closed, data)
+    assert raw.port not in replica_states(master)
+
+
+def online_count(master):
+    return sum(",state=online," in v for k, v in info(master).items() if re.match(r"slave\d+$", k))
+
+
+def psync_continue(master, replid):
+    """A raw replica that continues from the master's current offset."""
+    offset = int(info(master)["master_repl_offset"])
+    conn = rmtest.RespConn(master.port)
+    conn.send_command("PSYNC", replid, offset + 1)
+    line = conn._line()
+    assert line == b"+CONTINUE\r\n", line  # no capa psync2: no id on the line
+    return conn
+
+
+def test_more_replicas_than_backlog_reader_slots(servers):
+    # Disk snapshots, each slowed to about a second by its dozen keys, so
+    # replicas attach to a running one; a 16 KB backlog trims quickly.
+    master = servers.ringmaster("--repl-diskless-sync", "no", "--repl-backlog-size", "16384",
+                                "--rdb-key-save-delay", "100000")
+    with master.raw() as c:
+        for i in range(10):
+            c.call("SET", "seed:%d" % i, i)
+    # Announced ports name them in the log and INFO: distinct by
+    # construction (free_port may hand out a port twice).
+    ports = iter(range(40000, 40100))
+    raws = [RawReplica(master, port=next(ports)) for _ in range(READER_SLOTS + 6)]
+    admitted, refused = [], []
+    for raw in raws:
+        first = raw.line()
+        if first.startswith(b"+FULLRESYNC "):
+            admitted.append(raw)
+        else:
+            assert first.startswith(b"-ERR too many replicas"), first
+            refused.append(raw)
+    # One slot stays with the snapshot while it runs.
+    assert len(admitted) == READER_SLOTS - 1 and len(refused) == 7
+    for raw in refused:
+        data, closed = rmtest.read_until_closed_or_quiet(raw.conn.sock, quiet=2.0, limit=5.0)
+        assert closed and data == b"", (closed, data)
+        assert master.log_text().count("Replica %s %s" % (raw.name, REFUSED_LINE)) == 1
+        raw.close()
+    assert master.log_text().count(REFUSED_LINE) == 7
+    assert_still_serving(master)
+
+    drain = Drain()
+    drain.start()
+    try:
+        for raw in admitted:
+            drain.add(raw.conn)
+        wait_for("the admitted replicas online",
+                 lambda: online_count(master) == len(admitted), timeout=30)
+        # The last free slot goes to a partial resync; nothing is left.
+        replid = info(master)["master_replid"]
+        cont = psync_continue(master, replid)
+        drain.add(cont)
+        since = int(info(master)["master_repl_offset"])
+        expect_refused(master, RawReplica(master, port=next(ports)))
+        assert master.log_text().count(REFUSED_LINE) == 8
+
+        # The admitted replicas get the stream, the backlog trims behind them.
+        with master.raw() as c:
+            for i in range(300):
+                c.call("SET", "big", "%d:" % i + "b" * 1000)
+            c.call("SET", "marker-1", "seen")
+        everyone = [r.conn for r in admitted] + [cont]
+        wait_for("the stream at every admitted replica",
+                 lambda: all(b"marker-1" in drain.received(conn) for conn in everyone))
+        for raw in admitted:
+            got = drain.received(raw.conn)
+            assert re.match(rb"\n*\$\d+\r\nREDIS", got), got[:80]
+        wait_for("the backlog trimmed",
+                 lambda: int(info(master)["repl_backlog_first_byte_offset"]) > since + 1)
+
+        # Two replicas leave; their slots take a newcomer (and its snapshot).
+        for raw in admitted[:2]:
+            drain.remove(raw.conn)
+        wait_for("two slots free", lambda: connected(master) == len(admitted) - 1)
+        late = RawReplica(master, port=next(ports))
+        offset, header = late.read_preamble()
+        size = int(header[1:-2])
+        with master.raw() as c:
+            c.call("SET", "marker-2", "late")
+        # The payload, then the stream (a PING may come first: it is not
+        # read apart from the payload, both are just bytes here).
+        data, _ = rmtest.read_until_closed_or_quiet(late.conn.sock, until=b"late\r\n", limit=10)
+        data = late.conn.pending() + data
+        assert data.startswith(b"REDIS") and len(data) > size, data[:80]
+        assert b"marker-2" in data[size:], data[-200:]
+        assert master.log_text().count(REFUSED_LINE) == 8
+        assert_still_serving(master)
+        late.close()
+    finally:
+        drain.stop()
+        for conn in drain.data:
+            conn.close()

@@ -14,6 +14,7 @@ arguments); replicas are started by repl_helpers.start_replica.
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -172,6 +173,112 @@ def test_output_buffer_limit_drops_a_stalled_replica(servers):
     # The other replica never stopped; the stalled one comes back.
     wait_synced(master, [fast, slow], timeout=30)
     assert_same_digest(master, [fast, slow])
+
+
+def test_zero_copy_sends_say_whether_the_kernel_copied(servers):
+    """Large stream sends go out as zero-copy requests, and each request's
+    notification says whether the kernel copied the bytes after all. Over
+    loopback it always does: the bytes are delivered to a local socket,
+    whose receive queue cannot keep the sender's pages."""
+    master = servers.ringmaster(*FAST_DISKLESS)
+    replica = start_replica(servers, master)
+    wait_synced(master, [replica])
+    with master.raw() as c:
+        # Pipelined: one event-loop pass publishes them all, and the I/O
+        # thread sends spans far past the 16 KB zero-copy threshold.
+        c.send(b"".join(rmtest.encode_command("SET", "zc:%d" % i, "z" * 100000)
+                        for i in range(40)))
+        for _ in range(40):
+            assert c.read_reply()[1] == b"OK"
+    wait_synced(master, [replica])
+    assert_same_digest(master, [replica])
+    st = info(master)
+    if st["repl_zerocopy_usage_reported"] != "1":
+        # Before Linux 6.2 the kernel does not say: nothing is claimed.
+        assert st["repl_zerocopy_sends_copied"] == st["repl_zerocopy_sends_zerocopy"] == "0"
+        pytest.skip("the kernel does not report zero-copy usage (Linux < 6.2)")
+    sends = int(st["repl_zerocopy_sends"])
+    assert sends > 0, st
+
+    def answered():
+        i = info(master)
+        n = int(i["repl_zerocopy_sends_copied"]) + int(i["repl_zerocopy_sends_zerocopy"])
+        return i if n == int(i["repl_zerocopy_sends"]) else None
+    st = wait_for("every zero-copy send's notification", answered)
+    assert int(st["repl_zerocopy_sends_copied"]) == int(st["repl_zerocopy_sends"]) >= sends
+    assert st["repl_zerocopy_sends_zerocopy"] == "0"
+
+
+def test_replication_bytes_in_info(servers):
+    """INFO's replication network counters measure what the I/O threads
+    move, with Redis's meaning: output to replicas is replication output
+    (part of total_net_output_bytes too), what a master reads from its
+    replicas (their ACKs) is ordinary input, and replication input, read
+    from a master, is none on a master. The redis-server replica counts the
+    same bytes from its side: its replication input is the master's
+    replication output, less the few control lines it reads apart."""
+    master = servers.ringmaster(*FAST_DISKLESS)
+    st = stats(master)
+    assert st["total_net_repl_output_bytes"] == "0"
+    assert st["instantaneous_output_repl_kbps"] == "0.00"
+    write_every_type(master, "pre")
+    replica = start_replica(servers, master)
+    wait_synced(master, [replica])
+
+    def both():
+        # The replica first: what it got the master had sent before. Only a
+        # PING (14 bytes) sent between the two reads could be seen by the
+        # replica before the I/O thread counted it: SLACK allows for it.
+        got = int(stats(replica)["total_net_repl_input_bytes"])
+        return int(stats(master)["total_net_repl_output_bytes"]), got
+    SLACK = 64
+    out, got = both()
+    # +FULLRESYNC, the $EOF:<mark> header and keep-alive newlines are read
+    # line by line by the replica, which does not count them.
+    assert got > 1000 and -SLACK <= out - got < 1000, (out, got)
+
+    # Streaming: the counter follows the stream, and the rate shows it.
+    offset0 = int(info(master)["master_repl_offset"])
+    stop = threading.Event()
+    done = []
+
+    def load():
+        with master.raw() as c:
+            while not stop.is_set() or len(done) < 100:
+                c.call("SET", "load", "x" * 2000)
+                done.append(1)
+    writer = threading.Thread(target=load)
+    writer.start()
+    try:
+        wait_for("instantaneous_output_repl_kbps above zero",
+                 lambda: float(stats(master)["instantaneous_output_repl_kbps"]) > 0)
+    finally:
+        stop.set()
+        writer.join()
+    wait_synced(master, [replica])
+    streamed = int(info(master)["master_repl_offset"]) - offset0
+    out2, got2 = both()
+    assert out2 - out >= streamed > 200000, (out2 - out, streamed)
+    assert -SLACK <= out2 - got2 < 1000 + (out - got), (out2, got2)
+    st = stats(master)
+    assert int(st["total_net_output_bytes"]) >= int(st["total_net_repl_output_bytes"]) == out2
+    assert st["total_net_repl_input_bytes"] == "0"
+    assert st["instantaneous_input_repl_kbps"] == "0.00"
+
+    # The replica's once-a-second ACKs are the master's input, though the
+    # only command it gets meanwhile is this INFO.
+    in1 = int(stats(master)["total_net_input_bytes"])
+    time.sleep(2.5)
+    in2 = int(stats(master)["total_net_input_bytes"])
+    info_cmd = len(rmtest.encode_command("INFO", "stats"))
+    assert in2 - in1 >= info_cmd + 2 * len(b"*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n"), in2 - in1
+
+    # CONFIG RESETSTAT restarts the counters from zero.
+    assert call(master, "CONFIG", "RESETSTAT") == b"OK"
+    assert int(stats(master)["total_net_repl_output_bytes"]) < 1000
+    call(master, "SET", "after-reset", "y" * 5000)
+    wait_for("the counter growing again",
+             lambda: int(stats(master)["total_net_repl_output_bytes"]) > 5000)
 
 
 def test_backlog_keeps_at_least_16kb(servers):

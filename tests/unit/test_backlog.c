@@ -2,6 +2,7 @@
  * trimming by window and by readers, and one producer with a reader thread
  * streaming millions of bytes (run under ThreadSanitizer in CI). */
 #include <check.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,8 +44,8 @@ START_TEST(offsets_like_redis) {
     ck_assert_uint_eq(n, 6);
     for (size_t i = 0; i < n; i++) ck_assert_uint_eq((unsigned char)p[i], byte_at(105 + (long long)i));
     /* Outside the window: before the first byte, or beyond end+1. */
-    ck_assert_int_eq(backlog_seek(b, 100, &cur), -1);
-    ck_assert_int_eq(backlog_seek(b, 112, &cur), -1);
+    ck_assert_int_eq(backlog_seek(b, 100, &cur), -ERANGE);
+    ck_assert_int_eq(backlog_seek(b, 112, &cur), -ERANGE);
     ck_assert_int_eq(backlog_seek(b, 111, &cur), 0);
     ck_assert_uint_eq(backlog_peek(b, &cur, &p), 0);
     backlog_free(b);
@@ -95,7 +96,7 @@ START_TEST(trim_by_window_and_reader) {
     ck_assert_int_le(backlog_histlen(b), 100 + 32);
     backlog_cursor cur;
     ck_assert_int_eq(backlog_seek(b, 1000 - 99, &cur), 0);
-    ck_assert_int_eq(backlog_seek(b, 10, &cur), -1);
+    ck_assert_int_eq(backlog_seek(b, 10, &cur), -ERANGE);
     backlog_resize(b, 10);
     ck_assert_int_le(backlog_histlen(b), 10 + 32);
     backlog_free(b);
@@ -128,6 +129,40 @@ START_TEST(parked_cursor_keeps_its_block) {
     backlog_reader_release(b, slot, 32);
     backlog_trim(b);
     ck_assert_int_eq(backlog_first(b), 17);
+    backlog_free(b);
+}
+END_TEST
+
+/* Reader slots are finite: the 65th reader is told so (-ENOSPC), and a
+ * slot for bytes trim already freed is refused (-ERANGE) instead of
+ * handing out a slot no cursor can be seeked for. A removed slot is
+ * reusable. */
+START_TEST(reader_slots_run_out) {
+    backlog *b = backlog_create(0, 64, 32);
+    append_range(b, 1, 1000);
+    backlog_publish(b);
+    backlog_trim(b);
+    long long first = backlog_first(b);
+    ck_assert_int_gt(first, 1);
+    ck_assert_int_eq(backlog_readers_free(b), BACKLOG_MAX_READERS);
+    ck_assert_int_eq(backlog_reader_add(b, first - 1), -ERANGE);
+    ck_assert_int_eq(backlog_reader_add(b, 1002), -ERANGE);
+    int slots[BACKLOG_MAX_READERS];
+    for (int i = 0; i < BACKLOG_MAX_READERS; i++) {
+        /* from == end + 1: a reader that has everything so far. */
+        slots[i] = backlog_reader_add(b, i % 2 ? first : 1001);
+        ck_assert_int_ge(slots[i], 0);
+    }
+    ck_assert_int_eq(backlog_readers_free(b), 0);
+    ck_assert_int_eq(backlog_reader_add(b, first), -ENOSPC);
+    backlog_reader_remove(b, slots[7]);
+    ck_assert_int_eq(backlog_readers_free(b), 1);
+    ck_assert_int_eq(backlog_reader_add(b, first), slots[7]);
+    /* A failed seek leaves the cursor as it was. */
+    backlog_cursor cur = {.block = NULL, .offset = 42};
+    ck_assert_int_eq(backlog_seek(b, first - 1, &cur), -ERANGE);
+    ck_assert_ptr_null(cur.block);
+    ck_assert_int_eq(cur.offset, 42);
     backlog_free(b);
 }
 END_TEST
@@ -241,6 +276,7 @@ int main(void) {
     tcase_add_test(tc, trim_by_window_and_reader);
     tcase_add_test(tc, parked_cursor_keeps_its_block);
     tcase_add_test(tc, peekv_spans_blocks);
+    tcase_add_test(tc, reader_slots_run_out);
     tcase_add_test(tc, producer_and_reader_threads);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -1,21 +1,28 @@
-/* test_handover: the keyspace <-> I/O thread hand-over, as replication will
- * use it.
+/* test_handover: a replica handed from the keyspace thread to a real
+ * replication I/O thread, with the keyspace side's own building blocks
+ * (psync_decide, link_pin, link_adopt_new, link_fullsync_new: what
+ * master_sync.c and snapshot.c call) and the I/O side's link_thread_ops.
  *
- * The test thread plays the keyspace thread: it hands socketpair fds to an
- * I/O thread through the inbox ("adopt this fd as link i"), plays the
- * replica on the other ends, and watches the outbox through the thread's
- * wake fd, as the epoll loop will. The I/O thread owns the adopted fds: it
- * echoes whatever arrives on them with io_uring recv/send and reports each
- * step back ("link i adopted", "echoed n bytes", "closed"). Each report
- * carries the I/O thread's own sequence number, so the test can tell that
- * it saw every report exactly once and in order.
+ * The test thread plays the keyspace (it owns the backlog, posts the
+ * messages, collects the reports through the thread's wake fd as the epoll
+ * loop does) and the replica, at the far end of a socketpair. For each
+ * PSYNC outcome the replica must read exactly, and in order:
  *
- * Queues of capacity 4 against dozens of links make both directions fill
- * up, so posts and reports go through the overflow queues and the
- * park/wake handshake on full rings. Run under ThreadSanitizer in CI. */
-#include "io/thread.h"
-#include "io/wake.h"
-
+ *   +CONTINUE: the replies it was still owed, the +CONTINUE line, then the
+ *              backlog from the offset it asked for, then new stream bytes;
+ *   FULLRESYNC: the replies owed, nothing more until the snapshot starts,
+ *              then +FULLRESYNC <id> <offset> (nothing for plain SYNC),
+ *              $<len> and the payload, then the stream from the snapshot's
+ *              offset on (written meanwhile, held back behind the payload);
+ *
+ * and the link's end comes back as exactly one LINK_REP_CLOSED, which hands
+ * the socket back still open: the I/O thread never closes a replica's
+ * descriptor, so its number cannot be reused (by a pipe the keyspace opens
+ * before it reads the report, say) while the keyspace still holds it.
+ * Refusals (no free reader slot, an offset already trimmed) leave nothing
+ * behind.
+ *
+ * Threaded: run under ThreadSanitizer in CI. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,419 +31,338 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#define DEADLINE_MS 20000
-#define MAX_LINKS 128
+#include "core/mem.h"
+#include "repl/link.h"
+#include "repl/psync.h"
 
-/* Inbox message types (keyspace -> I/O). */
-enum { MSG_ADOPT = 1, MSG_DROP = 2 };
-/* Report types (I/O -> keyspace). id is the link; val the I/O thread's report
- * sequence number; fd carries the thread index (STARTED) or a byte count
- * (ECHOED), test-only uses of that slot. */
-enum { REP_STARTED = 100, REP_ADOPTED, REP_ECHOED, REP_CLOSED, REP_STOPPED };
+#define DEADLINE_MS 10000
+#define REPLID "0123456789abcdef0123456789abcdef01234567"
+#define OWED "+OK\r\n+OK\r\n" /* REPLCONF replies still in the client's buffer */
 
-/* ---- the I/O thread's side: touched only on its thread ----------------- */
-
-typedef struct echo_link {
-    io_thread *t;
-    struct io_side *side;
-    int fd;
-    uint64_t id;
-    ring_req recv_req, send_req;
-    /* buf belongs to the kernel while recv_req or send_req is in flight;
-     * the two never overlap (recv, then send what arrived, then recv). */
-    char buf[512];
-    size_t len, sent;
-} echo_link;
-
-typedef struct io_side {
-    echo_link *links[MAX_LINKS];
-    uint64_t seq;
-} io_side;
-
-static io_side sides[IO_THREADS_MAX]; /* one per I/O thread, by index */
-
-static void report(io_thread *t, uint32_t type, uint64_t id, int32_t fd) {
-    io_side *side = &sides[io_thread_index(t)];
-    spsc_msg m = {.type = type, .fd = fd, .id = id, .val = side->seq++};
-    ck_assert_int_eq(io_thread_report(t, &m), 0);
-}
-
-static void link_close(echo_link *l) {
-    report(l->t, REP_CLOSED, l->id, -1);
-    close(l->fd);
-    l->side->links[l->id] = NULL;
-    free(l);
-}
-
-static void on_send(ring *r, ring_req *req, int res, uint32_t flags);
-
-static void arm_recv(echo_link *l, ring *r);
-
-static void on_recv(ring *r, ring_req *req, int res, uint32_t flags) {
-    (void)flags;
-    echo_link *l = req->data;
-    if (io_thread_stopping(l->t)) return; /* ops.stop frees it */
-    if (res <= 0) {                       /* EOF, error, or cancelled by MSG_DROP */
-        link_close(l);
-        return;
-    }
-    l->len = (size_t)res;
-    l->sent = 0;
-    ck_assert_int_eq(ring_prep_send(r, &l->send_req, l->fd, l->buf, l->len, 0), 0);
-}
-
-static void on_send(ring *r, ring_req *req, int res, uint32_t flags) {
-    (void)flags;
-    echo_link *l = req->data;
-    if (io_thread_stopping(l->t)) return;
-    if (res < 0) {
-        link_close(l);
-        return;
-    }
-    l->sent += (size_t)res;
-    if (l->sent < l->len) {
-        ck_assert_int_eq(
-            ring_prep_send(r, &l->send_req, l->fd, l->buf + l->sent, l->len - l->sent, 0), 0);
-        return;
-    }
-    report(l->t, REP_ECHOED, l->id, (int32_t)l->len);
-    arm_recv(l, r);
-}
-
-static void arm_recv(echo_link *l, ring *r) {
-    ck_assert_int_eq(ring_prep_recv(r, &l->recv_req, l->fd, l->buf, sizeof(l->buf), 0), 0);
-}
-
-static int io_start(io_thread *t, void *ctx) {
-    (void)ctx;
-    memset(&sides[io_thread_index(t)], 0, sizeof(io_side));
-    report(t, REP_STARTED, 0, (int32_t)io_thread_index(t));
-    return 0;
-}
-
-static void io_message(io_thread *t, const spsc_msg *m, void *ctx) {
-    (void)ctx;
-    io_side *side = &sides[io_thread_index(t)];
-    ring *r = io_thread_ring(t);
-    switch (m->type) {
-    case MSG_ADOPT: {
-        ck_assert_uint_lt(m->id, MAX_LINKS);
-        echo_link *l = calloc(1, sizeof(*l));
-        ck_assert_ptr_nonnull(l);
-        l->t = t;
-        l->side = side;
-        l->fd = m->fd; /* ours from here on */
-        l->id = m->id;
-        ring_req_init(&l->recv_req, on_recv, l);
-        ring_req_init(&l->send_req, on_send, l);
-        side->links[l->id] = l;
-        report(t, REP_ADOPTED, l->id, -1);
-        arm_recv(l, r);
-        break;
-    }
-    case MSG_DROP:
-        /* The recv completes with -ECANCELED and on_recv closes the link. */
-        if (side->links[m->id]) ck_assert_int_eq(ring_prep_cancel_fd(r, side->links[m->id]->fd), 0);
-        break;
-    default:
-        ck_abort_msg("unexpected message type %u", m->type);
-    }
-}
-
-static void io_stop(io_thread *t, void *ctx) {
-    (void)ctx;
-    io_side *side = &sides[io_thread_index(t)];
-    /* Every request has completed (the skeleton drained the ring): the
-     * links and their buffers are ours to free. */
-    for (unsigned i = 0; i < MAX_LINKS; i++) {
-        echo_link *l = side->links[i];
-        if (l == NULL) continue;
-        ck_assert(!l->recv_req.busy && !l->send_req.busy);
-        report(t, REP_STOPPED, l->id, -1);
-        close(l->fd);
-        free(l);
-        side->links[i] = NULL;
-    }
-}
-
-static const io_thread_ops echo_ops = {.start = io_start, .message = io_message, .stop = io_stop};
-
-/* ---- the keyspace side ------------------------------------------------- */
-
-typedef struct ks_view {
-    uint64_t next_seq[IO_THREADS_MAX]; /* expected report sequence per thread */
-    int owner[MAX_LINKS];              /* which thread reported the link */
-    int started;
-    int adopted, closed, stopped;
-    uint64_t echoed_bytes[MAX_LINKS];
-    int state[MAX_LINKS]; /* 0 none, 1 adopted, 2 closed or stopped */
-    int current;          /* the thread whose reports are being collected */
-    bool order_broken;
-} ks_view;
+typedef struct reports {
+    long long acked;
+    int state;
+    int closed;
+    int close_reason;
+    int close_fd;
+} reports;
 
 static void on_report(void *ctx, const spsc_msg *m) {
-    ks_view *v = ctx;
-    if (m->val != v->next_seq[v->current]) v->order_broken = true;
-    v->next_seq[v->current] = m->val + 1;
-    switch (m->type) {
-    case REP_STARTED:
-        ck_assert_int_eq(m->fd, v->current);
-        v->started++;
-        break;
-    case REP_ADOPTED:
-        ck_assert_int_eq(v->state[m->id], 0);
-        v->state[m->id] = 1;
-        v->owner[m->id] = v->current;
-        v->adopted++;
-        break;
-    case REP_ECHOED:
-        ck_assert_int_eq(v->state[m->id], 1);
-        v->echoed_bytes[m->id] += (uint64_t)m->fd;
-        break;
-    case REP_CLOSED:
-    case REP_STOPPED:
-        ck_assert_int_eq(v->state[m->id], 1);
-        v->state[m->id] = 2;
-        if (m->type == REP_CLOSED)
-            v->closed++;
-        else
-            v->stopped++;
-        break;
-    default:
-        ck_abort_msg("unexpected report type %u", m->type);
+    reports *r = ctx;
+    if (m->id != 7) ck_abort_msg("report for unknown link %llu", (unsigned long long)m->id);
+    if (m->type == LINK_REP_ACK) {
+        r->acked = (long long)m->val;
+    } else if (m->type == LINK_REP_STATE) {
+        r->state = (int)m->val;
+    } else if (m->type == LINK_REP_CLOSED) {
+        r->closed++;
+        r->close_reason = link_closed_reason(m->val);
+        r->close_fd = m->fd;
     }
 }
 
-static int64_t now_ms(void) {
+static long long now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* One pass of the keyspace's event loop: sleep on the wake fds as epoll
- * would, then collect from every thread. */
-static void ks_pass(io_thread **threads, unsigned n, ks_view *v, int timeout_ms) {
-    struct pollfd p[IO_THREADS_MAX];
-    for (unsigned i = 0; i < n; i++)
-        p[i] = (struct pollfd){.fd = io_thread_wake_fd(threads[i]), .events = POLLIN};
-    int rc = poll(p, n, timeout_ms);
-    ck_assert_int_ge(rc, 0);
-    for (unsigned i = 0; i < n; i++) {
-        if (!(p[i].revents & POLLIN)) continue;
-        v->current = (int)io_thread_index(threads[i]);
-        io_thread_collect(threads[i], on_report, v);
+/* One keyspace event-loop pass: sleep on the wake fd, collect. */
+static void collect(io_thread *t, reports *r, int ms) {
+    struct pollfd p = {.fd = io_thread_wake_fd(t), .events = POLLIN};
+    poll(&p, 1, ms);
+    io_thread_collect(t, on_report, r);
+}
+
+#define WAIT_REPORT(t, r, cond)                                                                    \
+    do {                                                                                           \
+        long long deadline_ = now_ms() + DEADLINE_MS;                                              \
+        while (!(cond) && now_ms() < deadline_) collect(t, r, 50);                                 \
+        ck_assert_msg((cond), "timed out waiting for " #cond);                                     \
+    } while (0)
+
+static char pattern(long long off) { return (char)('A' + off % 26); }
+
+static void append_pattern(backlog *bl, long long n) {
+    char buf[4096];
+    while (n > 0) {
+        long long start = backlog_end(bl) + 1;
+        size_t k = n < (long long)sizeof(buf) ? (size_t)n : sizeof(buf);
+        for (size_t i = 0; i < k; i++) buf[i] = pattern(start + (long long)i);
+        backlog_append(bl, buf, k);
+        n -= (long long)k;
     }
 }
 
-#define KS_WAIT_UNTIL(threads, n, v, cond)                                                         \
-    do {                                                                                           \
-        int64_t deadline_ = now_ms() + DEADLINE_MS;                                                \
-        while (!(cond) && now_ms() < deadline_) ks_pass(threads, n, v, 100);                       \
-        ck_assert_msg((cond), "timed out waiting for " #cond " (lost wake-up or report?)");        \
-    } while (0)
+static void post(io_thread *t, uint32_t type, void *ptr, int fd, uint64_t val) {
+    spsc_msg m = {.type = type, .fd = fd, .id = 7, .val = val, .ptr = ptr};
+    ck_assert_int_eq(io_thread_post(t, &m), 0);
+}
 
+/* Exactly len bytes from the replica's end, or fail. */
 static void read_exactly(int fd, char *buf, size_t len) {
     size_t got = 0;
-    int64_t deadline = now_ms() + DEADLINE_MS;
+    long long deadline = now_ms() + DEADLINE_MS;
     while (got < len && now_ms() < deadline) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 100) <= 0) continue;
         ssize_t n = read(fd, buf + got, len - got);
-        ck_assert_int_gt(n, 0);
+        ck_assert_msg(n > 0, "the link closed after %zu of %zu bytes", got, len);
         got += (size_t)n;
     }
     ck_assert_uint_eq(got, len);
 }
 
-static void adopt(io_thread *t, int fd, uint64_t id) {
-    spsc_msg m = {.type = MSG_ADOPT, .fd = fd, .id = id};
-    ck_assert_int_eq(io_thread_post(t, &m), 0);
+static void expect_bytes(int fd, const char *want, size_t len) {
+    char *got = malloc(len);
+    read_exactly(fd, got, len);
+    ck_assert_msg(memcmp(got, want, len) == 0, "expected \"%.*s\", got \"%.*s\"", (int)len, want,
+                  (int)len, got);
+    free(got);
 }
 
-/* N links through one thread, R echo rounds each, then the replicas hang
- * up one by one, some links dropped by the keyspace instead. */
-START_TEST(test_adopt_echo_close) {
-    enum { N = 48, ROUNDS = 20 };
-    static ks_view v;
-    memset(&v, 0, sizeof(v));
-    io_thread_config cfg = {.index = 0, .ring_entries = 32, .queue_capacity = 4};
+/* The stream's bytes [from, to], in order. */
+static void expect_stream(int fd, long long from, long long to) {
+    size_t len = (size_t)(to - from + 1);
+    char *got = malloc(len);
+    read_exactly(fd, got, len);
+    for (size_t i = 0; i < len; i++)
+        ck_assert_msg(got[i] == pattern(from + (long long)i), "stream byte %lld is wrong",
+                      from + (long long)i);
+    free(got);
+}
+
+static void expect_silence(int fd, int ms) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    ck_assert_int_eq(poll(&p, 1, ms), 0);
+}
+
+static void expect_eof(int fd) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    ck_assert_int_eq(poll(&p, 1, DEADLINE_MS), 1);
+    char c;
+    ck_assert_int_eq(read(fd, &c, 1), 0);
+}
+
+static void send_ack(int fd, long long off) {
+    char num[32], cmd[96];
+    int nl = snprintf(num, sizeof(num), "%lld", off);
+    int n = snprintf(cmd, sizeof(cmd), "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$%d\r\n%s\r\n", nl,
+                     num);
+    ck_assert_int_eq(write(fd, cmd, (size_t)n), n);
+}
+
+static psync_state decision_state(backlog *bl) {
+    psync_state st = {REPLID, "0000000000000000000000000000000000000000", -1, 1,
+                      backlog_first(bl), backlog_end(bl)};
+    return st;
+}
+
+static void new_pair(int sv[2]) {
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+}
+
+/* The CLOSED report handed `fd` back, and it still is the socket that was
+ * adopted (`was`): then the keyspace closes it. */
+static void take_back(const reports *rep, int fd, const struct stat *was) {
+    ck_assert_int_eq(rep->close_fd, fd);
+    struct stat now;
+    ck_assert_msg(fstat(fd, &now) == 0, "the I/O thread closed the socket: %s", strerror(errno));
+    ck_assert(now.st_dev == was->st_dev && now.st_ino == was->st_ino);
+    close(fd);
+}
+
+/* PSYNC <replid> <offset> inside the backlog: +CONTINUE. */
+START_TEST(test_continue) {
+    link_threads ctx = {0};
     io_thread *t;
-    ck_assert_int_eq(io_thread_start(&t, &cfg, &echo_ops, NULL), 0);
-    KS_WAIT_UNTIL(&t, 1, &v, v.started == 1);
+    ck_assert_int_eq(io_thread_start(&t, NULL, &link_thread_ops, &ctx), 0);
+    backlog *bl = backlog_create(1000, 1 << 20, 16 * 1024);
+    append_pattern(bl, 40000); /* 1001..41000, several blocks */
+    backlog_publish(bl);
 
-    int peer[N];
-    for (int i = 0; i < N; i++) {
-        int sv[2];
-        ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-        peer[i] = sv[0];
-        adopt(t, sv[1], (uint64_t)i); /* 48 posts into a ring of 4: overflow */
-    }
-    KS_WAIT_UNTIL(&t, 1, &v, v.adopted == N);
+    /* The replica has everything up to 3000 and asks for 3001. */
+    psync_state st = decision_state(bl);
+    char why[256];
+    ck_assert_int_eq(psync_decide(&st, REPLID, 3001, why, sizeof(why)), PSYNC_CONTINUE);
+    int slot;
+    backlog_cursor cur;
+    ck_assert_int_eq(link_pin(bl, 3001, &slot, &cur), 0);
+    char line[128];
+    int n = psync_continue_reply(line, sizeof(line), REPLID, 1);
+    int sv[2];
+    new_pair(sv);
+    struct stat adopted;
+    ck_assert_int_eq(fstat(sv[0], &adopted), 0);
+    link_adopt *a = link_adopt_new(7, sv[0], "test:7", LINK_ONLINE, bl, slot, &cur, OWED,
+                                   strlen(OWED), line, (size_t)n);
+    post(t, LINK_MSG_ADOPT, a, -1, 0);
 
-    uint64_t expect[N] = {0};
-    for (int round = 0; round < ROUNDS; round++) {
-        char out[N][64], in[64];
-        for (int i = 0; i < N; i++) {
-            int len = snprintf(out[i], sizeof(out[i]), "link %d round %d %.*s", i, round, round,
-                               "xxxxxxxxxxxxxxxxxxxxxxxxx");
-            ck_assert_int_eq(write(peer[i], out[i], (size_t)len), len);
-            expect[i] += (uint64_t)len;
-        }
-        for (int i = 0; i < N; i++) {
-            size_t len = strlen(out[i]);
-            read_exactly(peer[i], in, len);
-            ck_assert_mem_eq(in, out[i], len);
-        }
-        /* Reports may trail the echoes a little. */
-        int lagging;
-        int64_t deadline = now_ms() + DEADLINE_MS;
-        do {
-            lagging = 0;
-            for (int i = 0; i < N; i++) lagging += v.echoed_bytes[i] != expect[i];
-            if (lagging) ks_pass(&t, 1, &v, 100);
-        } while (lagging && now_ms() < deadline);
-        ck_assert_int_eq(lagging, 0);
-    }
+    expect_bytes(sv[1], OWED "+CONTINUE " REPLID "\r\n", strlen(OWED) + 10 + 40 + 2);
+    expect_stream(sv[1], 3001, 41000);
+    /* New writes follow once published and poked. */
+    append_pattern(bl, 5000);
+    backlog_publish(bl);
+    post(t, LINK_MSG_POKE, NULL, -1, 0);
+    expect_stream(sv[1], 41001, 46000);
+    expect_silence(sv[1], 50);
 
-    /* Even links: the replica hangs up. Odd links: the keyspace drops them. */
-    for (int i = 0; i < N; i++) {
-        if (i % 2 == 0) {
-            close(peer[i]);
-        } else {
-            spsc_msg m = {.type = MSG_DROP, .fd = -1, .id = (uint64_t)i};
-            ck_assert_int_eq(io_thread_post(t, &m), 0);
-        }
-    }
-    KS_WAIT_UNTIL(&t, 1, &v, v.closed == N);
-    for (int i = 1; i < N; i += 2) {
-        /* The I/O thread closed its end: the replica sees EOF. */
-        char c;
-        ck_assert_int_eq(read(peer[i], &c, 1), 0);
-        close(peer[i]);
-    }
-    io_thread_stop(t, on_report, &v);
-    ck_assert(!v.order_broken);
-    ck_assert_int_eq(v.stopped, 0);
-    ck_assert_uint_eq(v.next_seq[0], 1 + N + (uint64_t)N * ROUNDS + N);
+    reports rep = {.acked = -1, .close_fd = -1};
+    send_ack(sv[1], 46000);
+    WAIT_REPORT(t, &rep, rep.acked == 46000);
+    /* Everything sent is released: the keyspace could trim behind it. */
+    long long deadline = now_ms() + DEADLINE_MS;
+    while (atomic_load(&bl->readers[slot].released) != 46000 && now_ms() < deadline)
+        collect(t, &rep, 10);
+    ck_assert_int_eq(atomic_load(&bl->readers[slot].released), 46000);
+
+    close(sv[1]); /* the replica goes away */
+    /* The wake fd fires once the link has finished and reported. The
+     * keyspace may open files before it reads the report: none of them
+     * may get the number it still knows the replica by. */
+    struct pollfd wake = {.fd = io_thread_wake_fd(t), .events = POLLIN};
+    ck_assert_int_eq(poll(&wake, 1, DEADLINE_MS), 1);
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    ck_assert_int_ne(p[0], sv[0]);
+    ck_assert_int_ne(p[1], sv[0]);
+    WAIT_REPORT(t, &rep, rep.closed == 1);
+    ck_assert_int_eq(rep.close_reason, LINK_CLOSED_EOF);
+    take_back(&rep, sv[0], &adopted);
+    close(p[0]);
+    close(p[1]);
+    backlog_reader_remove(bl, slot);
+    io_thread_stop(t, on_report, &rep);
+    ck_assert_int_eq(rep.closed, 1);
+    backlog_free(bl);
 }
 END_TEST
 
-/* Stop with links still open and recvs in flight: the skeleton cancels
- * them, ops.stop frees the links, and its reports reach the stopper. */
-START_TEST(test_stop_with_links_open) {
-    enum { N = 20 };
-    static ks_view v;
-    memset(&v, 0, sizeof(v));
-    io_thread_config cfg = {.index = 0, .queue_capacity = 4};
+/* PSYNC ? -1 (or plain SYNC): a full resync from a disk snapshot. */
+static void full_resync(int old_sync) {
+    link_threads ctx = {0};
     io_thread *t;
-    ck_assert_int_eq(io_thread_start(&t, &cfg, &echo_ops, NULL), 0);
-    int peer[N];
-    for (int i = 0; i < N; i++) {
-        int sv[2];
-        ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-        peer[i] = sv[0];
-        adopt(t, sv[1], (uint64_t)i);
+    ck_assert_int_eq(io_thread_start(&t, NULL, &link_thread_ops, &ctx), 0);
+    backlog *bl = backlog_create(0, 1 << 20, 16 * 1024);
+    append_pattern(bl, 2000);
+    backlog_publish(bl);
+
+    if (!old_sync) {
+        psync_state st = decision_state(bl);
+        char why[256];
+        ck_assert_int_eq(psync_decide(&st, "?", -1, why, sizeof(why)), PSYNC_FULL);
+        ck_assert_str_eq(why, ""); /* asked for, not a failed partial */
     }
-    /* Stop at once: the adopts and the stop may all still be queued. The
-     * reports (20 adopted + 20 stopped) overflow an outbox of 4 while the
-     * stopper waits in the join. */
-    io_thread_stop(t, on_report, &v);
-    ck_assert(!v.order_broken);
-    ck_assert_int_eq(v.started, 1);
-    ck_assert_int_eq(v.adopted, N);
-    ck_assert_int_eq(v.stopped, N);
-    for (int i = 0; i < N; i++) {
-        char c;
-        ck_assert_int_eq(read(peer[i], &c, 1), 0); /* the thread closed its end */
-        close(peer[i]);
-    }
+    int sv[2];
+    new_pair(sv);
+    struct stat adopted;
+    ck_assert_int_eq(fstat(sv[0], &adopted), 0);
+    link_adopt *a = link_adopt_new(7, sv[0], "test:7", LINK_WAIT_BGSAVE_START, bl, -1, NULL, OWED,
+                                   strlen(OWED), NULL, 0);
+    post(t, LINK_MSG_ADOPT, a, -1, 0);
+    expect_bytes(sv[1], OWED, strlen(OWED));
+    expect_silence(sv[1], 50); /* no snapshot yet: nothing to say */
+
+    /* The snapshot starts at offset 2000; the stream goes on meanwhile. */
+    char line[128];
+    int n = psync_fullresync_reply(line, sizeof(line), REPLID, 2000);
+    link_fullsync *f;
+    ck_assert_int_eq(link_fullsync_new(&f, bl, 2000, old_sync ? NULL : line, 0), 0);
+    int slot = f->slot;
+    post(t, LINK_MSG_FULLSYNC, f, -1, 0);
+    if (!old_sync) expect_bytes(sv[1], line, (size_t)n);
+    append_pattern(bl, 30000);
+    backlog_publish(bl);
+    post(t, LINK_MSG_POKE, NULL, -1, 0);
+    expect_silence(sv[1], 50); /* the stream waits behind the payload */
+
+    /* The payload: a file the child wrote, bigger than one splice chunk
+     * would need to be for the socket to push back. */
+    char path[] = "/tmp/test_handover_XXXXXX";
+    int pf = mkstemp(path);
+    ck_assert_int_ge(pf, 0);
+    unlink(path);
+    size_t plen = 200000;
+    char *payload = malloc(plen);
+    for (size_t i = 0; i < plen; i++) payload[i] = (char)(i * 131 + 7);
+    ck_assert_int_eq(write(pf, payload, plen), (ssize_t)plen);
+    post(t, LINK_MSG_BULK, NULL, pf, plen); /* the link owns pf now */
+
+    char hdr[32];
+    int hl = snprintf(hdr, sizeof(hdr), "$%zu\r\n", plen);
+    expect_bytes(sv[1], hdr, (size_t)hl);
+    expect_bytes(sv[1], payload, plen);
+    free(payload);
+    reports rep = {.acked = -1, .close_fd = -1};
+    WAIT_REPORT(t, &rep, rep.state == LINK_ONLINE);
+    expect_stream(sv[1], 2001, 32000);
+    expect_silence(sv[1], 50);
+
+    post(t, LINK_MSG_DROP, NULL, -1, 0);
+    WAIT_REPORT(t, &rep, rep.closed == 1);
+    ck_assert_int_eq(rep.close_reason, LINK_CLOSED_DROPPED);
+    expect_eof(sv[1]); /* shut down, although the descriptor is still open */
+    take_back(&rep, sv[0], &adopted);
+    close(sv[1]);
+    backlog_reader_remove(bl, slot);
+    io_thread_stop(t, on_report, &rep);
+    ck_assert_int_eq(rep.closed, 1);
+    backlog_free(bl);
 }
+
+START_TEST(test_fullresync) { full_resync(0); }
 END_TEST
 
-/* repl-io-threads 3: links go round-robin, each thread echoes its own. */
-START_TEST(test_pool_round_robin) {
-    enum { THREADS = 3, N = 12 };
-    static ks_view v;
-    memset(&v, 0, sizeof(v));
-    io_pool pool;
-    io_thread_config cfg = {.queue_capacity = 8};
-    ck_assert_int_eq(io_pool_start(&pool, THREADS, &cfg, &echo_ops, NULL), 0);
-    ck_assert_uint_eq(pool.count, THREADS);
-    KS_WAIT_UNTIL(pool.threads, THREADS, &v, v.started == THREADS);
-
-    int peer[N];
-    for (int i = 0; i < N; i++) {
-        int sv[2];
-        ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-        peer[i] = sv[0];
-        io_thread *t = io_pool_assign(&pool);
-        ck_assert_uint_eq(io_thread_index(t), (unsigned)(i % THREADS));
-        adopt(t, sv[1], (uint64_t)i);
-    }
-    KS_WAIT_UNTIL(pool.threads, THREADS, &v, v.adopted == N);
-    for (int i = 0; i < N; i++) ck_assert_int_eq(v.owner[i], i % THREADS);
-    for (int i = 0; i < N; i++) ck_assert_int_eq(write(peer[i], "ping", 4), 4);
-    for (int i = 0; i < N; i++) {
-        char in[4];
-        read_exactly(peer[i], in, 4);
-        ck_assert_mem_eq(in, "ping", 4);
-    }
-    int echoed = 0;
-    int64_t deadline = now_ms() + DEADLINE_MS;
-    while (echoed < N && now_ms() < deadline) {
-        ks_pass(pool.threads, THREADS, &v, 100);
-        echoed = 0;
-        for (int i = 0; i < N; i++) echoed += v.echoed_bytes[i] == 4;
-    }
-    ck_assert_int_eq(echoed, N);
-    for (int i = 0; i < N; i++) close(peer[i]);
-    KS_WAIT_UNTIL(pool.threads, THREADS, &v, v.closed == N);
-
-    /* io_pool_stop delivers reports without saying which thread sent them,
-     * and there are none left to deliver: every link is closed. */
-    io_pool_stop(&pool, NULL, NULL);
-    ck_assert_uint_eq(pool.count, 0);
-    ck_assert(!v.order_broken);
-}
+START_TEST(test_plain_sync) { full_resync(1); }
 END_TEST
 
-static int failing_start(io_thread *t, void *ctx) {
-    (void)t;
-    (void)ctx;
-    return -EADDRINUSE;
-}
+/* The keyspace's half refuses what it can not pin, and holds nothing then. */
+START_TEST(test_refusals_leave_nothing) {
+    backlog *bl = backlog_create(0, 1024, 1024);
+    append_pattern(bl, 10000);
+    backlog_publish(bl);
+    backlog_trim(bl);
+    long long first = backlog_first(bl);
+    int slot = 99;
+    backlog_cursor cur = {NULL, 0};
+    ck_assert_int_eq(link_pin(bl, first - 1, &slot, &cur), -ERANGE);
+    link_fullsync unset, *f = &unset;
+    ck_assert_int_eq(link_fullsync_new(&f, bl, first - 2, NULL, 0), -ERANGE);
+    ck_assert_ptr_null(f);
+    ck_assert_int_eq(slot, 99);
+    ck_assert_ptr_null(cur.block);
+    ck_assert_int_eq(backlog_readers_free(bl), BACKLOG_MAX_READERS);
 
-START_TEST(test_start_failure) {
-    io_thread_ops ops = echo_ops;
-    ops.start = failing_start;
-    io_thread *t = (io_thread *)&ops;
-    ck_assert_int_eq(io_thread_start(&t, NULL, &ops, NULL), -EADDRINUSE);
-    ck_assert_ptr_null(t);
-    io_pool pool;
-    ck_assert_int_eq(io_pool_start(&pool, 0, NULL, &echo_ops, NULL), -EINVAL);
-    ck_assert_int_eq(io_pool_start(&pool, IO_THREADS_MAX + 1, NULL, &echo_ops, NULL), -EINVAL);
-    ck_assert_int_eq(io_pool_start(&pool, 2, NULL, &ops, NULL), -EADDRINUSE);
-    ck_assert_uint_eq(pool.count, 0);
+    int slots[BACKLOG_MAX_READERS];
+    for (int i = 0; i < BACKLOG_MAX_READERS; i++)
+        ck_assert_int_eq(link_pin(bl, backlog_end(bl) + 1, &slots[i], &cur), 0);
+    ck_assert_int_eq(link_pin(bl, first, &slot, &cur), -ENOSPC);
+    ck_assert_int_eq(link_fullsync_new(&f, bl, backlog_end(bl), NULL, 0), -ENOSPC);
+    ck_assert_ptr_null(f);
+    backlog_reader_remove(bl, slots[3]);
+    ck_assert_int_eq(link_fullsync_new(&f, bl, backlog_end(bl), "+FULLRESYNC x 1\r\n", 1), 0);
+    ck_assert_int_eq(f->slot, slots[3]);
+    ck_assert_str_eq(f->line, "+FULLRESYNC x 1\r\n");
+    ck_assert_int_eq(f->diskless, 1);
+    mem_free(f);
+    backlog_free(bl);
 }
 END_TEST
-
-static Suite *handover_suite(void) {
-    Suite *s = suite_create("handover");
-    TCase *tc = tcase_create("handover");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_adopt_echo_close);
-    tcase_add_test(tc, test_stop_with_links_open);
-    tcase_add_test(tc, test_pool_round_robin);
-    tcase_add_test(tc, test_start_failure);
-    suite_add_tcase(s, tc);
-    return s;
-}
 
 int main(void) {
-    SRunner *sr = srunner_create(handover_suite());
+    Suite *s = suite_create("handover");
+    TCase *tc = tcase_create("handover");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_continue);
+    tcase_add_test(tc, test_fullresync);
+    tcase_add_test(tc, test_plain_sync);
+    tcase_add_test(tc, test_refusals_leave_nothing);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

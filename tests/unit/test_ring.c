@@ -3,7 +3,8 @@
  * Each test owns one ring (two for MSG_RING) on the test's own thread and
  * drives it with ring_wait until its callbacks have seen what they should:
  * send/recv on a socketpair, a zero-copy send on TCP loopback whose buffer
- * is only reused after the notification, splice file -> pipe -> socket, tee
+ * is only reused after the notification (which, on a kernel that reports
+ * it, says the loopback copied the bytes), splice file -> pipe -> socket, tee
  * pipe -> pipe, a read armed on an eventfd, MSG_RING between two rings (and
  * its eventfd fallback), cancellation at shutdown. Operations the kernel
  * lacks are skipped with a message naming them, never failed. */
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -98,11 +100,25 @@ START_TEST(test_init_and_probe) {
     new_ring(&r);
     ck_assert_int_ge(ring_fd(&r), 0);
     ck_assert_uint_eq(r.inflight, 0);
-    printf("io_uring features 0x%x, setup flags 0x%x; SEND_ZC %s, MSG_RING %s, SPLICE %s, TEE %s\n",
+    printf("io_uring features 0x%x, setup flags 0x%x; SEND_ZC %s (usage report %s), MSG_RING %s, "
+           "SPLICE %s, TEE %s\n",
            r.features, r.setup_flags, ring_send_zc_supported(&r) ? "yes" : "NO",
-           ring_msg_ring_supported(&r) ? "yes" : "NO",
+           r.zc_report_usage ? "yes" : "NO", ring_msg_ring_supported(&r) ? "yes" : "NO",
            ring_op_supported(&r, IORING_OP_SPLICE) ? "yes" : "NO",
            ring_op_supported(&r, IORING_OP_TEE) ? "yes" : "NO");
+    /* IORING_SEND_ZC_REPORT_USAGE came with Linux 6.2: the probe must find
+     * it there, and only where SEND_ZC exists at all. */
+    struct utsname u;
+    int major = 0, minor = 0;
+    ck_assert_int_eq(uname(&u), 0);
+    ck_assert_int_eq(sscanf(u.release, "%d.%d", &major, &minor), 2);
+    if (ring_send_zc_supported(&r) && (major > 6 || (major == 6 && minor >= 2)))
+        ck_assert_msg(r.zc_report_usage, "kernel %s should take IORING_SEND_ZC_REPORT_USAGE",
+                      u.release);
+    if (!ring_send_zc_supported(&r)) ck_assert(!r.zc_report_usage);
+    /* The probe's own request left nothing in flight or in the CQ. */
+    ck_assert_uint_eq(r.inflight, 0);
+    ck_assert_int_eq(ring_peek(&r), 0);
     /* Every kernel with a probe has these. */
     ck_assert(ring_op_supported(&r, IORING_OP_NOP));
     ck_assert(!ring_op_supported(&r, 200));
@@ -161,7 +177,7 @@ typedef struct zc_state {
     unsigned char *buf; /* the buffer handed to the kernel */
     size_t len;
     int done_calls, release_calls;
-    int done_res;
+    int done_res, release_res;
     uint32_t done_flags, release_flags;
     bool done_before_release;
     bool buffer_released; /* the test may now overwrite buf */
@@ -179,9 +195,9 @@ static void zc_done(ring *r, ring_req *req, int res, uint32_t flags) {
 
 static void zc_release(ring *r, ring_req *req, int res, uint32_t flags) {
     (void)r;
-    (void)res;
     zc_state *z = req->data;
     z->release_calls++;
+    z->release_res = res;
     z->release_flags = flags;
     z->done_before_release = z->done_calls == 1;
     z->buffer_released = true;
@@ -240,6 +256,17 @@ START_TEST(test_send_zc_notification) {
     ck_assert(z.done_flags & IORING_CQE_F_MORE);
     ck_assert(z.release_flags & IORING_CQE_F_NOTIF);
     ck_assert_mem_eq(got, want, LEN);
+    /* Loopback hands the bytes to a local socket, which cannot keep the
+     * sender's pages: the kernel copies, and says so when asked. */
+    enum ring_zc_usage usage = ring_zc_usage(&r, z.release_res, z.release_flags);
+    printf("SEND_ZC over loopback: notification res 0x%x: %s\n", (unsigned)z.release_res,
+           usage == RING_ZC_COPIED     ? "copied"
+           : usage == RING_ZC_ZEROCOPY ? "zero-copy"
+                                       : "usage not reported");
+    if (r.zc_report_usage) ck_assert_int_eq(usage, RING_ZC_COPIED);
+    else ck_assert_int_eq(usage, RING_ZC_UNKNOWN);
+    /* A release that was no notification says nothing either way. */
+    ck_assert_int_eq(ring_zc_usage(&r, 0, 0), RING_ZC_UNKNOWN);
 
     /* Only now is the buffer ours again: refill it and send it once more.
      * Had the kernel still referenced the first pages, the peer would see a
