@@ -180,6 +180,8 @@ void cmd_client_kill(client *c) {
         if (x == c && skipme) continue;
         if (x == c)
             kill_self = 1;
+        else if (x->flags & CLIENT_MASTER)
+            replica_kill_master(s); /* the link goes; the client with it */
         else
             x->flags |= CLIENT_CLOSE_ASAP;
         killed++;

@@ -16,6 +16,7 @@
  * returns. */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -171,13 +172,20 @@ static uint64_t cmd_hash(const void *k) {
 static int cmd_eq(const void *a, const void *b) { return !strcasecmp(a, b); }
 static const dict_type command_dict_type = {cmd_hash, cmd_eq, nofree, nofree};
 
-static command *extra_tables[8];
+#define MAX_EXTRA_TABLES 32
+static command *extra_tables[MAX_EXTRA_TABLES];
 static int n_extra_tables;
 
 /* Other modules (data types, persistence, replication) add their tables
  * before commands_init runs. */
 void commands_register_table(command *table) {
-    if (n_extra_tables < 8) extra_tables[n_extra_tables++] = table;
+    /* A table that did not fit would leave its commands unknown: say so
+     * at startup rather than answer "unknown command" later. */
+    if (n_extra_tables == MAX_EXTRA_TABLES) {
+        log_msg(LL_WARNING, "Too many command tables: raise MAX_EXTRA_TABLES");
+        abort();
+    }
+    extra_tables[n_extra_tables++] = table;
 }
 
 static void add_table(server *s, command *t) {
@@ -276,7 +284,7 @@ static const char *write_refusal(client *c, const command *cmd) {
         persist_writes_refused(s))
         return ERR_MISCONF;
     if (is_write && !repl_min_replicas_ok(s)) return ERR_NOREPLICAS;
-    return NULL;
+    return repl_command_refusal(s, c, cmd, is_write);
 }
 
 static int arity_ok(const command *cmd, int argc) {

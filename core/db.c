@@ -19,6 +19,7 @@
 #include "core/mem.h"
 #include "core/propagate.h"
 #include "core/util.h"
+#include "repl/repl.h"
 
 typedef struct watcher_list {
     client **v;
@@ -107,6 +108,11 @@ static int expiry_paused(server *s) {
 int db_expire_if_needed(server *s, db *d, const dstr key) {
     if (!db_key_is_expired(d, key)) return 0;
     if (s->loading) return 0;
+    /* A replica never expires a key itself, as in Redis: it reads as absent
+     * to clients, and the master's DEL, which follows in the stream, removes
+     * it. The master's own commands see it as it still is. */
+    if (repl_is_replica(s))
+        return !(s->current_client && (s->current_client->flags & CLIENT_MASTER));
     if (expiry_paused(s)) return 1;
     delete_expired(s, d, key);
     return 1;
@@ -235,7 +241,7 @@ static void expire_scan_cb(void *priv, const dict_entry *de) {
 
 void db_active_expire_cycle(server *s, int fast) {
     (void)fast;
-    if (!s->active_expire_enabled || expiry_paused(s)) return;
+    if (!s->active_expire_enabled || expiry_paused(s) || repl_is_replica(s)) return;
     int effort = s->cfg.active_expire_effort - 1;
     long long keys_per_loop = 20 + 20 / 4 * effort;
     long long hz = s->cfg.hz > 0 ? s->cfg.hz : 10;

@@ -467,7 +467,7 @@ void server_main_loop(server *s) {
         }
         blocking_check_timeouts(s);
         blocking_handle_ready(s);
-        repl_before_sleep(s);
+        int repl_busy = repl_before_sleep(s);
         flush_pending_writes(s);
         free_closing_clients(s);
         if (shutdown_signal) {
@@ -488,7 +488,7 @@ void server_main_loop(server *s) {
         long long bt = blocking_next_timeout(s);
         if (bt && bt < wake) wake = bt;
         long long wait = wake - util_ms_time();
-        if (wait < 0) wait = 0;
+        if (wait < 0 || repl_busy) wait = 0;
         int n = epoll_wait(s->epfd, events, 256, (int)wait);
         if (n < 0) {
             if (errno == EINTR) continue;

@@ -32,6 +32,7 @@
 #include "core/reply.h"
 #include "core/util.h"
 #include "repl/master_int.h"
+#include "repl/replica_conn.h"
 #include "repl/repl.h"
 
 void repl_stream_append(repl_state *r, dstr *argv, int argc) {
@@ -87,6 +88,35 @@ static size_t backlog_block_size(long long window) {
     return (size_t)b;
 }
 
+void repl_stream_append_raw(repl_state *r, const char *p, size_t len) {
+    if (!r->bl) return;
+    backlog_append(r->bl, p, len);
+    r->master_repl_offset = backlog_end(r->bl);
+    /* The master's stream selects its own dbs: what we would select next
+     * is unknown, so a promoted server starts with a SELECT. */
+    r->stream_db = -1;
+}
+
+void repl_reset_backlog(server *s, long long offset) {
+    repl_state *r = repl_of(s);
+    if (r->bl) {
+        if (!r->replicas) {
+            backlog_free(r->bl);
+        } else {
+            /* Dropped replicas may still read it until they report CLOSED. */
+            if (r->retired_bl) backlog_free(r->retired_bl); /* cannot happen: one at a time */
+            r->retired_bl = r->bl;
+        }
+        r->bl = NULL;
+    }
+    r->master_repl_offset = offset;
+    r->bl = backlog_create(offset, backlog_window(s), backlog_block_size(backlog_window(s)));
+    r->poked_end = offset;
+    r->stream_db = -1;
+}
+
+void repl_resume_feeding(server *s) { propagate_set_sink(s, repl_feed, s); }
+
 void repl_create_backlog(server *s) {
     repl_state *r = repl_of(s);
     if (r->bl) return;
@@ -110,13 +140,15 @@ void repl_init(server *s) {
     r->scratch = dstr_empty();
     r->no_replicas_since_ms = util_ms_time();
     s->repl = r;
+    replica_init(s);
 }
 
 /* At shutdown the last reports are dropped: a CLOSED report's socket is
  * still its record's rr->fd, closed below with every other one. */
 static void drop_final_report(void *ctx, const spsc_msg *m) {
     (void)ctx;
-    (void)m;
+    /* A replica connection's reports may carry buffers: they are ours. */
+    if (m->type >= RCONN_REP_STATE && m->type <= RCONN_REP_CLOSED) mem_free(m->ptr);
 }
 
 void repl_free(server *s) {
@@ -124,6 +156,8 @@ void repl_free(server *s) {
     if (!r) return;
     repl_snapshot_kill(s);
     if (r->pool_started) io_pool_stop(&r->pool, drop_final_report, NULL);
+    replica_free(s);
+    backlog_free(r->retired_bl);
     while (r->replicas) {
         repl_replica *rr = r->replicas;
         r->replicas = rr->next;
@@ -138,13 +172,14 @@ void repl_free(server *s) {
     s->repl = NULL;
 }
 
-void repl_before_sleep(server *s) {
+int repl_before_sleep(server *s) {
     repl_state *r = repl_of(s);
-    if (!r) return;
+    if (!r) return 0;
     if (s->cfg.repl_backpressure_lag > 0 || s->repl_bp_armed || s->repl_backpressure)
         repl_backpressure(s, util_ms_time());
-    if (!r->bl) return;
-    if (r->get_ack_requested) {
+    int busy = replica_before_sleep(s);
+    if (!r->bl) return busy;
+    if (r->get_ack_requested && !repl_is_replica(s)) {
         dstr getack[3] = {dstr_from("REPLCONF"), dstr_from("GETACK"), dstr_from("*")};
         repl_stream_append(r, getack, 3);
         for (int i = 0; i < 3; i++) dstr_free(getack[i]);
@@ -161,6 +196,7 @@ void repl_before_sleep(server *s) {
          * tenth of a second of writes (Redis checks at every append). */
         if (r->replicas) repl_limits_cron(s, util_ms_time());
     }
+    return busy;
 }
 
 void repl_cron(server *s) {
@@ -176,7 +212,18 @@ void repl_cron(server *s) {
         for (unsigned i = 0; i < r->pool.count; i++) io_thread_post(r->pool.threads[i], &tick);
     }
     repl_wait_check(s);
+    replica_cron(s);
+    if (r->retired_bl && !r->replicas) {
+        backlog_free(r->retired_bl);
+        r->retired_bl = NULL;
+    }
     if (!r->bl) return;
+    if (repl_is_replica(s)) {
+        /* A replica's stream is its master's, byte for byte: no PINGs of
+         * its own, and the backlog stays for a later promotion. */
+        backlog_trim(r->bl);
+        return;
+    }
     if (nreplicas > 0 &&
         now - r->last_ping_ms >= (long long)s->cfg.repl_ping_replica_period * 1000) {
         /* The PING carries no db: replicas use it to detect a dead link. */
@@ -270,6 +317,19 @@ static dstr zerocopy_info(repl_state *r, dstr o) {
 
 dstr repl_info(server *s, dstr o) {
     repl_state *r = repl_of(s);
+    if (repl_is_replica(s)) {
+        o = replica_info(s, o);
+        return dstr_catfmt(o,
+                           "master_failover_state:no-failover\r\nmaster_replid:%s\r\n"
+                           "master_replid2:%s\r\nmaster_repl_offset:%lld\r\n"
+                           "second_repl_offset:%lld\r\nrepl_backlog_active:%d\r\n"
+                           "repl_backlog_size:%lld\r\nrepl_backlog_first_byte_offset:%lld\r\n"
+                           "repl_backlog_histlen:%lld\r\n",
+                           r->replid, r->replid2, r->master_repl_offset,
+                           r->second_replid_offset, r->bl != NULL, backlog_window(s),
+                           r->bl ? backlog_first(r->bl) : 0,
+                           r->bl ? backlog_histlen(r->bl) : 0);
+    }
     long long first = r->bl ? backlog_first(r->bl) : 0;
     long long histlen = r->bl ? backlog_histlen(r->bl) : 0;
     long long now = util_ms_time();
@@ -307,6 +367,7 @@ dstr repl_info(server *s, dstr o) {
 int repl_min_replicas_ok(server *s) {
     repl_state *r = repl_of(s);
     if (s->cfg.min_replicas_to_write <= 0 || s->cfg.min_replicas_max_lag <= 0) return 1;
+    if (repl_is_replica(s)) return 1; /* only a master refuses writes for its replicas */
     return r && r->good_replicas >= s->cfg.min_replicas_to_write;
 }
 
@@ -325,6 +386,10 @@ int persist_repl_save_info(server *s, rdb_save_info *rsi) {
 
 static void cmd_role(client *c) {
     repl_state *r = repl_of(c->srv);
+    if (repl_is_replica(c->srv)) {
+        replica_role(c);
+        return;
+    }
     reply_array(c, 3);
     reply_bulk_cstr(c, "master");
     reply_int(c, r->master_repl_offset);
@@ -431,6 +496,7 @@ static command repl_commands[] = {
 
 void repl_register(void) {
     commands_register_table(repl_commands);
+    replica_register();
     repl_register_sync();
     repl_wait_register();
 }

@@ -106,6 +106,13 @@ typedef struct repl_state {
 
     /* backpressure.c */
     long long getack_ms;
+
+    /* replica.c: the replica side, and the connection ids it draws */
+    struct replica_state *rs;
+    uint64_t next_conn_id;
+    /* A backlog replaced while dropped replicas may still read it: freed
+     * once the last of them reported CLOSED. */
+    backlog *retired_bl;
 } repl_state;
 
 static inline repl_state *repl_of(server *s) { return s->repl; }
@@ -115,6 +122,26 @@ void repl_stream_append(repl_state *r, dstr *argv, int argc);
 void repl_new_history(repl_state *r); /* new replid, replid2 cleared */
 /* The REPLCONF options client `id` sent, consumed; 0 if it sent none. */
 int repl_take_pending_conf(server *s, uint64_t id, repl_conf_pending *out);
+
+/* master.c: the replica side's hooks into the stream and the backlog.
+ * append_raw: bytes applied from our master, proxied unchanged (the offset
+ * moves by exactly their length); reset_backlog: an empty backlog whose
+ * first byte will be offset+1, and master_repl_offset = offset;
+ * resume_feeding: writes feed the stream again (a replica promoted). */
+void repl_stream_append_raw(repl_state *r, const char *p, size_t len);
+void repl_reset_backlog(server *s, long long offset);
+void repl_resume_feeding(server *s);
+
+/* replica.c */
+struct replica_state;
+void replica_register(void);
+void replica_init(server *s);
+void replica_free(server *s);
+void replica_cron(server *s);
+int replica_before_sleep(server *s); /* 1: more work now, do not sleep */
+void replica_on_report(server *s, const spsc_msg *m);
+dstr replica_info(server *s, dstr o);
+void replica_role(client *c);
 
 /* backpressure.c: once per event-loop pass, before the stream is
  * published. */
@@ -127,6 +154,8 @@ void repl_post(repl_replica *rr, const spsc_msg *m);
 void repl_refresh_good(server *s);
 void repl_limits_cron(server *s, long long now);
 void repl_register_sync(void);
+int repl_ensure_pool(server *s);
+void repl_drop_all_replicas(server *s, const char *why);
 
 /* snapshot.c: start a snapshot for the replicas waiting, if it is time */
 void repl_snapshot_maybe_start(server *s, int now_forced);

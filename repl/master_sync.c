@@ -31,6 +31,7 @@
 #include "core/reply.h"
 #include "core/util.h"
 #include "repl/master_int.h"
+#include "repl/replica_conn.h"
 #include "repl/psync.h"
 #include "repl/repl.h"
 
@@ -51,6 +52,16 @@ void repl_drop_replica(server *s, repl_replica *rr) {
     rr->dropped = 1;
     spsc_msg m = {.type = LINK_MSG_DROP, .fd = -1, .id = rr->id};
     repl_post(rr, &m);
+}
+
+void repl_drop_all_replicas(server *s, const char *why) {
+    repl_state *r = repl_of(s);
+    int n = 0;
+    for (repl_replica *rr = r->replicas; rr; rr = rr->next) {
+        n += !rr->dropped;
+        repl_drop_replica(s, rr);
+    }
+    if (n) log_msg(LL_NOTICE, "Disconnecting %d replica(s): %s", n, why);
 }
 
 static repl_replica *find_replica(repl_state *r, uint64_t id) {
@@ -93,6 +104,10 @@ static void take_back_socket(repl_replica *rr, int fd) {
 static void on_report(void *ctx, const spsc_msg *m) {
     server *s = ctx;
     repl_state *r = repl_of(s);
+    if (m->type >= RCONN_REP_STATE && m->type <= RCONN_REP_CLOSED) {
+        replica_on_report(s, m);
+        return;
+    }
     repl_replica *rr = find_replica(r, m->id);
     if (m->type == LINK_REP_CLOSED) take_back_socket(rr, m->fd);
     if (!rr) return;
@@ -138,7 +153,7 @@ void repl_io_event(server *s) {
     }
 }
 
-static int ensure_pool(server *s) {
+int repl_ensure_pool(server *s) {
     repl_state *r = repl_of(s);
     if (r->pool_started) return 0;
     int rc = io_pool_start(&r->pool, (unsigned)s->cfg.repl_io_threads, NULL, &link_thread_ops,
@@ -306,7 +321,7 @@ static void sync_command(client *c, int is_psync) {
         reply_error(c, "NOMASTERLINK Can't SYNC while not connected with my master");
         return;
     }
-    if (c->fd < 0 || ensure_pool(s) < 0) {
+    if (c->fd < 0 || repl_ensure_pool(s) < 0) {
         reply_error(c, "ERR replication is not available");
         return;
     }

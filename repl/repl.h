@@ -22,7 +22,10 @@ void repl_register(void);   /* commands: SYNC, PSYNC, REPLCONF, ROLE, WAIT */
 void repl_init(server *s);  /* ids, stream sink */
 void repl_free(server *s);
 void repl_cron(server *s);        /* once per cron tick */
-void repl_before_sleep(server *s); /* once per event-loop pass: publish */
+/* Once per event-loop pass: publish the stream; a replica loads a slice of
+ * its payload. Returns 1 when work remains that must not wait for an event
+ * (the loop then polls instead of sleeping). */
+int repl_before_sleep(server *s);
 void repl_io_event(server *s);     /* an I/O thread's wake fd fired */
 dstr repl_info(server *s, dstr out);
 
@@ -59,6 +62,17 @@ void repl_create_backlog(server *s);
 dstr repl_client_list(server *s, dstr out, const long long *ids, int nids);
 long long repl_client_kill(server *s, const char *addr, const char *laddr, long long id,
                            long long maxage);
+
+/* The replica side (replica.c). A server is a replica while `replicaof`
+ * is set. repl_command_refusal is asked before every command: -LOADING
+ * while a payload loads, -READONLY for writes (replica-read-only),
+ * -MASTERDOWN while the link is down (replica-serve-stale-data no); the
+ * master's own commands are never refused. NULL when cmd may run. */
+int repl_is_replica(server *s);
+const char *repl_command_refusal(server *s, const client *c, const command *cmd, int is_write);
+/* CLIENT KILL TYPE master: drop the link (it comes back by PSYNC). 1 if
+ * there was one. */
+int replica_kill_master(server *s);
 
 /* A replication snapshot child is running: persistence must not fork a
  * second child (the two would double the copy-on-write cost). */

@@ -1,0 +1,723 @@
+/* replica: the keyspace-thread side of a replica (REPLICAOF).
+ *
+ * A server is a replica while cfg.replicaof_host is set (the `replicaof`
+ * directive at startup, REPLICAOF/SLAVEOF at runtime). The connection to
+ * the master lives on a replication I/O thread (replica_conn.h); this file
+ * decides and applies:
+ *
+ *   NONE --REPLICAOF--> CONNECT --cron--> CONNECTING/HANDSHAKE (the I/O
+ *   thread's reports) --FULLRESYNC--> TRANSFER --payload--> LOADING
+ *   --loaded--> CONNECTED;  HANDSHAKE --CONTINUE--> CONNECTED.
+ *   Any state --CLOSED--> CONNECT (again a second later, as Redis's cron).
+ *
+ * Loading. The RDB loader stages a fresh keyspace and replaces the old one
+ * only once the whole payload loaded (rdb_loader_commit). With
+ * repl-diskless-load swapdb the old dataset keeps serving meanwhile and
+ * survives a failed load. With disabled (payload written to a file by the
+ * I/O thread first) and on-empty-db (straight from the socket, when the
+ * dataset is empty; otherwise as disabled) the old dataset is flushed when
+ * loading starts, as Redis does, and clients get -LOADING until it ends. A
+ * file is loaded a slice per event-loop pass, so the loop keeps answering.
+ *
+ * The stream. Bytes after the payload (or after +CONTINUE) are applied by
+ * the master client, a client without a socket flagged CLIENT_MASTER: its
+ * commands skip the read-only, auth and pause checks and its replies are
+ * dropped. The offset advances by exactly the bytes of each command
+ * applied, and those same bytes go into this server's backlog, so
+ * master_repl_offset here equals the master's for the same history. While
+ * the payload loads, stream bytes wait in `held` and are applied after.
+ * The offset is published to the I/O thread (rconn_shared.applied), which
+ * sends REPLCONF ACK once a second; REPLCONF GETACK is answered at its
+ * exact place in the stream, with the offset before it, as Redis does.
+ *
+ * The cached master. When the link drops, the master's replid and the
+ * applied offset are kept and the next handshake asks PSYNC <replid>
+ * <offset+1>. A master that becomes a replica caches itself (Redis's
+ * replicationCacheMasterUsingMyself), so its history can continue.
+ * REPLICAOF NO ONE keeps the data, moves replid to replid2 with
+ * second_repl_offset = master_repl_offset + 1 and draws a new replid.
+ *
+ * Not yet here: serving replicas of this replica (chained replication).
+ * While a replica, SYNC/PSYNC is refused and this server's own replicas are
+ * dropped when it starts following a master. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "core/commands.h"
+#include "core/db.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/propagate.h"
+#include "core/rdb.h"
+#include "core/reply.h"
+#include "core/util.h"
+#include "repl/master_int.h"
+#include "repl/replica_conn.h"
+#include "repl/repl.h"
+
+enum rs_state {
+    RS_NONE = 0,   /* a master */
+    RS_CONNECT,    /* must connect (again) at connect_at_ms */
+    RS_CONNECTING, /* the I/O thread connects */
+    RS_HANDSHAKE,  /* PING .. PSYNC */
+    RS_TRANSFER,   /* receiving the payload */
+    RS_LOADING,    /* loading it */
+    RS_CONNECTED,  /* applying the stream */
+};
+
+#define FILE_LOAD_SLICE (8 * 1024 * 1024) /* bytes of a disk payload per loop pass */
+
+typedef struct replica_state {
+    enum rs_state state;
+    long long connect_at_ms;
+    uint64_t conn_id;  /* the live connection, 0 for none */
+    io_thread *thr;    /* its I/O thread */
+    rconn_shared *shared;
+    int conn_to_disk; /* where this connection puts a full payload */
+    long long down_since_ms; /* link down since (0: never up) */
+
+    /* the cached master: what the next PSYNC asks for */
+    int have_cached;
+    char cached_replid[41];
+    long long cached_offset;
+    int cached_db;
+
+    /* the full sync under way */
+    char sync_replid[41];
+    long long sync_offset;
+    uint64_t sync_size; /* RCONN_SIZE_EOF_MARK when unknown */
+    long long sync_start_ms;
+    int sync_to_disk;
+    int sync_swapdb;
+    rdb_loader *ld;
+    int load_fd; /* the disk payload being loaded, -1 */
+    dstr held;   /* stream bytes that arrived while the payload loaded */
+
+    long long last_tick_ms;
+    client *master; /* while CONNECTED */
+    size_t parsed;  /* bytes of master->querybuf the parser has consumed */
+} replica_state;
+
+static replica_state *rs_of(server *s) { return repl_of(s)->rs; }
+
+int repl_is_replica(server *s) { return s->cfg.replicaof_host != NULL; }
+
+static int link_up(const replica_state *rs) { return rs && rs->state == RS_CONNECTED; }
+
+/* ---- connecting ----------------------------------------------------------- */
+
+static void post(replica_state *rs, uint32_t type, void *ptr, uint64_t val) {
+    spsc_msg m = {.type = type, .fd = -1, .id = rs->conn_id, .val = val, .ptr = ptr};
+    if (io_thread_post(rs->thr, &m) < 0 && type == RCONN_MSG_SEND) mem_free(ptr);
+}
+
+static int to_disk(server *s) {
+    if (s->cfg.repl_diskless_load == 0) return 1; /* disabled */
+    if (s->cfg.repl_diskless_load == 1) {         /* on-empty-db */
+        for (int j = 0; j < s->dbnum; j++)
+            if (dict_size(s->dbs[j].keys)) return 1;
+    }
+    return 0;
+}
+
+static void start_connection(server *s) {
+    repl_state *r = repl_of(s);
+    replica_state *rs = r->rs;
+    if (repl_ensure_pool(s) < 0) {
+        rs->connect_at_ms = util_ms_time() + 1000;
+        return;
+    }
+    rconn_start *st = mem_calloc(sizeof(*st));
+    snprintf(st->host, sizeof(st->host), "%s", s->cfg.replicaof_host);
+    st->port = s->cfg.replicaof_port;
+    if (s->cfg.masterauth) st->auth_pass = dstr_dup(s->cfg.masterauth);
+    if (s->cfg.masteruser) st->auth_user = dstr_dup(s->cfg.masteruser);
+    st->listening_port = s->cfg.replica_announce_port ? s->cfg.replica_announce_port
+                                                      : s->cfg.port;
+    if (s->cfg.replica_announce_ip)
+        snprintf(st->announce_ip, sizeof(st->announce_ip), "%s", s->cfg.replica_announce_ip);
+    if (rs->have_cached) {
+        memcpy(st->psync_replid, rs->cached_replid, 41);
+        st->psync_offset = rs->cached_offset + 1;
+    } else {
+        strcpy(st->psync_replid, "?");
+        st->psync_offset = -1;
+    }
+    st->to_disk = rs->conn_to_disk = to_disk(s);
+    snprintf(st->dbfilename, sizeof(st->dbfilename), "%s", s->cfg.dbfilename);
+    st->tcp_nodelay = !s->cfg.repl_disable_tcp_nodelay;
+    rs->shared = mem_calloc(sizeof(*rs->shared));
+    atomic_store_explicit(&rs->shared->last_io_ms, util_ms_time(), memory_order_relaxed);
+    atomic_store_explicit(&rs->shared->applied, rs->have_cached ? rs->cached_offset : 0,
+                          memory_order_release);
+    st->shared = rs->shared;
+    rs->conn_id = ++r->next_conn_id;
+    rs->thr = io_pool_assign(&r->pool);
+    rs->state = RS_CONNECTING;
+    log_msg(LL_NOTICE, "MASTER <-> REPLICA sync started");
+    post(rs, RCONN_MSG_START, st, 0);
+}
+
+/* The connection is over (or must be): forget it, keep the cached master. */
+static void stop_connection(replica_state *rs) {
+    if (rs->conn_id) post(rs, RCONN_MSG_STOP, NULL, 0);
+}
+
+/* ---- the master client and the stream ------------------------------------- */
+
+static void cache_master(server *s, replica_state *rs) {
+    repl_state *r = repl_of(s);
+    if (!rs->master) return;
+    rs->have_cached = 1;
+    memcpy(rs->cached_replid, r->replid, 41);
+    rs->cached_offset = r->master_repl_offset;
+    rs->cached_db = (int)(rs->master->db - s->dbs);
+    client_free(rs->master);
+    rs->master = NULL;
+    log_msg(LL_NOTICE, "Caching the disconnected master state.");
+}
+
+static void create_master_client(server *s, replica_state *rs, int dbid) {
+    client *c = client_create(s, -1, CLIENT_MASTER);
+    c->authenticated = 1;
+    snprintf(c->addr, sizeof(c->addr), "%s:%d", s->cfg.replicaof_host, s->cfg.replicaof_port);
+    c->db = &s->dbs[dbid >= 0 && dbid < s->dbnum ? dbid : 0];
+    rs->master = c;
+}
+
+/* REPLCONF GETACK, met in the stream: answer with the offset before it. */
+static int is_getack(const client *c) {
+    return c->argc >= 2 && dstr_len(c->argv[0]) == 8 && !strncasecmp(c->argv[0], "replconf", 8) &&
+           dstr_len(c->argv[1]) == 6 && !strncasecmp(c->argv[1], "getack", 6);
+}
+
+static void send_ack(replica_state *rs, long long offset) {
+    char num[24];
+    int n = util_ll_to_str(num, sizeof(num), offset);
+    char *buf = mem_alloc(64);
+    int len = snprintf(buf, 64, "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$%d\r\n%s\r\n", n, num);
+    post(rs, RCONN_MSG_SEND, buf, (uint64_t)len);
+}
+
+/* Apply what is complete in the master client's query buffer. Each command
+ * adds its own bytes to the offset and to the backlog, after it ran. The
+ * parser consumes whole elements of a command that is still incomplete:
+ * `parsed` remembers how far into the buffer it got, and those bytes stay
+ * in the buffer until their command has run. */
+static void apply_stream(server *s, replica_state *rs) {
+    repl_state *r = repl_of(s);
+    client *c = rs->master;
+    size_t pos = rs->parsed, cmd_start = 0;
+    while (rs->master == c && rs->state == RS_CONNECTED) {
+        size_t used = 0, have = dstr_len(c->querybuf) - pos;
+        if (have == 0) break;
+        req_status st = req_parse(&c->parser, c->querybuf + pos, have, &used);
+        pos += used;
+        if (st == REQ_NEED_MORE) break;
+        if (st == REQ_ERROR) {
+            log_msg(LL_WARNING, "Protocol error from MASTER (%s): dropping the link",
+                    c->parser.error);
+            stop_connection(rs);
+            break;
+        }
+        c->argv = req_take_argv(&c->parser, &c->argc);
+        if (is_getack(c)) {
+            send_ack(rs, r->master_repl_offset);
+        } else {
+            client *prev = s->current_client;
+            s->current_client = c; /* db.c: the master's commands see expired keys */
+            process_command(c);
+            s->current_client = prev;
+            dstr_clear(c->reply); /* a master never reads our replies */
+        }
+        client_reset_argv(c);
+        repl_stream_append_raw(r, c->querybuf + cmd_start, pos - cmd_start);
+        cmd_start = pos;
+    }
+    if (rs->master != c) return;
+    if (cmd_start) dstr_keep(c->querybuf, cmd_start, dstr_len(c->querybuf) - cmd_start);
+    rs->parsed = pos - cmd_start;
+    atomic_store_explicit(&rs->shared->applied, r->master_repl_offset, memory_order_release);
+}
+
+static void feed_stream(server *s, replica_state *rs, const char *p, size_t len) {
+    if (rs->state != RS_CONNECTED) {
+        if (!rs->held) rs->held = dstr_empty();
+        rs->held = dstr_cat(rs->held, p, len);
+        return;
+    }
+    rs->master->querybuf = dstr_cat(rs->master->querybuf, p, len);
+    apply_stream(s, rs);
+}
+
+/* ---- the full sync ---------------------------------------------------------- */
+
+static void end_load(server *s, replica_state *rs) {
+    if (rs->ld) rdb_loader_free(rs->ld);
+    rs->ld = NULL;
+    if (rs->load_fd >= 0) close(rs->load_fd);
+    rs->load_fd = -1;
+    s->loading = 0;
+}
+
+/* Start loading: flush first unless swapdb keeps the old data serving. */
+static void begin_load(server *s, replica_state *rs) {
+    if (!rs->sync_swapdb) {
+        log_msg(LL_NOTICE, "MASTER <-> REPLICA sync: Flushing old data");
+        for (int j = 0; j < s->dbnum; j++) db_flush(s, j);
+        s->loading = 1;
+    }
+    rs->ld = rdb_loader_new(s, RDB_LOAD_KEEP_EXPIRED);
+    rs->state = RS_LOADING;
+    log_msg(LL_NOTICE, "MASTER <-> REPLICA sync: Loading DB in memory");
+}
+
+/* The payload is loaded: it becomes the dataset, the master's id and the
+ * payload's offset become ours, and the stream that waited is applied. */
+static void finish_load(server *s, replica_state *rs) {
+    repl_state *r = repl_of(s);
+    rdb_loader_commit(rs->ld);
+    end_load(s, rs);
+    memcpy(r->replid, rs->sync_replid, 41);
+    memset(r->replid2, '0', 40);
+    r->second_replid_offset = -1;
+    repl_reset_backlog(s, rs->sync_offset);
+    create_master_client(s, rs, 0);
+    rs->parsed = 0;
+    rs->state = RS_CONNECTED;
+    rs->down_since_ms = 0;
+    atomic_store_explicit(&rs->shared->applied, rs->sync_offset, memory_order_release);
+    log_msg(LL_NOTICE, "MASTER <-> REPLICA sync: Finished with success");
+    if (rs->held) {
+        dstr held = rs->held;
+        rs->held = NULL;
+        feed_stream(s, rs, held, dstr_len(held));
+        dstr_free(held);
+    }
+}
+
+static void fail_load(server *s, replica_state *rs, const char *why) {
+    log_msg(LL_WARNING, "Failed trying to load the MASTER synchronization DB %s: %s",
+            rs->sync_to_disk ? "from disk" : "from socket", why);
+    if (rs->sync_swapdb) log_msg(LL_NOTICE, "MASTER <-> REPLICA sync: Discarding the new data, "
+                                            "the old dataset is kept");
+    end_load(s, rs);
+    stop_connection(rs);
+}
+
+static void feed_payload(server *s, replica_state *rs, const char *p, size_t len) {
+    if (!rs->ld) return;
+    int rc = rdb_loader_feed(rs->ld, p, len);
+    if (rc == RDB_LOAD_ERR) fail_load(s, rs, rdb_loader_error(rs->ld));
+}
+
+static void payload_end(server *s, replica_state *rs) {
+    if (!rs->ld) return;
+    if (rdb_loader_finish(rs->ld) != RDB_LOAD_DONE) {
+        fail_load(s, rs, rdb_loader_error(rs->ld));
+        return;
+    }
+    finish_load(s, rs);
+}
+
+static void payload_file(server *s, replica_state *rs) {
+    rs->load_fd = open(s->cfg.dbfilename, O_RDONLY | O_CLOEXEC);
+    if (rs->load_fd < 0) {
+        char why[128];
+        snprintf(why, sizeof(why), "%s", strerror(errno));
+        fail_load(s, rs, why);
+        return;
+    }
+    begin_load(s, rs);
+}
+
+/* A slice of a disk payload per event-loop pass. Returns 1 while more
+ * remains, so that the loop does not sleep. */
+static int load_file_slice(server *s, replica_state *rs) {
+    if (rs->load_fd < 0 || !rs->ld) return 0;
+    size_t left = FILE_LOAD_SLICE;
+    while (left > 0) {
+        void *dst = rdb_loader_reserve(rs->ld, 1024 * 1024);
+        ssize_t n = read(rs->load_fd, dst, 1024 * 1024);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            char why[128];
+            snprintf(why, sizeof(why), "%s", strerror(errno));
+            fail_load(s, rs, why);
+            return 0;
+        }
+        if (n == 0) {
+            payload_end(s, rs);
+            return 0;
+        }
+        int rc = rdb_loader_feed_reserved(rs->ld, (size_t)n);
+        if (rc == RDB_LOAD_ERR) {
+            fail_load(s, rs, rdb_loader_error(rs->ld));
+            return 0;
+        }
+        if (rc == RDB_LOAD_DONE) {
+            finish_load(s, rs);
+            return 0;
+        }
+        left -= (size_t)n < left ? (size_t)n : left;
+    }
+    return 1;
+}
+
+/* ---- reports from the I/O thread ---------------------------------------------- */
+
+static void on_fullresync(server *s, replica_state *rs, const rconn_psync *ps) {
+    memcpy(rs->sync_replid, ps->replid, 41);
+    rs->sync_offset = ps->offset;
+    rs->have_cached = 0; /* that history is over */
+    rs->sync_to_disk = rs->conn_to_disk;
+    rs->sync_swapdb = !rs->sync_to_disk && s->cfg.repl_diskless_load == 2;
+    rs->sync_start_ms = util_ms_time();
+    rs->state = RS_TRANSFER;
+}
+
+static void on_continue(server *s, replica_state *rs, const rconn_psync *ps) {
+    repl_state *r = repl_of(s);
+    if (ps->replid[0] && strcmp(ps->replid, rs->cached_replid) != 0) {
+        /* The master changed its history id (it was promoted): ours moves
+         * to replid2, valid up to where the old history ended. */
+        memcpy(r->replid2, rs->cached_replid, 41);
+        r->second_replid_offset = rs->cached_offset + 1;
+        memcpy(r->replid, ps->replid, 41);
+        log_msg(LL_NOTICE, "Master replication ID changed to %s", ps->replid);
+    } else {
+        memcpy(r->replid, rs->cached_replid, 41);
+    }
+    if (!r->bl || backlog_end(r->bl) != rs->cached_offset) repl_reset_backlog(s, rs->cached_offset);
+    create_master_client(s, rs, rs->cached_db);
+    rs->parsed = 0;
+    rs->have_cached = 0;
+    rs->state = RS_CONNECTED;
+    rs->down_since_ms = 0;
+    log_msg(LL_NOTICE, "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+}
+
+static void on_closed(server *s, replica_state *rs) {
+    if (rs->state == RS_CONNECTED) {
+        log_msg(LL_NOTICE, "Connection with master lost.");
+        cache_master(s, rs);
+    }
+    if (rs->ld) {
+        if (rs->sync_swapdb)
+            log_msg(LL_NOTICE, "MASTER <-> REPLICA sync: the transfer ended early, keeping the "
+                               "old dataset");
+        end_load(s, rs);
+    }
+    dstr_free(rs->held);
+    rs->held = NULL;
+    mem_free(rs->shared);
+    rs->shared = NULL;
+    rs->conn_id = 0;
+    if (!rs->down_since_ms) rs->down_since_ms = util_ms_time();
+    if (!repl_is_replica(s)) {
+        rs->state = RS_NONE;
+    } else if (rs->state != RS_CONNECT) {
+        /* Lost: again in a second, as Redis's replication cron. (A REPLICAOF
+         * to another master already asked for CONNECT, at once.) */
+        rs->state = RS_CONNECT;
+        rs->connect_at_ms = util_ms_time() + 1000;
+    }
+}
+
+void replica_on_report(server *s, const spsc_msg *m) {
+    replica_state *rs = rs_of(s);
+    rconn_buf *b = m->type == RCONN_REP_PAYLOAD_DATA || m->type == RCONN_REP_STREAM ? m->ptr
+                                                                                       : NULL;
+    if (!rs || m->id != rs->conn_id || !rs->conn_id) {
+        mem_free(m->ptr); /* an older connection's */
+        return;
+    }
+    switch (m->type) {
+    case RCONN_REP_STATE:
+        if (m->val == RCONN_HANDSHAKE && rs->state == RS_CONNECTING) rs->state = RS_HANDSHAKE;
+        break;
+    case RCONN_REP_FULLRESYNC:
+        on_fullresync(s, rs, m->ptr);
+        mem_free(m->ptr);
+        break;
+    case RCONN_REP_CONTINUE:
+        on_continue(s, rs, m->ptr);
+        mem_free(m->ptr);
+        break;
+    case RCONN_REP_PAYLOAD_SIZE:
+        rs->sync_size = m->val;
+        if (!rs->sync_to_disk) begin_load(s, rs);
+        break;
+    case RCONN_REP_PAYLOAD_DATA:
+        feed_payload(s, rs, b->data, b->len);
+        mem_free(b);
+        break;
+    case RCONN_REP_PAYLOAD_END:
+        payload_end(s, rs);
+        break;
+    case RCONN_REP_PAYLOAD_FILE:
+        payload_file(s, rs);
+        break;
+    case RCONN_REP_STREAM:
+        feed_stream(s, rs, b->data, b->len);
+        mem_free(b);
+        break;
+    case RCONN_REP_CLOSED:
+        on_closed(s, rs);
+        break;
+    default:
+        mem_free(m->ptr);
+        break;
+    }
+}
+
+/* ---- becoming a replica, or a master again -------------------------------------- */
+
+/* Drop what the old role had going: the master client (cached), a load. */
+static void leave_link(server *s, replica_state *rs) {
+    if (rs->state == RS_CONNECTED) cache_master(s, rs);
+    if (rs->ld) end_load(s, rs);
+    stop_connection(rs);
+}
+
+static void set_master(server *s, const char *host, int port) {
+    repl_state *r = repl_of(s);
+    replica_state *rs = r->rs;
+    int was_master = !repl_is_replica(s);
+    leave_link(s, rs);
+    mem_free(s->cfg.replicaof_host);
+    s->cfg.replicaof_host = mem_strdup(host);
+    s->cfg.replicaof_port = port;
+    if (was_master) {
+        /* Our own history is the best guess of what the new master has
+         * (Redis's replicationCacheMasterUsingMyself): a demoted master
+         * continues by partial resync. */
+        repl_drop_all_replicas(s, "this server became a replica");
+        propagate_set_sink(s, NULL, NULL);
+        rs->have_cached = 1;
+        memcpy(rs->cached_replid, r->replid, 41);
+        rs->cached_offset = r->master_repl_offset;
+        rs->cached_db = 0;
+    }
+    rs->state = RS_CONNECT;
+    rs->connect_at_ms = util_ms_time();
+    if (!rs->down_since_ms) rs->down_since_ms = util_ms_time();
+    log_msg(LL_NOTICE, "Connecting to MASTER %s:%d", host, port);
+}
+
+static void unset_master(server *s) {
+    repl_state *r = repl_of(s);
+    replica_state *rs = r->rs;
+    leave_link(s, rs);
+    mem_free(s->cfg.replicaof_host);
+    s->cfg.replicaof_host = NULL;
+    s->cfg.replicaof_port = 0;
+    rs->have_cached = 0;
+    rs->state = RS_NONE;
+    rs->down_since_ms = 0;
+    /* A new history starts here; the old one stays valid up to where it
+     * ended, so former siblings can continue from us. */
+    memcpy(r->replid2, r->replid, 41);
+    r->second_replid_offset = r->master_repl_offset + 1;
+    util_random_hex(r->replid, 40);
+    r->replid[40] = '\0';
+    if (r->bl) repl_resume_feeding(s);
+    log_msg(LL_NOTICE, "Setting secondary replication ID to %s, valid up to offset: %lld. New "
+                       "replication ID is %s",
+            r->replid2, r->second_replid_offset, r->replid);
+}
+
+static void cmd_replicaof(client *c) {
+    server *s = c->srv;
+    if (arg_is(c->argv[1], "no") && arg_is(c->argv[2], "one")) {
+        if (repl_is_replica(s)) {
+            unset_master(s);
+            dstr info = client_info_string(c, dstr_empty());
+            log_msg(LL_NOTICE, "MASTER MODE enabled (user request from '%s')", info);
+            dstr_free(info);
+        }
+        reply_ok(c);
+        return;
+    }
+    if (c->flags & CLIENT_REPLICA) {
+        reply_error(c, "ERR Command is not valid when client is a replica.");
+        return;
+    }
+    long long port;
+    if (!util_str_to_ll(c->argv[2], dstr_len(c->argv[2]), &port) || port < 0 || port > 65535) {
+        reply_error(c, "ERR Invalid master port");
+        return;
+    }
+    if (memchr(c->argv[1], '\0', dstr_len(c->argv[1])) || dstr_len(c->argv[1]) >= 256) {
+        reply_error(c, "ERR Invalid master host");
+        return;
+    }
+    if (repl_is_replica(s) && !strcasecmp(s->cfg.replicaof_host, c->argv[1]) &&
+        s->cfg.replicaof_port == port) {
+        log_msg(LL_NOTICE, "REPLICAOF would result into synchronization with the master we are "
+                           "already connected with. No operation performed.");
+        reply_raw(c, "+OK Already connected to specified master\r\n", 43);
+        return;
+    }
+    set_master(s, c->argv[1], (int)port);
+    dstr info = client_info_string(c, dstr_empty());
+    log_msg(LL_NOTICE, "REPLICAOF %s:%d enabled (user request from '%s')",
+            s->cfg.replicaof_host, s->cfg.replicaof_port, info);
+    dstr_free(info);
+    reply_ok(c);
+}
+
+/* ---- what the rest of the server asks ------------------------------------------ */
+
+#define ERR_READONLY "READONLY You can't write against a read only replica."
+#define ERR_MASTERDOWN                                                                      \
+    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+#define ERR_LOADING "LOADING Redis is loading the dataset in memory"
+
+const char *repl_command_refusal(server *s, const client *c, const command *cmd, int is_write) {
+    if (c->flags & CLIENT_MASTER) return NULL;
+    if (s->loading && !(cmd->flags & CMD_LOADING)) return ERR_LOADING;
+    if (!repl_is_replica(s)) return NULL;
+    if (is_write && s->cfg.replica_read_only) return ERR_READONLY;
+    if (!s->cfg.replica_serve_stale_data && !link_up(rs_of(s)) && !(cmd->flags & CMD_STALE))
+        return ERR_MASTERDOWN;
+    return NULL;
+}
+
+void replica_cron(server *s) {
+    replica_state *rs = rs_of(s);
+    if (!rs) return;
+    long long now = util_ms_time();
+    if (rs->state == RS_CONNECT && !rs->conn_id && now >= rs->connect_at_ms &&
+        repl_is_replica(s))
+        start_connection(s);
+    if (rs->conn_id && now - rs->last_tick_ms >= 1000) {
+        rs->last_tick_ms = now;
+        post(rs, RCONN_MSG_TICK, NULL, (uint64_t)s->cfg.repl_timeout * 1000);
+    }
+}
+
+int replica_before_sleep(server *s) {
+    replica_state *rs = rs_of(s);
+    if (!rs) return 0;
+    if (rs->state == RS_CONNECT && !rs->conn_id && repl_is_replica(s) &&
+        util_ms_time() >= rs->connect_at_ms)
+        start_connection(s);
+    return load_file_slice(s, rs);
+}
+
+static const char *link_status(const replica_state *rs) {
+    return link_up(rs) ? "up" : "down";
+}
+
+dstr replica_info(server *s, dstr o) {
+    repl_state *r = repl_of(s);
+    replica_state *rs = r->rs;
+    long long now = util_ms_time();
+    long long last_io = rs->shared ? atomic_load_explicit(&rs->shared->last_io_ms,
+                                                           memory_order_relaxed)
+                                   : 0;
+    o = dstr_catfmt(o,
+                    "# Replication\r\nrole:slave\r\nmaster_host:%s\r\nmaster_port:%d\r\n"
+                    "master_link_status:%s\r\nmaster_last_io_seconds_ago:%lld\r\n"
+                    "master_sync_in_progress:%d\r\nslave_read_repl_offset:%lld\r\n"
+                    "slave_repl_offset:%lld\r\n",
+                    s->cfg.replicaof_host, s->cfg.replicaof_port, link_status(rs),
+                    link_up(rs) && last_io ? (now - last_io) / 1000 : -1,
+                    rs->state == RS_TRANSFER || rs->state == RS_LOADING,
+                    r->master_repl_offset + (long long)(rs->master ? dstr_len(rs->master->querybuf)
+                                                                   : 0),
+                    r->master_repl_offset);
+    if (rs->state == RS_TRANSFER || rs->state == RS_LOADING) {
+        uint64_t read = rs->shared ? atomic_load_explicit(&rs->shared->read_bytes,
+                                                          memory_order_relaxed)
+                                   : 0;
+        long long total = rs->sync_size == RCONN_SIZE_EOF_MARK ? -1 : (long long)rs->sync_size;
+        o = dstr_catfmt(o,
+                        "master_sync_total_bytes:%lld\r\nmaster_sync_read_bytes:%llu\r\n"
+                        "master_sync_left_bytes:%lld\r\nmaster_sync_perc:%.2f\r\n"
+                        "master_sync_last_io_seconds_ago:%lld\r\n",
+                        total, (unsigned long long)read,
+                        total >= 0 ? total - (long long)read : -1,
+                        total > 0 ? (double)read * 100 / (double)total : 0.0,
+                        last_io ? (now - last_io) / 1000 : -1);
+    }
+    if (!link_up(rs))
+        o = dstr_catfmt(o, "master_link_down_since_seconds:%lld\r\n",
+                        rs->down_since_ms ? (now - rs->down_since_ms) / 1000 : -1);
+    return dstr_catfmt(o,
+                       "slave_priority:%d\r\nslave_read_only:%d\r\nreplica_announced:1\r\n"
+                       "connected_slaves:0\r\n",
+                       s->cfg.replica_priority, s->cfg.replica_read_only);
+}
+
+static const char *role_state(const replica_state *rs) {
+    switch (rs->state) {
+    case RS_CONNECT: return "connect";
+    case RS_CONNECTING: return "connecting";
+    case RS_HANDSHAKE: return "handshake";
+    case RS_TRANSFER:
+    case RS_LOADING: return "sync";
+    case RS_CONNECTED: return "connected";
+    default: return "none";
+    }
+}
+
+void replica_role(client *c) {
+    server *s = c->srv;
+    replica_state *rs = rs_of(s);
+    reply_array(c, 5);
+    reply_bulk_cstr(c, "slave");
+    reply_bulk_cstr(c, s->cfg.replicaof_host);
+    reply_int(c, s->cfg.replicaof_port);
+    reply_bulk_cstr(c, role_state(rs));
+    reply_int(c, link_up(rs) ? repl_of(s)->master_repl_offset : -1);
+}
+
+/* CLIENT KILL TYPE master: the link drops and comes back by PSYNC. */
+int replica_kill_master(server *s) {
+    replica_state *rs = rs_of(s);
+    if (!rs || !link_up(rs)) return 0;
+    stop_connection(rs);
+    return 1;
+}
+
+void replica_init(server *s) {
+    repl_state *r = repl_of(s);
+    r->rs = mem_calloc(sizeof(*r->rs));
+    r->rs->load_fd = -1;
+    if (repl_is_replica(s)) {
+        propagate_set_sink(s, NULL, NULL);
+        r->rs->state = RS_CONNECT;
+        r->rs->connect_at_ms = util_ms_time();
+        log_msg(LL_NOTICE, "Connecting to MASTER %s:%d", s->cfg.replicaof_host,
+                s->cfg.replicaof_port);
+    }
+}
+
+void replica_free(server *s) {
+    repl_state *r = repl_of(s);
+    replica_state *rs = r->rs;
+    if (!rs) return;
+    if (rs->master) client_free(rs->master);
+    if (rs->ld) rdb_loader_free(rs->ld);
+    if (rs->load_fd >= 0) close(rs->load_fd);
+    dstr_free(rs->held);
+    mem_free(rs->shared); /* the I/O threads are stopped by now */
+    mem_free(rs);
+    r->rs = NULL;
+}
+
+static command replica_commands[] = {
+    {"replicaof", cmd_replicaof, 3, CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE, 0, 0, 0, NULL, 0, 0,
+     0, 0, NULL},
+    {"slaveof", cmd_replicaof, 3, CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE, 0, 0, 0, NULL, 0, 0, 0,
+     0, NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL},
+};
+
+void replica_register(void) { commands_register_table(replica_commands); }
