@@ -274,11 +274,9 @@ void repl_net_bytes_get(server *s, repl_net_bytes *out) {
                            r->out_bytes_base);
     out->from_replicas = (long long)(atomic_load_explicit(&t->in_bytes, memory_order_relaxed) -
                                      r->in_bytes_base);
-    /* Replication input is what a replica reads from its master, and
-     * Ringmaster has no replica side (SYNC under replicaof answers
-     * NOMASTERLINK): no byte is ever read from a master, so this measures
-     * 0, as on a Redis master. */
-    out->from_master = 0;
+    /* Replication input is what a replica reads from its master (0 on a
+     * master that never followed one, as on Redis). */
+    out->from_master = replica_net_in_bytes(s) - r->from_master_base;
 }
 
 void repl_net_bytes_reset(server *s) {
@@ -286,6 +284,9 @@ void repl_net_bytes_reset(server *s) {
     if (!r) return;
     r->out_bytes_base = atomic_load_explicit(&r->link_ctx.out_bytes, memory_order_relaxed);
     r->in_bytes_base = atomic_load_explicit(&r->link_ctx.in_bytes, memory_order_relaxed);
+    r->from_master_base = replica_net_in_bytes(s);
+    /* As Redis's resetServerStats. */
+    r->sync_full = r->sync_partial_ok = r->sync_partial_err = 0;
 }
 
 static const char *state_name(int state) {

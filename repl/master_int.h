@@ -110,6 +110,7 @@ typedef struct repl_state {
     /* replica.c: the replica side, and the connection ids it draws */
     struct replica_state *rs;
     uint64_t next_conn_id;
+    long long from_master_base; /* replica_net_in_bytes at the last RESETSTAT */
     /* A backlog replaced while dropped replicas may still read it: freed
      * once the last of them reported CLOSED. */
     backlog *retired_bl;
@@ -142,6 +143,7 @@ int replica_before_sleep(server *s); /* 1: more work now, do not sleep */
 void replica_on_report(server *s, const spsc_msg *m);
 dstr replica_info(server *s, dstr o);
 void replica_role(client *c);
+long long replica_net_in_bytes(server *s); /* every byte ever read from a master */
 
 /* backpressure.c: once per event-loop pass, before the stream is
  * published. */

@@ -78,6 +78,7 @@ typedef struct replica_state {
     io_thread *thr;    /* its I/O thread */
     rconn_shared *shared;
     int conn_to_disk; /* where this connection puts a full payload */
+    long long net_in_done; /* bytes read by connections that ended */
     long long down_since_ms; /* link down since (0: never up) */
 
     /* the cached master: what the next PSYNC asks for */
@@ -414,6 +415,8 @@ static void on_closed(server *s, replica_state *rs) {
     }
     dstr_free(rs->held);
     rs->held = NULL;
+    rs->net_in_done +=
+        (long long)atomic_load_explicit(&rs->shared->net_in_bytes, memory_order_relaxed);
     mem_free(rs->shared);
     rs->shared = NULL;
     rs->conn_id = 0;
@@ -676,6 +679,15 @@ void replica_role(client *c) {
     reply_int(c, s->cfg.replicaof_port);
     reply_bulk_cstr(c, role_state(rs));
     reply_int(c, link_up(rs) ? repl_of(s)->master_repl_offset : -1);
+}
+
+long long replica_net_in_bytes(server *s) {
+    replica_state *rs = rs_of(s);
+    if (!rs) return 0;
+    long long live = rs->shared ? (long long)atomic_load_explicit(&rs->shared->net_in_bytes,
+                                                                  memory_order_relaxed)
+                                : 0;
+    return rs->net_in_done + live;
 }
 
 /* CLIENT KILL TYPE master: the link drops and comes back by PSYNC. */
