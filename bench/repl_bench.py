@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""Replication benchmark: Ringmaster vs redis-server 7.0 as the master of the
-same two redis-server replicas, alternating in one session.
+"""Replication benchmark: the pairs a user chooses between, alternating in one
+session: a Ringmaster master with two Ringmaster replicas against
+redis-server with two redis-server replicas (--pairs rm/rm,redis/redis, the
+default), and the mixed pairs (redis/rm: a Redis master with Ringmaster
+replicas; rm/redis).
 
-Per round and per master (Ringmaster first, then redis-server, so machine
-noise hits both alike):
+Per round and per pair (in the order given, so machine noise hits all alike):
   * master SET throughput (redis-benchmark -t set -P 16 -c 50) with 0, 1 and
     2 replicas attached;
   * replication lag in bytes (master_repl_offset minus each replica's),
@@ -17,20 +19,29 @@ noise hits both alike):
     writes than a starved replica applies; the light load measures the
     delivery path itself. (The probe polls the replicas, so it stays out
     of the -P 16 load, whose conditions the issue fixes.)
+  * at a fixed offered rate (--rate SET/s, open loop: batches sent on a
+    fixed schedule whatever the server does, the same rate for every pair;
+    by default half of redis/redis's full-speed 2-replica throughput in the
+    first round): lag in bytes and by time, as above;
   * full-sync time: a fresh master holding --sync-mb of data (DEBUG POPULATE),
     both replicas attached at once, until both links are up and in sync;
     and the master's peak memory meanwhile (its RSS plus its snapshot
     child's private pages), also as growth over its RSS before the sync.
 
-Reported: medians over rounds, and the ratio Ringmaster / redis-server
-(throughput: above 1.0 is better; lag and sync time: below 1.0 is better).
+and the peak memory of the replicas while they load it.
+
+Reported: medians over rounds, and each pair's ratio to the last pair given
+(by default rm/rm against redis/redis; throughput: above 1.0 is better; lag,
+sync time and memory: below 1.0 is better).
 
   bench/repl_bench.py [--ringmaster build/ringmaster] [-n 1000000] [--rounds 3]
-                      [--sync-mb 2048] [--csv out.csv] [--ringmaster-args "..."]
+                      [--pairs rm/rm,redis/redis] [--rate 0] [--sync-mb 2048]
+                      [--csv out.csv] [--ringmaster-args "..."]
 """
 import argparse
 import csv
 import os
+import select
 import shutil
 import socket
 import statistics
@@ -192,6 +203,74 @@ def set_throughput(master, n, clients, pipeline):
     raise RuntimeError("no SET line from redis-benchmark:\n" + out.stdout)
 
 
+class FixedRateLoad:
+    """Open-loop SET load at `rate` per second for `seconds`: every 10 ms one
+    pipelined batch of rate/100 SETs goes out on each of 4 connections in
+    turn, on schedule whatever the server does (a late tick sends its batch
+    at once, so the offered total stays the rate); a thread per connection
+    reads the replies away. Returns the SETs acknowledged per second."""
+
+    TICK = 0.01
+
+    def __init__(self, master, rate, seconds, conns=4):
+        self.master, self.rate, self.seconds, self.nconn = master, rate, seconds, conns
+
+    def run(self):
+        per_tick = max(1, int(self.rate * self.TICK))
+        socks = [socket.create_connection(("127.0.0.1", self.master.port), timeout=60)
+                 for _ in range(self.nconn)]
+        value = b"x" * 64
+        batches = []
+        for b in range(64):
+            cmds = []
+            for i in range(per_tick):
+                key = b"key:%d" % ((b * per_tick + i) % 100000)
+                cmds.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$64\r\n%s\r\n"
+                            % (len(key), key, value))
+            batches.append(b"".join(cmds))
+        acked = [0] * self.nconn
+        sent = [0] * self.nconn
+        done = threading.Event()
+
+        def drain(i):
+            buf = b""
+            while not done.is_set() or acked[i] < sent[i]:
+                # Wait with a bound, to see `done` even when no reply is due.
+                if not select.select([socks[i]], [], [], 0.2)[0]:
+                    continue
+                try:
+                    chunk = socks[i].recv(1 << 16)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                buf += chunk
+                n = buf.count(b"\r\n")
+                acked[i] += n
+                buf = buf[buf.rfind(b"\r\n") + 2:] if n else buf
+
+        readers = [threading.Thread(target=drain, args=(i,), daemon=True)
+                   for i in range(self.nconn)]
+        for t in readers:
+            t.start()
+        t0 = time.perf_counter()
+        ticks = int(self.seconds / self.TICK)
+        for k in range(ticks):
+            delay = t0 + k * self.TICK - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            i = k % self.nconn
+            socks[i].sendall(batches[k % len(batches)])
+            sent[i] += per_tick
+        done.set()
+        for t in readers:
+            t.join(timeout=60)
+        elapsed = time.perf_counter() - t0
+        for sk in socks:
+            sk.close()
+        return sum(acked) / elapsed
+
+
 class LagSampler(threading.Thread):
     """Samples master offset minus replica offsets every `period` seconds."""
 
@@ -316,10 +395,17 @@ def pct(values, p):
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
 
-def one_round(kind, binary, replicas, workdir, args, rnd):
+def replica_peak_kb(replicas):
+    return sum(MemorySampler._field_kb("/proc/%d/status" % r.proc.pid, ("VmHWM",))
+               for r in replicas)
+
+
+def one_round(pair, binary, replicas, workdir, args, rnd):
     res = {}
-    extra = tuple(args.ringmaster_args.split()) if kind == "ringmaster" else ()
-    master = Server(binary, workdir, "%s-master-%d" % (kind, rnd), MASTER_ARGS + extra)
+    kind = pair.split("/")[0]
+    extra = tuple(args.ringmaster_args.split()) if kind == "rm" else ()
+    name = pair.replace("/", "-")
+    master = Server(binary, workdir, "%s-master-%d" % (name, rnd), MASTER_ARGS + extra)
     try:
         detach(replicas)
         res["set_0"] = set_throughput(master, args.n, args.clients, args.pipeline)
@@ -345,11 +431,26 @@ def one_round(kind, binary, replicas, workdir, args, rnd):
         res["light_p99"] = pct(sampler.samples, 99)
         res["light_ms_p50"] = pct(probe.samples, 50)
         res["light_ms_p99"] = pct(probe.samples, 99)
+        # The same offered rate for every pair.
+        if not args.rate:
+            args.rate = int(res["set_2"] / 2) if pair == args.rate_from else 0
+        if args.rate:
+            caught_up(replicas, master, time.time() + 600)
+            sampler, probe = LagSampler(master, replicas), TimeLagProbe(master, replicas)
+            sampler.start()
+            probe.start()
+            res["rate_set"] = FixedRateLoad(master, args.rate, args.rate_seconds).run()
+            sampler.stop()
+            probe.stop()
+            res["rate_p50"] = pct(sampler.samples, 50)
+            res["rate_p99"] = pct(sampler.samples, 99)
+            res["rate_ms_p50"] = pct(probe.samples, 50)
+            res["rate_ms_p99"] = pct(probe.samples, 99)
         detach(replicas)
     finally:
         master.stop()
     # Full sync: a fresh master (a new history, so nothing can continue).
-    master = Server(binary, workdir, "%s-sync-%d" % (kind, rnd), SYNC_ARGS + extra)
+    master = Server(binary, workdir, "%s-sync-%d" % (name, rnd), SYNC_ARGS + extra)
     try:
         size = 1000
         keys = args.sync_mb * 1024 * 1024 // size
@@ -361,12 +462,18 @@ def one_round(kind, binary, replicas, workdir, args, rnd):
         mem.stop()
         res["sync_mem_mb"] = mem.peak_kb / 1024.0
         res["sync_extra_mb"] = max(0, mem.peak_kb - base_kb) / 1024.0
+        # VmHWM: the replicas' own peak since they started, which is this
+        # load's (they are restarted for every full sync, empty).
+        res["replica_peak_mb"] = replica_peak_kb(replicas) / 1024.0
         detach(replicas)
-        for r in replicas:
-            r.call("FLUSHALL")
     finally:
         master.stop()
     return res
+
+
+def start_replicas(kind, binary, workdir, tag):
+    load = ("--repl-diskless-load", "disabled")
+    return [Server(binary, workdir, "%s-replica-%s-%d" % (kind, tag, i), load) for i in range(2)]
 
 
 def main():
@@ -382,6 +489,13 @@ def main():
                     help="SET requests of the unsaturated (-P 1) lag measurement")
     ap.add_argument("--sync-mb", type=int, default=2048, help="dataset size for the full sync")
     ap.add_argument("--csv", help="write every round's numbers here")
+    ap.add_argument("--pairs", default="rm/rm,redis/redis",
+                    help="master/replicas pairs to compare, the last one the reference "
+                         "(rm or redis each side), e.g. rm/rm,redis/rm,rm/redis,redis/redis")
+    ap.add_argument("--rate", type=int, default=0,
+                    help="offered SET/s of the fixed-rate lag measurement (0: half of the "
+                         "reference pair's 2-replica full-speed throughput)")
+    ap.add_argument("--rate-seconds", type=float, default=10.0)
     ap.add_argument("--ringmaster-args", default="",
                     help="extra arguments for the Ringmaster masters, e.g. "
                          "\"--repl-backpressure-lag 1mb\"")
@@ -389,37 +503,55 @@ def main():
     args.ringmaster = os.path.abspath(args.ringmaster)
 
     workdir = tempfile.mkdtemp(prefix="repl-bench-")
-    replicas = [Server(args.redis_server, workdir, "replica-%d" % i,
-                       ("--repl-diskless-load", "disabled")) for i in range(2)]
+    binaries = {"rm": args.ringmaster, "redis": args.redis_server}
+    pairs = args.pairs.split(",")
+    args.rate_from = pairs[-1]
+    # The pair that sets the fixed rate runs first in each round.
+    order = [pairs[-1]] + pairs[:-1]
     rows = []
-    try:
-        for rnd in range(args.rounds):
-            for kind, binary in (("ringmaster", args.ringmaster), ("redis", args.redis_server)):
-                r = one_round(kind, binary, replicas, workdir, args, rnd)
-                r.update(kind=kind, round=rnd)
-                rows.append(r)
-                print("round %d %-10s SET/s 0r=%.0f 1r=%.0f 2r=%.0f  lag p50=%d p99=%d max=%d  "
-                      "light: SET/s=%.0f lag p50=%d p99=%d "
-                      "(ms p50=%.2f p99=%.2f)  full sync %.2fs, peak %.0f MB (+%.0f MB)"
-                      % (rnd, kind, r["set_0"], r["set_1"], r["set_2"], r["lag_p50"],
-                         r["lag_p99"], r["lag_max"], r["light_set"], r["light_p50"], r["light_p99"], r["light_ms_p50"],
-                         r["light_ms_p99"], r["sync_s"], r["sync_mem_mb"], r["sync_extra_mb"]),
-                      flush=True)
-    finally:
-        for r in replicas:
-            r.stop()
-    fields = ["set_0", "set_1", "set_2", "lag_p50", "lag_p99", "lag_max", "light_set", "light_p50", "light_p99", "light_ms_p50",
-              "light_ms_p99", "sync_s", "sync_mem_mb", "sync_extra_mb"]
+    for rnd in range(args.rounds):
+        for pair in order:
+            mkind, rkind = pair.split("/")
+            # Fresh replicas per pair and round: the full sync's peak memory
+            # is then theirs alone.
+            replicas = start_replicas(rkind, binaries[rkind], workdir, "%s-%d" % (
+                pair.replace("/", "-"), rnd))
+            try:
+                r = one_round(pair, binaries[mkind], replicas, workdir, args, rnd)
+            finally:
+                for rep in replicas:
+                    rep.stop()
+            r.update(kind=pair, round=rnd)
+            rows.append(r)
+            print("round %d %-12s SET/s 0r=%.0f 1r=%.0f 2r=%.0f  lag p50=%d p99=%d max=%d  "
+                  "light: SET/s=%.0f lag p50=%d p99=%d (ms p50=%.2f p99=%.2f)  "
+                  "rate %d: SET/s=%.0f lag p50=%d p99=%d (ms p50=%.2f p99=%.2f)  "
+                  "full sync %.2fs, master peak %.0f MB (+%.0f MB), replicas peak %.0f MB"
+                  % (rnd, pair, r["set_0"], r["set_1"], r["set_2"], r["lag_p50"], r["lag_p99"],
+                     r["lag_max"], r["light_set"], r["light_p50"], r["light_p99"],
+                     r["light_ms_p50"], r["light_ms_p99"], args.rate, r.get("rate_set", 0),
+                     r.get("rate_p50", 0), r.get("rate_p99", 0), r.get("rate_ms_p50", 0),
+                     r.get("rate_ms_p99", 0), r["sync_s"], r["sync_mem_mb"],
+                     r["sync_extra_mb"], r["replica_peak_mb"]), flush=True)
+    fields = ["set_0", "set_1", "set_2", "lag_p50", "lag_p99", "lag_max", "light_set",
+              "light_p50", "light_p99", "light_ms_p50", "light_ms_p99", "rate_set", "rate_p50",
+              "rate_p99", "rate_ms_p50", "rate_ms_p99", "sync_s", "sync_mem_mb", "sync_extra_mb",
+              "replica_peak_mb"]
     if args.csv:
         with open(args.csv, "w", newline="") as f:
-            w = csv.DictWriter(f, ["kind", "round"] + fields)
+            w = csv.DictWriter(f, ["kind", "round"] + fields, extrasaction="ignore")
             w.writeheader()
             w.writerows(rows)
-    print("\n%-10s %14s %14s %8s" % ("metric", "ringmaster", "redis", "ratio"))
+    base = pairs[-1]
+    print("\nfixed rate: %d SET/s" % args.rate)
+    print("%-14s" % "metric" + "".join("%14s" % p for p in pairs) +
+          "".join("%14s" % ("%s/%s" % (p, base)) for p in pairs[:-1]))
     for k in fields:
-        a = statistics.median(r[k] for r in rows if r["kind"] == "ringmaster")
-        b = statistics.median(r[k] for r in rows if r["kind"] == "redis")
-        print("%-10s %14.2f %14.2f %8.2f" % (k, a, b, a / b if b else float("nan")))
+        med = {p: statistics.median(r.get(k, 0) for r in rows if r["kind"] == p) for p in pairs}
+        line = "%-14s" % k + "".join("%14.2f" % med[p] for p in pairs)
+        line += "".join("%14.2f" % (med[p] / med[base] if med[base] else float("nan"))
+                        for p in pairs[:-1])
+        print(line)
     shutil.rmtree(workdir, ignore_errors=True)
 
 
