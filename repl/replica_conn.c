@@ -53,6 +53,7 @@
 
 static void rconn_send_pump(rconn *c);
 static void rconn_send_step(rconn *c, int step);
+static void rconn_sent(rconn *c, int res);
 
 static long long rconn_now_ms(void) { return util_mono_us() / 1000; }
 
@@ -120,7 +121,7 @@ static void rconn_release(rconn *c) {
 
 /* Returns 1 when the connection is gone: the caller must not touch it. */
 int rconn_finalize(rconn *c) {
-    if (!c->closing || rconn_busy(c)) return 0;
+    if (!c->closing || c->depth > 0 || rconn_busy(c)) return 0;
     rconn_release(c);
     rconn_report(c, RCONN_REP_CLOSED, (uint64_t)c->reason, NULL);
     mem_free(c);
@@ -145,13 +146,21 @@ void rconn_close(rconn *c, int reason) {
 
 /* The start of every completion callback: 1 if the callback must stop
  * here (the connection is closing, maybe now freed, or the thread stops
- * and rconn_on_stop will free it). */
-static int rconn_cb_enter(rconn *c) {
+ * and rconn_on_stop will free it). Otherwise the callback runs its body
+ * and ends with rconn_cb_leave, which frees a connection the body closed. */
+int rconn_cb_enter(rconn *c) {
     if (c->closing) {
         rconn_finalize(c);
         return 1;
     }
-    return io_thread_stopping(c->t);
+    if (io_thread_stopping(c->t)) return 1;
+    c->depth++;
+    return 0;
+}
+
+void rconn_cb_leave(rconn *c) {
+    c->depth--;
+    rconn_finalize(c);
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -213,6 +222,11 @@ static void rconn_on_sent(ring *r, ring_req *req, int res, uint32_t flags) {
     (void)flags;
     rconn *c = req->data;
     if (rconn_cb_enter(c)) return;
+    rconn_sent(c, res);
+    rconn_cb_leave(c);
+}
+
+static void rconn_sent(rconn *c, int res) {
     if (res <= 0) {
         rconn_send_failed(c, res < 0 ? -res : EPIPE);
         return;
@@ -473,15 +487,14 @@ static void rconn_on_recv(ring *r, ring_req *req, int res, uint32_t flags) {
     rconn_count_in(c, res);
     if (c->step >= RCONN_STEP_PAYLOAD) {
         rconn_on_data(c, res);
-        return;
-    }
-    if (res <= 0) {
+    } else if (res <= 0) {
         rconn_line_read_failed(c, res);
-        return;
+    } else {
+        rconn_progress(c);
+        c->in_len += (size_t)res;
+        rconn_lines(c);
     }
-    rconn_progress(c);
-    c->in_len += (size_t)res;
-    rconn_lines(c);
+    rconn_cb_leave(c);
 }
 
 void rconn_arm_recv(rconn *c) {
@@ -535,6 +548,7 @@ static int rconn_resolve(rconn *c) {
 }
 
 static void rconn_on_connect(ring *r, ring_req *req, int res, uint32_t flags);
+static void rconn_connected(rconn *c, int res);
 
 /* A non-blocking socket, connecting to addrs[cur_addr] through the ring. */
 static int rconn_connect_next(rconn *c) {
@@ -553,6 +567,11 @@ static void rconn_on_connect(ring *r, ring_req *req, int res, uint32_t flags) {
     (void)flags;
     rconn *c = req->data;
     if (rconn_cb_enter(c)) return;
+    rconn_connected(c, res);
+    rconn_cb_leave(c);
+}
+
+static void rconn_connected(rconn *c, int res) {
     if (res < 0 && c->cur_addr + 1 < c->naddrs) {
         /* As Redis's connect loop, the next address of the name. */
         c->cur_addr++;
@@ -575,6 +594,8 @@ static void rconn_on_connect(ring *r, ring_req *req, int res, uint32_t flags) {
 
 /* ---- messages ----------------------------------------------------------- */
 
+static void rconn_connect_start(rconn *c);
+
 static void rconn_begin(io_thread *t, void **slot, uint64_t id, rconn_start *s) {
     rconn *c = mem_calloc(sizeof(*c));
     c->t = t;
@@ -588,6 +609,13 @@ static void rconn_begin(io_thread *t, void **slot, uint64_t id, rconn_start *s) 
     ring_req_init(&c->send_req, rconn_on_sent, c);
     ring_req_init(&c->file_req, rconn_on_file, c);
     *slot = c;
+    c->depth++;
+    rconn_connect_start(c);
+    rconn_cb_leave(c);
+}
+
+static void rconn_connect_start(rconn *c) {
+    rconn_start *s = c->start;
     rconn_progress(c);
     rconn_set_state(c, RCONN_CONNECTING);
     log_msg(LL_NOTICE, "Connecting to MASTER %s:%d", s->host, s->port);
@@ -650,11 +678,20 @@ void rconn_on_message(io_thread *t, void **state, const spsc_msg *m) {
         if (c && c->id == m->id) rconn_close(c, RCONN_CLOSED_STOPPED);
         break;
     case RCONN_MSG_SEND:
-        if (c && c->id == m->id) rconn_queue(c, m->ptr, (size_t)m->val, 0);
-        else mem_free(m->ptr);
+        if (c && c->id == m->id) {
+            c->depth++;
+            rconn_queue(c, m->ptr, (size_t)m->val, 0);
+            rconn_cb_leave(c);
+        } else {
+            mem_free(m->ptr);
+        }
         break;
     case RCONN_MSG_TICK:
-        if (c) rconn_tick(c, m->val);
+        if (c) {
+            c->depth++;
+            rconn_tick(c, m->val);
+            rconn_cb_leave(c);
+        }
         break;
     default:
         break;

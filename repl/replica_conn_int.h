@@ -96,6 +96,9 @@ typedef struct rconn {
 
     int closing;
     int reason; /* enum rconn_close_reason */
+    int depth;  /* callbacks and messages running on it: it is freed only
+                   once none is, so a close deep inside one cannot free the
+                   memory the callers still read */
 } rconn;
 
 /* replica_conn.c */
@@ -103,6 +106,8 @@ void rconn_report(rconn *c, uint32_t type, uint64_t val, void *ptr);
 void rconn_set_state(rconn *c, int state);
 void rconn_close(rconn *c, int reason);
 int rconn_finalize(rconn *c);
+int rconn_cb_enter(rconn *c);
+void rconn_cb_leave(rconn *c);
 void rconn_queue(rconn *c, char *p, size_t len, int is_ack);
 void rconn_progress(rconn *c);
 void rconn_count_in(rconn *c, int res);

@@ -43,6 +43,7 @@
 #include "repl/replica_conn_int.h"
 
 static void rconn_payload_emit(rconn *c, rconn_buf *b);
+static void rconn_file_step(rconn *c, int res);
 
 void rconn_drop_tmpfile(rconn *c) {
     if (c->file_fd >= 0) close(c->file_fd);
@@ -298,11 +299,12 @@ void rconn_on_file(ring *r, ring_req *req, int res, uint32_t flags) {
     (void)r;
     (void)flags;
     rconn *c = req->data;
-    if (c->closing) {
-        rconn_finalize(c);
-        return;
-    }
-    if (io_thread_stopping(c->t)) return;
+    if (rconn_cb_enter(c)) return;
+    rconn_file_step(c, res);
+    rconn_cb_leave(c);
+}
+
+static void rconn_file_step(rconn *c, int res) {
     int op = c->file_op;
     c->file_op = RCONN_FILE_NONE;
     if (op == RCONN_FILE_WRITE) {
