@@ -30,7 +30,11 @@
  * right after a STOP, before the old requests are back), cancels the
  * socket's requests, and rconn_finalize frees the connection once no
  * request is in flight: socket closed, partial temp file removed,
- * rconn_start freed, then exactly one RCONN_REP_CLOSED. When the thread
+ * rconn_start freed, then exactly one RCONN_REP_CLOSED. A close often
+ * happens deep inside a callback (a reply handler under the line loop
+ * under the recv completion): `depth` counts the callbacks and messages
+ * running on the connection, and only the outermost one's rconn_cb_leave
+ * may free it, so no caller reads freed memory. When the thread
  * itself stops, the requests are cancelled by the thread and the
  * callbacks do nothing; rconn_on_stop frees without reports.
  *
