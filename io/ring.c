@@ -246,6 +246,34 @@ int ring_prep_read(ring *r, ring_req *req, int fd, void *buf, unsigned len, uint
     return 0;
 }
 
+int ring_prep_connect(ring *r, ring_req *req, int fd, const struct sockaddr *addr,
+                      socklen_t addrlen) {
+    struct io_uring_sqe *sqe;
+    int rc = start_req(r, req, RING_REQ_OP, &sqe);
+    if (rc < 0) return rc;
+    /* addr: read by the kernel until done runs (it may be copied late, when
+     * the request goes async). */
+    io_uring_prep_connect(sqe, fd, addr, addrlen);
+    return 0;
+}
+
+int ring_prep_write(ring *r, ring_req *req, int fd, const void *buf, unsigned len, uint64_t off) {
+    struct io_uring_sqe *sqe;
+    int rc = start_req(r, req, RING_REQ_OP, &sqe);
+    if (rc < 0) return rc;
+    /* buf: the kernel reads it until done runs. */
+    io_uring_prep_write(sqe, fd, buf, len, off);
+    return 0;
+}
+
+int ring_prep_fsync(ring *r, ring_req *req, int fd, bool datasync) {
+    struct io_uring_sqe *sqe;
+    int rc = start_req(r, req, RING_REQ_OP, &sqe);
+    if (rc < 0) return rc;
+    io_uring_prep_fsync(sqe, fd, datasync ? IORING_FSYNC_DATASYNC : 0);
+    return 0;
+}
+
 /* Mark an SQE whose completion nobody waits for (user_data 0). Its success
  * CQE is skipped where the kernel can; a failure still posts one, counted in
  * orphan_errors by the dispatcher. */

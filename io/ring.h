@@ -63,6 +63,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 typedef struct ring ring;
 typedef struct ring_req ring_req;
@@ -149,6 +150,15 @@ int ring_prep_tee(ring *r, ring_req *req, int fd_in, int fd_out, unsigned nbytes
 /* A read; for an eventfd, buf is a uint64_t the kernel fills with the
  * counter (which it resets) when the eventfd is signalled. */
 int ring_prep_read(ring *r, ring_req *req, int fd, void *buf, unsigned len, uint64_t off);
+/* A connect of a non-blocking socket; addr is the kernel's until done runs
+ * (res 0 once connected, or -errno). */
+int ring_prep_connect(ring *r, ring_req *req, int fd, const struct sockaddr *addr,
+                      socklen_t addrlen);
+/* A write of len bytes at file offset off (-1: the file position); may be
+ * short. buf is the kernel's until done runs. */
+int ring_prep_write(ring *r, ring_req *req, int fd, const void *buf, unsigned len, uint64_t off);
+/* fsync(2), or fdatasync(2) when datasync is true. */
+int ring_prep_fsync(ring *r, ring_req *req, int fd, bool datasync);
 /* Cancel every request in flight on fd / on the ring. Each cancelled
  * request still completes (usually -ECANCELED) through its callback. */
 int ring_prep_cancel_fd(ring *r, int fd);

@@ -67,6 +67,7 @@
 #include "core/util.h"
 #include "repl/link.h"
 #include "repl/link_parse.h"
+#include "repl/replica_conn.h"
 
 #define LINK_TX_SLOTS 8
 #define LINK_TX_IOV 16 /* blocks one stream send may cover */
@@ -141,6 +142,8 @@ struct link_thread {
     link_threads *all;
     replica_link **links;
     int n, cap;
+    void *rconn; /* this thread's replica-side connection to a master, or NULL
+                    (replica_conn.c) */
 };
 
 static void link_pump(replica_link *l);
@@ -704,6 +707,11 @@ static void on_message(io_thread *t, const spsc_msg *m, void *ctx) {
     link_threads *all = ctx;
     link_thread *lt = all->per[io_thread_index(t)];
     replica_link *l;
+    /* The replica side shares the threads: its messages go to replica_conn.c. */
+    if (m->type >= RCONN_MSG_START && m->type < RCONN_MSG_START + 100) {
+        rconn_on_message(t, &lt->rconn, m);
+        return;
+    }
     switch (m->type) {
     case LINK_MSG_ADOPT:
         adopt(lt, m->ptr);
@@ -767,6 +775,7 @@ static void on_stop(io_thread *t, void *ctx) {
     /* Every request has completed: the links can go without reports, the
      * keyspace is shutting down. */
     for (int i = 0; i < lt->n; i++) link_free(lt->links[i]);
+    rconn_on_stop(t, &lt->rconn);
     mem_free(lt->links);
     mem_free(lt);
     all->per[io_thread_index(t)] = NULL;

@@ -23,7 +23,7 @@ if [ "$mode" = tsan ]; then
   # integration tests, which run the keyspace thread against live I/O
   # threads (the harness fails a test on any ThreadSanitizer report).
   ctest --test-dir "$dir" --output-on-failure --no-tests=ignore \
-    -R 'unit_test_(spsc|ring|io_thread|handover|backlog|repl_thread_link)|integration_test_repl_'
+    -R 'unit_test_(spsc|ring|io_thread|handover|backlog|repl_thread_link|replica_conn)|integration_test_repl_'
 else
   ctest --test-dir "$dir" --output-on-failure
 fi
