@@ -144,7 +144,7 @@ static command command_table[] = {
     CMD("swapdb", cmd_swapdb, 3, W | F, 0, 0, 0),
     /* server */
     CMD("ping", cmd_ping, -1, F, 0, 0, 0),
-    CMD("echo", cmd_echo, 2, F, 0, 0, 0),
+    CMD("echo", cmd_echo, 2, F | LD | ST, 0, 0, 0),
     CMD("time", cmd_time, 1, LD | ST | F, 0, 0, 0),
     CMD("info", cmd_info, -1, LD | ST, 0, 0, 0),
     CMDS("config", -2, 0, config_subs),

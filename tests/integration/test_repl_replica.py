@@ -1,0 +1,307 @@
+"""Ringmaster as a replica: following a real redis-server 7.0 master and a
+Ringmaster master, full and partial resynchronisation, REPLICAOF at runtime,
+serving rules while a replica, and masters that misbehave.
+
+Every comparison is against the master itself: DEBUG DIGEST of the whole
+dataset and master_repl_offset, once the replica says it caught up.
+"""
+
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+import rmtest
+from repl_helpers import (assert_same_digest, benchmark_load, call, info, wait_for,
+                          write_every_type)
+
+
+def ringmaster_replica(servers, master, *extra, name="rm-replica"):
+    return servers.ringmaster("--replicaof", "127.0.0.1", str(master.port),
+                              "--repl-timeout", "60", *extra, name=name)
+
+
+def caught_up(master, replica):
+    """The replica's link is up and its offset equals the master's."""
+    def check():
+        r = info(replica)
+        if r.get("master_link_status") != "up":
+            return None
+        m = int(info(master)["master_repl_offset"])
+        return m if int(r["master_repl_offset"]) == m else None
+    return wait_for("the replica to catch up", check, timeout=30)
+
+
+@pytest.mark.parametrize("master_kind", ["redis", "ringmaster"])
+@pytest.mark.parametrize("load", ["disabled", "on-empty-db", "swapdb"])
+@pytest.mark.parametrize("diskless_sync", ["no", "yes"])
+def test_follows_a_master_under_write_load(servers, master_kind, load, diskless_sync):
+    start = servers.redis if master_kind == "redis" else servers.ringmaster
+    master = start("--repl-diskless-sync", diskless_sync, "--repl-diskless-sync-delay", "0",
+                   "--save", "", name="master")
+    write_every_type(master, prefix="before")
+    replica = ringmaster_replica(servers, master, "--repl-diskless-load", load)
+    load_thread = threading.Thread(target=benchmark_load, args=(master,), daemon=True)
+    load_thread.start()
+    write_every_type(master, prefix="during", n=100)
+    load_thread.join(timeout=120 * rmtest.SLOWDOWN)
+    assert not load_thread.is_alive()
+    caught_up(master, replica)
+    assert_same_digest(master, [replica])
+    rinfo = info(replica)
+    assert rinfo["role"] == "slave"
+    assert rinfo["master_replid"] == info(master)["master_replid"]
+    # The replica refuses writes, and still serves reads.
+    with replica.raw() as c:
+        assert c.call_raw("SET", "x", "y") == \
+            b"-READONLY You can't write against a read only replica.\r\n"
+        assert c.call("GET", "before:s:5") == b"v5"
+
+
+def test_kill_master_link_resumes_with_partial_resync(servers):
+    master = servers.redis("--save", "", name="master")
+    write_every_type(master)
+    replica = ringmaster_replica(servers, master)
+    caught_up(master, replica)
+    before = info(master, "stats")
+    with replica.raw() as c:
+        assert c.call("CLIENT", "KILL", "TYPE", "master") == 1
+    write_every_type(master, prefix="after")
+    caught_up(master, replica)
+    after = info(master, "stats")
+    assert int(after["sync_partial_ok"]) == int(before["sync_partial_ok"]) + 1
+    assert after["sync_full"] == before["sync_full"]
+    assert_same_digest(master, [replica])
+    assert replica.wait_log("Successful partial resynchronization with master.") or \
+        replica.wait_log("Master accepted a Partial Resynchronization")
+
+
+def test_master_kills_the_replica_and_it_continues(servers):
+    master = servers.ringmaster("--save", "", name="master")
+    write_every_type(master)
+    replica = ringmaster_replica(servers, master)
+    caught_up(master, replica)
+    before = info(master, "stats")
+    with master.raw() as c:
+        assert c.call("CLIENT", "KILL", "TYPE", "replica") == 1
+    write_every_type(master, prefix="after")
+    caught_up(master, replica)
+    after = info(master, "stats")
+    assert int(after["sync_partial_ok"]) == int(before["sync_partial_ok"]) + 1
+    assert after["sync_full"] == before["sync_full"]
+    assert_same_digest(master, [replica])
+
+
+def test_replicaof_at_runtime_and_no_one(servers):
+    master = servers.redis("--save", "", name="master")
+    write_every_type(master)
+    replica = servers.ringmaster(name="rm")
+    with replica.raw() as c:
+        assert c.call("SET", "mine", "1") == b"OK"
+        assert c.call_raw("REPLICAOF", "127.0.0.1", str(master.port)) == b"+OK\r\n"
+        assert c.call_raw("REPLICAOF", "127.0.0.1", str(master.port)) == \
+            b"+OK Already connected to specified master\r\n"
+    assert replica.wait_log("Connecting to MASTER 127.0.0.1:%d" % master.port)
+    assert replica.wait_log("MASTER <-> REPLICA sync started")
+    caught_up(master, replica)
+    assert_same_digest(master, [replica])
+    assert call(replica, "GET", "mine") is None  # the master's dataset replaced ours
+    role = call(replica, "ROLE")
+    assert role[0] == b"slave" and role[2] == master.port and role[3] == b"connected"
+    old_id = info(replica)["master_replid"]
+    offset = int(info(replica)["master_repl_offset"])
+    with replica.raw() as c:
+        assert c.call_raw("REPLICAOF", "NO", "ONE") == b"+OK\r\n"
+        assert c.call("SET", "mine", "2") == b"OK"
+    r = info(replica)
+    assert r["role"] == "master"
+    assert r["master_replid2"] == old_id
+    assert int(r["second_repl_offset"]) == offset + 1
+    assert r["master_replid"] != old_id
+
+
+def test_invalid_replicaof_arguments(ringmaster, redis_ref):
+    for server in (ringmaster, redis_ref):
+        with server.raw() as c:
+            assert c.call_raw("REPLICAOF", "127.0.0.1", "notaport") == \
+                b"-ERR Invalid master port\r\n"
+            assert c.call_raw("REPLICAOF", "127.0.0.1", "70000") == \
+                b"-ERR Invalid master port\r\n"
+            assert c.call_raw("REPLICAOF", "NO", "ONE") == b"+OK\r\n"
+
+
+STALE_PROBES = [("PING",), ("GET", "x"), ("DBSIZE",), ("TYPE", "a"), ("INFO", "server"),
+                ("CONFIG", "GET", "port"), ("ROLE",), ("ECHO", "a"), ("SELECT", "1"),
+                ("CLIENT", "ID"), ("COMMAND", "COUNT"), ("SET", "a", "b")]
+
+
+def test_masterdown_when_stale_data_is_refused(both):
+    """With the link down and replica-serve-stale-data no, the same commands
+    are refused with -MASTERDOWN as on Redis 7.0 (PING included), the
+    others still answer."""
+    port = rmtest.free_port()  # nobody listens there
+    server = both("--replicaof", "127.0.0.1", str(port), "--replica-serve-stale-data", "no",
+                  "--replica-read-only", "no")
+    masterdown = (b"-MASTERDOWN Link with MASTER is down and "
+                  b"replica-serve-stale-data is set to 'no'.\r\n")
+    refused = set()
+    with server.raw() as c:
+        for probe in STALE_PROBES:
+            if c.call_raw(*probe) == masterdown:
+                refused.add(probe[0])
+        assert "master_link_status:down" in c.call("INFO", "replication").decode()
+    assert refused == {"PING", "GET", "DBSIZE", "TYPE", "SET"}
+
+
+def test_stale_and_loading_flags_like_redis(ringmaster, redis_ref):
+    """Which commands a replica answers while its link is down (stale) or
+    while it loads: the command flags, compared with Redis 7.0 for every
+    command Ringmaster implements."""
+    with ringmaster.raw() as m, redis_ref.raw() as r:
+        differ = []
+        for name in m.call("COMMAND", "LIST"):
+            ours, theirs = m.call("COMMAND", "INFO", name)[0], r.call("COMMAND", "INFO", name)[0]
+            if ours is None or theirs is None:
+                continue
+            for flag in (b"stale", b"loading"):
+                if (flag in ours[2]) != (flag in theirs[2]):
+                    differ.append((name, flag))
+    assert differ == []
+
+
+def test_wait_counts_ringmaster_replicas(servers):
+    master = servers.ringmaster("--save", "", name="master")
+    replicas = [ringmaster_replica(servers, master, name="r%d" % i) for i in range(2)]
+    for r in replicas:
+        caught_up(master, r)
+    with master.raw() as c:
+        c.call("SET", "k", "v")
+        assert c.call("WAIT", "2", "5000") == 2
+
+
+# ---- masters that misbehave ---------------------------------------------------------
+
+class FakeMaster:
+    """A listening socket that plays a master: answers the handshake, then
+    does what the test tells it to."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.sock.settimeout(15 * rmtest.SLOWDOWN)
+        self.port = self.sock.getsockname()[1]
+
+    def accept_and_handshake(self):
+        """Accept the replica's connection and answer its handshake (+PONG to
+        PING, +OK to AUTH and REPLCONF) up to its PSYNC or SYNC; returns the
+        socket, for the test to send the rest."""
+        conn, _ = self.sock.accept()
+        conn.settimeout(15 * rmtest.SLOWDOWN)
+        buf = b""
+        while True:
+            chunk = conn.recv(4096)
+            if not chunk:
+                raise AssertionError("replica closed during handshake: %r" % buf)
+            buf += chunk
+            while True:
+                cmd, buf = split_command(buf)
+                if cmd is None:
+                    break
+                name = cmd[0].upper()
+                if name in (b"PSYNC", b"SYNC"):
+                    return conn
+                conn.sendall(b"+PONG\r\n" if name == b"PING" else b"+OK\r\n")
+
+    def close(self):
+        self.sock.close()
+
+
+def split_command(buf):
+    """One RESP multibulk command from buf, or (None, buf) if incomplete."""
+    if not buf.startswith(b"*"):
+        return None, buf
+    end = buf.find(b"\r\n")
+    if end < 0:
+        return None, buf
+    n = int(buf[1:end])
+    pos = end + 2
+    args = []
+    for _ in range(n):
+        e = buf.find(b"\r\n", pos)
+        if e < 0:
+            return None, buf
+        ln = int(buf[pos + 1:e])
+        if len(buf) < e + 2 + ln + 2:
+            return None, buf
+        args.append(buf[e + 2:e + 2 + ln])
+        pos = e + 2 + ln + 2
+    return args, buf[pos:]
+
+
+REPLID = b"a" * 40
+MARK = b"m" * 40
+
+
+def valid_rdb(servers):
+    """An RDB file written by Ringmaster with a few keys."""
+    src = servers.ringmaster(name="rdb-source")
+    with src.raw() as c:
+        c.call("SET", "good", "1")
+        c.call("SAVE")
+    with open(os.path.join(str(src.workdir), "dump.rdb"), "rb") as f:
+        return f.read()
+
+
+BAD_MASTERS = {
+    "closes_mid_payload": lambda rdb: b"+FULLRESYNC " + REPLID + b" 0\r\n$%d\r\n" % len(rdb)
+    + rdb[:len(rdb) // 2],
+    "corrupt_rdb": lambda rdb: b"+FULLRESYNC " + REPLID + b" 0\r\n$%d\r\n" % len(rdb)
+    + rdb[:9] + b"\xff" * (len(rdb) - 9),
+    "wrong_eof_mark": lambda rdb: b"+FULLRESYNC " + REPLID + b" 0\r\n$EOF:" + MARK + b"\r\n"
+    + rdb + b"x" * 40,
+    "garbage_bulk_length": lambda rdb: b"+FULLRESYNC " + REPLID + b" 0\r\n$abc\r\n",
+    "huge_bulk_length": lambda rdb: b"+FULLRESYNC " + REPLID + b" 0\r\n$99999999999999999999\r\n",
+    "garbage_stream": lambda rdb: b"+FULLRESYNC " + REPLID + b" 0\r\n$%d\r\n" % len(rdb)
+    + rdb + b"*1\r\n$abc\r\nnot resp at all\r\n",
+    "unknown_command_in_stream": lambda rdb: b"+FULLRESYNC " + REPLID + b" 0\r\n$%d\r\n"
+    % len(rdb) + rdb + b"*1\r\n$11\r\nNOSUCHTHING\r\n*3\r\n$3\r\nSET\r\n$5\r\nafter\r\n$1\r\n1\r\n",
+    "error_to_psync": lambda rdb: b"-ERR something is wrong\r\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_MASTERS))
+@pytest.mark.parametrize("load", ["disabled", "swapdb"])
+def test_bad_master_never_crashes_the_replica(servers, case, load):
+    rdb = valid_rdb(servers)
+    fake = FakeMaster()
+    try:
+        replica = servers.ringmaster("--repl-diskless-load", load, "--repl-timeout", "3",
+                                     name="victim")
+        with replica.raw() as c:
+            c.call("SET", "old", "kept")
+            c.call("CONFIG", "SET", "replica-read-only", "no")
+            assert c.call_raw("REPLICAOF", "127.0.0.1", str(fake.port)) == b"+OK\r\n"
+        conn = fake.accept_and_handshake()
+        conn.sendall(BAD_MASTERS[case](rdb))
+        if case == "unknown_command_in_stream":
+            # Redis's replicas log the error and go on with the stream.
+            wait_for("the command after the unknown one",
+                     lambda: call(replica, "GET", "after") == b"1")
+        time.sleep(0.5 * rmtest.SLOWDOWN)
+        conn.close()
+        # The replica is alive and serving, and asks again.
+        conn2 = fake.accept_and_handshake()
+        conn2.close()
+        with replica.raw() as c:
+            assert c.call("PING") in (b"PONG", "PONG")
+            c.call("INFO", "replication")
+            if load == "swapdb" and case in ("closes_mid_payload", "corrupt_rdb",
+                                             "wrong_eof_mark"):
+                assert c.call("GET", "old") == b"kept"
+        assert replica.alive()
+    finally:
+        fake.close()
