@@ -375,6 +375,9 @@ static void on_fullresync(server *s, replica_state *rs, const rconn_psync *ps) {
     memcpy(rs->sync_replid, ps->replid, 41);
     rs->sync_offset = ps->offset;
     rs->have_cached = 0; /* that history is over */
+    /* Nothing to acknowledge until the payload is loaded: an ACK of the old
+     * offset would tell this master (and its WAIT) about bytes we lack. */
+    atomic_store_explicit(&rs->shared->applied, -1, memory_order_release);
     rs->sync_to_disk = rs->conn_to_disk;
     rs->sync_swapdb = !rs->sync_to_disk && s->cfg.repl_diskless_load == 2;
     rs->sync_start_ms = util_ms_time();

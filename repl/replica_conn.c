@@ -652,9 +652,10 @@ static void rconn_timeout(rconn *c) {
 /* "REPLCONF ACK <applied>", the offset the keyspace last published. */
 static void rconn_send_ack(rconn *c) {
     if (c->queued_acks >= RCONN_MAX_QUEUED_ACKS) return; /* the master reads nothing */
+    long long applied = atomic_load_explicit(&c->sh->applied, memory_order_acquire);
+    if (applied < 0) return; /* a full payload is still loading: nothing to acknowledge */
     char off[UTIL_LONG_STR_SIZE];
-    int n = util_ll_to_str(off, sizeof(off),
-                           atomic_load_explicit(&c->sh->applied, memory_order_acquire));
+    int n = util_ll_to_str(off, sizeof(off), applied);
     char *p = mem_alloc(64);
     int len = snprintf(p, 64, "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$%d\r\n%s\r\n", n, off);
     rconn_queue(c, p, (size_t)len, 1);

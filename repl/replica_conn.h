@@ -127,7 +127,9 @@ enum rconn_close_reason {
 /* What the keyspace publishes and the I/O thread reads. Allocated by the
  * keyspace, which frees it only after RCONN_REP_CLOSED. */
 typedef struct rconn_shared {
-    _Atomic long long applied;        /* the replica's offset: stream bytes applied */
+    _Atomic long long applied;        /* the replica's offset: stream bytes applied; -1
+                                         while a full payload loads (no ACK is sent then:
+                                         the old offset belongs to another history) */
     _Atomic uint64_t read_bytes;      /* I/O: payload bytes received so far */
     _Atomic long long last_io_ms;     /* I/O: unix ms of the last byte from the master */
     _Atomic uint64_t net_in_bytes;    /* I/O: every byte read from the master */
