@@ -102,6 +102,7 @@ static void unlink_paused(client *c) {
 
 void client_free(client *c) {
     server *s = c->srv;
+    if (c->flags & CLIENT_MASTER) repl_client_freed(s, c);
     if (s->current_client == c) s->current_client = NULL;
     unlink_pending(c);
     if (c->flags & CLIENT_PAUSED) unlink_paused(c);

@@ -73,6 +73,8 @@ const char *repl_command_refusal(server *s, const client *c, const command *cmd,
 /* CLIENT KILL TYPE master: drop the link (it comes back by PSYNC). 1 if
  * there was one. */
 int replica_kill_master(server *s);
+/* client_free tells replication when the master client goes. */
+void repl_client_freed(server *s, client *c);
 
 /* A replication snapshot child is running: persistence must not fork a
  * second child (the two would double the copy-on-write cost). */

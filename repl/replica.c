@@ -170,16 +170,33 @@ static void stop_connection(replica_state *rs) {
 
 /* ---- the master client and the stream ------------------------------------- */
 
-static void cache_master(server *s, replica_state *rs) {
+/* Remember where the master's history stood, for the next PSYNC. */
+static void remember_master(server *s, replica_state *rs, const client *m) {
     repl_state *r = repl_of(s);
-    if (!rs->master) return;
     rs->have_cached = 1;
     memcpy(rs->cached_replid, r->replid, 41);
     rs->cached_offset = r->master_repl_offset;
-    rs->cached_db = (int)(rs->master->db - s->dbs);
-    client_free(rs->master);
-    rs->master = NULL;
+    rs->cached_db = (int)(m->db - s->dbs);
     log_msg(LL_NOTICE, "Caching the disconnected master state.");
+}
+
+static void cache_master(server *s, replica_state *rs) {
+    client *m = rs->master;
+    if (!m) return;
+    remember_master(s, rs, m);
+    rs->master = NULL; /* before the free: repl_client_freed must not see it */
+    client_free(m);
+}
+
+/* The master client was freed by someone else (the server shutting down
+ * frees every client): forget it, keep its place in the history, and let
+ * the link go. */
+void repl_client_freed(server *s, client *c) {
+    replica_state *rs = s->repl ? rs_of(s) : NULL;
+    if (!rs || rs->master != c) return;
+    remember_master(s, rs, c);
+    rs->master = NULL;
+    stop_connection(rs);
 }
 
 static void create_master_client(server *s, replica_state *rs, int dbid) {
@@ -212,6 +229,7 @@ static void send_ack(replica_state *rs, long long offset) {
 static void apply_stream(server *s, replica_state *rs) {
     repl_state *r = repl_of(s);
     client *c = rs->master;
+    if (!c) return; /* freed, its link going */
     size_t pos = rs->parsed, cmd_start = 0;
     while (rs->master == c && rs->state == RS_CONNECTED) {
         size_t used = 0, have = dstr_len(c->querybuf) - pos;
@@ -233,6 +251,15 @@ static void apply_stream(server *s, replica_state *rs) {
             s->current_client = c; /* db.c: the master's commands see expired keys */
             process_command(c);
             s->current_client = prev;
+            if (rs->master != c) return; /* the command freed it (its link goes) */
+            /* Nobody reads our replies to the master, but an error means we
+             * diverge from it: say so, as Redis does. */
+            if (dstr_len(c->reply) && c->reply[0] == '-') {
+                char what[256];
+                log_repr(what, sizeof(what), c->reply, dstr_len(c->reply));
+                log_msg(LL_WARNING, "== CRITICAL == This replica is sending an error to its "
+                                    "master: %s", what);
+            }
             dstr_clear(c->reply); /* a master never reads our replies */
         }
         client_reset_argv(c);
@@ -251,6 +278,7 @@ static void feed_stream(server *s, replica_state *rs, const char *p, size_t len)
         rs->held = dstr_cat(rs->held, p, len);
         return;
     }
+    if (!rs->master) return; /* the link is going: its bytes too */
     rs->master->querybuf = dstr_cat(rs->master->querybuf, p, len);
     apply_stream(s, rs);
 }
@@ -718,7 +746,9 @@ void replica_free(server *s) {
     repl_state *r = repl_of(s);
     replica_state *rs = r->rs;
     if (!rs) return;
-    if (rs->master) client_free(rs->master);
+    client *m = rs->master;
+    rs->master = NULL; /* freed here, with the I/O threads already gone */
+    if (m) client_free(m);
     if (rs->ld) rdb_loader_free(rs->ld);
     if (rs->load_fd >= 0) close(rs->load_fd);
     dstr_free(rs->held);
