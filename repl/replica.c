@@ -159,7 +159,8 @@ static void start_connection(server *s) {
     rs->conn_id = ++r->next_conn_id;
     rs->thr = io_pool_assign(&r->pool);
     rs->state = RS_CONNECTING;
-    log_msg(LL_NOTICE, "MASTER <-> REPLICA sync started");
+    /* The I/O thread logs "Connecting to MASTER" and "MASTER <-> REPLICA
+     * sync started" as it begins, once per attempt, as Redis does. */
     post(rs, RCONN_MSG_START, st, 0);
 }
 
@@ -434,10 +435,7 @@ static void on_continue(server *s, replica_state *rs, const rconn_psync *ps) {
 }
 
 static void on_closed(server *s, replica_state *rs) {
-    if (rs->state == RS_CONNECTED) {
-        log_msg(LL_NOTICE, "Connection with master lost.");
-        cache_master(s, rs);
-    }
+    if (rs->state == RS_CONNECTED) cache_master(s, rs); /* the I/O thread said why */
     if (rs->ld) {
         if (rs->sync_swapdb)
             log_msg(LL_NOTICE, "MASTER <-> REPLICA sync: the transfer ended early, keeping the "
@@ -540,7 +538,6 @@ static void set_master(server *s, const char *host, int port) {
     rs->state = RS_CONNECT;
     rs->connect_at_ms = util_ms_time();
     if (!rs->down_since_ms) rs->down_since_ms = util_ms_time();
-    log_msg(LL_NOTICE, "Connecting to MASTER %s:%d", host, port);
 }
 
 static void unset_master(server *s) {
@@ -737,8 +734,6 @@ void replica_init(server *s) {
         propagate_set_sink(s, NULL, NULL);
         r->rs->state = RS_CONNECT;
         r->rs->connect_at_ms = util_ms_time();
-        log_msg(LL_NOTICE, "Connecting to MASTER %s:%d", s->cfg.replicaof_host,
-                s->cfg.replicaof_port);
     }
 }
 

@@ -94,6 +94,39 @@ def test_master_kills_the_replica_and_it_continues(servers):
     assert_same_digest(master, [replica])
 
 
+@pytest.mark.parametrize("master_kind", ["redis", "ringmaster"])
+def test_link_down_past_the_backlog_means_one_full_resync(servers, master_kind):
+    """While the replica cannot get back in (the master asks for a password
+    it does not have), the master writes more than its backlog holds: the
+    PSYNC that follows fails and exactly one full resync brings the replica
+    back, with no loop."""
+    start = servers.redis if master_kind == "redis" else servers.ringmaster
+    master = start("--save", "", "--repl-backlog-size", "16kb", "--repl-diskless-sync-delay", "0",
+                   name="master")
+    write_every_type(master)
+    replica = ringmaster_replica(servers, master)
+    caught_up(master, replica)
+    before = info(master, "stats")
+    with master.raw() as c:
+        assert c.call("CONFIG", "SET", "requirepass", "sesame") == b"OK"
+        assert c.call("AUTH", "sesame") == b"OK"
+        assert c.call("CLIENT", "KILL", "TYPE", "replica") == 1
+        wait_for("the link to drop", lambda: info(replica)["master_link_status"] == "down")
+        value = "v" * 1000
+        for i in range(100):  # 100 KB: far past the 16 KB backlog
+            assert c.call("SET", "big:%d" % i, value) == b"OK"
+        time.sleep(1.5 * rmtest.SLOWDOWN)  # the replica tries, and is refused
+        assert info(replica)["master_link_status"] == "down"
+        assert c.call("CONFIG", "SET", "requirepass", "") == b"OK"
+    caught_up(master, replica)
+    time.sleep(1.0 * rmtest.SLOWDOWN)  # a loop would show as more syncs
+    after = info(master, "stats")
+    assert int(after["sync_full"]) == int(before["sync_full"]) + 1
+    assert int(after["sync_partial_err"]) == int(before["sync_partial_err"]) + 1
+    assert after["sync_partial_ok"] == before["sync_partial_ok"]
+    assert_same_digest(master, [replica])
+
+
 def test_shutdown_while_following(servers):
     """A replica stopped while its link is up frees its master client once
     (under ASan a second free fails the test through the log check)."""
