@@ -222,20 +222,20 @@ static void send_ack(replica_state *rs, long long offset) {
     post(rs, RCONN_MSG_SEND, buf, (uint64_t)len);
 }
 
-/* Apply what is complete in the master client's query buffer. Each command
- * adds its own bytes to the offset and to the backlog, after it ran. The
- * parser consumes whole elements of a command that is still incomplete:
- * `parsed` remembers how far into the buffer it got, and those bytes stay
- * in the buffer until their command has run. */
-static void apply_stream(server *s, replica_state *rs) {
+/* Run the complete commands in buf[0..len), the parser resuming at
+ * rs->parsed. Each command adds its own bytes to the offset and to the
+ * backlog after it ran. Returns where the last command run ended; the
+ * parser may have consumed whole elements of the next, incomplete one
+ * (rs->parsed says how far, from that end), and those bytes count only
+ * once their command has run. */
+static size_t run_commands(server *s, replica_state *rs, client *c, const char *buf,
+                           size_t len) {
     repl_state *r = repl_of(s);
-    client *c = rs->master;
-    if (!c) return; /* freed, its link going */
     size_t pos = rs->parsed, cmd_start = 0;
-    while (rs->master == c && rs->state == RS_CONNECTED) {
-        size_t used = 0, have = dstr_len(c->querybuf) - pos;
-        if (have == 0) break;
-        req_status st = req_parse(&c->parser, c->querybuf + pos, have, &used);
+    while (rs->state == RS_CONNECTED) {
+        size_t used = 0;
+        if (pos == len) break;
+        req_status st = req_parse(&c->parser, buf + pos, len - pos, &used);
         pos += used;
         if (st == REQ_NEED_MORE) break;
         if (st == REQ_ERROR) {
@@ -252,7 +252,7 @@ static void apply_stream(server *s, replica_state *rs) {
             s->current_client = c; /* db.c: the master's commands see expired keys */
             process_command(c);
             s->current_client = prev;
-            if (rs->master != c) return; /* the command freed it (its link goes) */
+            if (rs->master != c) return len; /* the command freed it (its link goes) */
             /* Nobody reads our replies to the master, but an error means we
              * diverge from it: say so, as Redis does. */
             if (dstr_len(c->reply) && c->reply[0] == '-') {
@@ -264,24 +264,37 @@ static void apply_stream(server *s, replica_state *rs) {
             dstr_clear(c->reply); /* a master never reads our replies */
         }
         client_reset_argv(c);
-        repl_stream_append_raw(r, c->querybuf + cmd_start, pos - cmd_start);
+        repl_stream_append_raw(r, buf + cmd_start, pos - cmd_start);
         cmd_start = pos;
     }
-    if (rs->master != c) return;
-    if (cmd_start) dstr_keep(c->querybuf, cmd_start, dstr_len(c->querybuf) - cmd_start);
     rs->parsed = pos - cmd_start;
-    atomic_store_explicit(&rs->shared->applied, r->master_repl_offset, memory_order_release);
+    return cmd_start;
 }
 
+/* Stream bytes from the master, in the buffer the I/O thread read them
+ * into. Commands complete in it run straight from it; only the tail of
+ * one that continues in the next buffer is copied, into the master
+ * client's query buffer, where the next bytes join it. */
 static void feed_stream(server *s, replica_state *rs, const char *p, size_t len) {
     if (rs->state != RS_CONNECTED) {
         if (!rs->held) rs->held = dstr_empty();
         rs->held = dstr_cat(rs->held, p, len);
         return;
     }
-    if (!rs->master) return; /* the link is going: its bytes too */
-    rs->master->querybuf = dstr_cat(rs->master->querybuf, p, len);
-    apply_stream(s, rs);
+    client *c = rs->master;
+    if (!c) return; /* the link is going: its bytes too */
+    if (dstr_len(c->querybuf) == 0) {
+        size_t done = run_commands(s, rs, c, p, len);
+        if (rs->master != c) return;
+        if (done < len) c->querybuf = dstr_cat(c->querybuf, p + done, len - done);
+    } else {
+        c->querybuf = dstr_cat(c->querybuf, p, len);
+        size_t done = run_commands(s, rs, c, c->querybuf, dstr_len(c->querybuf));
+        if (rs->master != c) return;
+        dstr_keep(c->querybuf, done, dstr_len(c->querybuf) - done);
+    }
+    atomic_store_explicit(&rs->shared->applied, repl_of(s)->master_repl_offset,
+                          memory_order_release);
 }
 
 /* ---- the full sync ---------------------------------------------------------- */

@@ -318,6 +318,48 @@ BAD_MASTERS = {
 }
 
 
+def test_stream_in_any_chunking_counts_exact_offsets(servers):
+    """A stream that arrives a few bytes at a time (commands split at every
+    place) is applied in order, and the replica's offset moves by exactly
+    the bytes of the commands it ran."""
+    rdb = valid_rdb(servers)
+    fake = FakeMaster()
+    try:
+        replica = servers.ringmaster("--repl-diskless-load", "on-empty-db", name="chunks")
+        with replica.raw() as c:
+            assert c.call_raw("REPLICAOF", "127.0.0.1", str(fake.port)) == b"+OK\r\n"
+        conn = fake.accept_and_handshake()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.sendall(b"+FULLRESYNC " + REPLID + b" 1000\r\n$%d\r\n" % len(rdb) + rdb)
+        stream = [rmtest.encode_command("SELECT", "2")]
+        for i in range(40):
+            stream.append(rmtest.encode_command("RPUSH", "list", "item-%d" % i, "x" * (i * 7)))
+        stream.append(rmtest.encode_command("PING"))
+        stream.append(rmtest.encode_command("SET", "last", "one"))
+        data = b"".join(stream)
+        pos, step = 0, 0
+        while pos < len(data):
+            n = 1 + step % 7
+            conn.sendall(data[pos:pos + n])
+            pos += n
+            step += 1
+            if step % 50 == 0:
+                time.sleep(0.002)
+        want = 1000 + len(data)
+        wait_for("the replica to apply the stream",
+                 lambda: int(info(replica)["master_repl_offset"]) == want)
+        with replica.raw() as c:
+            c.call("SELECT", "2")
+            assert c.call("LLEN", "list") == 80  # two elements per RPUSH
+            assert c.call("LINDEX", "list", "-2") == b"item-39"
+            assert c.call("LINDEX", "list", "-1") == b"x" * (39 * 7)
+            assert c.call("GET", "last") == b"one"
+            assert c.call("GET", "good") is None  # in db 0
+        conn.close()
+    finally:
+        fake.close()
+
+
 @pytest.mark.parametrize("case", sorted(BAD_MASTERS))
 @pytest.mark.parametrize("load", ["disabled", "swapdb"])
 def test_bad_master_never_crashes_the_replica(servers, case, load):
