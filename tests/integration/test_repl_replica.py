@@ -216,7 +216,7 @@ def test_stale_and_loading_flags_like_redis(ringmaster, redis_ref):
     assert differ == []
 
 
-def test_wait_counts_ringmaster_replicas(servers):
+def test_wait_and_min_replicas_count_ringmaster_replicas(servers):
     master = servers.ringmaster("--save", "", name="master")
     replicas = [ringmaster_replica(servers, master, name="r%d" % i) for i in range(2)]
     for r in replicas:
@@ -224,6 +224,34 @@ def test_wait_counts_ringmaster_replicas(servers):
     with master.raw() as c:
         c.call("SET", "k", "v")
         assert c.call("WAIT", "2", "5000") == 2
+        assert c.call("CONFIG", "SET", "min-replicas-max-lag", "10") == b"OK"
+        assert c.call("CONFIG", "SET", "min-replicas-to-write", "2") == b"OK"
+        wait_for("two good replicas", lambda: c.call("SET", "k2", "v") == b"OK")
+        assert c.call("CONFIG", "SET", "min-replicas-to-write", "3") == b"OK"
+        assert c.call_raw("SET", "k3", "v") == \
+            b"-NOREPLICAS Not enough good replicas to write.\r\n"
+
+
+@pytest.mark.parametrize("master_kind", ["redis", "ringmaster"])
+def test_masterauth_masteruser_and_announced_address(servers, master_kind):
+    start = servers.redis if master_kind == "redis" else servers.ringmaster
+    master = start("--save", "", "--requirepass", "s3cret", name="master")
+    replica = ringmaster_replica(servers, master, "--masteruser", "default", "--masterauth",
+                                 "s3cret", "--replica-announce-ip", "10.1.2.3",
+                                 "--replica-announce-port", "7777")
+    def announced():
+        with master.raw() as c:
+            c.call("AUTH", "s3cret")
+            text = c.call("INFO", "replication").decode()
+        return "slave0:ip=10.1.2.3,port=7777,state=online" in text
+    wait_for("the replica to be online under its announced address", announced)
+    assert info(replica)["master_link_status"] == "up"
+    with replica.raw() as c:
+        listing = c.call("CLIENT", "LIST", "TYPE", "master").decode()
+    assert "flags=M" in listing
+    with master.raw() as c:  # the harness stops servers without a password
+        c.call("AUTH", "s3cret")
+        assert c.call("CONFIG", "SET", "requirepass", "") == b"OK"
 
 
 # ---- masters that misbehave ---------------------------------------------------------
