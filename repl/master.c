@@ -374,7 +374,7 @@ int repl_min_replicas_ok(server *s) {
 
 /* Snapshots record where the stream stood, so that a replica loading one
  * (or this master restarted from it) can continue with a partial resync. */
-int persist_repl_save_info(server *s, rdb_save_info *rsi) {
+int repl_rdb_save_info(server *s, rdb_save_info *rsi) {
     repl_state *r = repl_of(s);
     if (!r || !r->bl) return 0;
     rsi->repl_stream_db = r->stream_db < 0 ? 0 : r->stream_db;

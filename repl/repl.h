@@ -12,6 +12,7 @@
 #ifndef RM_REPL_H
 #define RM_REPL_H
 
+#include "core/rdb.h"
 #include "core/server.h"
 
 /* epoll data.u64 tag of the I/O threads' wake fds (the low bits are the
@@ -52,6 +53,13 @@ void repl_sync_stats(server *s, long long *full, long long *partial_ok, long lon
 int repl_min_replicas_ok(server *s);
 long long repl_offset(server *s);
 const char *repl_id(server *s);
+/* The replication aux fields (repl-stream-db, repl-id, repl-offset) of
+ * every snapshot, a BGSAVE's, a SAVE's or replication's, so that a replica
+ * loading it, or this server restarted from it, can continue with a
+ * partial resync. Returns 1 when rsi is set; 0 while there is no backlog
+ * (no replication history), when the fields are left out as Redis 7.0
+ * does for an instance outside any replication chain. */
+int repl_rdb_save_info(server *s, rdb_save_info *rsi);
 /* Create the backlog now (normally done when the first replica attaches). */
 void repl_create_backlog(server *s);
 
