@@ -202,12 +202,6 @@ typedef struct server {
     int shutdown_flags;
     int active_expire_enabled;
     enum pause_mode pause_mode;
-    /* Replication backpressure (repl/backpressure.c): while armed, writes
-     * wait once master_repl_offset passes repl_bp_until. */
-    int repl_bp_armed;
-    long long repl_bp_until;
-    int repl_backpressure;    /* some write is waiting for it now */
-    long long repl_bp_holds; /* times writes started waiting */
     long long pause_end_ms;
     long long cron_loops;
     long long next_cron_ms;

@@ -175,7 +175,7 @@ void repl_free(server *s) {
 int repl_before_sleep(server *s) {
     repl_state *r = repl_of(s);
     if (!r) return 0;
-    if (s->cfg.repl_backpressure_lag > 0 || s->repl_bp_armed || s->repl_backpressure)
+    if (s->cfg.repl_backpressure_lag > 0 || r->bp_armed || r->bp_holding)
         repl_backpressure(s, util_ms_time());
     int busy = replica_before_sleep(s);
     if (!r->bl) return busy;
@@ -360,8 +360,8 @@ dstr repl_info(server *s, dstr o) {
                     "repl_backlog_histlen:%lld\r\n"
                     "repl_backpressure_active:%d\r\nrepl_backpressure_holds:%lld\r\n",
                     r->replid, r->replid2, r->master_repl_offset, r->second_replid_offset,
-                    r->bl != NULL, backlog_window(s), first, histlen, s->repl_backpressure,
-                    s->repl_bp_holds);
+                    r->bl != NULL, backlog_window(s), first, histlen, r->bp_holding,
+                    r->bp_holds);
     return zerocopy_info(r, o);
 }
 

@@ -104,7 +104,12 @@ typedef struct repl_state {
     int get_ack_requested;
     long long getack_end; /* master_repl_offset right after the last GETACK */
 
-    /* backpressure.c */
+    /* backpressure.c: while bp_armed, writes wait once
+     * master_repl_offset passes bp_until. */
+    int bp_armed;
+    long long bp_until;
+    int bp_holding;     /* some write is waiting for it now */
+    long long bp_holds; /* times writes started waiting */
     long long getack_ms;
 
     /* replica.c: the replica side, and the connection ids it draws */

@@ -60,6 +60,16 @@ const char *repl_id(server *s);
  * (no replication history), when the fields are left out as Redis 7.0
  * does for an instance outside any replication chain. */
 int repl_rdb_save_info(server *s, rdb_save_info *rsi);
+/* repl-backpressure-lag (backpressure.c). repl_write_must_wait is asked
+ * before every command: 1 while the slowest replica that counts is more
+ * than the limit behind, when writes must wait as under CLIENT PAUSE WRITE
+ * (a flag and a comparison, cheap enough for every command). The caller
+ * then tells repl_write_held about each write it holds back; the first one
+ * of a hold counts in INFO's repl_backpressure_holds. Held clients wait on
+ * the paused list and are released with client_unpause_all once the
+ * replica is back within reach. */
+int repl_write_must_wait(server *s);
+void repl_write_held(server *s);
 /* Create the backlog now (normally done when the first replica attaches). */
 void repl_create_backlog(server *s);
 
