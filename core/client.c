@@ -132,6 +132,17 @@ void client_free(client *c) {
 
 void client_close_async(client *c) { c->flags |= CLIENT_CLOSE_ASAP; }
 
+void client_close_after_reply(client *c) { c->flags |= CLIENT_CLOSE_AFTER_REPLY; }
+
+int client_detach_socket(client *c) {
+    int fd = c->fd;
+    if (fd < 0) return -1;
+    epoll_ctl(c->srv->epfd, EPOLL_CTL_DEL, fd, NULL);
+    c->fd = -1;
+    c->flags |= CLIENT_CLOSE_ASAP;
+    return fd;
+}
+
 /* Whether a paused server must hold this command back. Replication
  * backpressure is asked here, before every command, not once per
  * event-loop pass, so that a pipeline stops at the limit rather than

@@ -155,7 +155,10 @@ void repl_free(server *s) {
     repl_state *r = repl_of(s);
     if (!r) return;
     repl_snapshot_kill(s);
-    if (r->pool_started) io_pool_stop(&r->pool, drop_final_report, NULL);
+    if (r->pool_started) {
+        repl_unwatch_pool(s);
+        io_pool_stop(&r->pool, drop_final_report, NULL);
+    }
     replica_free(s);
     backlog_free(r->retired_bl);
     while (r->replicas) {

@@ -162,6 +162,7 @@ void repl_refresh_good(server *s);
 void repl_limits_cron(server *s, long long now);
 void repl_register_sync(void);
 int repl_ensure_pool(server *s);
+void repl_unwatch_pool(server *s); /* before the pool stops */
 void repl_drop_all_replicas(server *s, const char *why);
 
 /* snapshot.c: start a snapshot for the replicas waiting, if it is time */

@@ -7,17 +7,14 @@
  * to the backlog that replicas read from. master_repl_offset counts those
  * bytes exactly as Redis does, so Redis replicas report the same offsets.
  * Replica sockets are handed to replication I/O threads right after
- * SYNC/PSYNC; the keyspace hears from them through eventfds registered in
- * its epoll set with REPL_EPOLL_TAG, and calls repl_io_event then. */
+ * SYNC/PSYNC (client_detach_socket); the keyspace hears from them through
+ * their wake eventfds, which repl/ asks core's event loop to watch
+ * (server_watch_fd). */
 #ifndef RM_REPL_H
 #define RM_REPL_H
 
 #include "core/rdb.h"
 #include "core/server.h"
-
-/* epoll data.u64 tag of the I/O threads' wake fds (the low bits are the
- * thread index). Client pointers never have this bit set. */
-#define REPL_EPOLL_TAG (1ULL << 62)
 
 void repl_register(void);   /* commands: SYNC, PSYNC, REPLCONF, ROLE, WAIT */
 void repl_init(server *s);  /* ids, stream sink */
@@ -27,7 +24,6 @@ void repl_cron(server *s);        /* once per cron tick */
  * its payload. Returns 1 when work remains that must not wait for an event
  * (the loop then polls instead of sleeping). */
 int repl_before_sleep(server *s);
-void repl_io_event(server *s);     /* an I/O thread's wake fd fired */
 dstr repl_info(server *s, dstr out);
 
 /* Bytes the replication links moved since the last CONFIG RESETSTAT, for
