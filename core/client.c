@@ -132,16 +132,24 @@ void client_free(client *c) {
 
 void client_close_async(client *c) { c->flags |= CLIENT_CLOSE_ASAP; }
 
-/* Checked before every command, not once per event-loop pass, so that a
- * pipeline stops at the limit rather than somewhere past it. */
-static int backpressure_reached(server *s) {
-    return s->repl_bp_armed && repl_offset(s) > s->repl_bp_until;
+void client_close_after_reply(client *c) { c->flags |= CLIENT_CLOSE_AFTER_REPLY; }
+
+int client_detach_socket(client *c) {
+    int fd = c->fd;
+    if (fd < 0) return -1;
+    epoll_ctl(c->srv->epfd, EPOLL_CTL_DEL, fd, NULL);
+    c->fd = -1;
+    c->flags |= CLIENT_CLOSE_ASAP;
+    return fd;
 }
 
-/* Whether a paused server must hold this command back. */
+/* Whether a paused server must hold this command back. Replication
+ * backpressure is asked here, before every command, not once per
+ * event-loop pass, so that a pipeline stops at the limit rather than
+ * somewhere past it. */
 static int client_must_wait_for_unpause(client *c) {
     server *s = c->srv;
-    if (s->pause_mode == PAUSE_OFF && !backpressure_reached(s)) return 0;
+    if (s->pause_mode == PAUSE_OFF && !repl_write_must_wait(s)) return 0;
     if (c->flags & (CLIENT_REPLICA | CLIENT_MASTER)) return 0;
     if (s->pause_mode == PAUSE_ALL) return 1;
     /* PAUSE WRITE, like replication backpressure, holds writes and the
@@ -151,10 +159,7 @@ static int client_must_wait_for_unpause(client *c) {
     if (!cmd) return 0;
     int writes = (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)) ||
                  (!strcasecmp(cmd->name, "exec") && multi_has_writes(c));
-    if (writes && s->pause_mode == PAUSE_OFF && !s->repl_backpressure) {
-        s->repl_backpressure = 1;
-        s->repl_bp_holds++;
-    }
+    if (writes && s->pause_mode == PAUSE_OFF) repl_write_held(s);
     return writes;
 }
 

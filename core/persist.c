@@ -126,12 +126,6 @@ void persist_free(server *s) {
     }
 }
 
-__attribute__((weak)) int persist_repl_save_info(server *s, rdb_save_info *rsi) {
-    (void)s;
-    (void)rsi;
-    return 0;
-}
-
 int persist_child_active(const server *s) { return ps_of(s)->child_pid != -1; }
 
 int persist_writes_refused(const server *s) {
@@ -151,7 +145,7 @@ static long long now_sec(void) { return util_ms_time() / 1000; }
 static int save_now(server *s, char *err, size_t errlen) {
     persist_state *ps = ps_of(s);
     rdb_save_info rsi;
-    int has_rsi = persist_repl_save_info(s, &rsi);
+    int has_rsi = repl_rdb_save_info(s, &rsi);
     long long dirty = s->dirty;
     if (rdb_save_file(s, s->cfg.dbfilename, has_rsi ? &rsi : NULL, NULL, err, errlen) < 0) return -1;
     s->dirty -= dirty;
@@ -300,7 +294,7 @@ static void child_main(server *s) {
     repl_child_close_replica_sockets(s, &child_report_fd, 1);
     char err[512];
     rdb_save_info rsi;
-    int has_rsi = persist_repl_save_info(s, &rsi);
+    int has_rsi = repl_rdb_save_info(s, &rsi);
     rdb_save_progress progress = {persist_child_progress, NULL};
     int rc = rdb_save_file(s, s->cfg.dbfilename, has_rsi ? &rsi : NULL, &progress, err,
                            sizeof(err));

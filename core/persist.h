@@ -80,9 +80,4 @@ void persist_reset_stats(server *s);
  * replication to resume from; NULL before any load. */
 const rdb_load_info *persist_last_load(const server *s);
 
-/* Replication fills the aux fields of every snapshot through this; the
- * default (no replication module) leaves them out, as Redis 7.0 does for
- * an instance outside any replication chain. Returns 1 when rsi is set. */
-int persist_repl_save_info(server *s, rdb_save_info *rsi);
-
 #endif

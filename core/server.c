@@ -35,6 +35,12 @@
 #include "core/util.h"
 #include "repl/repl.h"
 
+/* epoll data.u64 tags. A client's event carries the client pointer,
+ * which never has either bit set; a listener's and a watched fd's carry
+ * a tag and their slot's index. */
+#define EV_LISTENER_TAG (1ULL << 63)
+#define EV_WATCH_TAG (1ULL << 62)
+
 static volatile sig_atomic_t shutdown_signal;
 
 static void on_signal(int sig) { shutdown_signal = sig; }
@@ -87,6 +93,7 @@ void server_free(server *s) {
     while (s->clients) client_free(s->clients);
     for (int i = 0; i < s->nlisteners; i++) close(s->listeners[i].fd);
     if (s->epfd >= 0) close(s->epfd);
+    s->epfd = -1; /* repl_free's unwatching must not reach a reused number */
     persist_free(s);
     db_free_all(s);
     dict_release(s->errorstats);
@@ -186,10 +193,36 @@ int server_listen(server *s) {
     }
     for (int i = 0; i < s->nlisteners; i++) {
         /* Listener events carry a tagged pointer: the listener slot. */
-        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)i | (1ULL << 63)};
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)i | EV_LISTENER_TAG};
         epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listeners[i].fd, &ev);
     }
     return 0;
+}
+
+int server_watch_fd(server *s, int fd, server_fd_fn fn, void *priv) {
+    if (s->epfd < 0 || fd < 0 || !fn) return -1;
+    for (int i = 0; i < SERVER_MAX_WATCHES; i++) {
+        server_watch *w = &s->watches[i];
+        if (w->fn) continue;
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)i | EV_WATCH_TAG};
+        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) return -1;
+        w->fd = fd;
+        w->fn = fn;
+        w->priv = priv;
+        return 0;
+    }
+    return -1;
+}
+
+void server_unwatch_fd(server *s, int fd) {
+    for (int i = 0; i < SERVER_MAX_WATCHES; i++) {
+        server_watch *w = &s->watches[i];
+        if (!w->fn || w->fd != fd) continue;
+        if (s->epfd >= 0) epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
+        w->fn = NULL;
+        w->priv = NULL;
+        w->fd = -1;
+    }
 }
 
 static void format_peer(struct sockaddr_storage *ss, char *out, size_t outlen) {
@@ -496,12 +529,14 @@ void server_main_loop(server *s) {
             break;
         }
         for (int i = 0; i < n; i++) {
-            if (events[i].data.u64 & (1ULL << 63)) {
+            if (events[i].data.u64 & EV_LISTENER_TAG) {
                 accept_clients(s, &s->listeners[events[i].data.u64 & 0xffff]);
                 continue;
             }
-            if (events[i].data.u64 & REPL_EPOLL_TAG) {
-                repl_io_event(s);
+            if (events[i].data.u64 & EV_WATCH_TAG) {
+                /* An fd unwatched earlier in this batch has no fn left. */
+                server_watch *w = &s->watches[events[i].data.u64 & 0xffff];
+                if (w->fn) w->fn(s, w->priv);
                 continue;
             }
             client *c = events[i].data.ptr;

@@ -176,6 +176,16 @@ typedef struct inst_metric {
     long long samples[INST_SAMPLES]; /* per second */
 } inst_metric;
 
+/* A descriptor another layer asked the event loop to watch (see
+ * server_watch_fd). */
+#define SERVER_MAX_WATCHES 16
+typedef void (*server_fd_fn)(struct server *s, void *priv);
+typedef struct server_watch {
+    int fd;
+    server_fd_fn fn; /* NULL: the slot is free */
+    void *priv;
+} server_watch;
+
 typedef struct server {
     config cfg;
     pid_t pid;
@@ -186,6 +196,7 @@ typedef struct server {
     int dbnum;
     dict *commands; /* name -> command* */
     int epfd;
+    server_watch watches[SERVER_MAX_WATCHES];
     listener listeners[16];
     int nlisteners;
     client *clients; /* doubly linked */
@@ -202,12 +213,6 @@ typedef struct server {
     int shutdown_flags;
     int active_expire_enabled;
     enum pause_mode pause_mode;
-    /* Replication backpressure (repl/backpressure.c): while armed, writes
-     * wait once master_repl_offset passes repl_bp_until. */
-    int repl_bp_armed;
-    long long repl_bp_until;
-    int repl_backpressure;    /* some write is waiting for it now */
-    long long repl_bp_holds; /* times writes started waiting */
     long long pause_end_ms;
     long long cron_loops;
     long long next_cron_ms;
@@ -260,11 +265,31 @@ long long server_inst_rate(const server *s, int metric);
 /* The counters were reset (CONFIG RESETSTAT): restart the metrics too. */
 void server_inst_reset(server *s);
 int server_prepare_shutdown(server *s, int flags);
+/* The event loop is core's: other layers (repl/) never touch the epoll set
+ * themselves. server_watch_fd asks the loop to call fn(s, priv) each time
+ * fd is readable (level-triggered: fn must drain it), on the keyspace
+ * thread, until server_unwatch_fd. The replication I/O threads' wake
+ * eventfds are watched this way. 0, or -1 when all SERVER_MAX_WATCHES
+ * slots are taken or epoll refuses the fd. Unwatching an fd that is not
+ * watched does nothing. */
+int server_watch_fd(server *s, int fd, server_fd_fn fn, void *priv);
+void server_unwatch_fd(server *s, int fd);
 
 /* Clients (client.c). */
 client *client_create(server *s, int fd, uint32_t flags);
 void client_free(client *c);
 void client_close_async(client *c);
+/* Close the connection once the replies queued so far are written;
+ * replies added after this are dropped. */
+void client_close_after_reply(client *c);
+/* Hand the client's connection to another owner (replication, after
+ * SYNC/PSYNC): the socket leaves the event loop and the client, and the
+ * returned descriptor, still open and in non-blocking mode, is the
+ * caller's to use and to close. The client struct stays valid until the
+ * end of this event-loop pass (its command may still be running, and its
+ * unsent replies, reply + reply_sent, may be read), then the loop frees it
+ * without touching the socket. -1 if the client has no socket. */
+int client_detach_socket(client *c);
 void client_process_input(client *c);
 int client_write_pending(client *c);
 void client_reset_argv(client *c);

@@ -50,12 +50,12 @@ void repl_backpressure(server *s, long long now) {
     long long limit = s->cfg.repl_backpressure_lag;
     if (limit > 0 && limit < BP_MIN_LIMIT) limit = BP_MIN_LIMIT;
     long long lo = limit > 0 && r->bl ? slowest_ack(r, now) : -1;
-    s->repl_bp_armed = lo >= 0;
-    s->repl_bp_until = lo >= 0 ? lo + limit : 0;
+    r->bp_armed = lo >= 0;
+    r->bp_until = lo >= 0 ? lo + limit : 0;
     /* Writes that wait run again once the stream is back within reach
      * (each re-checks, command by command, and may wait again). */
-    if (s->repl_backpressure && (!s->repl_bp_armed || r->master_repl_offset <= s->repl_bp_until)) {
-        s->repl_backpressure = 0;
+    if (r->bp_holding && (!r->bp_armed || r->master_repl_offset <= r->bp_until)) {
+        r->bp_holding = 0;
         client_unpause_all(s); /* those CLIENT PAUSE still holds wait again */
     }
     /* Ask for ACKs while the stream grows (and so the replicas have
@@ -70,4 +70,16 @@ void repl_backpressure(server *s, long long now) {
         r->get_ack_requested = 1;
         r->getack_ms = now;
     }
+}
+
+int repl_write_must_wait(server *s) {
+    const repl_state *r = repl_of(s);
+    return r && r->bp_armed && r->master_repl_offset > r->bp_until;
+}
+
+void repl_write_held(server *s) {
+    repl_state *r = repl_of(s);
+    if (!r || r->bp_holding) return;
+    r->bp_holding = 1;
+    r->bp_holds++;
 }

@@ -155,7 +155,10 @@ void repl_free(server *s) {
     repl_state *r = repl_of(s);
     if (!r) return;
     repl_snapshot_kill(s);
-    if (r->pool_started) io_pool_stop(&r->pool, drop_final_report, NULL);
+    if (r->pool_started) {
+        repl_unwatch_pool(s);
+        io_pool_stop(&r->pool, drop_final_report, NULL);
+    }
     replica_free(s);
     backlog_free(r->retired_bl);
     while (r->replicas) {
@@ -175,7 +178,7 @@ void repl_free(server *s) {
 int repl_before_sleep(server *s) {
     repl_state *r = repl_of(s);
     if (!r) return 0;
-    if (s->cfg.repl_backpressure_lag > 0 || s->repl_bp_armed || s->repl_backpressure)
+    if (s->cfg.repl_backpressure_lag > 0 || r->bp_armed || r->bp_holding)
         repl_backpressure(s, util_ms_time());
     int busy = replica_before_sleep(s);
     if (!r->bl) return busy;
@@ -360,8 +363,8 @@ dstr repl_info(server *s, dstr o) {
                     "repl_backlog_histlen:%lld\r\n"
                     "repl_backpressure_active:%d\r\nrepl_backpressure_holds:%lld\r\n",
                     r->replid, r->replid2, r->master_repl_offset, r->second_replid_offset,
-                    r->bl != NULL, backlog_window(s), first, histlen, s->repl_backpressure,
-                    s->repl_bp_holds);
+                    r->bl != NULL, backlog_window(s), first, histlen, r->bp_holding,
+                    r->bp_holds);
     return zerocopy_info(r, o);
 }
 
@@ -374,7 +377,7 @@ int repl_min_replicas_ok(server *s) {
 
 /* Snapshots record where the stream stood, so that a replica loading one
  * (or this master restarted from it) can continue with a partial resync. */
-int persist_repl_save_info(server *s, rdb_save_info *rsi) {
+int repl_rdb_save_info(server *s, rdb_save_info *rsi) {
     repl_state *r = repl_of(s);
     if (!r || !r->bl) return 0;
     rsi->repl_stream_db = r->stream_db < 0 ? 0 : r->stream_db;

@@ -104,7 +104,12 @@ typedef struct repl_state {
     int get_ack_requested;
     long long getack_end; /* master_repl_offset right after the last GETACK */
 
-    /* backpressure.c */
+    /* backpressure.c: while bp_armed, writes wait once
+     * master_repl_offset passes bp_until. */
+    int bp_armed;
+    long long bp_until;
+    int bp_holding;     /* some write is waiting for it now */
+    long long bp_holds; /* times writes started waiting */
     long long getack_ms;
 
     /* replica.c: the replica side, and the connection ids it draws */
@@ -157,6 +162,7 @@ void repl_refresh_good(server *s);
 void repl_limits_cron(server *s, long long now);
 void repl_register_sync(void);
 int repl_ensure_pool(server *s);
+void repl_unwatch_pool(server *s); /* before the pool stops */
 void repl_drop_all_replicas(server *s, const char *why);
 
 /* snapshot.c: start a snapshot for the replicas waiting, if it is time */

@@ -4,9 +4,10 @@
  *
  * SYNC/PSYNC is decided here, on the keyspace thread, with psync_decide
  * (Redis's masterTryPartialResynchronization). Either way the socket
- * leaves the epoll set at once: the client struct is freed without closing
- * the descriptor, and a repl_replica record takes its place in the
- * keyspace's books (INFO, ROLE, CLIENT LIST/KILL, WAIT, limits). Replies
+ * leaves core's event loop at once (client_detach_socket): the client
+ * struct is freed at the end of the pass without closing the descriptor,
+ * and a repl_replica record takes its place in the keyspace's books
+ * (INFO, ROLE, CLIENT LIST/KILL, WAIT, limits). Replies
  * the client had not received yet travel with the socket, ahead of
  * +CONTINUE; +FULLRESYNC is sent by the I/O thread when the snapshot
  * starts, because its offset is the stream's offset at the fork.
@@ -22,7 +23,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "core/commands.h"
@@ -141,7 +141,10 @@ static void on_report(void *ctx, const spsc_msg *m) {
     }
 }
 
-void repl_io_event(server *s) {
+/* An I/O thread's wake fd is readable (core's event loop watches them for
+ * us): collect every thread's reports. */
+static void on_wake(server *s, void *priv) {
+    (void)priv;
     repl_state *r = repl_of(s);
     if (!r->pool_started) return;
     int n = 0;
@@ -163,11 +166,21 @@ int repl_ensure_pool(server *s) {
         return -1;
     }
     for (unsigned i = 0; i < r->pool.count; i++) {
-        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = REPL_EPOLL_TAG | i};
-        epoll_ctl(s->epfd, EPOLL_CTL_ADD, io_thread_wake_fd(r->pool.threads[i]), &ev);
+        if (server_watch_fd(s, io_thread_wake_fd(r->pool.threads[i]), on_wake, NULL) < 0) {
+            log_msg(LL_WARNING, "Can't watch the replication I/O threads' wake-ups");
+            repl_unwatch_pool(s);
+            io_pool_stop(&r->pool, NULL, NULL);
+            return -1;
+        }
     }
     r->pool_started = 1;
     return 0;
+}
+
+void repl_unwatch_pool(server *s) {
+    repl_state *r = repl_of(s);
+    for (unsigned i = 0; i < r->pool.count; i++)
+        server_unwatch_fd(s, io_thread_wake_fd(r->pool.threads[i]));
 }
 
 /* ---- hand-over ---------------------------------------------------------- */
@@ -198,19 +211,22 @@ static repl_replica *new_record(client *c, const repl_conf_pending *conf) {
 }
 
 /* Move the client's socket to an I/O thread. The client struct dies at
- * the end of this event-loop pass without closing the descriptor. For a
- * +CONTINUE, rr->slot and cur come from link_pin. */
+ * the end of this event-loop pass without closing the descriptor
+ * (client_detach_socket). For a +CONTINUE, rr->slot and cur come from
+ * link_pin. */
 static void handover(client *c, repl_replica *rr, const backlog_cursor *cur, const char *line,
                      size_t linelen) {
     server *s = c->srv;
     repl_state *r = repl_of(s);
-    epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    /* The socket is ours from here on; the client's unsent replies stay
+     * readable until the end of this pass. */
+    int fd = client_detach_socket(c);
     /* io_uring polls sockets itself; a blocking descriptor is what splice
      * needs to wait for room instead of failing with EAGAIN. */
-    int fl = fcntl(c->fd, F_GETFL);
-    if (fl >= 0) fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 
-    link_adopt *a = link_adopt_new(rr->id, c->fd, rr->name, rr->state, r->bl, rr->slot, cur,
+    link_adopt *a = link_adopt_new(rr->id, fd, rr->name, rr->state, r->bl, rr->slot, cur,
                                    c->reply + c->reply_sent, dstr_len(c->reply) - c->reply_sent,
                                    line, linelen);
     rr->thr = io_pool_assign(&r->pool);
@@ -218,9 +234,6 @@ static void handover(client *c, repl_replica *rr, const backlog_cursor *cur, con
     r->replicas = rr;
     spsc_msg m = {.type = LINK_MSG_ADOPT, .fd = -1, .id = rr->id, .ptr = a};
     repl_post(rr, &m);
-
-    c->fd = -1;
-    c->flags |= CLIENT_CLOSE_ASAP;
 }
 
 /* ---- backlog reader slots ------------------------------------------------
@@ -267,7 +280,7 @@ static void refuse_replica(client *c, repl_replica *rr) {
             rr->name, BACKLOG_MAX_READERS);
     reply_error(c, "ERR too many replicas: no free replication backlog reader slot, "
                    "try again later");
-    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+    client_close_after_reply(c);
     mem_free(rr);
 }
 

@@ -7,16 +7,14 @@
  * to the backlog that replicas read from. master_repl_offset counts those
  * bytes exactly as Redis does, so Redis replicas report the same offsets.
  * Replica sockets are handed to replication I/O threads right after
- * SYNC/PSYNC; the keyspace hears from them through eventfds registered in
- * its epoll set with REPL_EPOLL_TAG, and calls repl_io_event then. */
+ * SYNC/PSYNC (client_detach_socket); the keyspace hears from them through
+ * their wake eventfds, which repl/ asks core's event loop to watch
+ * (server_watch_fd). */
 #ifndef RM_REPL_H
 #define RM_REPL_H
 
+#include "core/rdb.h"
 #include "core/server.h"
-
-/* epoll data.u64 tag of the I/O threads' wake fds (the low bits are the
- * thread index). Client pointers never have this bit set. */
-#define REPL_EPOLL_TAG (1ULL << 62)
 
 void repl_register(void);   /* commands: SYNC, PSYNC, REPLCONF, ROLE, WAIT */
 void repl_init(server *s);  /* ids, stream sink */
@@ -26,7 +24,6 @@ void repl_cron(server *s);        /* once per cron tick */
  * its payload. Returns 1 when work remains that must not wait for an event
  * (the loop then polls instead of sleeping). */
 int repl_before_sleep(server *s);
-void repl_io_event(server *s);     /* an I/O thread's wake fd fired */
 dstr repl_info(server *s, dstr out);
 
 /* Bytes the replication links moved since the last CONFIG RESETSTAT, for
@@ -52,6 +49,23 @@ void repl_sync_stats(server *s, long long *full, long long *partial_ok, long lon
 int repl_min_replicas_ok(server *s);
 long long repl_offset(server *s);
 const char *repl_id(server *s);
+/* The replication aux fields (repl-stream-db, repl-id, repl-offset) of
+ * every snapshot, a BGSAVE's, a SAVE's or replication's, so that a replica
+ * loading it, or this server restarted from it, can continue with a
+ * partial resync. Returns 1 when rsi is set; 0 while there is no backlog
+ * (no replication history), when the fields are left out as Redis 7.0
+ * does for an instance outside any replication chain. */
+int repl_rdb_save_info(server *s, rdb_save_info *rsi);
+/* repl-backpressure-lag (backpressure.c). repl_write_must_wait is asked
+ * before every command: 1 while the slowest replica that counts is more
+ * than the limit behind, when writes must wait as under CLIENT PAUSE WRITE
+ * (a flag and a comparison, cheap enough for every command). The caller
+ * then tells repl_write_held about each write it holds back; the first one
+ * of a hold counts in INFO's repl_backpressure_holds. Held clients wait on
+ * the paused list and are released with client_unpause_all once the
+ * replica is back within reach. */
+int repl_write_must_wait(server *s);
+void repl_write_held(server *s);
 /* Create the backlog now (normally done when the first replica attaches). */
 void repl_create_backlog(server *s);
 

@@ -43,6 +43,7 @@
 #include "core/util.h"
 #include "repl/master_int.h"
 #include "repl/psync.h"
+#include "repl/repl.h"
 
 #define EOF_MARK_LEN 40
 #define SNAP_PIPE_SIZE (1 << 20)
@@ -282,7 +283,7 @@ static int start(server *s, int diskless) {
 
     backlog_publish(r->bl);
     rdb_save_info rsi;
-    persist_repl_save_info(s, &rsi);
+    repl_rdb_save_info(s, &rsi);
     pid_t pid = rc == 0 ? persist_fork(s) : -1;
     if (pid == 0) child_main(s, diskless, wfds, rfds, n, &rsi, mark);
     if (pid < 0) {
