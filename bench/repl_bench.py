@@ -543,13 +543,13 @@ def main():
             w.writeheader()
             w.writerows(rows)
     base = pairs[-1]
-    print("\nfixed rate: %d SET/s" % args.rate)
-    print("%-14s" % "metric" + "".join("%14s" % p for p in pairs) +
-          "".join("%14s" % ("%s/%s" % (p, base)) for p in pairs[:-1]))
+    print("\nfixed rate: %d SET/s; ratios against %s" % (args.rate, base))
+    print("%-16s" % "metric" + "".join("%14s" % p for p in pairs) +
+          "".join("%16s" % ("ratio " + p) for p in pairs[:-1]))
     for k in fields:
         med = {p: statistics.median(r.get(k, 0) for r in rows if r["kind"] == p) for p in pairs}
-        line = "%-14s" % k + "".join("%14.2f" % med[p] for p in pairs)
-        line += "".join("%14.2f" % (med[p] / med[base] if med[base] else float("nan"))
+        line = "%-16s" % k + "".join("%14.2f" % med[p] for p in pairs)
+        line += "".join("%16.2f" % (med[p] / med[base] if med[base] else float("nan"))
                         for p in pairs[:-1])
         print(line)
     shutil.rmtree(workdir, ignore_errors=True)
