@@ -136,8 +136,22 @@ int lzf_decompress(const void *in_, size_t len, void *out_, size_t out_len) {
         if (back >= n) {
             memcpy(op, ref, n);
             op += n;
+        } else if (back == 1) {
+            memset(op, *ref, n); /* a run of one byte: zero padding, mostly */
+            op += n;
         } else {
-            while (n--) *op++ = *ref++;
+            /* The reference overlaps what it produces, so the result
+             * repeats the last `back` bytes. Copy what is already there,
+             * doubling the span each time: the distance from ref stays a
+             * multiple of back, so every chunk lands on the same phase,
+             * and no memcpy overlaps itself. */
+            unsigned char *end = op + n;
+            while (op < end) {
+                size_t k = (size_t)(op - ref);
+                if (k > (size_t)(end - op)) k = (size_t)(end - op);
+                memcpy(op, ref, k);
+                op += k;
+            }
         }
     }
     return op == oend ? 0 : -1;

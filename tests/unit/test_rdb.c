@@ -220,8 +220,15 @@ START_TEST(lzf_round_trip_and_rejects_garbage) {
     for (int t = 0; t < 2000; t++) {
         size_t n = (size_t)(rand_r(&seed) % 3000) + 1;
         unsigned char *a = mem_alloc(n), *c = mem_alloc(n + 64), *d = mem_alloc(n);
-        int mode = t % 4;
+        int mode = t % 5;
+        size_t period = 2 + (size_t)t % 11; /* mode 4: overlapping references */
         for (size_t i = 0; i < n; i++) {
+            if (mode == 4) {
+                /* A short pattern repeated: references that overlap what
+                 * they produce, at every distance from 2 to 12. */
+                a[i] = i < period ? (unsigned char)rand_r(&seed) : a[i - period];
+                continue;
+            }
             if (mode == 3 && i >= 40) {
                 /* Repeats broken at every byte position of a word, so the
                  * word-wise match extension stops everywhere. */
