@@ -134,6 +134,30 @@ void client_close_async(client *c) { c->flags |= CLIENT_CLOSE_ASAP; }
 
 void client_close_after_reply(client *c) { c->flags |= CLIENT_CLOSE_AFTER_REPLY; }
 
+client *client_create_master(server *s, const char *addr, int dbid) {
+    client *c = client_create(s, -1, CLIENT_MASTER);
+    c->authenticated = 1;
+    snprintf(c->addr, sizeof(c->addr), "%s", addr);
+    c->db = &s->dbs[dbid >= 0 && dbid < s->dbnum ? dbid : 0];
+    return c;
+}
+
+int client_db_index(const client *c) { return (int)(c->db - c->srv->dbs); }
+
+void client_run_master_command(client *c, dstr *argv, int argc, char *err, size_t errlen) {
+    server *s = c->srv;
+    client_set_argv(c, argv, argc);
+    client *prev = s->current_client;
+    s->current_client = c; /* db.c: the master's commands see expired keys */
+    process_command(c);
+    s->current_client = prev;
+    if (errlen) err[0] = '\0';
+    if (errlen && dstr_len(c->reply) && c->reply[0] == '-')
+        log_repr(err, errlen, c->reply + 1, dstr_len(c->reply) - 3);
+    dstr_clear(c->reply);
+    client_reset_argv(c);
+}
+
 int client_detach_socket(client *c) {
     int fd = c->fd;
     if (fd < 0) return -1;

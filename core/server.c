@@ -441,6 +441,8 @@ static void stats_cron(server *s, long long now) {
     s->inst_last_ms = now;
 }
 
+void server_set_loading(server *s, int on) { s->loading = on; }
+
 long long server_inst_rate(const server *s, int metric) {
     long long sum = 0;
     for (int i = 0; i < INST_SAMPLES; i++) sum += s->inst[metric].samples[i];

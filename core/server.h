@@ -274,6 +274,9 @@ int server_prepare_shutdown(server *s, int flags);
  * watched does nothing. */
 int server_watch_fd(server *s, int fd, server_fd_fn fn, void *priv);
 void server_unwatch_fd(server *s, int fd);
+/* A dataset is being loaded (-LOADING for commands without CMD_LOADING,
+ * INFO loading:1). */
+void server_set_loading(server *s, int on);
 
 /* Clients (client.c). */
 client *client_create(server *s, int fd, uint32_t flags);
@@ -290,6 +293,18 @@ void client_close_after_reply(client *c);
  * unsent replies, reply + reply_sent, may be read), then the loop frees it
  * without touching the socket. -1 if the client has no socket. */
 int client_detach_socket(client *c);
+/* A replica's master client: no socket, flagged CLIENT_MASTER (`M` in
+ * CLIENT LIST), authenticated, in db `dbid`. Replication feeds it the
+ * stream's commands one by one with client_run_master_command, which runs
+ * argv (taken over) as this client: no auth, read-only or pause checks,
+ * and expired keys seen as they are (the master's DEL follows). Its reply
+ * is dropped: a master reads none; an error reply is copied into err
+ * (printable, cut to errlen; "" when there was none) so the caller can say
+ * the replica diverges. Nothing a master sends frees the client while it
+ * runs (dropping the link is asynchronous). */
+client *client_create_master(server *s, const char *addr, int dbid);
+void client_run_master_command(client *c, dstr *argv, int argc, char *err, size_t errlen);
+int client_db_index(const client *c);
 void client_process_input(client *c);
 int client_write_pending(client *c);
 void client_reset_argv(client *c);

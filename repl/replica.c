@@ -100,7 +100,12 @@ typedef struct replica_state {
 
     long long last_tick_ms;
     client *master; /* while CONNECTED */
-    size_t parsed;  /* bytes of master->querybuf the parser has consumed */
+    /* The stream's parse state: `pending` holds the bytes of a command
+     * split across two buffers, `parsed` how many of them the parser has
+     * consumed already. */
+    req_parser parser;
+    dstr pending;
+    size_t parsed;
 } replica_state;
 
 static replica_state *rs_of(server *s) { return repl_of(s)->rs; }
@@ -177,7 +182,7 @@ static void remember_master(server *s, replica_state *rs, const client *m) {
     rs->have_cached = 1;
     memcpy(rs->cached_replid, r->replid, 41);
     rs->cached_offset = r->master_repl_offset;
-    rs->cached_db = (int)(m->db - s->dbs);
+    rs->cached_db = client_db_index(m);
     log_msg(LL_NOTICE, "Caching the disconnected master state.");
 }
 
@@ -201,17 +206,20 @@ void repl_client_freed(server *s, client *c) {
 }
 
 static void create_master_client(server *s, replica_state *rs, int dbid) {
-    client *c = client_create(s, -1, CLIENT_MASTER);
-    c->authenticated = 1;
-    snprintf(c->addr, sizeof(c->addr), "%s:%d", s->cfg.replicaof_host, s->cfg.replicaof_port);
-    c->db = &s->dbs[dbid >= 0 && dbid < s->dbnum ? dbid : 0];
-    rs->master = c;
+    char addr[300];
+    snprintf(addr, sizeof(addr), "%s:%d", s->cfg.replicaof_host, s->cfg.replicaof_port);
+    rs->master = client_create_master(s, addr, dbid);
+    /* A new link: nothing of an older stream is half parsed. */
+    req_parser_free(&rs->parser);
+    req_parser_init(&rs->parser, 0);
+    dstr_clear(rs->pending);
+    rs->parsed = 0;
 }
 
 /* REPLCONF GETACK, met in the stream: answer with the offset before it. */
-static int is_getack(const client *c) {
-    return c->argc >= 2 && dstr_len(c->argv[0]) == 8 && !strncasecmp(c->argv[0], "replconf", 8) &&
-           dstr_len(c->argv[1]) == 6 && !strncasecmp(c->argv[1], "getack", 6);
+static int is_getack(dstr *argv, int argc) {
+    return argc >= 2 && dstr_len(argv[0]) == 8 && !strncasecmp(argv[0], "replconf", 8) &&
+           dstr_len(argv[1]) == 6 && !strncasecmp(argv[1], "getack", 6);
 }
 
 static void send_ack(replica_state *rs, long long offset) {
@@ -232,38 +240,32 @@ static size_t run_commands(server *s, replica_state *rs, client *c, const char *
                            size_t len) {
     repl_state *r = repl_of(s);
     size_t pos = rs->parsed, cmd_start = 0;
-    while (rs->state == RS_CONNECTED) {
+    while (rs->state == RS_CONNECTED && rs->master == c && pos < len) {
         size_t used = 0;
-        if (pos == len) break;
-        req_status st = req_parse(&c->parser, buf + pos, len - pos, &used);
+        req_status st = req_parse(&rs->parser, buf + pos, len - pos, &used);
         pos += used;
         if (st == REQ_NEED_MORE) break;
         if (st == REQ_ERROR) {
             log_msg(LL_WARNING, "Protocol error from MASTER (%s): dropping the link",
-                    c->parser.error);
+                    rs->parser.error);
             stop_connection(rs);
             break;
         }
-        c->argv = req_take_argv(&c->parser, &c->argc);
-        if (is_getack(c)) {
+        int argc;
+        dstr *argv = req_take_argv(&rs->parser, &argc);
+        if (is_getack(argv, argc)) {
             send_ack(rs, r->master_repl_offset);
+            for (int i = 0; i < argc; i++) dstr_free(argv[i]);
+            mem_free(argv);
         } else {
-            client *prev = s->current_client;
-            s->current_client = c; /* db.c: the master's commands see expired keys */
-            process_command(c);
-            s->current_client = prev;
-            if (rs->master != c) return len; /* the command freed it (its link goes) */
+            char err[256];
+            client_run_master_command(c, argv, argc, err, sizeof(err));
             /* Nobody reads our replies to the master, but an error means we
              * diverge from it: say so, as Redis does. */
-            if (dstr_len(c->reply) && c->reply[0] == '-') {
-                char what[256];
-                log_repr(what, sizeof(what), c->reply, dstr_len(c->reply));
+            if (err[0])
                 log_msg(LL_WARNING, "== CRITICAL == This replica is sending an error to its "
-                                    "master: %s", what);
-            }
-            dstr_clear(c->reply); /* a master never reads our replies */
+                                    "master: '%s'", err);
         }
-        client_reset_argv(c);
         repl_stream_append_raw(r, buf + cmd_start, pos - cmd_start);
         cmd_start = pos;
     }
@@ -273,8 +275,8 @@ static size_t run_commands(server *s, replica_state *rs, client *c, const char *
 
 /* Stream bytes from the master, in the buffer the I/O thread read them
  * into. Commands complete in it run straight from it; only the tail of
- * one that continues in the next buffer is copied, into the master
- * client's query buffer, where the next bytes join it. */
+ * one that continues in the next buffer is copied (into `pending`), where
+ * the next bytes join it. */
 static void feed_stream(server *s, replica_state *rs, const char *p, size_t len) {
     if (rs->state != RS_CONNECTED) {
         if (!rs->held) rs->held = dstr_empty();
@@ -283,15 +285,13 @@ static void feed_stream(server *s, replica_state *rs, const char *p, size_t len)
     }
     client *c = rs->master;
     if (!c) return; /* the link is going: its bytes too */
-    if (dstr_len(c->querybuf) == 0) {
+    if (dstr_len(rs->pending) == 0) {
         size_t done = run_commands(s, rs, c, p, len);
-        if (rs->master != c) return;
-        if (done < len) c->querybuf = dstr_cat(c->querybuf, p + done, len - done);
+        if (done < len) rs->pending = dstr_cat(rs->pending, p + done, len - done);
     } else {
-        c->querybuf = dstr_cat(c->querybuf, p, len);
-        size_t done = run_commands(s, rs, c, c->querybuf, dstr_len(c->querybuf));
-        if (rs->master != c) return;
-        dstr_keep(c->querybuf, done, dstr_len(c->querybuf) - done);
+        rs->pending = dstr_cat(rs->pending, p, len);
+        size_t done = run_commands(s, rs, c, rs->pending, dstr_len(rs->pending));
+        dstr_keep(rs->pending, done, dstr_len(rs->pending) - done);
     }
     atomic_store_explicit(&rs->shared->applied, repl_of(s)->master_repl_offset,
                           memory_order_release);
@@ -304,7 +304,7 @@ static void end_load(server *s, replica_state *rs) {
     rs->ld = NULL;
     if (rs->load_fd >= 0) close(rs->load_fd);
     rs->load_fd = -1;
-    s->loading = 0;
+    server_set_loading(s, 0);
 }
 
 /* Start loading: flush first unless swapdb keeps the old data serving. */
@@ -312,7 +312,7 @@ static void begin_load(server *s, replica_state *rs) {
     if (!rs->sync_swapdb) {
         log_msg(LL_NOTICE, "MASTER <-> REPLICA sync: Flushing old data");
         for (int j = 0; j < s->dbnum; j++) db_flush(s, j);
-        s->loading = 1;
+        server_set_loading(s, 1);
     }
     rs->ld = rdb_loader_new(s, RDB_LOAD_KEEP_EXPIRED);
     rs->state = RS_LOADING;
@@ -673,8 +673,7 @@ dstr replica_info(server *s, dstr o) {
                     s->cfg.replicaof_host, s->cfg.replicaof_port, link_status(rs),
                     link_up(rs) && last_io ? (now - last_io) / 1000 : -1,
                     rs->state == RS_TRANSFER || rs->state == RS_LOADING,
-                    r->master_repl_offset + (long long)(rs->master ? dstr_len(rs->master->querybuf)
-                                                                   : 0),
+                    r->master_repl_offset + (long long)dstr_len(rs->pending),
                     r->master_repl_offset);
     if (rs->state == RS_TRANSFER || rs->state == RS_LOADING) {
         uint64_t read = rs->shared ? atomic_load_explicit(&rs->shared->read_bytes,
@@ -743,6 +742,8 @@ void replica_init(server *s) {
     repl_state *r = repl_of(s);
     r->rs = mem_calloc(sizeof(*r->rs));
     r->rs->load_fd = -1;
+    req_parser_init(&r->rs->parser, 0);
+    r->rs->pending = dstr_empty();
     if (repl_is_replica(s)) {
         propagate_set_sink(s, NULL, NULL);
         r->rs->state = RS_CONNECT;
@@ -760,6 +761,8 @@ void replica_free(server *s) {
     if (rs->ld) rdb_loader_free(rs->ld);
     if (rs->load_fd >= 0) close(rs->load_fd);
     dstr_free(rs->held);
+    req_parser_free(&rs->parser);
+    dstr_free(rs->pending);
     mem_free(rs->shared); /* the I/O threads are stopped by now */
     mem_free(rs);
     r->rs = NULL;
