@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "core/commands.h"
+#include "core/config_absent.h"
 #include "core/db.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -654,6 +655,17 @@ int replica_before_sleep(server *s) {
     return load_file_slice(s, rs);
 }
 
+/* replica-announced is stored by config_absent (only Sentinel reads it);
+ * INFO reports what it holds. */
+static int replica_announced(void) {
+    const absent_directive *a = absent_find("replica-announced", 0);
+    if (!a) return 1;
+    dstr v = absent_get(a);
+    int yes = dstr_len(v) == 3 && !strncasecmp(v, "yes", 3);
+    dstr_free(v);
+    return yes;
+}
+
 static const char *link_status(const replica_state *rs) {
     return link_up(rs) ? "up" : "down";
 }
@@ -693,9 +705,9 @@ dstr replica_info(server *s, dstr o) {
         o = dstr_catfmt(o, "master_link_down_since_seconds:%lld\r\n",
                         rs->down_since_ms ? (now - rs->down_since_ms) / 1000 : -1);
     return dstr_catfmt(o,
-                       "slave_priority:%d\r\nslave_read_only:%d\r\nreplica_announced:1\r\n"
+                       "slave_priority:%d\r\nslave_read_only:%d\r\nreplica_announced:%d\r\n"
                        "connected_slaves:0\r\n",
-                       s->cfg.replica_priority, s->cfg.replica_read_only);
+                       s->cfg.replica_priority, s->cfg.replica_read_only, replica_announced());
 }
 
 static const char *role_state(const replica_state *rs) {

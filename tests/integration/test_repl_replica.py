@@ -238,6 +238,8 @@ def test_masterauth_masteruser_and_announced_address(servers, master_kind):
     assert info(replica)["master_link_status"] == "up"
     with replica.raw() as c:
         listing = c.call("CLIENT", "LIST", "TYPE", "master").decode()
+        assert c.call("CONFIG", "SET", "replica-announced", "no") == b"OK"
+        assert "replica_announced:0" in c.call("INFO", "replication").decode()
     assert "flags=M" in listing
     with master.raw() as c:  # the harness stops servers without a password
         c.call("AUTH", "s3cret")
