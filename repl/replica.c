@@ -335,6 +335,12 @@ static void finish_load(server *s, replica_state *rs) {
     rs->state = RS_CONNECTED;
     rs->down_since_ms = 0;
     atomic_store_explicit(&rs->shared->applied, rs->sync_offset, memory_order_release);
+    /* The first ACK now, not at the next once-a-second tick: after an
+     * EOF-marked payload the master streams nothing until it has one (it
+     * cannot tell where the payload ended otherwise), so a late ACK is up
+     * to a second of lag that only grows under load. Redis's replicas do
+     * the same. */
+    send_ack(rs, rs->sync_offset);
     log_msg(LL_NOTICE, "MASTER <-> REPLICA sync: Finished with success");
     if (rs->held) {
         dstr held = rs->held;
