@@ -215,57 +215,57 @@ static const char *peek_command(const char *p, const char *end, const char **key
     return p;
 }
 
-#define PIPELINE_PREFETCH 16
 #define PIPELINE_PREFETCH_BYTES (64 * 1024)
 
 /* A pipeline's commands each look up a key, and with a large keyspace each
  * lookup waits on memory three times (bucket, entry, key and value). Ask
- * for all of them at once, step by step, so that the waits overlap:
- * before a batch of complete commands runs, their keys are hashed and
- * prefetched in the client's current db. Only a hint: a command that is
- * not keyed, or a SELECT inside the batch, only wastes a prefetch. */
-static void prefetch_pipeline(client *c) {
-    const char *key[PIPELINE_PREFETCH];
-    size_t klen[PIPELINE_PREFETCH];
-    uint64_t h[PIPELINE_PREFETCH];
+ * for all of them at once, step by step, so that the waits overlap: before
+ * a batch of complete commands runs, their keys are hashed and prefetched
+ * in the client's current db. Only a hint: a command that is not keyed, or
+ * a SELECT inside the batch, only wastes a prefetch. */
+void client_prefetch_commands(client *c, const char *buf, size_t len) {
+    const char *key[CLIENT_PREFETCH_BATCH];
+    size_t klen[CLIENT_PREFETCH_BATCH];
+    uint64_t h[CLIENT_PREFETCH_BATCH];
     int n = 0;
-    /* Only from a command boundary (mid-bulk, the buffer holds payload
-     * that may merely look like RESP), and only so far: at most 16
-     * commands, keyed or not, within the first 64 KB. */
-    if (!req_at_boundary(&c->parser)) return;
-    size_t have = dstr_len(c->querybuf);
-    const char *p = c->querybuf;
-    const char *end = p + (have < PIPELINE_PREFETCH_BYTES ? have : PIPELINE_PREFETCH_BYTES);
-    for (int cmds = 0; cmds < PIPELINE_PREFETCH; cmds++) {
+    /* At most a batch of commands, keyed or not, within the first 64 KB. */
+    const char *p = buf;
+    const char *end = p + (len < PIPELINE_PREFETCH_BYTES ? len : PIPELINE_PREFETCH_BYTES);
+    for (int cmds = 0; cmds < CLIENT_PREFETCH_BATCH; cmds++) {
         const char *next = peek_command(p, end, &key[n], &klen[n]);
         if (!next) break;
         if (key[n]) n++;
         p = next;
     }
     if (n < 2) return; /* a lone command gains nothing */
+    dict *keys = c->db->keys;
     for (int i = 0; i < n; i++) h[i] = dict_hash_bytes(key[i], klen[i]);
     for (int step = 0; step < 3; step++)
-        for (int i = 0; i < n; i++) dict_prefetch(c->db->keys, h[i], step);
+        for (int i = 0; i < n; i++) dict_prefetch(keys, h[i], step);
     /* And the value's own bytes: a write frees or rewrites them, a read
      * replies with them. */
     for (int i = 0; i < n; i++) {
-        const obj *o = dict_head_val(c->db->keys, h[i]);
+        const obj *o = dict_head_val(keys, h[i]);
         if (o && o->enc != ENC_INT) dstr_prefetch(o->ptr);
     }
 }
 
 void client_process_input(client *c) {
     server *s = c->srv;
-    if (c->argc == 0) prefetch_pipeline(c);
     /* Bytes parsed so far: the buffer is compacted once, on the way out,
      * not after every command of a pipeline. */
     size_t pos = 0;
+    int ran = 0;
     while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_PAUSED |
                          CLIENT_BLOCKED))) {
         if (c->argc == 0) {
             size_t used = 0;
             size_t have = dstr_len(c->querybuf) - pos;
             if (have == 0) break;
+            /* Only from a command boundary: mid-bulk, the buffer holds
+             * payload that may merely look like RESP. */
+            if (ran++ % CLIENT_PREFETCH_BATCH == 0 && req_at_boundary(&c->parser))
+                client_prefetch_commands(c, c->querybuf + pos, have);
             c->parser.auth_required = !c->authenticated;
             req_status st = req_parse(&c->parser, c->querybuf + pos, have, &used);
             pos += used;

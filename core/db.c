@@ -175,6 +175,10 @@ void db_set(server *s, db *d, const dstr key, obj *val, int keepttl) {
     obj *old = de->v.val;
     de->v.val = val;
     if (old != val) obj_free(old);
+    db_value_rewritten(s, d, key, keepttl);
+}
+
+void db_value_rewritten(server *s, db *d, const dstr key, int keepttl) {
     if (!keepttl) db_remove_expire(d, key);
     db_signal_modified(s, d, key);
 }

@@ -21,6 +21,9 @@ void db_add(server *s, db *d, const dstr key, obj *val);
 /* Replace or add; the old value is freed; the TTL is dropped unless
  * keepttl. */
 void db_set(server *s, db *d, const dstr key, obj *val, int keepttl);
+/* The value at `key` was rewritten in place (obj_string_overwrite): the
+ * rest of what db_set does (TTL dropped unless keepttl, WATCH told). */
+void db_value_rewritten(server *s, db *d, const dstr key, int keepttl);
 /* Replace the value of an existing key in place, keeping its TTL. */
 void db_replace_value(server *s, db *d, const dstr key, obj *val);
 int db_delete(server *s, db *d, const dstr key);

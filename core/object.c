@@ -57,6 +57,27 @@ obj *obj_string_from_dstr_encoded(dstr s) {
     return o;
 }
 
+/* SET over a string value: the new bytes go into the old value's string
+ * when they fit with no more room to spare than a new value may keep, and
+ * the value ends up encoded as a new one would be (never int: that needs a
+ * new value). An overwrite of a same-sized value, the common case, then
+ * costs no allocation and no free of cold memory. Returns 0 if a new value
+ * is needed. Values are never shared and snapshots are taken by fork(), so
+ * nothing else can be reading these bytes. */
+int obj_string_overwrite(obj *o, const void *p, size_t len) {
+    if (o->type != OBJ_STRING || o->enc == ENC_INT) return 0;
+    long v;
+    if (len <= 20 && util_str_to_l(p, len, &v)) return 0;
+    dstr s = o->ptr;
+    size_t cap = dstr_len(s) + dstr_avail(s);
+    if (cap < len || cap - len > len / 10) return 0;
+    memcpy(s, p, len);
+    dstr_setlen(s, len);
+    o->enc = len <= OBJ_EMBSTR_LIMIT ? ENC_EMBSTR : ENC_RAW;
+    o->lru = obj_lru_clock();
+    return 1;
+}
+
 obj *obj_dup(const obj *o) {
     obj *n;
     if (o->type == OBJ_STRING) {

@@ -53,6 +53,9 @@ obj *obj_string_from_dstr_encoded(dstr s);
 obj *obj_string_from_ll(long long v);
 /* Raw-encoded string that owns `s` (APPEND/SETRANGE results). */
 obj *obj_string_raw(dstr s);
+/* Rewrite a string value with new bytes in place when they fit; 0 when a
+ * new value is needed instead (other type, int encoding, no room). */
+int obj_string_overwrite(obj *o, const void *p, size_t len);
 obj *obj_dup(const obj *o);
 void obj_free(obj *o);
 /* Bytes of a string value; `buf` (>= 32 bytes) holds int renderings. */

@@ -306,6 +306,12 @@ client *client_create_master(server *s, const char *addr, int dbid);
 void client_run_master_command(client *c, dstr *argv, int argc, char *err, size_t errlen);
 int client_db_index(const client *c);
 void client_process_input(client *c);
+/* A hint before running a batch of pipelined commands from buf[0..len),
+ * which must start at a command boundary: the keys of up to
+ * CLIENT_PREFETCH_BATCH complete commands there are prefetched in the
+ * client's db, so that their lookups' cache misses overlap. */
+#define CLIENT_PREFETCH_BATCH 16
+void client_prefetch_commands(client *c, const char *buf, size_t len);
 int client_write_pending(client *c);
 void client_reset_argv(client *c);
 void client_rewrite_argv(client *c, int argc, ...);

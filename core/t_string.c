@@ -137,7 +137,8 @@ static void set_generic(client *c, int flags, int key_idx, int val_idx, int expi
     if (flags & SET_GET) {
         if (reply_current(c, c->argv[key_idx]) < 0) return;
     }
-    int found = db_lookup_write(s, c->db, c->argv[key_idx]) != NULL;
+    obj *cur = db_lookup_write(s, c->db, c->argv[key_idx]);
+    int found = cur != NULL;
     if (((flags & SET_NX) && found) || ((flags & SET_XX) && !found)) {
         if (!(flags & SET_GET)) {
             if (abort_reply)
@@ -147,7 +148,11 @@ static void set_generic(client *c, int flags, int key_idx, int val_idx, int expi
         }
         return;
     }
-    db_set(s, c->db, c->argv[key_idx], value_from_arg(c, val_idx), flags & SET_KEEPTTL);
+    const dstr val = c->argv[val_idx];
+    if (cur && obj_string_overwrite(cur, val, dstr_len(val)))
+        db_value_rewritten(s, c->db, c->argv[key_idx], flags & SET_KEEPTTL);
+    else
+        db_set(s, c->db, c->argv[key_idx], value_from_arg(c, val_idx), flags & SET_KEEPTTL);
     server_dirty(c, 1);
     if (expire_idx >= 0) {
         db_set_expire(s, c->db, c->argv[key_idx], ms);

@@ -241,8 +241,13 @@ static size_t run_commands(server *s, replica_state *rs, client *c, const char *
                            size_t len) {
     repl_state *r = repl_of(s);
     size_t pos = rs->parsed, cmd_start = 0;
+    int ran = 0;
     while (rs->state == RS_CONNECTED && rs->master == c && pos < len) {
         size_t used = 0;
+        /* A buffer of stream holds hundreds of commands: their key lookups
+         * are prefetched a batch ahead, as a client's pipeline is. */
+        if (ran++ % CLIENT_PREFETCH_BATCH == 0 && req_at_boundary(&rs->parser))
+            client_prefetch_commands(c, buf + pos, len - pos);
         req_status st = req_parse(&rs->parser, buf + pos, len - pos, &used);
         pos += used;
         if (st == REQ_NEED_MORE) break;

@@ -657,3 +657,43 @@ def test_digest_of_empty_and_simple_datasets(ringmaster, redis_ref):
         for args in script:
             a, b = rm.call_raw(*args), ref.call_raw(*args)
             assert a == b, "%r: ringmaster %r, redis %r" % (args, a, b)
+
+
+def test_string_overwrites_match_redis(ringmaster, redis_ref):
+    """SET over a string rewrites it in place when the bytes fit: value, encoding, TTL and
+    WATCH must come out as from a new value (same size, shorter, longer, numeric, after APPEND,
+    with KEEPTTL, over another type)."""
+    v64, w64 = b"a" * 64, b"b" * 64
+    script = [
+        [b"SET", b"k", v64], [b"SET", b"k", w64], [b"GET", b"k"], [b"OBJECT", b"ENCODING", b"k"],
+        [b"SET", b"k", b"c" * 60], [b"GET", b"k"], [b"OBJECT", b"ENCODING", b"k"],
+        [b"SET", b"k", b"d" * 30], [b"GET", b"k"], [b"OBJECT", b"ENCODING", b"k"],
+        [b"SET", b"k", b"e" * 30], [b"OBJECT", b"ENCODING", b"k"],
+        [b"SET", b"k", b"12345678901234567890"], [b"OBJECT", b"ENCODING", b"k"],
+        [b"SET", b"k", b"1234567890123456789"], [b"OBJECT", b"ENCODING", b"k"],
+        [b"SET", b"k", b"f" * 19], [b"OBJECT", b"ENCODING", b"k"],
+        [b"SET", b"k", b"g" * 19], [b"GET", b"k"],
+        [b"SET", b"k", v64, b"EX", b"100"], [b"SET", b"k", w64], [b"TTL", b"k"],
+        [b"SET", b"k", v64, b"EX", b"100"], [b"SET", b"k", w64, b"KEEPTTL"], [b"TTL", b"k"],
+        [b"SET", b"k", w64, b"GET"], [b"SETEX", b"k", b"50", v64], [b"TTL", b"k"], [b"GET", b"k"],
+        [b"SET", b"a", b"x" * 40], [b"APPEND", b"a", b"yy"], [b"OBJECT", b"ENCODING", b"a"],
+        [b"SET", b"a", b"z" * 42], [b"OBJECT", b"ENCODING", b"a"], [b"GET", b"a"],
+        [b"RPUSH", b"l", b"1"], [b"SET", b"l", v64], [b"TYPE", b"l"], [b"GET", b"l"],
+        [b"SET", b"k", b""], [b"GET", b"k"], [b"SET", b"k", b""], [b"STRLEN", b"k"],
+        [b"DEBUG", b"DIGEST"],
+    ]
+    with RespConn(ringmaster.port) as rm, RespConn(redis_ref.port) as ref:
+        for args in script:
+            a, b = rm.call_raw(*args), ref.call_raw(*args)
+            assert a == b, "%r: ringmaster %r, redis %r" % (args, a, b)
+        # WATCH sees an in-place overwrite as a change.
+        for c in (rm, ref):
+            c.call(b"SET", b"w", v64)
+            c.call(b"WATCH", b"w")
+        with RespConn(ringmaster.port) as rm2, RespConn(redis_ref.port) as ref2:
+            rm2.call(b"SET", b"w", w64)
+            ref2.call(b"SET", b"w", w64)
+        for c in (rm, ref):
+            c.call(b"MULTI")
+            c.call(b"GET", b"w")
+        assert rm.call_raw(b"EXEC") == ref.call_raw(b"EXEC") == b"*-1\r\n"
