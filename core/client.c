@@ -144,7 +144,7 @@ client *client_create_master(server *s, const char *addr, int dbid) {
 
 int client_db_index(const client *c) { return (int)(c->db - c->srv->dbs); }
 
-void client_run_master_command(client *c, dstr *argv, int argc, char *err, size_t errlen) {
+int client_run_master_command(client *c, dstr *argv, int argc, char *err, size_t errlen) {
     server *s = c->srv;
     client_set_argv(c, argv, argc);
     client *prev = s->current_client;
@@ -156,6 +156,7 @@ void client_run_master_command(client *c, dstr *argv, int argc, char *err, size_
         log_repr(err, errlen, c->reply + 1, dstr_len(c->reply) - 3);
     dstr_clear(c->reply);
     client_reset_argv(c);
+    return (c->flags & CLIENT_MULTI) != 0;
 }
 
 int client_detach_socket(client *c) {

@@ -301,9 +301,10 @@ int client_detach_socket(client *c);
  * is dropped: a master reads none; an error reply is copied into err
  * (printable, cut to errlen; "" when there was none) so the caller can say
  * the replica diverges. Nothing a master sends frees the client while it
- * runs (dropping the link is asynchronous). */
+ * runs (dropping the link is asynchronous). Returns 1 while the client is
+ * inside a MULTI (its commands queued, not yet applied), else 0. */
 client *client_create_master(server *s, const char *addr, int dbid);
-void client_run_master_command(client *c, dstr *argv, int argc, char *err, size_t errlen);
+int client_run_master_command(client *c, dstr *argv, int argc, char *err, size_t errlen);
 int client_db_index(const client *c);
 void client_process_input(client *c);
 /* A hint before running a batch of pipelined commands from buf[0..len),

@@ -107,6 +107,12 @@ typedef struct replica_state {
     req_parser parser;
     dstr pending;
     size_t parsed;
+    /* A transaction of the stream, MULTI up to the command before EXEC:
+     * run (queued) but not applied, so neither counted in the offset nor
+     * kept in the backlog until its EXEC has run. A link lost inside it
+     * then continues from its MULTI, and a snapshot taken meanwhile has
+     * an offset that matches its data. */
+    dstr txn;
 } replica_state;
 
 static replica_state *rs_of(server *s) { return repl_of(s)->rs; }
@@ -214,6 +220,7 @@ static void create_master_client(server *s, replica_state *rs, int dbid) {
     req_parser_free(&rs->parser);
     req_parser_init(&rs->parser, 0);
     dstr_clear(rs->pending);
+    dstr_clear(rs->txn);
     rs->parsed = 0;
 }
 
@@ -257,7 +264,7 @@ static size_t run_commands(server *s, replica_state *rs, client *c, const char *
             stop_connection(rs);
             break;
         }
-        int argc;
+        int argc, in_multi = 0;
         dstr *argv = req_take_argv(&rs->parser, &argc);
         if (is_getack(argv, argc)) {
             send_ack(rs, r->master_repl_offset);
@@ -265,14 +272,22 @@ static size_t run_commands(server *s, replica_state *rs, client *c, const char *
             mem_free(argv);
         } else {
             char err[256];
-            client_run_master_command(c, argv, argc, err, sizeof(err));
+            in_multi = client_run_master_command(c, argv, argc, err, sizeof(err));
             /* Nobody reads our replies to the master, but an error means we
              * diverge from it: say so, as Redis does. */
             if (err[0])
                 log_msg(LL_WARNING, "== CRITICAL == This replica is sending an error to its "
                                     "master: '%s'", err);
         }
-        repl_stream_append_raw(r, buf + cmd_start, pos - cmd_start);
+        if (in_multi || dstr_len(rs->txn)) {
+            rs->txn = dstr_cat(rs->txn, buf + cmd_start, pos - cmd_start);
+            if (!in_multi) {
+                repl_stream_append_raw(r, rs->txn, dstr_len(rs->txn));
+                dstr_clear(rs->txn);
+            }
+        } else {
+            repl_stream_append_raw(r, buf + cmd_start, pos - cmd_start);
+        }
         cmd_start = pos;
     }
     rs->parsed = pos - cmd_start;
@@ -696,7 +711,7 @@ dstr replica_info(server *s, dstr o) {
                     s->cfg.replicaof_host, s->cfg.replicaof_port, link_status(rs),
                     link_up(rs) && last_io ? (now - last_io) / 1000 : -1,
                     rs->state == RS_TRANSFER || rs->state == RS_LOADING,
-                    r->master_repl_offset + (long long)dstr_len(rs->pending),
+                    r->master_repl_offset + (long long)(dstr_len(rs->txn) + dstr_len(rs->pending)),
                     r->master_repl_offset);
     if (rs->state == RS_TRANSFER || rs->state == RS_LOADING) {
         uint64_t read = rs->shared ? atomic_load_explicit(&rs->shared->read_bytes,
@@ -767,6 +782,7 @@ void replica_init(server *s) {
     r->rs->load_fd = -1;
     req_parser_init(&r->rs->parser, 0);
     r->rs->pending = dstr_empty();
+    r->rs->txn = dstr_empty();
     if (repl_is_replica(s)) {
         propagate_set_sink(s, NULL, NULL);
         r->rs->state = RS_CONNECT;
@@ -786,6 +802,7 @@ void replica_free(server *s) {
     dstr_free(rs->held);
     req_parser_free(&rs->parser);
     dstr_free(rs->pending);
+    dstr_free(rs->txn);
     mem_free(rs->shared); /* the I/O threads are stopped by now */
     mem_free(rs);
     r->rs = NULL;

@@ -278,6 +278,7 @@ class FakeMaster:
                     break
                 name = cmd[0].upper()
                 if name in (b"PSYNC", b"SYNC"):
+                    self.sync_command = cmd
                     return conn
                 conn.sendall(b"+PONG\r\n" if name == b"PING" else b"+OK\r\n")
 
@@ -375,6 +376,46 @@ def test_stream_in_any_chunking_counts_exact_offsets(servers):
             assert c.call("LINDEX", "list", "-1") == b"x" * (39 * 7)
             assert c.call("GET", "last") == b"one"
             assert c.call("GET", "good") is None  # in db 0
+        conn.close()
+    finally:
+        fake.close()
+
+
+def test_transaction_cut_by_a_lost_link_is_fetched_again_whole(servers):
+    """A MULTI of the stream counts only once its EXEC has run: a link lost
+    inside it leaves the offset before its MULTI, so the next PSYNC asks for
+    all of it again and nothing of it is lost or applied twice."""
+    rdb = valid_rdb(servers)
+    fake = FakeMaster()
+    try:
+        replica = servers.ringmaster("--repl-diskless-load", "on-empty-db", name="txn")
+        with replica.raw() as c:
+            assert c.call_raw("REPLICAOF", "127.0.0.1", str(fake.port)) == b"+OK\r\n"
+        conn = fake.accept_and_handshake()
+        conn.sendall(b"+FULLRESYNC " + REPLID + b" 1000\r\n$%d\r\n" % len(rdb) + rdb)
+        before = rmtest.encode_command("SET", "a", "1")
+        head = (rmtest.encode_command("MULTI") + rmtest.encode_command("SET", "b", "2")
+                + rmtest.encode_command("INCR", "a"))
+        conn.sendall(before + head)
+        read_all = 1000 + len(before) + len(head)
+        wait_for("the replica to read the transaction's start",
+                 lambda: int(info(replica)["slave_read_repl_offset"]) == read_all)
+        fields = info(replica)
+        assert int(fields["master_repl_offset"]) == 1000 + len(before)
+        with replica.raw() as c:
+            assert c.call("GET", "a") == b"1"
+            assert c.call("GET", "b") is None
+        conn.close()
+        conn = fake.accept_and_handshake()
+        assert fake.sync_command == [b"PSYNC", REPLID, b"%d" % (1000 + len(before) + 1)]
+        tail = rmtest.encode_command("EXEC")
+        conn.sendall(b"+CONTINUE\r\n" + head + tail)
+        want = 1000 + len(before) + len(head) + len(tail)
+        wait_for("the replica to apply the transaction",
+                 lambda: int(info(replica)["master_repl_offset"]) == want)
+        with replica.raw() as c:
+            assert c.call("GET", "a") == b"2"
+            assert c.call("GET", "b") == b"2"
         conn.close()
     finally:
         fake.close()
