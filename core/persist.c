@@ -489,6 +489,7 @@ int persist_load_at_startup(server *s) {
     ps->have_load = 1;
     log_msg(LL_NOTICE, "Done loading RDB, keys loaded: %lld, keys expired: %lld.",
             ps->last_load.keys_loaded, ps->last_load.keys_expired);
+    repl_restore_history(s, &ps->last_load);
     log_msg(LL_NOTICE, "DB loaded from disk: %.3f seconds",
             (double)(util_mono_us() - start) / 1e6);
     return 0;

@@ -97,16 +97,32 @@ void repl_stream_append_raw(repl_state *r, const char *p, size_t len) {
     r->stream_db = -1;
 }
 
+/* Dropped replicas may still read a replaced backlog until they report
+ * CLOSED (and give their reader slots back). */
+static void retire_backlog(repl_state *r, backlog *bl) {
+    if (backlog_readers_free(bl) == BACKLOG_MAX_READERS) {
+        backlog_free(bl);
+        return;
+    }
+    r->retired = mem_realloc(r->retired, sizeof(*r->retired) * (size_t)(r->nretired + 1));
+    r->retired[r->nretired++] = bl;
+}
+
+static void free_retired_backlogs(repl_state *r, int all) {
+    int kept = 0;
+    for (int i = 0; i < r->nretired; i++) {
+        if (all || backlog_readers_free(r->retired[i]) == BACKLOG_MAX_READERS)
+            backlog_free(r->retired[i]);
+        else
+            r->retired[kept++] = r->retired[i];
+    }
+    r->nretired = kept;
+}
+
 void repl_reset_backlog(server *s, long long offset) {
     repl_state *r = repl_of(s);
     if (r->bl) {
-        if (!r->replicas) {
-            backlog_free(r->bl);
-        } else {
-            /* Dropped replicas may still read it until they report CLOSED. */
-            if (r->retired_bl) backlog_free(r->retired_bl); /* cannot happen: one at a time */
-            r->retired_bl = r->bl;
-        }
+        retire_backlog(r, r->bl);
         r->bl = NULL;
     }
     r->master_repl_offset = offset;
@@ -160,7 +176,8 @@ void repl_free(server *s) {
         io_pool_stop(&r->pool, drop_final_report, NULL);
     }
     replica_free(s);
-    backlog_free(r->retired_bl);
+    free_retired_backlogs(r, 1);
+    mem_free(r->retired);
     while (r->replicas) {
         repl_replica *rr = r->replicas;
         r->replicas = rr->next;
@@ -216,18 +233,13 @@ void repl_cron(server *s) {
     }
     repl_wait_check(s);
     replica_cron(s);
-    if (r->retired_bl && !r->replicas) {
-        backlog_free(r->retired_bl);
-        r->retired_bl = NULL;
-    }
+    free_retired_backlogs(r, 0);
     if (!r->bl) return;
-    if (repl_is_replica(s)) {
-        /* A replica's stream is its master's, byte for byte: no PINGs of
-         * its own, and the backlog stays for a later promotion. */
-        backlog_trim(r->bl);
-        return;
-    }
-    if (nreplicas > 0 &&
+    /* A replica's stream is its master's, byte for byte: no PINGs of its
+     * own (its replicas get its master's), and the backlog stays for its
+     * replicas and a later promotion. */
+    int replica = repl_is_replica(s);
+    if (!replica && nreplicas > 0 &&
         now - r->last_ping_ms >= (long long)s->cfg.repl_ping_replica_period * 1000) {
         /* The PING carries no db: replicas use it to detect a dead link. */
         dstr ping[1] = {dstr_from("PING")};
@@ -244,9 +256,9 @@ void repl_cron(server *s) {
     }
     backlog_trim(r->bl);
     /* With no replicas for repl-backlog-ttl seconds the backlog goes, as
-     * in Redis (0 = keep forever). */
-    if (nreplicas > 0 || r->replicas || r->snap.id) r->no_replicas_since_ms = now;
-    if (!r->replicas && !r->snap.id && s->cfg.repl_backlog_ttl > 0 &&
+     * in Redis (0 = keep forever); never a replica's. */
+    if (nreplicas > 0 || r->replicas || r->snap.id || replica) r->no_replicas_since_ms = now;
+    if (!replica && !r->replicas && !r->snap.id && s->cfg.repl_backlog_ttl > 0 &&
         now - r->no_replicas_since_ms > s->cfg.repl_backlog_ttl * 1000) {
         log_msg(LL_NOTICE, "Replication backlog freed after %lld seconds without connected replicas.",
                 s->cfg.repl_backlog_ttl);
@@ -319,26 +331,12 @@ static dstr zerocopy_info(repl_state *r, dstr o) {
         atomic_load_explicit(&t->zc_usage_reported, memory_order_relaxed));
 }
 
-dstr repl_info(server *s, dstr o) {
+/* connected_slaves and a line per replica: a replica lists its own
+ * (chained) replicas as a master does. */
+static dstr replicas_info(server *s, dstr o) {
     repl_state *r = repl_of(s);
-    if (repl_is_replica(s)) {
-        o = replica_info(s, o);
-        return dstr_catfmt(o,
-                           "master_failover_state:no-failover\r\nmaster_replid:%s\r\n"
-                           "master_replid2:%s\r\nmaster_repl_offset:%lld\r\n"
-                           "second_repl_offset:%lld\r\nrepl_backlog_active:%d\r\n"
-                           "repl_backlog_size:%lld\r\nrepl_backlog_first_byte_offset:%lld\r\n"
-                           "repl_backlog_histlen:%lld\r\n",
-                           r->replid, r->replid2, r->master_repl_offset,
-                           r->second_replid_offset, r->bl != NULL, backlog_window(s),
-                           r->bl ? backlog_first(r->bl) : 0,
-                           r->bl ? backlog_histlen(r->bl) : 0);
-    }
-    long long first = r->bl ? backlog_first(r->bl) : 0;
-    long long histlen = r->bl ? backlog_histlen(r->bl) : 0;
     long long now = util_ms_time();
-    o = dstr_catfmt(o, "# Replication\r\nrole:master\r\nconnected_slaves:%d\r\n",
-                    repl_count_replicas(r));
+    o = dstr_catfmt(o, "connected_slaves:%d\r\n", repl_count_replicas(r));
     if (s->cfg.min_replicas_to_write && s->cfg.min_replicas_max_lag)
         o = dstr_catfmt(o, "min_slaves_good_slaves:%d\r\n", r->good_replicas);
     /* Oldest first, as Redis lists its replicas. */
@@ -355,16 +353,26 @@ dstr repl_info(server *s, dstr o) {
                         (now - rr->ack_ms) / 1000);
     }
     mem_free(v);
+    return o;
+}
+
+dstr repl_info(server *s, dstr o) {
+    repl_state *r = repl_of(s);
+    int replica = repl_is_replica(s);
+    o = replica ? replica_info(s, o) : dstr_cats(o, "# Replication\r\nrole:master\r\n");
+    o = replicas_info(s, o);
     o = dstr_catfmt(o,
                     "master_failover_state:no-failover\r\nmaster_replid:%s\r\n"
                     "master_replid2:%s\r\nmaster_repl_offset:%lld\r\n"
                     "second_repl_offset:%lld\r\nrepl_backlog_active:%d\r\n"
                     "repl_backlog_size:%lld\r\nrepl_backlog_first_byte_offset:%lld\r\n"
-                    "repl_backlog_histlen:%lld\r\n"
-                    "repl_backpressure_active:%d\r\nrepl_backpressure_holds:%lld\r\n",
+                    "repl_backlog_histlen:%lld\r\n",
                     r->replid, r->replid2, r->master_repl_offset, r->second_replid_offset,
-                    r->bl != NULL, backlog_window(s), first, histlen, r->bp_holding,
-                    r->bp_holds);
+                    r->bl != NULL, backlog_window(s), r->bl ? backlog_first(r->bl) : 0,
+                    r->bl ? backlog_histlen(r->bl) : 0);
+    if (replica) return o;
+    o = dstr_catfmt(o, "repl_backpressure_active:%d\r\nrepl_backpressure_holds:%lld\r\n",
+                    r->bp_holding, r->bp_holds);
     return zerocopy_info(r, o);
 }
 
@@ -380,7 +388,13 @@ int repl_min_replicas_ok(server *s) {
 int repl_rdb_save_info(server *s, rdb_save_info *rsi) {
     repl_state *r = repl_of(s);
     if (!r || !r->bl) return 0;
-    rsi->repl_stream_db = r->stream_db < 0 ? 0 : r->stream_db;
+    /* A replica's stream selects no db of its own: the db it continues in
+     * is its master client's, and a sub-replica or this replica restarted
+     * must continue in that one. */
+    if (repl_is_replica(s))
+        rsi->repl_stream_db = replica_stream_db(s);
+    else
+        rsi->repl_stream_db = r->stream_db < 0 ? 0 : r->stream_db;
     memcpy(rsi->repl_id, r->replid, 41);
     rsi->repl_offset = r->master_repl_offset;
     return 1;

@@ -32,6 +32,7 @@ typedef struct repl_replica {
     int state;          /* enum link_state, as last reported */
     int dropped;        /* DROP posted: no longer counted, not killed twice */
     int slot;           /* backlog reader slot, -1 before the snapshot starts */
+    backlog *slot_bl;   /* the backlog that slot is in (r->bl may be replaced) */
     io_thread *thr;
     int snap_id;        /* the snapshot it waits for, 0 if none */
     long long ack_off;
@@ -116,9 +117,11 @@ typedef struct repl_state {
     struct replica_state *rs;
     uint64_t next_conn_id;
     long long from_master_base; /* replica_net_in_bytes at the last RESETSTAT */
-    /* A backlog replaced while dropped replicas may still read it: freed
-     * once the last of them reported CLOSED. */
-    backlog *retired_bl;
+    /* Backlogs replaced (a replica's full resync) while dropped replicas
+     * still read them: each is freed once its last reader slot is given
+     * back, when the last of them reported CLOSED. */
+    backlog **retired;
+    int nretired;
 } repl_state;
 
 static inline repl_state *repl_of(server *s) { return s->repl; }
@@ -147,6 +150,12 @@ void replica_cron(server *s);
 int replica_before_sleep(server *s); /* 1: more work now, do not sleep */
 void replica_on_report(server *s, const spsc_msg *m);
 dstr replica_info(server *s, dstr o);
+/* Whether this replica's link to its master is up (it may then serve
+ * replicas of its own: chained replication). */
+int replica_link_up(server *s);
+/* The db this replica's stream continues in: its master client's, or the
+ * cached master's; 0 if neither. */
+int replica_stream_db(server *s);
 void replica_role(client *c);
 long long replica_net_in_bytes(server *s); /* every byte ever read from a master */
 

@@ -75,7 +75,7 @@ static void free_replica(server *s, repl_replica *rr) {
     repl_replica **pp = &r->replicas;
     while (*pp && *pp != rr) pp = &(*pp)->next;
     if (*pp) *pp = rr->next;
-    if (rr->slot >= 0 && r->bl) backlog_reader_remove(r->bl, rr->slot);
+    if (rr->slot >= 0) backlog_reader_remove(rr->slot_bl, rr->slot);
     mem_free(rr);
 }
 
@@ -314,6 +314,7 @@ static int try_partial(client *c, repl_replica *rr) {
         refuse_replica(c, rr);
         return -1;
     }
+    rr->slot_bl = r->bl;
     rr->state = LINK_ONLINE;
     char line[128];
     int n = psync_continue_reply(line, sizeof(line), r->replid, rr->capa_psync2);
@@ -330,7 +331,9 @@ static void sync_command(client *c, int is_psync) {
     server *s = c->srv;
     repl_state *r = repl_of(s);
     if (c->flags & (CLIENT_REPLICA | CLIENT_MASTER)) return;
-    if (s->cfg.replicaof_host) {
+    /* A replica serves replicas of its own (the stream it applied, from
+     * its backlog) only while its link is up, as Redis. */
+    if (s->cfg.replicaof_host && !replica_link_up(s)) {
         reply_error(c, "NOMASTERLINK Can't SYNC while not connected with my master");
         return;
     }
@@ -405,7 +408,7 @@ void repl_limits_cron(server *s, long long now) {
             repl_drop_replica(s, rr);
             continue;
         }
-        if (rr->slot < 0 || !r->bl) continue;
+        if (rr->slot < 0 || rr->slot_bl != r->bl) continue;
         long long rel = atomic_load_explicit(&r->bl->readers[rr->slot].released,
                                              memory_order_acquire);
         long long behind = r->master_repl_offset - rel;
@@ -436,7 +439,7 @@ dstr repl_client_list(server *s, dstr out, const long long *ids, int nids) {
             if (!hit) continue;
         }
         long long behind = 0;
-        if (rr->slot >= 0 && r->bl)
+        if (rr->slot >= 0 && rr->slot_bl == r->bl)
             behind = r->master_repl_offset -
                      atomic_load_explicit(&r->bl->readers[rr->slot].released, memory_order_relaxed);
         out = dstr_catfmt(out,

@@ -87,6 +87,11 @@ const char *repl_command_refusal(server *s, const client *c, const command *cmd,
 /* CLIENT KILL TYPE master: drop the link (it comes back by PSYNC). 1 if
  * there was one. */
 int replica_kill_master(server *s);
+/* After the RDB loaded at startup: its repl-id / repl-offset /
+ * repl-stream-db let this server continue its replication history (a
+ * replica as its cached master, a master as its secondary id), so a
+ * restart costs a partial resync, not a full one. */
+void repl_restore_history(server *s, const rdb_load_info *li);
 /* client_free tells replication when the master client goes. */
 void repl_client_freed(server *s, client *c);
 

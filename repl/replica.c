@@ -121,6 +121,14 @@ int repl_is_replica(server *s) { return s->cfg.replicaof_host != NULL; }
 
 static int link_up(const replica_state *rs) { return rs && rs->state == RS_CONNECTED; }
 
+int replica_link_up(server *s) { return s->repl && link_up(rs_of(s)); }
+
+int replica_stream_db(server *s) {
+    replica_state *rs = rs_of(s);
+    if (rs->master) return client_db_index(rs->master);
+    return rs->have_cached ? rs->cached_db : 0;
+}
+
 /* ---- connecting ----------------------------------------------------------- */
 
 static void post(replica_state *rs, uint32_t type, void *ptr, uint64_t val) {
@@ -344,13 +352,18 @@ static void begin_load(server *s, replica_state *rs) {
  * payload's offset become ours, and the stream that waited is applied. */
 static void finish_load(server *s, replica_state *rs) {
     repl_state *r = repl_of(s);
+    /* A master's stream starts with a SELECT after a full sync, but a
+     * replica's (chained) stream goes on in the db its snapshot names, so
+     * the master client starts there (Redis does the same). */
+    int dbid = rdb_loader_info(rs->ld)->repl_stream_db;
+    if (dbid < 0 || dbid >= s->dbnum) dbid = 0;
     rdb_loader_commit(rs->ld);
     end_load(s, rs);
     memcpy(r->replid, rs->sync_replid, 41);
     memset(r->replid2, '0', 40);
     r->second_replid_offset = -1;
     repl_reset_backlog(s, rs->sync_offset);
-    create_master_client(s, rs, 0);
+    create_master_client(s, rs, dbid);
     rs->parsed = 0;
     rs->state = RS_CONNECTED;
     rs->down_since_ms = 0;
@@ -444,6 +457,12 @@ static void on_fullresync(server *s, replica_state *rs, const rconn_psync *ps) {
     memcpy(rs->sync_replid, ps->replid, 41);
     rs->sync_offset = ps->offset;
     rs->have_cached = 0; /* that history is over */
+    /* And so it is for our own replicas, which must sync again from the
+     * new one once it is loaded (Redis's replicationAttachToNewMaster). */
+    repl_drop_all_replicas(s, "full resynchronization with my master");
+    /* A snapshot for them would be of the old data, and its copy-on-write
+     * would cost memory while the new payload loads (Redis kills it). */
+    repl_snapshot_kill(s);
     /* Nothing to acknowledge until the payload is loaded: an ACK of the old
      * offset would tell this master (and its WAIT) about bytes we lack. */
     atomic_store_explicit(&rs->shared->applied, -1, memory_order_release);
@@ -462,6 +481,9 @@ static void on_continue(server *s, replica_state *rs, const rconn_psync *ps) {
         r->second_replid_offset = rs->cached_offset + 1;
         memcpy(r->replid, ps->replid, 41);
         log_msg(LL_NOTICE, "Master replication ID changed to %s", ps->replid);
+        /* Our replicas must learn the new id: they reconnect and continue
+         * through replid2. */
+        repl_drop_all_replicas(s, "my master's replication ID changed");
     } else {
         memcpy(r->replid, rs->cached_replid, 41);
     }
@@ -568,7 +590,8 @@ static void set_master(server *s, const char *host, int port) {
         /* Our own history is the best guess of what the new master has
          * (Redis's replicationCacheMasterUsingMyself): a demoted master
          * continues by partial resync. */
-        repl_drop_all_replicas(s, "this server became a replica");
+        /* Our replicas stay, as Redis's do: with a partial resync they
+         * continue through us; otherwise they are dropped then. */
         propagate_set_sink(s, NULL, NULL);
         rs->have_cached = 1;
         memcpy(rs->cached_replid, r->replid, 41);
@@ -600,6 +623,8 @@ static void unset_master(server *s) {
     log_msg(LL_NOTICE, "Setting secondary replication ID to %s, valid up to offset: %lld. New "
                        "replication ID is %s",
             r->replid2, r->second_replid_offset, r->replid);
+    /* Our replicas must learn the new id; they continue through replid2. */
+    repl_drop_all_replicas(s, "this replica became a master");
 }
 
 static void cmd_replicaof(client *c) {
@@ -731,8 +756,7 @@ dstr replica_info(server *s, dstr o) {
         o = dstr_catfmt(o, "master_link_down_since_seconds:%lld\r\n",
                         rs->down_since_ms ? (now - rs->down_since_ms) / 1000 : -1);
     return dstr_catfmt(o,
-                       "slave_priority:%d\r\nslave_read_only:%d\r\nreplica_announced:%d\r\n"
-                       "connected_slaves:0\r\n",
+                       "slave_priority:%d\r\nslave_read_only:%d\r\nreplica_announced:%d\r\n",
                        s->cfg.replica_priority, s->cfg.replica_read_only, replica_announced());
 }
 
@@ -766,6 +790,42 @@ long long replica_net_in_bytes(server *s) {
                                                                   memory_order_relaxed)
                                 : 0;
     return rs->net_in_done + live;
+}
+
+/* At startup, the replication fields of the RDB just loaded (Redis's
+ * loadDataFromDisk). A replica takes them as its cached master, so it
+ * continues by partial resync. A master keeps them as its secondary id,
+ * valid up to that offset, so its replicas continue too; its new writes
+ * start a new history, since a restart from an older file must not let a
+ * replica that saw later bytes of the old history continue into new ones. */
+void repl_restore_history(server *s, const rdb_load_info *li) {
+    repl_state *r = repl_of(s);
+    if (!r || !li->has_repl || li->repl_offset < 0) return;
+    if (repl_is_replica(s)) {
+        int db = li->repl_stream_db;
+        if (db < 0 || db >= s->dbnum) return;
+        replica_state *rs = r->rs;
+        memcpy(r->replid, li->repl_id, 41);
+        repl_reset_backlog(s, li->repl_offset);
+        rs->have_cached = 1;
+        memcpy(rs->cached_replid, li->repl_id, 41);
+        rs->cached_offset = li->repl_offset;
+        rs->cached_db = db;
+        log_msg(LL_NOTICE, "Continuing the replication history %s from offset %lld (RDB file): "
+                           "I may be able to synchronize with my master with just a partial "
+                           "transfer.",
+                li->repl_id, li->repl_offset);
+        return;
+    }
+    memcpy(r->replid2, li->repl_id, 41);
+    r->second_replid_offset = li->repl_offset + 1;
+    util_random_hex(r->replid, 40);
+    r->replid[40] = '\0';
+    repl_reset_backlog(s, li->repl_offset);
+    repl_resume_feeding(s);
+    log_msg(LL_NOTICE, "Setting secondary replication ID to %s (RDB file), valid up to offset: "
+                       "%lld. New replication ID is %s",
+            r->replid2, r->second_replid_offset, r->replid);
 }
 
 /* CLIENT KILL TYPE master: the link drops and comes back by PSYNC. */

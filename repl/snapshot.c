@@ -238,6 +238,7 @@ static void full_resync(server *s, repl_replica *rr) {
         return;
     }
     rr->slot = f->slot;
+    rr->slot_bl = r->bl;
     rr->state = LINK_WAIT_BGSAVE_END;
     rr->snap_id = r->snap.id;
     spsc_msg m = {.type = LINK_MSG_FULLSYNC, .fd = -1, .id = rr->id, .ptr = f};
@@ -455,6 +456,7 @@ void repl_snapshot_kill(server *s) {
     kill_and_reap(r->snap.pid);
     persist_repl_child_done(s, PERSIST_CHILD_CANCELLED);
     if (!r->snap.diskless) remove_temp_file(r->snap.pid);
+    if (r->snap.slot >= 0 && r->bl) backlog_reader_remove(r->bl, r->snap.slot);
     memset(&r->snap, 0, sizeof(r->snap));
 }
 
