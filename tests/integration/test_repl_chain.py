@@ -29,6 +29,17 @@ def sync_counts(server):
     return int(i["sync_full"]), int(i["sync_partial_ok"])
 
 
+def shutdown_save(server):
+    """SHUTDOWN SAVE, and the process gone with exit code 0."""
+    with server.raw() as c:
+        c.send_command("SHUTDOWN", "SAVE")
+        try:
+            c.read_reply()
+        except (OSError, rmtest.ConnectionClosed):
+            pass
+    assert server.wait_exit(30 * rmtest.SLOWDOWN) == 0
+
+
 def same_offsets(nodes, timeout=30.0):
     """Every link along the way is up and every node shows the top's offset."""
     def check():
@@ -172,13 +183,7 @@ def test_replica_restarted_from_its_rdb_resumes_by_partial_resync(servers, maste
         c.call("SET", "in4", "x")
     same_offsets([master, replica])
     full0, partial0 = sync_counts(master)
-    with replica.raw() as c:
-        c.send_command("SHUTDOWN", "SAVE")
-        try:
-            c.read_reply()
-        except Exception:
-            pass
-    assert replica.wait_exit(30 * rmtest.SLOWDOWN) == 0
+    shutdown_save(replica)
     # Missed while down, in db 4 without a new SELECT from the master.
     with master.raw() as c:
         c.call("SELECT", "4")
@@ -205,13 +210,7 @@ def test_master_restarted_from_its_rdb_lets_replicas_continue(servers):
     write_every_type(master, prefix="before", n=100)
     same_offsets([master, replica])
     old_id = info(master)["master_replid"]
-    with master.raw() as c:
-        c.send_command("SHUTDOWN", "SAVE")
-        try:
-            c.read_reply()
-        except Exception:
-            pass
-    assert master.wait_exit(30 * rmtest.SLOWDOWN) == 0
+    shutdown_save(master)
     master.start()
     master.exit_expected = False
     minfo = info(master)
