@@ -8,7 +8,10 @@
  * once per pass (see server.c), so a pipeline of N commands costs one
  * write. A client that must be closed after its error reply gets
  * CLIENT_CLOSE_AFTER_REPLY; one that must go now gets CLIENT_CLOSE_ASAP
- * and is freed by the loop, never in the middle of a command. */
+ * and is freed by the loop, never in the middle of a command. That is also
+ * how a client whose pending output passes client-output-buffer-limit
+ * goes: the limits are checked after each command and after each Pub/Sub
+ * message, as Redis checks them whenever it adds output. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -431,8 +434,8 @@ dstr client_info_string(client *c, dstr out) {
         (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
         (now - c->ctime_ms) / 1000, (now - c->last_interaction_ms) / 1000, flags, c->db->id,
         pubsub_client_count(c, PUBSUB_CHANNEL), pubsub_client_count(c, PUBSUB_PATTERN),
-        pubsub_client_count(c, PUBSUB_SHARD), (c->flags & CLIENT_MULTI) ? c->mstate_count : -1, dstr_len(c->querybuf),
-        dstr_avail(c->querybuf), dstr_alloc_size(c->querybuf), c->qb_peak,
+        pubsub_client_count(c, PUBSUB_SHARD), (c->flags & CLIENT_MULTI) ? c->mstate_count : -1,
+        dstr_len(c->querybuf), dstr_avail(c->querybuf), dstr_alloc_size(c->querybuf), c->qb_peak,
         dstr_len(c->reply) - c->reply_sent,
         sizeof(client) + dstr_alloc_size(c->querybuf) + dstr_alloc_size(c->reply),
         (c->flags & CLIENT_WRITE_ARMED) ? "w" : "", cmd, c->resp);

@@ -209,7 +209,8 @@ static long long unsubscribe_all(client *c, int kind, int notify) {
         unsubscribe_node(c, kind, head);
         n++;
     }
-    if (notify && n == 0) reply_confirm(c, kind_words[kind].unsubscribed, NULL, confirm_count(c, kind));
+    if (notify && n == 0)
+        reply_confirm(c, kind_words[kind].unsubscribed, NULL, confirm_count(c, kind));
     return n;
 }
 
