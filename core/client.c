@@ -8,7 +8,10 @@
  * once per pass (see server.c), so a pipeline of N commands costs one
  * write. A client that must be closed after its error reply gets
  * CLIENT_CLOSE_AFTER_REPLY; one that must go now gets CLIENT_CLOSE_ASAP
- * and is freed by the loop, never in the middle of a command. */
+ * and is freed by the loop, never in the middle of a command. That is also
+ * how a client whose pending output passes client-output-buffer-limit
+ * goes: the limits are checked after each command and after each Pub/Sub
+ * message, as Redis checks them whenever it adds output. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +26,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/multi.h"
+#include "core/pubsub.h"
 #include "core/reply.h"
 #include "core/server.h"
 #include "core/util.h"
@@ -119,6 +123,7 @@ void client_free(client *c) {
         close(c->fd);
     }
     blocking_unblock(c);
+    pubsub_client_reset(c);
     multi_discard(c);
     db_unwatch_all(c);
     mem_free(c->watched);
@@ -287,6 +292,7 @@ void client_process_input(client *c) {
             break;
         }
         process_command(c);
+        client_check_output_limits(c);
         /* A blocked command keeps its argv: it runs again when served. */
         if (c->flags & CLIENT_BLOCKED) break;
         client_reset_argv(c);
@@ -362,30 +368,75 @@ int client_is_local(client *c) {
     return util_addr_is_loopback(c->addr) || c->fd < 0;
 }
 
+enum client_type client_get_type(const client *c) {
+    if (c->flags & CLIENT_MASTER) return CLIENT_TYPE_MASTER;
+    if (c->flags & CLIENT_REPLICA) return CLIENT_TYPE_REPLICA;
+    if (c->flags & CLIENT_PUBSUB) return CLIENT_TYPE_PUBSUB;
+    return CLIENT_TYPE_NORMAL;
+}
+
+/* Whether the pending output is over a limit of the client's class. The
+ * soft limit counts only once it held for more than its seconds; going
+ * under it restarts the clock. Replicas are not here: their limit is on
+ * the stream they are behind, checked by repl/. */
+static int over_output_limits(client *c, size_t used) {
+    const config *cfg = &c->srv->cfg;
+    const client_obuf_limit *lim =
+        client_get_type(c) == CLIENT_TYPE_PUBSUB ? &cfg->obuf_pubsub : &cfg->obuf_normal;
+    if (lim->hard > 0 && (long long)used >= lim->hard) return 1;
+    if (lim->soft <= 0 || (long long)used < lim->soft) {
+        c->obuf_soft_since_ms = 0;
+        return 0;
+    }
+    long long now = util_ms_time();
+    if (!c->obuf_soft_since_ms) {
+        c->obuf_soft_since_ms = now;
+        return 0;
+    }
+    return now - c->obuf_soft_since_ms > lim->soft_seconds * 1000;
+}
+
+int client_check_output_limits(client *c) {
+    /* A client without a socket (the master's, a fake one) is never freed
+     * here; one already closing has nothing more to lose. */
+    if (c->fd < 0 || (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_REPLICA))) return 0;
+    size_t used = dstr_len(c->reply) - c->reply_sent;
+    if (used == 0 || !over_output_limits(c, used)) return 0;
+    dstr ci = client_info_string(c, dstr_empty());
+    c->flags |= CLIENT_CLOSE_ASAP;
+    log_msg(LL_WARNING,
+            "Client %s scheduled to be closed ASAP for overcoming of output buffer limits.", ci);
+    dstr_free(ci);
+    return 1;
+}
+
 dstr client_info_string(client *c, dstr out) {
     long long now = util_ms_time();
     char flags[16];
     int f = 0;
+    /* In Redis's order (catClientInfoString). */
+    if (c->flags & CLIENT_REPLICA) flags[f++] = 'S';
+    if (c->flags & CLIENT_MASTER) flags[f++] = 'M';
+    if (c->flags & CLIENT_PUBSUB) flags[f++] = 'P';
     if (c->flags & CLIENT_MULTI) flags[f++] = 'x';
     if (c->flags & CLIENT_PAUSED) flags[f++] = 'b';
     if (c->flags & CLIENT_DIRTY_CAS) flags[f++] = 'd';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) flags[f++] = 'c';
     if (c->flags & CLIENT_UNIX_SOCKET) flags[f++] = 'U';
-    if (c->flags & CLIENT_REPLICA) flags[f++] = 'S';
-    if (c->flags & CLIENT_MASTER) flags[f++] = 'M';
     if (f == 0) flags[f++] = 'N';
     flags[f] = '\0';
     const char *cmd = c->lastcmd ? c->lastcmd->name : "NULL";
     return dstr_catfmt(
         out,
-        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 "
-        "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
+        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%lld "
+        "psub=%lld ssub=%lld multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
         "rbp=%zu obl=0 oll=0 omem=%zu tot-mem=%zu events=r%s cmd=%s user=default redir=-1 "
         "resp=%d",
         (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
         (now - c->ctime_ms) / 1000, (now - c->last_interaction_ms) / 1000, flags, c->db->id,
-        (c->flags & CLIENT_MULTI) ? c->mstate_count : -1, dstr_len(c->querybuf),
-        dstr_avail(c->querybuf), dstr_alloc_size(c->querybuf), c->qb_peak,
+        pubsub_client_count(c, PUBSUB_CHANNEL), pubsub_client_count(c, PUBSUB_PATTERN),
+        pubsub_client_count(c, PUBSUB_SHARD), (c->flags & CLIENT_MULTI) ? c->mstate_count : -1,
+        dstr_len(c->querybuf), dstr_avail(c->querybuf), dstr_alloc_size(c->querybuf), c->qb_peak,
         dstr_len(c->reply) - c->reply_sent,
         sizeof(client) + dstr_alloc_size(c->querybuf) + dstr_alloc_size(c->reply),
         (c->flags & CLIENT_WRITE_ARMED) ? "w" : "", cmd, c->resp);

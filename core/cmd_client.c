@@ -38,7 +38,13 @@ void cmd_client_getname(client *c) {
         reply_null(c);
 }
 
-enum { TYPE_NORMAL, TYPE_REPLICA, TYPE_MASTER, TYPE_PUBSUB, TYPE_ANY };
+enum {
+    TYPE_NORMAL = CLIENT_TYPE_NORMAL,
+    TYPE_REPLICA = CLIENT_TYPE_REPLICA,
+    TYPE_MASTER = CLIENT_TYPE_MASTER,
+    TYPE_PUBSUB = CLIENT_TYPE_PUBSUB,
+    TYPE_ANY
+};
 
 static int parse_type(const dstr t) {
     if (arg_is(t, "normal")) return TYPE_NORMAL;
@@ -52,12 +58,6 @@ static int parse_type(const dstr t) {
  * no client (strcmp would stop at the NUL and kill 127.0.0.1:5000). */
 static int filter_is_cstr(const dstr filter) {
     return !filter || memchr(filter, '\0', dstr_len(filter)) == NULL;
-}
-
-static int client_type(const client *c) {
-    if (c->flags & CLIENT_MASTER) return TYPE_MASTER;
-    if (c->flags & CLIENT_REPLICA) return TYPE_REPLICA;
-    return TYPE_NORMAL;
 }
 
 void cmd_client_list(client *c) {
@@ -90,7 +90,7 @@ void cmd_client_list(client *c) {
     client *last = s->clients;
     while (last && last->next) last = last->next;
     for (client *x = last; x; x = x->prev) {
-        if (type != TYPE_ANY && client_type(x) != type) continue;
+        if (type != TYPE_ANY && (int)client_get_type(x) != type) continue;
         if (nids) {
             int hit = 0;
             for (int i = 0; i < nids; i++)
@@ -175,7 +175,7 @@ void cmd_client_kill(client *c) {
         if (addr && strcmp(x->addr, addr) != 0) continue;
         if (laddr && strcmp(x->laddr, laddr) != 0) continue;
         if (id && (long long)x->id != id) continue;
-        if (type >= 0 && client_type(x) != type) continue;
+        if (type >= 0 && (int)client_get_type(x) != type) continue;
         if (maxage && (now - x->ctime_ms) / 1000 < maxage) continue;
         if (x == c && skipme) continue;
         if (x == c)

@@ -10,6 +10,7 @@
 #include "core/mem.h"
 #include "core/multi.h"
 #include "core/persist.h"
+#include "core/pubsub.h"
 #include "core/reply.h"
 #include "core/util.h"
 #include "repl/repl.h"
@@ -17,6 +18,14 @@
 void cmd_ping(client *c) {
     if (c->argc > 2) {
         reply_error(c, "ERR wrong number of arguments for 'ping' command");
+        return;
+    }
+    /* A subscribed RESP2 client reads replies and messages on one stream
+     * of arrays: its PONG is an array too, as in Redis. */
+    if ((c->flags & CLIENT_PUBSUB) && c->resp == 2) {
+        reply_array(c, 2);
+        reply_bulk(c, "pong", 4);
+        reply_bulk(c, c->argc == 1 ? "" : c->argv[1], c->argc == 1 ? 0 : dstr_len(c->argv[1]));
         return;
     }
     if (c->argc == 1)
@@ -139,11 +148,6 @@ void cmd_config_rewrite(client *c) {
     }
     log_msg(LL_NOTICE, "CONFIG REWRITE executed with success.");
     reply_ok(c);
-}
-
-static void reply_help(client *c, const char **lines, int n) {
-    reply_array(c, n);
-    for (int i = 0; i < n; i++) reply_status(c, lines[i]);
 }
 
 void cmd_config_help(client *c) {
@@ -392,6 +396,7 @@ void cmd_reset(client *c) {
     db_unwatch_all(c);
     c->db = &c->srv->dbs[0];
     c->resp = 2;
+    pubsub_client_reset(c);
     dstr_free(c->name);
     c->name = NULL;
     c->authenticated = c->srv->cfg.requirepass == NULL;

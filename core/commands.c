@@ -27,6 +27,7 @@
 #include "core/multi.h"
 #include "core/persist.h"
 #include "core/propagate.h"
+#include "core/pubsub.h"
 #include "core/reply.h"
 #include "core/util.h"
 #include "repl/repl.h"
@@ -273,10 +274,12 @@ static int queue_has_write(const client *c) {
     return 0;
 }
 
-/* The error that refuses cmd before it runs or is queued, or NULL. PING
- * gets -MISCONF too, as in Redis, so that a health check notices that
- * snapshots fail. A master's stream is never refused. */
-static const char *write_refusal(client *c, const command *cmd) {
+/* The error that refuses cmd before it runs or is queued, or NULL (buf
+ * may hold it). PING gets -MISCONF too, as in Redis, so that a health
+ * check notices that snapshots fail. A subscribed RESP2 client is refused
+ * most commands, after the write guards and before the replica's
+ * refusals, as in Redis. A master's stream is never refused. */
+static const char *write_refusal(client *c, const command *cmd, char *buf, size_t len) {
     server *s = c->srv;
     int is_write = (cmd->flags & CMD_WRITE) ||
                    (cmd->proc == cmd_exec && (c->flags & CLIENT_MULTI) && queue_has_write(c));
@@ -284,6 +287,8 @@ static const char *write_refusal(client *c, const command *cmd) {
         persist_writes_refused(s))
         return ERR_MISCONF;
     if (is_write && !repl_min_replicas_ok(s)) return ERR_NOREPLICAS;
+    const char *pubsub = pubsub_refusal(c, cmd, buf, len);
+    if (pubsub) return pubsub;
     return repl_command_refusal(s, c, cmd, is_write);
 }
 
@@ -351,7 +356,7 @@ int process_command(client *c) {
             reject(c, "NOAUTH Authentication required.");
         return -1;
     }
-    const char *refusal = write_refusal(c, cmd);
+    const char *refusal = write_refusal(c, cmd, buf, sizeof(buf));
     if (refusal) {
         cmd->rejected_calls++;
         if (cmd->proc == cmd_exec)
@@ -481,12 +486,14 @@ void command_reply_info(client *c, const command *cmd) {
     reply_array(c, 10);
     reply_bulk_cstr(c, cmd->name);
     reply_int(c, cmd->arity);
+    /* may_replicate is hidden, as Redis 7.0 hides it. */
+    uint32_t shown = cmd->flags & ~(uint32_t)CMD_MAY_REPLICATE;
     int nflags = 0;
     for (int i = 0; i < 15; i++)
-        if (cmd->flags & (1u << i)) nflags++;
+        if (shown & (1u << i)) nflags++;
     reply_array(c, nflags);
     for (int i = 0; i < 15; i++)
-        if (cmd->flags & (1u << i)) reply_status(c, flag_names[i]);
+        if (shown & (1u << i)) reply_status(c, flag_names[i]);
     reply_int(c, cmd->first_key);
     reply_int(c, cmd->last_key);
     reply_int(c, cmd->key_step);

@@ -12,6 +12,7 @@
 #include "core/commands.h"
 #include "core/mem.h"
 #include "core/persist.h"
+#include "core/pubsub.h"
 #include "core/reply.h"
 #include "core/util.h"
 #include "repl/repl.h"
@@ -124,8 +125,8 @@ static dstr section_stats(server *s, dstr o) {
         "expired_stale_perc:%.2f\r\nexpired_time_cap_reached_count:%lld\r\n"
         "expire_cycle_cpu_milliseconds:%lld\r\nevicted_keys:%lld\r\nevicted_clients:0\r\n"
         "total_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\n"
-        "keyspace_hits:%lld\r\nkeyspace_misses:%lld\r\npubsub_channels:0\r\n"
-        "pubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:%lld\r\n"
+        "keyspace_hits:%lld\r\nkeyspace_misses:%lld\r\npubsub_channels:%lld\r\n"
+        "pubsub_patterns:%lld\r\npubsubshard_channels:%lld\r\nlatest_fork_usec:%lld\r\n"
         "total_forks:%lld\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\n"
         "active_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\n"
         "active_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\n"
@@ -143,7 +144,9 @@ static dstr section_stats(server *s, dstr o) {
         inst_kbps(s, INST_NET_REPL_OUT), s->stat_rejected_conn, sync_full, sync_ok, sync_err,
         s->stat_expiredkeys, (double)s->stat_expired_stale_perc, s->stat_expired_time_cap_reached,
         s->stat_expire_cycle_time_used / 1000, s->stat_evictedkeys, s->stat_keyspace_hits,
-        s->stat_keyspace_misses, latest_fork_usec, total_forks, s->stat_unexpected_error_replies,
+        s->stat_keyspace_misses, pubsub_server_count(s, PUBSUB_CHANNEL),
+        pubsub_server_count(s, PUBSUB_PATTERN), pubsub_server_count(s, PUBSUB_SHARD),
+        latest_fork_usec, total_forks, s->stat_unexpected_error_replies,
         s->stat_total_error_replies,
         s->stat_io_reads, s->stat_io_writes, s->stat_client_qbuf_limit_disconnections);
 }

@@ -154,6 +154,22 @@ void reply_double(client *c, double d) {
 
 void reply_verbatim(client *c, const char *p, size_t len) { reply_bulk(c, p, len); }
 
+void reply_push(client *c, long long n) { reply_prefixed_len(c, c->resp == 3 ? '>' : '*', n); }
+
+void reply_push_encoded(client *c, const char *p, size_t len) {
+    if (c->resp == 3 && len && p[0] == '*') {
+        reply_raw(c, ">", 1);
+        p++;
+        len--;
+    }
+    reply_raw(c, p, len);
+}
+
+void reply_help(client *c, const char **lines, int n) {
+    reply_array(c, n);
+    for (int i = 0; i < n; i++) reply_status(c, lines[i]);
+}
+
 #define DEFER_WIDTH 24 /* '*' + up to 20 digits + CRLF, padded */
 
 size_t reply_defer_len(client *c) {

@@ -1,4 +1,4 @@
-/* reply: RESP2 replies appended to a client's output buffer.
+/* reply: RESP2 replies (and RESP3 push data) appended to a client's output buffer.
  *
  * Replies are encoded straight into the client's pending output; the
  * event loop writes it out once per loop pass, so a pipeline of N
@@ -28,6 +28,13 @@ void reply_null_array(client *c); /* *-1 */
 void reply_array(client *c, long long n);
 void reply_double(client *c, double d);
 void reply_verbatim(client *c, const char *p, size_t len); /* bulk in RESP2 */
+/* Push data ('>' in RESP3, an array in RESP2): Pub/Sub messages and
+ * (un)subscribe confirmations. */
+void reply_push(client *c, long long n);
+/* An array already encoded in RESP2, sent as push data. */
+void reply_push_encoded(client *c, const char *p, size_t len);
+/* A HELP reply: each line a status. */
+void reply_help(client *c, const char **lines, int n);
 /* Deferred array length: reserve, fill in later. */
 size_t reply_defer_len(client *c);
 void reply_set_deferred_len(client *c, size_t handle, long long n);

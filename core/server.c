@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/persist.h"
+#include "core/pubsub.h"
 #include "core/propagate.h"
 #include "core/reply.h"
 #include "core/server.h"
@@ -80,7 +81,9 @@ int server_init(server *s) {
     s->epfd = -1;
     s->errorstats = dict_create(&errorstats_type);
     db_init_all(s);
+    pubsub_init(s);
     types_register();
+    pubsub_register();
     persist_register();
     repl_register();
     commands_init(s);
@@ -96,6 +99,7 @@ void server_free(server *s) {
     s->epfd = -1; /* repl_free's unwatching must not reach a reused number */
     persist_free(s);
     db_free_all(s);
+    pubsub_free(s);
     dict_release(s->errorstats);
     dict_release(s->commands);
     propagate_flush(s);

@@ -86,6 +86,16 @@ enum {
     CLIENT_MONITOR = 1 << 14,
     CLIENT_BLOCKED = 1 << 15,
     CLIENT_FORCE_PROPAGATE = 1 << 16, /* propagate this command even if dirty did not move */
+    CLIENT_PUBSUB = 1 << 17,          /* holds a Pub/Sub subscription (`P`) */
+};
+
+/* Client classes, as Redis's getClientType: CLIENT LIST/KILL TYPE and the
+ * output-buffer limits (client-output-buffer-limit) go by them. */
+enum client_type {
+    CLIENT_TYPE_NORMAL,
+    CLIENT_TYPE_REPLICA,
+    CLIENT_TYPE_MASTER,
+    CLIENT_TYPE_PUBSUB,
 };
 
 typedef struct blocking_state {
@@ -137,6 +147,8 @@ typedef struct client {
     struct client *next, *prev;                 /* all clients */
     struct client *next_paused;
     blocking_state bstate;
+    struct client_pubsub *pubsub; /* subscriptions (pubsub.c), NULL before the first */
+    long long obuf_soft_since_ms; /* over the soft output-buffer limit since, 0 if not */
 } client;
 
 typedef struct watched_key {
@@ -252,6 +264,7 @@ typedef struct server {
     int blocked_clients;
     int loading;
     struct repl_state *repl; /* replication (repl/), opaque here */
+    struct pubsub_state *pubsub; /* channels and patterns (pubsub.c), opaque here */
 } server;
 
 /* Lifecycle (server.c). */
@@ -319,6 +332,12 @@ void client_rewrite_argv(client *c, int argc, ...);
 void client_set_argv(client *c, dstr *argv, int argc);
 dstr client_info_string(client *c, dstr out);
 int client_is_local(client *c);
+enum client_type client_get_type(const client *c);
+/* Redis's closeClientOnOutputBufferLimitReached: close the client (once
+ * this pass ends, with Redis's log line) when its pending output reached
+ * the hard limit of its class, or stayed over the soft limit longer than
+ * the soft seconds. Called after output is added. Returns 1 when closed. */
+int client_check_output_limits(client *c);
 void client_unpause_all(server *s);
 
 /* Command dispatch (commands.c). */

@@ -4,9 +4,13 @@
 #define RM_TEST_SUPPORT_H
 
 #include <check.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "core/dstr.h"
+#include "core/mem.h"
+#include "core/server.h"
 
 /* The whole content of a file, which must exist. */
 static inline dstr test_read_file(const char *path) {
@@ -18,6 +22,28 @@ static inline dstr test_read_file(const char *path) {
     while ((n = fread(buf, 1, sizeof(buf), f)) > 0) text = dstr_cat(text, buf, n);
     fclose(f);
     return text;
+}
+
+/* Run argc C-string arguments from ap as a command of client c; what c
+ * received, taken out of its output (the caller frees it). */
+static inline dstr test_vcommand(client *c, int argc, va_list ap) {
+    dstr *argv = mem_alloc(sizeof(dstr) * (size_t)argc);
+    for (int i = 0; i < argc; i++) argv[i] = dstr_from(va_arg(ap, const char *));
+    client_set_argv(c, argv, argc);
+    process_command(c);
+    client_reset_argv(c);
+    dstr r = dstr_dup(c->reply);
+    dstr_clear(c->reply);
+    return r;
+}
+
+/* Run every test of the suite; the exit status for main. */
+static inline int test_run_suite(Suite *s) {
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 #endif
