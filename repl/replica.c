@@ -224,10 +224,8 @@ static int is_getack(dstr *argv, int argc) {
 }
 
 static void send_ack(replica_state *rs, long long offset) {
-    char num[24];
-    int n = util_ll_to_str(num, sizeof(num), offset);
-    char *buf = mem_alloc(64);
-    int len = snprintf(buf, 64, "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$%d\r\n%s\r\n", n, num);
+    size_t len;
+    char *buf = rconn_ack_cmd(offset, &len);
     post(rs, RCONN_MSG_SEND, buf, (uint64_t)len);
 }
 

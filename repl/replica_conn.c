@@ -88,6 +88,14 @@ rconn_buf *rconn_buf_new(size_t cap) {
     return b;
 }
 
+char *rconn_ack_cmd(long long offset, size_t *len) {
+    char off[UTIL_LONG_STR_SIZE];
+    int n = util_ll_to_str(off, sizeof(off), offset);
+    char *p = mem_alloc(64);
+    *len = (size_t)snprintf(p, 64, "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$%d\r\n%s\r\n", n, off);
+    return p;
+}
+
 /* ---- lifetime ----------------------------------------------------------- */
 
 static int rconn_busy(const rconn *c) {
@@ -654,11 +662,9 @@ static void rconn_send_ack(rconn *c) {
     if (c->queued_acks >= RCONN_MAX_QUEUED_ACKS) return; /* the master reads nothing */
     long long applied = atomic_load_explicit(&c->sh->applied, memory_order_acquire);
     if (applied < 0) return; /* a full payload is still loading: nothing to acknowledge */
-    char off[UTIL_LONG_STR_SIZE];
-    int n = util_ll_to_str(off, sizeof(off), applied);
-    char *p = mem_alloc(64);
-    int len = snprintf(p, 64, "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$%d\r\n%s\r\n", n, off);
-    rconn_queue(c, p, (size_t)len, 1);
+    size_t len;
+    char *p = rconn_ack_cmd(applied, &len);
+    rconn_queue(c, p, len, 1);
 }
 
 static void rconn_tick(rconn *c, uint64_t timeout_ms) {

@@ -160,6 +160,11 @@ typedef struct rconn_buf {
     char data[];
 } rconn_buf;
 
+/* "REPLCONF ACK <offset>" as the master reads it, in a mem_alloc'd buffer
+ * of *len bytes: the ticks' ACKs and the keyspace's own (the answer to
+ * GETACK, the first ACK after a load) are the same bytes. Either thread. */
+char *rconn_ack_cmd(long long offset, size_t *len);
+
 /* The I/O thread's side. `state` is the thread's own slot for its replica
  * connection (link_thread.rconn, NULL while there is none): the master-side
  * dispatcher in replica_link.c forwards every enum rconn_msg message here,
