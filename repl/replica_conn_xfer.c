@@ -194,6 +194,7 @@ static void rconn_stream_data(rconn *c, int res) {
         rconn_close(c, res == 0 ? RCONN_CLOSED_EOF : RCONN_CLOSED_IO);
         return;
     }
+    rconn_progress(c); /* the master's PINGs are what keep a quiet link alive */
     b->len = (size_t)res;
     /* A PING or a small write would pin a whole chunk while it waits in
      * the keyspace's queue. */

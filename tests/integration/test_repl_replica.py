@@ -443,3 +443,17 @@ def test_bad_master_never_crashes_the_replica(servers, case, load):
         assert replica.alive()
     finally:
         fake.close()
+
+
+def test_live_link_outlasts_repl_timeout(servers):
+    """The master's PINGs keep a quiet link up for longer than repl-timeout:
+    the timeout counts from the last byte the replica read, not from the
+    start of the stream."""
+    master = servers.ringmaster("--save", "", "--repl-ping-replica-period", "1", name="master")
+    replica = servers.ringmaster("--replicaof", "127.0.0.1", str(master.port),
+                                 "--repl-timeout", "2", name="rm-replica")
+    caught_up(master, replica)
+    time.sleep(4.5 * rmtest.SLOWDOWN)
+    assert info(replica)["master_link_status"] == "up"
+    assert "MASTER timeout" not in replica.log_text()
+    assert int(info(master, "stats")["sync_full"]) == 1

@@ -523,8 +523,18 @@ END_TEST
 START_TEST(test_timeouts) {
     fx f;
     fx_init(&f);
-    /* Streaming without a byte. */
+    /* Streaming with a PING every 50 ms, ticks at 100 ms: the link lives,
+     * however long it has been up. */
     int m = streaming(&f);
+    for (int i = 0; i < 6; i++) {
+        usleep(50 * 1000);
+        m_sends(m, "*1\r\n$4\r\nPING\r\n");
+        WAIT(&f, dstr_len(f.c.stream) == 14 * (size_t)(i + 1));
+        post(&f, RCONN_MSG_TICK, 100, NULL);
+    }
+    collect(&f, 50);
+    ck_assert_int_eq(f.c.closed, 0);
+    /* Then no byte any more. */
     usleep(150 * 1000);
     post(&f, RCONN_MSG_TICK, 100, NULL);
     WAIT(&f, f.c.closed == 1);
