@@ -25,7 +25,11 @@
  * dropped. The offset advances by exactly the bytes of each command
  * applied, and those same bytes go into this server's backlog, so
  * master_repl_offset here equals the master's for the same history. While
- * the payload loads, stream bytes wait in `held` and are applied after.
+ * the payload loads, the stream's buffers wait in `held`, as the I/O thread
+ * handed them over (not copied), and are applied in order after. Every
+ * buffer is released once applied (or queued in `pending`): until then its
+ * bytes count against the I/O thread's read limit (replica_conn.h), so a
+ * long load or a slow keyspace stops the reading and TCP slows the master.
  * The offset is published to the I/O thread (rconn_shared.applied), which
  * sends REPLCONF ACK once a second; REPLCONF GETACK is answered at its
  * exact place in the stream, with the offset before it, as Redis does.
@@ -97,7 +101,7 @@ typedef struct replica_state {
     int sync_swapdb;
     rdb_loader *ld;
     int load_fd; /* the disk payload being loaded, -1 */
-    dstr held;   /* stream bytes that arrived while the payload loaded */
+    rconn_buf *held, *held_tail; /* stream that arrived while the payload loaded */
 
     long long last_tick_ms;
     client *master; /* while CONNECTED */
@@ -175,6 +179,7 @@ static void start_connection(server *s) {
     atomic_store_explicit(&rs->shared->last_io_ms, util_ms_time(), memory_order_relaxed);
     atomic_store_explicit(&rs->shared->applied, rs->have_cached ? rs->cached_offset : 0,
                           memory_order_release);
+    rs->shared->read_limit = RCONN_READ_LIMIT;
     st->shared = rs->shared;
     rs->conn_id = ++r->next_conn_id;
     rs->thr = io_pool_assign(&r->pool);
@@ -239,10 +244,8 @@ static int is_getack(dstr *argv, int argc) {
 }
 
 static void send_ack(replica_state *rs, long long offset) {
-    char num[24];
-    int n = util_ll_to_str(num, sizeof(num), offset);
-    char *buf = mem_alloc(64);
-    int len = snprintf(buf, 64, "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$%d\r\n%s\r\n", n, num);
+    size_t len;
+    char *buf = rconn_ack_cmd(offset, &len);
     post(rs, RCONN_MSG_SEND, buf, (uint64_t)len);
 }
 
@@ -302,16 +305,27 @@ static size_t run_commands(server *s, replica_state *rs, client *c, const char *
     return cmd_start;
 }
 
+/* Done with a buffer the I/O thread handed over: it may be waiting for
+ * exactly this release to read again. */
+static void release_buf(replica_state *rs, rconn_buf *b) {
+    if (rconn_buf_release(rs->shared, b)) post(rs, RCONN_MSG_RESUME, NULL, 0);
+}
+
+/* The connection is over: its buffers no longer count for anyone. */
+static void drop_held(replica_state *rs) {
+    while (rs->held) {
+        rconn_buf *next = rs->held->next;
+        mem_free(rs->held);
+        rs->held = next;
+    }
+    rs->held_tail = NULL;
+}
+
 /* Stream bytes from the master, in the buffer the I/O thread read them
  * into. Commands complete in it run straight from it; only the tail of
  * one that continues in the next buffer is copied (into `pending`), where
  * the next bytes join it. */
-static void feed_stream(server *s, replica_state *rs, const char *p, size_t len) {
-    if (rs->state != RS_CONNECTED) {
-        if (!rs->held) rs->held = dstr_empty();
-        rs->held = dstr_cat(rs->held, p, len);
-        return;
-    }
+static void apply_stream(server *s, replica_state *rs, const char *p, size_t len) {
     client *c = rs->master;
     if (!c) return; /* the link is going: its bytes too */
     if (dstr_len(rs->pending) == 0) {
@@ -324,6 +338,19 @@ static void feed_stream(server *s, replica_state *rs, const char *p, size_t len)
     }
     atomic_store_explicit(&rs->shared->applied, repl_of(s)->master_repl_offset,
                           memory_order_release);
+}
+
+/* A stream buffer: applied, or queued while the payload loads. */
+static void feed_stream(server *s, replica_state *rs, rconn_buf *b) {
+    if (rs->state != RS_CONNECTED) {
+        b->next = NULL;
+        if (rs->held_tail) rs->held_tail->next = b;
+        else rs->held = b;
+        rs->held_tail = b;
+        return;
+    }
+    apply_stream(s, rs, b->data, b->len);
+    release_buf(rs, b);
 }
 
 /* ---- the full sync ---------------------------------------------------------- */
@@ -375,11 +402,12 @@ static void finish_load(server *s, replica_state *rs) {
      * the same. */
     send_ack(rs, rs->sync_offset);
     log_msg(LL_NOTICE, "MASTER <-> REPLICA sync: Finished with success");
-    if (rs->held) {
-        dstr held = rs->held;
-        rs->held = NULL;
-        feed_stream(s, rs, held, dstr_len(held));
-        dstr_free(held);
+    rconn_buf *held = rs->held;
+    rs->held = rs->held_tail = NULL;
+    while (held) {
+        rconn_buf *next = held->next;
+        feed_stream(s, rs, held);
+        held = next;
     }
 }
 
@@ -504,8 +532,7 @@ static void on_closed(server *s, replica_state *rs) {
                                "old dataset");
         end_load(s, rs);
     }
-    dstr_free(rs->held);
-    rs->held = NULL;
+    drop_held(rs);
     rs->net_in_done +=
         (long long)atomic_load_explicit(&rs->shared->net_in_bytes, memory_order_relaxed);
     mem_free(rs->shared);
@@ -548,7 +575,7 @@ void replica_on_report(server *s, const spsc_msg *m) {
         break;
     case RCONN_REP_PAYLOAD_DATA:
         feed_payload(s, rs, b->data, b->len);
-        mem_free(b);
+        release_buf(rs, b);
         break;
     case RCONN_REP_PAYLOAD_END:
         payload_end(s, rs);
@@ -557,8 +584,7 @@ void replica_on_report(server *s, const spsc_msg *m) {
         payload_file(s, rs);
         break;
     case RCONN_REP_STREAM:
-        feed_stream(s, rs, b->data, b->len);
-        mem_free(b);
+        feed_stream(s, rs, b);
         break;
     case RCONN_REP_CLOSED:
         on_closed(s, rs);
@@ -859,7 +885,7 @@ void replica_free(server *s) {
     if (m) client_free(m);
     if (rs->ld) rdb_loader_free(rs->ld);
     if (rs->load_fd >= 0) close(rs->load_fd);
-    dstr_free(rs->held);
+    drop_held(rs);
     req_parser_free(&rs->parser);
     dstr_free(rs->pending);
     dstr_free(rs->txn);

@@ -16,10 +16,12 @@
  *   STREAM                         RCONN_STREAMING: stream bytes, ACKs
  *
  * Input is read by one recv, always armed except while a to_disk transfer
- * writes what it read to the file. Reply lines gather in `in` (at most
- * RCONN_LINE_MAX bytes: a master that sends more without a newline is not
- * speaking the protocol); bytes read past the line that ends the handshake
- * belong to the payload or the stream and are handed on.
+ * writes what it read to the file, and while the keyspace holds more of
+ * what was handed over than rconn_shared.read_limit (flow control, in
+ * replica_conn.h: `paused` until RCONN_MSG_RESUME). Reply lines gather in
+ * `in` (at most RCONN_LINE_MAX bytes: a master that sends more without a
+ * newline is not speaking the protocol); bytes read past the line that
+ * ends the handshake belong to the payload or the stream and are handed on.
  *
  * Output: commands, SEND messages' bytes and the ticks' ACKs queue in
  * order; one send is in flight at a time, so the master reads them in
@@ -84,8 +86,34 @@ void rconn_count_in(rconn *c, int res) {
 
 rconn_buf *rconn_buf_new(size_t cap) {
     rconn_buf *b = mem_alloc(sizeof(*b) + cap);
+    b->next = NULL;
     b->len = 0;
     return b;
+}
+
+void rconn_hand_over(rconn *c, uint32_t type, rconn_buf *b) {
+    atomic_fetch_add(&c->sh->unreleased, b->len);
+    rconn_report(c, type, 0, b);
+}
+
+/* On the keyspace thread. The flag is looked at after the count went
+ * down, the I/O thread looks at the count after it set the flag (both
+ * sequentially consistent): one of them sees the other, and the exchange
+ * gives the resume to exactly one. */
+int rconn_buf_release(rconn_shared *sh, rconn_buf *b) {
+    uint64_t n = b->len;
+    mem_free(b);
+    uint64_t left = atomic_fetch_sub(&sh->unreleased, n) - n;
+    return left < sh->read_limit / 2 && atomic_load(&sh->paused) &&
+           atomic_exchange(&sh->paused, 0);
+}
+
+char *rconn_ack_cmd(long long offset, size_t *len) {
+    char off[UTIL_LONG_STR_SIZE];
+    int n = util_ll_to_str(off, sizeof(off), offset);
+    char *p = mem_alloc(64);
+    *len = (size_t)snprintf(p, 64, "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$%d\r\n%s\r\n", n, off);
+    return p;
 }
 
 /* ---- lifetime ----------------------------------------------------------- */
@@ -501,8 +529,31 @@ static void rconn_on_recv(ring *r, ring_req *req, int res, uint32_t flags) {
     rconn_cb_leave(c);
 }
 
+/* Flow control: 1 while no recv may be posted (replica_conn.h). */
+static int rconn_hold_reading(rconn *c) {
+    rconn_shared *sh = c->sh;
+    if (c->paused) return 1;
+    if (atomic_load(&sh->unreleased) <= sh->read_limit) return 0;
+    atomic_store(&sh->paused, 1);
+    /* A release between the look above and the flag saw no flag and
+     * posted nothing: if the count is low already, take the flag back
+     * (if the keyspace took it first, its RESUME is on the way). */
+    if (atomic_load(&sh->unreleased) < sh->read_limit / 2 && atomic_exchange(&sh->paused, 0))
+        return 0;
+    c->paused = 1;
+    return 1;
+}
+
+static void rconn_resume(rconn *c) {
+    if (!c->paused) return;
+    c->paused = 0;
+    rconn_progress(c);
+    rconn_arm_recv(c);
+}
+
 void rconn_arm_recv(rconn *c) {
     if (c->closing || c->recv_req.busy) return;
+    if (c->step >= RCONN_STEP_PAYLOAD && rconn_hold_reading(c)) return;
     int rc;
     if (c->step < RCONN_STEP_PAYLOAD) {
         rc = ring_prep_recv(rconn_ring(c), &c->recv_req, c->fd, c->in + c->in_len,
@@ -654,14 +705,15 @@ static void rconn_send_ack(rconn *c) {
     if (c->queued_acks >= RCONN_MAX_QUEUED_ACKS) return; /* the master reads nothing */
     long long applied = atomic_load_explicit(&c->sh->applied, memory_order_acquire);
     if (applied < 0) return; /* a full payload is still loading: nothing to acknowledge */
-    char off[UTIL_LONG_STR_SIZE];
-    int n = util_ll_to_str(off, sizeof(off), applied);
-    char *p = mem_alloc(64);
-    int len = snprintf(p, 64, "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$%d\r\n%s\r\n", n, off);
-    rconn_queue(c, p, (size_t)len, 1);
+    size_t len;
+    char *p = rconn_ack_cmd(applied, &len);
+    rconn_queue(c, p, len, 1);
 }
 
 static void rconn_tick(rconn *c, uint64_t timeout_ms) {
+    /* Paused, we are the ones not reading: the master's PINGs wait in the
+     * socket. */
+    if (c->paused) rconn_progress(c);
     /* A to_disk transfer writing or syncing its file reads nothing
      * meanwhile: the disk's time is not the master's silence. */
     if (timeout_ms > 0 && !c->file_req.busy &&
@@ -695,6 +747,13 @@ void rconn_on_message(io_thread *t, void **state, const spsc_msg *m) {
         if (c) {
             c->depth++;
             rconn_tick(c, m->val);
+            rconn_cb_leave(c);
+        }
+        break;
+    case RCONN_MSG_RESUME:
+        if (c && c->id == m->id) {
+            c->depth++;
+            rconn_resume(c);
             rconn_cb_leave(c);
         }
         break;

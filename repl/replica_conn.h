@@ -57,11 +57,28 @@
  * long during the transfer, or no byte at all for that long while streaming
  * (the master PINGs every repl-ping-replica-period) closes the connection
  * with the line Redis logs, and the keyspace connects again a second later.
+ * Time spent not reading on purpose (flow control, below) is not the
+ * master's silence: a tick while paused counts as progress, so the clock
+ * starts again when reading resumes. last_io_ms stays the time of the last
+ * byte actually read (INFO's master_last_io_seconds_ago tells the truth).
  *
  * Buffers: an rconn_buf is allocated by the I/O thread (mem_alloc), filled
  * by a recv, and handed over with its report; from then on it is the
- * keyspace's, which frees it with mem_free (mimalloc frees across threads).
- * Nothing is copied between the threads.
+ * keyspace's, which releases it with rconn_buf_release (mimalloc frees
+ * across threads). Nothing is copied between the threads.
+ *
+ * Flow control: the bytes of the PAYLOAD_DATA and STREAM buffers handed
+ * over and not yet released are counted in rconn_shared.unreleased (the
+ * I/O thread adds as it reports, the keyspace subtracts as it releases).
+ * Past read_limit the I/O thread posts no recv: the socket fills, and TCP
+ * slows the master down, as a Redis replica that is busy loading does.
+ * Reading resumes once the count falls below half the limit. The keyspace
+ * sees that as it releases; rconn_shared.paused says whether the I/O
+ * thread waits for it, and whichever thread clears the flag (an exchange)
+ * resumes: the keyspace by posting RCONN_MSG_RESUME, the I/O thread itself
+ * when a release came between its look at the count and its setting the
+ * flag. So no wake-up is lost, and only one is ever sent. At most one recv
+ * more than the limit is held (RCONN_STREAM_CHUNK, or a payload chunk).
  *
  * Every connection ends with exactly one RCONN_REP_CLOSED, after which the
  * I/O thread has forgotten it (the socket is closed, any temp file of an
@@ -86,6 +103,8 @@ enum rconn_msg {
     RCONN_MSG_SEND,        /* id; ptr: mem_alloc'd bytes, val: their length (the I/O
                               thread frees them) */
     RCONN_MSG_TICK,        /* once a second; val: repl-timeout in ms */
+    RCONN_MSG_RESUME,      /* id: read again (flow control: the keyspace released
+                              enough, see rconn_buf_release) */
 };
 
 /* I/O thread -> keyspace. */
@@ -124,6 +143,13 @@ enum rconn_close_reason {
 
 #define RCONN_SIZE_EOF_MARK UINT64_MAX
 
+/* rconn_shared.read_limit as the server sets it: handed-over bytes the
+ * keyspace may hold before the I/O thread stops reading. Far above what a
+ * keyspace that keeps up holds (a few 64 KB buffers), and a small price in
+ * memory for a replica that loads a payload for seconds while its master
+ * writes on (Redis's replica reads nothing meanwhile). */
+#define RCONN_READ_LIMIT (64ULL * 1024 * 1024)
+
 /* What the keyspace publishes and the I/O thread reads. Allocated by the
  * keyspace, which frees it only after RCONN_REP_CLOSED. */
 typedef struct rconn_shared {
@@ -133,6 +159,11 @@ typedef struct rconn_shared {
     _Atomic uint64_t read_bytes;      /* I/O: payload bytes received so far */
     _Atomic long long last_io_ms;     /* I/O: unix ms of the last byte from the master */
     _Atomic uint64_t net_in_bytes;    /* I/O: every byte read from the master */
+    /* Flow control (above). read_limit is set before START and never
+     * changes (RCONN_READ_LIMIT; tests set less). */
+    uint64_t read_limit;
+    _Atomic uint64_t unreleased;      /* bytes handed over, not released yet */
+    _Atomic int paused;               /* the I/O thread waits for a RESUME */
 } rconn_shared;
 
 typedef struct rconn_start {
@@ -156,9 +187,20 @@ typedef struct rconn_psync {
 } rconn_psync;
 
 typedef struct rconn_buf {
+    struct rconn_buf *next; /* the keyspace's, to queue it (NULL when handed over) */
     size_t len;
     char data[];
 } rconn_buf;
+
+/* The keyspace is done with a PAYLOAD_DATA or STREAM buffer: frees it and
+ * takes its bytes off the count. Returns 1 when the I/O thread waits for
+ * this release: the caller must then post RCONN_MSG_RESUME. */
+int rconn_buf_release(rconn_shared *sh, rconn_buf *b);
+
+/* "REPLCONF ACK <offset>" as the master reads it, in a mem_alloc'd buffer
+ * of *len bytes: the ticks' ACKs and the keyspace's own (the answer to
+ * GETACK, the first ACK after a load) are the same bytes. Either thread. */
+char *rconn_ack_cmd(long long offset, size_t *len);
 
 /* The I/O thread's side. `state` is the thread's own slot for its replica
  * connection (link_thread.rconn, NULL while there is none): the master-side

@@ -94,6 +94,8 @@ typedef struct rconn {
     rconn_out *out_head, *out_tail;
     int queued_acks;
 
+    int paused; /* flow control: no recv until RCONN_MSG_RESUME */
+
     int closing;
     int reason; /* enum rconn_close_reason */
     int depth;  /* callbacks and messages running on it: it is freed only
@@ -112,6 +114,8 @@ void rconn_queue(rconn *c, char *p, size_t len, int is_ack);
 void rconn_progress(rconn *c);
 void rconn_count_in(rconn *c, int res);
 rconn_buf *rconn_buf_new(size_t cap);
+/* Report payload or stream bytes, counted until the keyspace releases them. */
+void rconn_hand_over(rconn *c, uint32_t type, rconn_buf *b);
 void rconn_arm_recv(rconn *c);
 
 /* replica_conn_xfer.c */

@@ -72,7 +72,7 @@ void rconn_enter_stream(rconn *c) {
     c->step = RCONN_STEP_STREAM;
     rconn_set_state(c, RCONN_STREAMING);
     if (c->after) {
-        rconn_report(c, RCONN_REP_STREAM, 0, c->after);
+        rconn_hand_over(c, RCONN_REP_STREAM, c->after);
         c->after = NULL;
     }
 }
@@ -177,7 +177,7 @@ void rconn_take_leftover(rconn *c, const char *p, size_t len) {
     c->in = NULL;
     c->in_len = 0;
     if (c->step == RCONN_STEP_STREAM) {
-        if (len > 0) rconn_report(c, RCONN_REP_STREAM, 0, b);
+        if (len > 0) rconn_hand_over(c, RCONN_REP_STREAM, b);
         else mem_free(b);
         rconn_arm_recv(c);
         return;
@@ -194,11 +194,12 @@ static void rconn_stream_data(rconn *c, int res) {
         rconn_close(c, res == 0 ? RCONN_CLOSED_EOF : RCONN_CLOSED_IO);
         return;
     }
+    rconn_progress(c); /* the master's PINGs are what keep a quiet link alive */
     b->len = (size_t)res;
     /* A PING or a small write would pin a whole chunk while it waits in
      * the keyspace's queue. */
     if (b->len < RCONN_STREAM_CHUNK / 4) b = mem_realloc(b, sizeof(*b) + b->len);
-    rconn_report(c, RCONN_REP_STREAM, 0, b);
+    rconn_hand_over(c, RCONN_REP_STREAM, b);
     rconn_arm_recv(c);
 }
 
@@ -350,7 +351,7 @@ static void rconn_payload_emit(rconn *c, rconn_buf *b) {
         rconn_write_more(c);
         return;
     }
-    if (b->len > 0) rconn_report(c, RCONN_REP_PAYLOAD_DATA, 0, b);
+    if (b->len > 0) rconn_hand_over(c, RCONN_REP_PAYLOAD_DATA, b);
     else mem_free(b);
     if (c->payload_done) {
         rconn_report(c, RCONN_REP_PAYLOAD_END, 0, NULL);

@@ -484,3 +484,115 @@ def test_bad_master_never_crashes_the_replica(servers, case, load):
         assert replica.alive()
     finally:
         fake.close()
+
+
+def test_live_link_outlasts_repl_timeout(servers):
+    """The master's PINGs keep a quiet link up for longer than repl-timeout:
+    the timeout counts from the last byte the replica read, not from the
+    start of the stream."""
+    master = servers.ringmaster("--save", "", "--repl-ping-replica-period", "1", name="master")
+    replica = servers.ringmaster("--replicaof", "127.0.0.1", str(master.port),
+                                 "--repl-timeout", "2", name="rm-replica")
+    caught_up(master, replica)
+    time.sleep(4.5 * rmtest.SLOWDOWN)
+    assert info(replica)["master_link_status"] == "up"
+    assert "MASTER timeout" not in replica.log_text()
+    assert int(info(master, "stats")["sync_full"]) == 1
+
+
+READ_LIMIT = 64 * 1024 * 1024  # RCONN_READ_LIMIT in repl/replica_conn.h
+FLOW_VALUE = b"v" * 65536
+
+
+def flow_block(i):
+    """About 1 MB of stream: SETs of 64 KB values, then the block's number
+    pushed on a list, so that the list shows the order blocks ran in."""
+    cmds = [rmtest.encode_command("SET", "big:%d" % k, FLOW_VALUE) for k in range(16)]
+    cmds.append(rmtest.encode_command("RPUSH", "order", str(i)))
+    return b"".join(cmds)
+
+
+def send_until_stalled(conn, data, busy):
+    """Send data without blocking while busy() holds, until the replica
+    takes nothing for a second; returns how many bytes went."""
+    conn.setblocking(False)
+    sent, last_progress = 0, time.monotonic()
+    while sent < len(data) and busy() and time.monotonic() - last_progress < 1.0:
+        try:
+            n = conn.send(data[sent:sent + 1024 * 1024])
+        except BlockingIOError:
+            time.sleep(0.01)
+            continue
+        sent += n
+        last_progress = time.monotonic()
+    conn.setblocking(True)
+    return sent
+
+
+def ack_of(offset):
+    return rmtest.encode_command("REPLCONF", "ACK", str(offset))
+
+
+@pytest.mark.parametrize("when", ["loading", "streaming"])
+def test_slow_replica_stops_reading_and_loses_nothing(servers, when):
+    """While the replica's keyspace is busy (DEBUG SLEEP; with a disk
+    payload still to load when it wakes, or on a live stream), its I/O
+    thread reads no more than the read limit of the stream the master
+    writes, then stops: TCP holds the master back. Afterwards every byte
+    is applied once, in order, GETACK is answered at its exact place, and
+    the link survived a pause longer than repl-timeout."""
+    rdb = valid_rdb(servers)
+    fake = FakeMaster()
+    try:
+        replica = servers.ringmaster("--repl-diskless-load", "disabled", "--repl-timeout", "3",
+                                     name="slow")
+        with replica.raw() as c:
+            assert c.call_raw("REPLICAOF", "127.0.0.1", str(fake.port)) == b"+OK\r\n"
+        conn = fake.accept_and_handshake()
+        conn.sendall(b"+FULLRESYNC " + REPLID + b" 1000\r\n")
+        payload = b"$%d\r\n" % len(rdb) + rdb
+        if when == "streaming":
+            conn.sendall(payload)
+            wait_for("the load", lambda: info(replica)["master_link_status"] == "up")
+        nblocks = 256
+        data = bytearray()
+        for i in range(nblocks):
+            data += flow_block(i)
+        getack_at = 1000 + len(data)
+        data += rmtest.encode_command("REPLCONF", "GETACK", "*")
+        data += rmtest.encode_command("SET", "last", "one")
+        sleeper = threading.Thread(target=call_slowly, args=(replica, 4 * rmtest.SLOWDOWN),
+                                   daemon=True)
+        sleeper.start()
+        time.sleep(0.3 * rmtest.SLOWDOWN)  # the keyspace is asleep
+        if when == "loading":
+            data = payload + data
+        sent = send_until_stalled(conn, data, sleeper.is_alive)
+        assert sleeper.is_alive(), "the replica took %d bytes of %d" % (sent, len(data))
+        # The limit, one recv, and what the two sockets' buffers hold.
+        assert READ_LIMIT < sent < READ_LIMIT + 48 * 1024 * 1024, sent
+        conn.sendall(data[sent:])
+        conn.settimeout(30 * rmtest.SLOWDOWN)
+        got = b""
+        while ack_of(getack_at) not in got:
+            chunk = conn.recv(65536)
+            assert chunk, "the replica closed"
+            got += chunk
+        want = getack_at + len(rmtest.encode_command("REPLCONF", "GETACK", "*")) + \
+            len(rmtest.encode_command("SET", "last", "one"))
+        wait_for("the replica to apply the stream",
+                 lambda: int(info(replica)["master_repl_offset"]) == want)
+        with replica.raw() as c:
+            assert c.call("GET", "last") == b"one"
+            assert c.call("LRANGE", "order", "0", "-1") == [b"%d" % i for i in range(nblocks)]
+            assert c.call("GET", "big:15") == FLOW_VALUE
+        assert "MASTER timeout" not in replica.log_text()
+        assert info(replica)["master_link_status"] == "up"
+        conn.close()
+    finally:
+        fake.close()
+
+
+def call_slowly(server, seconds):
+    with server.raw(timeout=seconds + 30) as c:
+        assert c.call("DEBUG", "SLEEP", str(seconds)) == b"OK"

@@ -38,6 +38,7 @@
 #include "core/mem.h"
 #include "repl/link.h"
 #include "repl/psync.h"
+#include "test_support.h"
 
 #define DEADLINE_MS 10000
 #define REPLID "0123456789abcdef0123456789abcdef01234567"
@@ -86,17 +87,6 @@ static void collect(io_thread *t, reports *r, int ms) {
     } while (0)
 
 static char pattern(long long off) { return (char)('A' + off % 26); }
-
-static void append_pattern(backlog *bl, long long n) {
-    char buf[4096];
-    while (n > 0) {
-        long long start = backlog_end(bl) + 1;
-        size_t k = n < (long long)sizeof(buf) ? (size_t)n : sizeof(buf);
-        for (size_t i = 0; i < k; i++) buf[i] = pattern(start + (long long)i);
-        backlog_append(bl, buf, k);
-        n -= (long long)k;
-    }
-}
 
 static void post(io_thread *t, uint32_t type, void *ptr, int fd, uint64_t val) {
     spsc_msg m = {.type = type, .fd = fd, .id = 7, .val = val, .ptr = ptr};
@@ -182,7 +172,7 @@ START_TEST(test_continue) {
     io_thread *t;
     ck_assert_int_eq(io_thread_start(&t, NULL, &link_thread_ops, &ctx), 0);
     backlog *bl = backlog_create(1000, 1 << 20, 16 * 1024);
-    append_pattern(bl, 40000); /* 1001..41000, several blocks */
+    test_append_pattern(bl, 40000, pattern); /* 1001..41000, several blocks */
     backlog_publish(bl);
 
     /* The replica has everything up to 3000 and asks for 3001. */
@@ -205,7 +195,7 @@ START_TEST(test_continue) {
     expect_bytes(sv[1], OWED "+CONTINUE " REPLID "\r\n", strlen(OWED) + 10 + 40 + 2);
     expect_stream(sv[1], 3001, 41000);
     /* New writes follow once published and poked. */
-    append_pattern(bl, 5000);
+    test_append_pattern(bl, 5000, pattern);
     backlog_publish(bl);
     post(t, LINK_MSG_POKE, NULL, -1, 0);
     expect_stream(sv[1], 41001, 46000);
@@ -248,7 +238,7 @@ static void full_resync(int old_sync) {
     io_thread *t;
     ck_assert_int_eq(io_thread_start(&t, NULL, &link_thread_ops, &ctx), 0);
     backlog *bl = backlog_create(0, 1 << 20, 16 * 1024);
-    append_pattern(bl, 2000);
+    test_append_pattern(bl, 2000, pattern);
     backlog_publish(bl);
 
     if (!old_sync) {
@@ -275,7 +265,7 @@ static void full_resync(int old_sync) {
     int slot = f->slot;
     post(t, LINK_MSG_FULLSYNC, f, -1, 0);
     if (!old_sync) expect_bytes(sv[1], line, (size_t)n);
-    append_pattern(bl, 30000);
+    test_append_pattern(bl, 30000, pattern);
     backlog_publish(bl);
     post(t, LINK_MSG_POKE, NULL, -1, 0);
     expect_silence(sv[1], 50); /* the stream waits behind the payload */
@@ -323,7 +313,7 @@ END_TEST
 /* The keyspace's half refuses what it can not pin, and holds nothing then. */
 START_TEST(test_refusals_leave_nothing) {
     backlog *bl = backlog_create(0, 1024, 1024);
-    append_pattern(bl, 10000);
+    test_append_pattern(bl, 10000, pattern);
     backlog_publish(bl);
     backlog_trim(bl);
     long long first = backlog_first(bl);

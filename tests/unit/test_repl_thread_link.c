@@ -31,6 +31,7 @@
 #include "core/mem.h"
 #include "io/wake.h"
 #include "repl/link.h"
+#include "test_support.h"
 
 #define STREAM_BYTES (3 * 1024 * 1024)
 
@@ -79,17 +80,6 @@ static void send_ack(int fd, long long off) {
     int nl = snprintf(num, sizeof(num), "%lld", off);
     int n = snprintf(cmd, sizeof(cmd), "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$%d\r\n%s\r\n", nl, num);
     ck_assert_int_eq(write(fd, cmd, (size_t)n), n);
-}
-
-static void append_pattern(backlog *bl, long long n) {
-    char buf[4096];
-    while (n > 0) {
-        long long start = backlog_end(bl) + 1;
-        size_t k = n < (long long)sizeof(buf) ? (size_t)n : sizeof(buf);
-        for (size_t i = 0; i < k; i++) buf[i] = pattern(start + (long long)i);
-        backlog_append(bl, buf, k);
-        n -= (long long)k;
-    }
 }
 
 static void poke(io_thread *t) {
@@ -143,7 +133,7 @@ static void stream_and_ack(int sv[2], long long round_bytes, link_threads *count
     reports rep = {.acked = -1};
     long long next = 1;
     while (backlog_end(bl) < STREAM_BYTES) {
-        append_pattern(bl, round_bytes + (backlog_end(bl) % 5000));
+        test_append_pattern(bl, round_bytes + (backlog_end(bl) % 5000), pattern);
         backlog_publish(bl);
         poke(t);
         next = read_stream(sv[1], next, next); /* at least some bytes each round */
@@ -244,7 +234,7 @@ START_TEST(test_diskless_full_sync) {
     spsc_msg bulk = {.type = LINK_MSG_BULK, .fd = p[0], .id = 9, .val = LINK_BULK_EOF};
     io_thread_post(t, &bulk);
     /* The stream moves on while the payload flows; it must wait behind it. */
-    append_pattern(bl, 5000);
+    test_append_pattern(bl, 5000, pattern);
     backlog_publish(bl);
     poke(t);
     const char payload[] = "$EOF:0123\r\nRDB-BYTES0123";

@@ -51,6 +51,9 @@ typedef struct col {
     int got_size, payload_end, payload_file;
     dstr data;   /* PAYLOAD_DATA bytes */
     dstr stream; /* STREAM bytes */
+    int keep;    /* a slow keyspace: STREAM buffers are kept, not released */
+    rconn_buf *kept, *kept_tail;
+    size_t kept_bytes;
 } col;
 
 typedef struct fx {
@@ -63,8 +66,36 @@ typedef struct fx {
     char dir[64];
 } fx;
 
+static void post(fx *f, uint32_t type, uint64_t val, void *ptr) {
+    spsc_msg m = {.type = type, .fd = -1, .id = f->id, .val = val, .ptr = ptr};
+    ck_assert_int_eq(io_thread_post(f->t, &m), 0);
+}
+
+/* Done with a handed-over buffer, as replica.c's release_buf. */
+static void release(fx *f, rconn_buf *b) {
+    if (rconn_buf_release(&f->sh, b)) post(f, RCONN_MSG_RESUME, 0, NULL);
+}
+
+static void keep(col *c, rconn_buf *b) {
+    if (c->kept_tail) c->kept_tail->next = b;
+    else c->kept = b;
+    c->kept_tail = b;
+    c->kept_bytes += b->len;
+}
+
+static void release_kept(fx *f) {
+    while (f->c.kept) {
+        rconn_buf *next = f->c.kept->next;
+        release(f, f->c.kept);
+        f->c.kept = next;
+    }
+    f->c.kept_tail = NULL;
+    f->c.kept_bytes = 0;
+}
+
 static void on_report(void *ctx, const spsc_msg *m) {
-    col *c = ctx;
+    fx *f = ctx;
+    col *c = &f->c;
     if (c->ntypes < MAXREP) c->types[c->ntypes++] = m->type;
     switch (m->type) {
     case RCONN_REP_STATE:
@@ -90,7 +121,8 @@ static void on_report(void *ctx, const spsc_msg *m) {
         ck_assert_uint_gt(b->len, 0);
         if (m->type == RCONN_REP_STREAM) c->stream = dstr_cat(c->stream, b->data, b->len);
         else c->data = dstr_cat(c->data, b->data, b->len);
-        mem_free(b);
+        if (c->keep && m->type == RCONN_REP_STREAM) keep(c, b);
+        else release(f, b);
         break;
     }
     case RCONN_REP_PAYLOAD_END:
@@ -111,7 +143,7 @@ static void on_report(void *ctx, const spsc_msg *m) {
 static void collect(fx *f, int ms) {
     struct pollfd p = {.fd = io_thread_wake_fd(f->t), .events = POLLIN};
     poll(&p, 1, ms);
-    io_thread_collect(f->t, on_report, &f->c);
+    io_thread_collect(f->t, on_report, f);
 }
 
 #define WAIT(f, cond)                                                                              \
@@ -119,11 +151,6 @@ static void collect(fx *f, int ms) {
         for (int i_ = 0; i_ < 400 && !(cond); i_++) collect(f, 25);                                \
         ck_assert_msg(cond, "timed out waiting for " #cond);                                       \
     } while (0)
-
-static void post(fx *f, uint32_t type, uint64_t val, void *ptr) {
-    spsc_msg m = {.type = type, .fd = -1, .id = f->id, .val = val, .ptr = ptr};
-    ck_assert_int_eq(io_thread_post(f->t, &m), 0);
-}
 
 static void fx_init(fx *f) {
     memset(f, 0, sizeof(*f));
@@ -133,6 +160,7 @@ static void fx_init(fx *f) {
     log_setup(LL_NOTICE, "test.log");
     f->c.data = dstr_empty();
     f->c.stream = dstr_empty();
+    f->sh.read_limit = RCONN_READ_LIMIT;
     ck_assert_int_eq(io_thread_start(&f->t, NULL, &link_thread_ops, &f->ctx), 0);
     f->ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -171,7 +199,8 @@ static int log_has(const char *line) {
 /* Stop the thread: no report may follow the connection's CLOSED. */
 static void fx_done(fx *f) {
     int closed = f->c.closed;
-    io_thread_stop(f->t, on_report, &f->c);
+    io_thread_stop(f->t, on_report, f);
+    ck_assert_ptr_null(f->c.kept);
     ck_assert_int_eq(f->c.closed, closed);
     close(f->ls);
     dstr_free(f->c.data);
@@ -523,8 +552,18 @@ END_TEST
 START_TEST(test_timeouts) {
     fx f;
     fx_init(&f);
-    /* Streaming without a byte. */
+    /* Streaming with a PING every 50 ms, ticks at 100 ms: the link lives,
+     * however long it has been up. */
     int m = streaming(&f);
+    for (int i = 0; i < 6; i++) {
+        usleep(50 * 1000);
+        m_sends(m, "*1\r\n$4\r\nPING\r\n");
+        WAIT(&f, dstr_len(f.c.stream) == 14 * (size_t)(i + 1));
+        post(&f, RCONN_MSG_TICK, 100, NULL);
+    }
+    collect(&f, 50);
+    ck_assert_int_eq(f.c.closed, 0);
+    /* Then no byte any more. */
     usleep(150 * 1000);
     post(&f, RCONN_MSG_TICK, 100, NULL);
     WAIT(&f, f.c.closed == 1);
@@ -556,6 +595,66 @@ START_TEST(test_timeouts) {
                       "set the 'repl-timeout' parameter in redis.conf to a larger value."));
     ck_assert_int_eq(count_temp_files(), 0);
     close(m);
+    fx_done(&f);
+}
+END_TEST
+
+/* The master writes what its socket takes of data[*sent..total) without
+ * blocking, and the keyspace collects once. */
+static void m_write_some(fx *f, int m, const char *data, size_t total, size_t *sent) {
+    while (*sent < total) {
+        ssize_t n = write(m, data + *sent, total - *sent);
+        if (n < 0 && errno == EAGAIN) break;
+        ck_assert_int_gt(n, 0);
+        *sent += (size_t)n;
+    }
+    collect(f, 10);
+}
+
+/* Flow control: a keyspace that holds on to what it was handed stops the
+ * reading past the limit (the master's writes back up in the socket, and
+ * the link does not time out meanwhile), and once it lets go the reading
+ * resumes, with no byte lost or out of order. */
+START_TEST(test_flow_control_pauses_and_resumes) {
+    fx f;
+    fx_init(&f);
+    const size_t limit = 256 * 1024, total = 24 * 1024 * 1024;
+    f.sh.read_limit = limit;
+    f.c.keep = 1;
+    int m = streaming(&f);
+    ck_assert_int_eq(fcntl(m, F_SETFL, O_NONBLOCK), 0);
+    char *data = malloc(total);
+    for (size_t i = 0; i < total; i++) data[i] = (char)(i * 13 % 251);
+    size_t sent = 0;
+    for (int i = 0; i < 40; i++) m_write_some(&f, m, data, total, &sent);
+    /* One 64 KB recv (RCONN_STREAM_CHUNK) may land past the limit. */
+    ck_assert_uint_gt(f.c.kept_bytes, limit);
+    ck_assert_uint_le(f.c.kept_bytes, limit + 64 * 1024);
+    ck_assert_uint_eq(dstr_len(f.c.stream), f.c.kept_bytes);
+    ck_assert_uint_eq(atomic_load(&f.sh.unreleased), f.c.kept_bytes);
+    ck_assert_int_eq(atomic_load(&f.sh.paused), 1);
+    ck_assert_uint_lt(sent, total); /* TCP holds the master back */
+    /* Our own pause is not the master's silence. */
+    for (int i = 0; i < 2; i++) {
+        usleep(150 * 1000);
+        post(&f, RCONN_MSG_TICK, 100, NULL);
+        collect(&f, 50);
+    }
+    ck_assert_int_eq(f.c.closed, 0);
+    ck_assert_uint_eq(dstr_len(f.c.stream), f.c.kept_bytes);
+    /* A keyspace that releases as it goes gets everything, pausing the
+     * reader again and again on the way. */
+    for (int i = 0; i < 20000 && dstr_len(f.c.stream) < total; i++) {
+        release_kept(&f);
+        m_write_some(&f, m, data, total, &sent);
+    }
+    ck_assert_uint_eq(dstr_len(f.c.stream), total);
+    ck_assert_int_eq(memcmp(f.c.stream, data, total), 0);
+    release_kept(&f);
+    ck_assert_uint_eq(atomic_load(&f.sh.unreleased), 0);
+    f.c.keep = 0;
+    free(data);
+    stop_and_check(&f, m);
     fx_done(&f);
 }
 END_TEST
@@ -800,6 +899,7 @@ int main(void) {
     tcase_add_test(tc, test_psync_unknown_falls_back_to_sync);
     tcase_add_test(tc, test_tick_acks_and_sends);
     tcase_add_test(tc, test_timeouts);
+    tcase_add_test(tc, test_flow_control_pauses_and_resumes);
     tcase_add_test(tc, test_malformed_master);
     tcase_add_test(tc, test_eof_and_garbage_mid_way);
     tcase_add_test(tc, test_stop_mid_transfer_and_restart);

@@ -11,6 +11,7 @@
 #include "core/dstr.h"
 #include "core/mem.h"
 #include "core/server.h"
+#include "repl/backlog.h"
 
 /* The whole content of a file, which must exist. */
 static inline dstr test_read_file(const char *path) {
@@ -44,6 +45,20 @@ static inline int test_run_suite(Suite *s) {
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* Fill the backlog with n more bytes, each the test's pattern byte for its
+ * stream offset, so that a reader can check every byte it gets against
+ * the offset it expects it at. */
+static inline void test_append_pattern(backlog *bl, long long n, char (*pattern)(long long)) {
+    char buf[4096];
+    while (n > 0) {
+        long long start = backlog_end(bl) + 1;
+        size_t k = n < (long long)sizeof(buf) ? (size_t)n : sizeof(buf);
+        for (size_t i = 0; i < k; i++) buf[i] = pattern(start + (long long)i);
+        backlog_append(bl, buf, k);
+        n -= (long long)k;
+    }
 }
 
 #endif
