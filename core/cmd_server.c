@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/blocking.h"
 #include "core/commands.h"
 #include "core/db.h"
 #include "core/log.h"
@@ -405,31 +406,39 @@ void cmd_reset(client *c) {
 
 void cmd_shutdown(client *c) {
     server *s = c->srv;
-    int flags = 0;
+    int flags = 0, abort = 0;
     for (int i = 1; i < c->argc; i++) {
-        if (arg_is(c->argv[i], "nosave") || arg_is(c->argv[i], "save") ||
-            arg_is(c->argv[i], "now") || arg_is(c->argv[i], "force") ||
-            arg_is(c->argv[i], "abort")) {
-            if (arg_is(c->argv[i], "abort")) {
-                reply_error(c, "ERR No shutdown in progress.");
-                return;
-            }
-            if (arg_is(c->argv[i], "nosave")) flags |= 1;
-            if (arg_is(c->argv[i], "save")) flags |= 2;
-            if (arg_is(c->argv[i], "force")) flags |= 4;
+        if (arg_is(c->argv[i], "nosave")) {
+            flags |= SHUTDOWN_NOSAVE;
+        } else if (arg_is(c->argv[i], "save")) {
+            flags |= SHUTDOWN_SAVE;
+        } else if (arg_is(c->argv[i], "now")) {
+            flags |= SHUTDOWN_NOW;
+        } else if (arg_is(c->argv[i], "force")) {
+            flags |= SHUTDOWN_FORCE;
+        } else if (arg_is(c->argv[i], "abort")) {
+            abort = 1;
         } else {
             reply_error(c, ERR_SYNTAX);
             return;
         }
     }
-    if ((flags & 1) && (flags & 2)) {
+    if ((abort && flags) || ((flags & SHUTDOWN_NOSAVE) && (flags & SHUTDOWN_SAVE))) {
         reply_error(c, ERR_SYNTAX);
         return;
     }
-    if (persist_shutdown(s, flags & 3) < 0 && !(flags & 4)) {
-        reply_error(c, "ERR Errors trying to SHUTDOWN. Check logs.");
+    if (abort) {
+        if (server_abort_shutdown(s) < 0)
+            reply_error(c, "ERR No shutdown in progress.");
+        else
+            reply_ok(c);
         return;
     }
-    s->shutdown_flags = flags;
-    s->shutdown_asap = 1;
+    if (!(flags & SHUTDOWN_NOW) && !client_may_block(c)) {
+        reply_error(c, "ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client");
+        return;
+    }
+    /* Exits (no reply), waits for the replicas (c blocked), or failed (c
+     * has the error). */
+    server_begin_shutdown(s, flags, c);
 }

@@ -110,6 +110,8 @@ const cfg_entry config_table[] = {
     {"repl-ping-replica-period", "repl-ping-slave-period", K_INT, OFF(repl_ping_replica_period),
      "10", 1, INT_MAX, NULL, 0, NULL, NULL},
     {"repl-timeout", NULL, K_INT, OFF(repl_timeout), "60", 1, INT_MAX, NULL, 0, NULL, NULL},
+    {"shutdown-timeout", NULL, K_INT, OFF(shutdown_timeout), "10", 0, INT_MAX, NULL, 0, NULL,
+     NULL},
     {"repl-diskless-sync", NULL, K_BOOL, OFF(repl_diskless_sync), "yes", 0, 0, NULL, 0, NULL,
      NULL},
     {"repl-diskless-sync-delay", NULL, K_INT, OFF(repl_diskless_sync_delay), "5", 0, INT_MAX,

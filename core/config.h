@@ -77,6 +77,7 @@ typedef struct config {
     long long repl_backlog_ttl;
     int repl_ping_replica_period;
     int repl_timeout;
+    int shutdown_timeout; /* seconds SHUTDOWN waits for lagging replicas */
     int repl_diskless_sync;
     int repl_diskless_sync_delay;
     int repl_diskless_sync_max_replicas;

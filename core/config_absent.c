@@ -148,7 +148,6 @@ static const absent_directive table[] = {
     {"syslog-facility", NULL, "local0", A_ANY, I, NULL},
     {"crash-log-enabled", NULL, "yes", A_BOOL, 0, NULL},
     {"crash-memcheck-enabled", NULL, "yes", A_BOOL, 0, NULL},
-    {"shutdown-timeout", NULL, "10", A_INT, 0, NULL},
     {"shutdown-on-sigint", NULL, "default", A_ANY, S, NULL},
     {"shutdown-on-sigterm", NULL, "default", A_ANY, S, NULL},
     {"ignore-warnings", NULL, "", A_ANY, 0, NULL},

@@ -102,7 +102,8 @@ static void delete_expired(server *s, db *d, const dstr key) {
  * pause ends. A pause past its end time no longer counts; the cron lifts
  * it (not here: unpausing runs other clients' commands). */
 static int expiry_paused(server *s) {
-    return s->pause_mode != PAUSE_OFF && util_ms_time() < s->pause_end_ms;
+    return (s->pause_mode != PAUSE_OFF && util_ms_time() < s->pause_end_ms) ||
+           server_shutdown_waiting(s);
 }
 
 int db_expire_if_needed(server *s, db *d, const dstr key) {

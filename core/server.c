@@ -100,6 +100,7 @@ void server_free(server *s) {
     persist_free(s);
     db_free_all(s);
     pubsub_free(s);
+    mem_free(s->shutdown_waiters);
     dict_release(s->errorstats);
     dict_release(s->commands);
     propagate_flush(s);
@@ -464,6 +465,8 @@ void server_inst_reset(server *s) {
     s->inst_last_ms = util_ms_time();
 }
 
+static void shutdown_cron(server *s, long long now);
+
 void server_cron(server *s) {
     long long now = util_ms_time();
     s->cron_loops++;
@@ -474,14 +477,99 @@ void server_cron(server *s) {
     db_active_expire_cycle(s, 0);
     db_cron_rehash(s);
     repl_cron(s);
+    shutdown_cron(s, now);
     clients_cron(s, now);
     stats_cron(s, now);
     persist_cron(s);
 }
 
+client *server_find_client(server *s, uint64_t id) {
+    for (client *c = s->clients; c; c = c->next)
+        if (c->id == id) return c;
+    return NULL;
+}
+
+/* ---- SHUTDOWN: waiting for lagging replicas, the final save ------------------ */
+
+static void add_shutdown_waiter(server *s, client *c) {
+    s->shutdown_waiters = mem_realloc(s->shutdown_waiters,
+                                      sizeof(uint64_t) * (size_t)(s->nshutdown_waiters + 1));
+    s->shutdown_waiters[s->nshutdown_waiters++] = c->id;
+    /* No keys and no timeout of its own: the shutdown answers it, or the
+     * process exits under it. */
+    block_for_keys(c, NULL, 0, -1, 0, NULL);
+}
+
+/* The shutdown is off: its SHUTDOWN clients hear why, and the writes it
+ * held go on (Redis's cancelShutdown). */
+static void cancel_shutdown(server *s) {
+    s->shutdown_asap = 0;
+    s->shutdown_flags = 0;
+    s->shutdown_deadline_ms = 0;
+    uint64_t *ids = s->shutdown_waiters;
+    int n = s->nshutdown_waiters;
+    s->shutdown_waiters = NULL;
+    s->nshutdown_waiters = 0;
+    for (int i = 0; i < n; i++) {
+        client *c = server_find_client(s, ids[i]);
+        if (!c || !(c->flags & CLIENT_BLOCKED) || (c->flags & CLIENT_CLOSE_ASAP)) continue;
+        blocking_unblock(c);
+        reply_error(c, "ERR Errors trying to SHUTDOWN. Check logs.");
+        client_reset_argv(c);
+        client_process_input(c);
+    }
+    mem_free(ids);
+    client_unpause_all(s);
+}
+
+static int finish_shutdown(server *s, client *c) {
+    repl_shutdown_lagging(s, 1);
+    if (persist_shutdown(s, s->shutdown_flags & (SHUTDOWN_NOSAVE | SHUTDOWN_SAVE)) < 0 &&
+        !(s->shutdown_flags & SHUTDOWN_FORCE)) {
+        log_msg(LL_WARNING,
+                "Errors trying to shut down the server. Check the logs for more information.");
+        cancel_shutdown(s);
+        if (c) reply_error(c, "ERR Errors trying to SHUTDOWN. Check logs.");
+        return -1;
+    }
+    s->shutdown_asap = 1;
+    return 1;
+}
+
+int server_begin_shutdown(server *s, int flags, client *c) {
+    if (server_shutdown_waiting(s)) {
+        if (c) add_shutdown_waiter(s, c); /* a second SHUTDOWN waits with the first */
+        return 0;
+    }
+    if (s->loading) flags = (flags & ~SHUTDOWN_SAVE) | SHUTDOWN_NOSAVE;
+    s->shutdown_flags = flags;
+    log_msg(LL_WARNING, "User requested shutdown...");
+    if (!(flags & SHUTDOWN_NOW) && s->cfg.shutdown_timeout > 0 && repl_shutdown_lagging(s, 0)) {
+        s->shutdown_deadline_ms = util_ms_time() + (long long)s->cfg.shutdown_timeout * 1000;
+        repl_shutdown_getack(s);
+        if (c) add_shutdown_waiter(s, c);
+        log_msg(LL_NOTICE, "Waiting for replicas before shutting down.");
+        return 0;
+    }
+    return finish_shutdown(s, c);
+}
+
+int server_abort_shutdown(server *s) {
+    if (!server_shutdown_waiting(s)) return -1;
+    cancel_shutdown(s);
+    log_msg(LL_NOTICE, "Shutdown manually aborted.");
+    return 0;
+}
+
+/* From the cron: the replicas caught up, or shutdown-timeout passed. */
+static void shutdown_cron(server *s, long long now) {
+    if (!server_shutdown_waiting(s)) return;
+    if (repl_shutdown_lagging(s, 0) && now < s->shutdown_deadline_ms) return;
+    finish_shutdown(s, NULL);
+}
+
 int server_prepare_shutdown(server *s, int flags) {
     (void)flags;
-    log_msg(LL_WARNING, "User requested shutdown...");
     if (s->cfg.unixsocket) unlink(s->cfg.unixsocket);
     if (s->cfg.pidfile) unlink(s->cfg.pidfile);
     return 0;
@@ -514,14 +602,14 @@ void server_main_loop(server *s) {
                     shutdown_signal == SIGINT ? "SIGINT" : "SIGTERM");
             shutdown_signal = 0;
             /* Redis's prepareForShutdown: a failed final save keeps the
-             * server running rather than losing the writes. */
-            if (persist_shutdown(s, 0) < 0) {
+             * server running rather than losing the writes; lagging
+             * replicas are waited for as a SHUTDOWN waits. */
+            int rc = server_begin_shutdown(s, 0, NULL);
+            if (rc < 0)
                 log_msg(LL_WARNING, "SIGTERM received but errors trying to shut down the "
                                     "server, check the logs for more information");
-                continue;
-            }
-            s->shutdown_asap = 1;
-            break;
+            if (rc == 1) break;
+            continue;
         }
         long long wake = s->next_cron_ms;
         long long bt = blocking_next_timeout(s);

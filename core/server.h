@@ -223,6 +223,11 @@ typedef struct server {
     long long lastsave;
     int shutdown_asap;
     int shutdown_flags;
+    /* A SHUTDOWN waiting for lagging replicas (shutdown-timeout): until
+     * this time writes are held; the SHUTDOWN clients wait, blocked. */
+    long long shutdown_deadline_ms;
+    uint64_t *shutdown_waiters;
+    int nshutdown_waiters;
     int active_expire_enabled;
     enum pause_mode pause_mode;
     long long pause_end_ms;
@@ -278,6 +283,20 @@ long long server_inst_rate(const server *s, int metric);
 /* The counters were reset (CONFIG RESETSTAT): restart the metrics too. */
 void server_inst_reset(server *s);
 int server_prepare_shutdown(server *s, int flags);
+client *server_find_client(server *s, uint64_t id); /* NULL when gone */
+/* SHUTDOWN flags (SHUTDOWN_NOSAVE and SHUTDOWN_SAVE are persist's). */
+enum { SHUTDOWN_NOSAVE = 1, SHUTDOWN_SAVE = 2, SHUTDOWN_FORCE = 4, SHUTDOWN_NOW = 8 };
+/* Start shutting down, as Redis's prepareForShutdown: unless NOW, with
+ * shutdown-timeout set and replicas behind, writes are held and the
+ * shutdown waits (client c, if any, blocked) for them to catch up or the
+ * timeout; then the final save and exit. Returns 1 when the server will
+ * exit, 0 while it waits, -1 when the final save failed (not FORCE: the
+ * server keeps running and c got the error). */
+int server_begin_shutdown(server *s, int flags, client *c);
+/* SHUTDOWN ABORT: 0, or -1 when no shutdown is in progress. */
+int server_abort_shutdown(server *s);
+/* Whether writes are held for a SHUTDOWN waiting on its replicas. */
+static inline int server_shutdown_waiting(const server *s) { return s->shutdown_deadline_ms != 0; }
 /* The event loop is core's: other layers (repl/) never touch the epoll set
  * themselves. server_watch_fd asks the loop to call fn(s, priv) each time
  * fd is readable (level-triggered: fn must drain it), on the keyspace

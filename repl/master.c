@@ -376,6 +376,33 @@ dstr repl_info(server *s, dstr o) {
     return zerocopy_info(r, o);
 }
 
+int repl_shutdown_lagging(server *s, int log) {
+    repl_state *r = repl_of(s);
+    if (!r) return 0;
+    long long now = util_ms_time();
+    int n = 0, lagging = 0;
+    for (repl_replica *rr = r->replicas; rr; rr = rr->next) {
+        if (rr->dropped) continue;
+        n++;
+        if (rr->ack_off == r->master_repl_offset) continue;
+        lagging++;
+        if (log)
+            log_msg(LL_WARNING,
+                    "Lagging replica %s reported offset %lld behind master, lag=%lld, state=%s.",
+                    rr->name, r->master_repl_offset - rr->ack_off,
+                    rr->state == LINK_ONLINE ? (now - rr->ack_ms) / 1000 : 0,
+                    state_name(rr->state));
+    }
+    if (log && n)
+        log_msg(LL_NOTICE, "%d of %d replicas are in sync when shutting down.", n - lagging, n);
+    return lagging;
+}
+
+void repl_shutdown_getack(server *s) {
+    repl_state *r = repl_of(s);
+    if (r && r->bl && !repl_is_replica(s)) r->get_ack_requested = 1;
+}
+
 int repl_min_replicas_ok(server *s) {
     repl_state *r = repl_of(s);
     if (s->cfg.min_replicas_to_write <= 0 || s->cfg.min_replicas_max_lag <= 0) return 1;

@@ -92,6 +92,11 @@ int replica_kill_master(server *s);
  * replica as its cached master, a master as its secondary id), so a
  * restart costs a partial resync, not a full one. */
 void repl_restore_history(server *s, const rdb_load_info *li);
+/* SHUTDOWN's wait: how many replicas have not acknowledged the whole
+ * stream (with log, Redis's lines naming each, and how many are in sync);
+ * and a REPLCONF GETACK into the stream so they say so at once. */
+int repl_shutdown_lagging(server *s, int log);
+void repl_shutdown_getack(server *s);
 /* client_free tells replication when the master client goes. */
 void repl_client_freed(server *s, client *c);
 

@@ -26,12 +26,6 @@ long long repl_count_acks(repl_state *r, long long offset) {
     return n;
 }
 
-static client *find_client(server *s, uint64_t id) {
-    for (client *c = s->clients; c; c = c->next)
-        if (c->id == id) return c;
-    return NULL;
-}
-
 void repl_wait_check(server *s) {
     repl_state *r = repl_of(s);
     if (r->nwaiters == 0) return;
@@ -39,7 +33,7 @@ void repl_wait_check(server *s) {
     int kept = 0;
     for (int i = 0; i < r->nwaiters; i++) {
         repl_waiter *w = &r->waiters[i];
-        client *c = find_client(s, w->client_id);
+        client *c = server_find_client(s, w->client_id);
         if (!c || !(c->flags & CLIENT_BLOCKED) || (c->flags & CLIENT_CLOSE_ASAP)) continue;
         long long acks = repl_count_acks(r, w->offset);
         if (acks < w->numreplicas && (w->deadline_ms == 0 || now < w->deadline_ms)) {
