@@ -179,8 +179,7 @@ int client_detach_socket(client *c) {
  * somewhere past it. */
 static int client_must_wait_for_unpause(client *c) {
     server *s = c->srv;
-    if (s->pause_mode == PAUSE_OFF && !server_shutdown_waiting(s) && !repl_write_must_wait(s))
-        return 0;
+    if (s->pause_mode == PAUSE_OFF && !s->write_holds && !repl_write_must_wait(s)) return 0;
     if (c->flags & (CLIENT_REPLICA | CLIENT_MASTER)) return 0;
     if (s->pause_mode == PAUSE_ALL) return 1;
     /* PAUSE WRITE, like replication backpressure, holds writes and the
@@ -190,7 +189,7 @@ static int client_must_wait_for_unpause(client *c) {
     if (!cmd) return 0;
     int writes = (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)) ||
                  (!strcasecmp(cmd->name, "exec") && multi_has_writes(c));
-    if (writes && s->pause_mode == PAUSE_OFF && !server_shutdown_waiting(s)) repl_write_held(s);
+    if (writes && s->pause_mode == PAUSE_OFF && !s->write_holds) repl_write_held(s);
     return writes;
 }
 

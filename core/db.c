@@ -103,7 +103,7 @@ static void delete_expired(server *s, db *d, const dstr key) {
  * it (not here: unpausing runs other clients' commands). */
 static int expiry_paused(server *s) {
     return (s->pause_mode != PAUSE_OFF && util_ms_time() < s->pause_end_ms) ||
-           server_shutdown_waiting(s);
+           s->write_holds;
 }
 
 int db_expire_if_needed(server *s, db *d, const dstr key) {

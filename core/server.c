@@ -489,6 +489,15 @@ client *server_find_client(server *s, uint64_t id) {
     return NULL;
 }
 
+void server_hold_writes(server *s, unsigned reason, int on) {
+    unsigned before = s->write_holds;
+    if (on)
+        s->write_holds |= reason;
+    else
+        s->write_holds &= ~reason;
+    if (before && !s->write_holds) client_unpause_all(s);
+}
+
 /* ---- SHUTDOWN: waiting for lagging replicas, the final save ------------------ */
 
 static void add_shutdown_waiter(server *s, client *c) {
@@ -519,7 +528,7 @@ static void cancel_shutdown(server *s) {
         client_process_input(c);
     }
     mem_free(ids);
-    client_unpause_all(s);
+    server_hold_writes(s, HOLD_SHUTDOWN, 0);
 }
 
 static int finish_shutdown(server *s, client *c) {
@@ -546,6 +555,7 @@ int server_begin_shutdown(server *s, int flags, client *c) {
     log_msg(LL_WARNING, "User requested shutdown...");
     if (!(flags & SHUTDOWN_NOW) && s->cfg.shutdown_timeout > 0 && repl_shutdown_lagging(s, 0)) {
         s->shutdown_deadline_ms = util_ms_time() + (long long)s->cfg.shutdown_timeout * 1000;
+        server_hold_writes(s, HOLD_SHUTDOWN, 1);
         repl_shutdown_getack(s);
         if (c) add_shutdown_waiter(s, c);
         log_msg(LL_NOTICE, "Waiting for replicas before shutting down.");

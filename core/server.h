@@ -226,6 +226,7 @@ typedef struct server {
     /* A SHUTDOWN waiting for lagging replicas (shutdown-timeout): until
      * this time writes are held; the SHUTDOWN clients wait, blocked. */
     long long shutdown_deadline_ms;
+    unsigned write_holds; /* HOLD_* reasons holding writes */
     uint64_t *shutdown_waiters;
     int nshutdown_waiters;
     int active_expire_enabled;
@@ -295,8 +296,13 @@ enum { SHUTDOWN_NOSAVE = 1, SHUTDOWN_SAVE = 2, SHUTDOWN_FORCE = 4, SHUTDOWN_NOW 
 int server_begin_shutdown(server *s, int flags, client *c);
 /* SHUTDOWN ABORT: 0, or -1 when no shutdown is in progress. */
 int server_abort_shutdown(server *s);
-/* Whether writes are held for a SHUTDOWN waiting on its replicas. */
 static inline int server_shutdown_waiting(const server *s) { return s->shutdown_deadline_ms != 0; }
+/* Writes held for the server's own reasons (Redis's PAUSE_DURING_SHUTDOWN
+ * and PAUSE_DURING_FAILOVER), apart from CLIENT PAUSE: writes and the
+ * commands that may write wait, as under CLIENT PAUSE WRITE, and expiry
+ * stops, until every reason is lifted. */
+enum { HOLD_SHUTDOWN = 1, HOLD_FAILOVER = 2 };
+void server_hold_writes(server *s, unsigned reason, int on);
 /* The event loop is core's: other layers (repl/) never touch the epoll set
  * themselves. server_watch_fd asks the loop to call fn(s, priv) each time
  * fd is readable (level-triggered: fn must drain it), on the keyspace

@@ -198,6 +198,7 @@ int repl_before_sleep(server *s) {
     if (s->cfg.repl_backpressure_lag > 0 || r->bp_armed || r->bp_holding)
         repl_backpressure(s, util_ms_time());
     int busy = replica_before_sleep(s);
+    repl_failover_update(s);
     if (!r->bl) return busy;
     if (r->get_ack_requested && !repl_is_replica(s)) {
         dstr getack[3] = {dstr_from("REPLCONF"), dstr_from("GETACK"), dstr_from("*")};
@@ -362,13 +363,14 @@ dstr repl_info(server *s, dstr o) {
     o = replica ? replica_info(s, o) : dstr_cats(o, "# Replication\r\nrole:master\r\n");
     o = replicas_info(s, o);
     o = dstr_catfmt(o,
-                    "master_failover_state:no-failover\r\nmaster_replid:%s\r\n"
+                    "master_failover_state:%s\r\nmaster_replid:%s\r\n"
                     "master_replid2:%s\r\nmaster_repl_offset:%lld\r\n"
                     "second_repl_offset:%lld\r\nrepl_backlog_active:%d\r\n"
                     "repl_backlog_size:%lld\r\nrepl_backlog_first_byte_offset:%lld\r\n"
                     "repl_backlog_histlen:%lld\r\n",
-                    r->replid, r->replid2, r->master_repl_offset, r->second_replid_offset,
-                    r->bl != NULL, backlog_window(s), r->bl ? backlog_first(r->bl) : 0,
+                    repl_failover_state_name(s), r->replid, r->replid2, r->master_repl_offset,
+                    r->second_replid_offset, r->bl != NULL, backlog_window(s),
+                    r->bl ? backlog_first(r->bl) : 0,
                     r->bl ? backlog_histlen(r->bl) : 0);
     if (replica) return o;
     o = dstr_catfmt(o, "repl_backpressure_active:%d\r\nrepl_backpressure_holds:%lld\r\n",
@@ -544,4 +546,5 @@ void repl_register(void) {
     replica_register();
     repl_register_sync();
     repl_wait_register();
+    repl_failover_register();
 }

@@ -122,6 +122,13 @@ typedef struct repl_state {
      * back, when the last of them reported CLOSED. */
     backlog **retired;
     int nretired;
+
+    /* failover.c: FAILOVER's state and target (host "" = any replica) */
+    int failover_state;
+    long long failover_end_ms; /* TIMEOUT, 0 = none */
+    int failover_force;
+    char failover_host[256];
+    int failover_port;
 } repl_state;
 
 static inline repl_state *repl_of(server *s) { return s->repl; }
@@ -153,6 +160,13 @@ dstr replica_info(server *s, dstr o);
 /* Whether this replica's link to its master is up (it may then serve
  * replicas of its own: chained replication). */
 int replica_link_up(server *s);
+/* REPLICAOF NO ONE: a master again, with a new history (the old one as
+ * replid2). Logs "MASTER MODE enabled (<request> request from '<client>')"
+ * when c is given. Nothing when not a replica. */
+void replica_become_master(server *s, client *c, const char *request);
+/* FAILOVER's last step: become the replica of host:port, whose PSYNC
+ * carries FAILOVER so that it promotes itself. */
+void replica_failover_to(server *s, const char *host, int port);
 /* The db this replica's stream continues in: its master client's, or the
  * cached master's; 0 if neither. */
 int replica_stream_db(server *s);
@@ -179,6 +193,14 @@ void repl_snapshot_maybe_start(server *s, int now_forced);
 void repl_snapshot_reap(server *s);
 void repl_snapshot_attach(server *s, repl_replica *rr);
 void repl_snapshot_kill(server *s);
+
+/* failover.c */
+enum { FAILOVER_NONE = 0, FAILOVER_WAIT_FOR_SYNC, FAILOVER_IN_PROGRESS };
+void repl_failover_register(void);
+const char *repl_failover_state_name(server *s); /* INFO master_failover_state */
+void repl_failover_update(server *s);            /* every event-loop pass */
+void repl_failover_done(server *s);              /* the target answered our PSYNC */
+void repl_failover_abort(server *s, const char *why);
 
 /* wait.c */
 void repl_wait_register(void);

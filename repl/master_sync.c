@@ -331,6 +331,26 @@ static void sync_command(client *c, int is_psync) {
     server *s = c->srv;
     repl_state *r = repl_of(s);
     if (c->flags & (CLIENT_REPLICA | CLIENT_MASTER)) return;
+    /* PSYNC <replid> <offset> FAILOVER: our master hands us its role (its
+     * FAILOVER command). It must be our master's history we are asked to
+     * continue; then we are the master, and it continues as our replica
+     * through replid2. */
+    if (is_psync && c->argc > 3 && arg_is(c->argv[3], "failover")) {
+        if (!s->cfg.replicaof_host) {
+            reply_error(c, "ERR PSYNC FAILOVER can't be sent to a master.");
+            return;
+        }
+        if (strcmp(c->argv[1], r->replid) != 0) {
+            reply_error(c, "ERR PSYNC FAILOVER replid must match my replid.");
+            return;
+        }
+        replica_become_master(s, c, "failover");
+    }
+    /* Nor do replicas sync with us while we hand our role over. */
+    if (r->failover_state != FAILOVER_NONE) {
+        reply_error(c, "NOMASTERLINK Can't SYNC while failing over");
+        return;
+    }
     /* A replica serves replicas of its own (the stream it applied, from
      * its backlog) only while its link is up, as Redis. */
     if (s->cfg.replicaof_host && !replica_link_up(s)) {

@@ -83,6 +83,7 @@ typedef struct replica_state {
     io_thread *thr;    /* its I/O thread */
     rconn_shared *shared;
     int conn_to_disk; /* where this connection puts a full payload */
+    int failover;     /* the next PSYNC says FAILOVER (failover.c) */
     long long net_in_done; /* bytes read by connections that ended */
     long long down_since_ms; /* link down since (0: never up) */
 
@@ -175,6 +176,7 @@ static void start_connection(server *s) {
     st->to_disk = rs->conn_to_disk = to_disk(s);
     snprintf(st->dbfilename, sizeof(st->dbfilename), "%s", s->cfg.dbfilename);
     st->tcp_nodelay = !s->cfg.repl_disable_tcp_nodelay;
+    st->psync_failover = rs->failover;
     rs->shared = mem_calloc(sizeof(*rs->shared));
     atomic_store_explicit(&rs->shared->last_io_ms, util_ms_time(), memory_order_relaxed);
     atomic_store_explicit(&rs->shared->applied, rs->have_cached ? rs->cached_offset : 0,
@@ -482,6 +484,9 @@ static int load_file_slice(server *s, replica_state *rs) {
 /* ---- reports from the I/O thread ---------------------------------------------- */
 
 static void on_fullresync(server *s, replica_state *rs, const rconn_psync *ps) {
+    /* A FAILOVER expects +CONTINUE, but a full sync is no failure either. */
+    rs->failover = 0;
+    repl_failover_done(s);
     memcpy(rs->sync_replid, ps->replid, 41);
     rs->sync_offset = ps->offset;
     rs->have_cached = 0; /* that history is over */
@@ -502,6 +507,8 @@ static void on_fullresync(server *s, replica_state *rs, const rconn_psync *ps) {
 
 static void on_continue(server *s, replica_state *rs, const rconn_psync *ps) {
     repl_state *r = repl_of(s);
+    rs->failover = 0;
+    repl_failover_done(s);
     if (ps->replid[0] && strcmp(ps->replid, rs->cached_replid) != 0) {
         /* The master changed its history id (it was promoted): ours moves
          * to replid2, valid up to where the old history ended. */
@@ -546,6 +553,12 @@ static void on_closed(server *s, replica_state *rs) {
          * to another master already asked for CONNECT, at once.) */
         rs->state = RS_CONNECT;
         rs->connect_at_ms = util_ms_time() + 1000;
+    }
+    if (rs->failover) {
+        /* The target refused (or never answered) our PSYNC FAILOVER: we
+         * are its master again, as Redis does. */
+        rs->failover = 0;
+        repl_failover_abort(s, "Failover target rejected psync request");
     }
 }
 
@@ -653,15 +666,29 @@ static void unset_master(server *s) {
     repl_drop_all_replicas(s, "this replica became a master");
 }
 
+void replica_become_master(server *s, client *c, const char *request) {
+    if (!repl_is_replica(s)) return;
+    rs_of(s)->failover = 0;
+    unset_master(s);
+    if (!c) return;
+    dstr info = client_info_string(c, dstr_empty());
+    log_msg(LL_NOTICE, "MASTER MODE enabled (%s request from '%s')", request, info);
+    dstr_free(info);
+}
+
+void replica_failover_to(server *s, const char *host, int port) {
+    set_master(s, host, port);
+    rs_of(s)->failover = 1;
+}
+
 static void cmd_replicaof(client *c) {
     server *s = c->srv;
+    if (repl_of(s)->failover_state != FAILOVER_NONE) {
+        reply_error(c, "ERR REPLICAOF not allowed while failing over.");
+        return;
+    }
     if (arg_is(c->argv[1], "no") && arg_is(c->argv[2], "one")) {
-        if (repl_is_replica(s)) {
-            unset_master(s);
-            dstr info = client_info_string(c, dstr_empty());
-            log_msg(LL_NOTICE, "MASTER MODE enabled (user request from '%s')", info);
-            dstr_free(info);
-        }
+        replica_become_master(s, c, "user");
         reply_ok(c);
         return;
     }

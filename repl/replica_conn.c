@@ -302,8 +302,8 @@ static void rconn_send_psync(rconn *c) {
     else
         log_msg(LL_NOTICE, "Trying a partial resynchronization (request %s:%s).", s->psync_replid,
                 off);
-    const char *argv[] = {"PSYNC", s->psync_replid, off};
-    rconn_send_words(c, 3, argv);
+    const char *argv[] = {"PSYNC", s->psync_replid, off, "FAILOVER"};
+    rconn_send_words(c, s->psync_failover ? 4 : 3, argv);
 }
 
 static void rconn_send_step(rconn *c, int step) {

@@ -178,6 +178,7 @@ typedef struct rconn_start {
     int to_disk;            /* payload into a file (repl-diskless-load disabled) */
     char dbfilename[256];   /* the file the payload is renamed to when to_disk */
     int tcp_nodelay;        /* !repl-disable-tcp-nodelay */
+    int psync_failover;     /* PSYNC ... FAILOVER: the master is our FAILOVER target */
     rconn_shared *shared;
 } rconn_start;
 
