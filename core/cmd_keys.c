@@ -13,6 +13,7 @@
 #include "core/commands.h"
 #include "core/db.h"
 #include "core/mem.h"
+#include "core/notify.h"
 #include "core/persist.h"
 #include "core/reply.h"
 #include "core/util.h"
@@ -21,7 +22,10 @@ static void del_generic(client *c) {
     long long n = 0;
     for (int j = 1; j < c->argc; j++) {
         db_expire_if_needed(c->srv, c->db, c->argv[j]);
-        if (db_delete(c->srv, c->db, c->argv[j])) n++;
+        if (db_delete(c->srv, c->db, c->argv[j])) {
+            notify_event(c->srv, NOTIFY_GENERIC, "del", c->argv[j], c->db->id);
+            n++;
+        }
     }
     server_dirty(c, n);
     reply_int(c, n);
@@ -198,6 +202,8 @@ static void rename_generic(client *c, int nx) {
     /* The entry's key is freed with the entry; its value is now owned by
      * the new name. */
     dict_free_unlinked(c->db->keys, de);
+    notify_event(s, NOTIFY_GENERIC, "rename_from", c->argv[1], c->db->id);
+    notify_event(s, NOTIFY_GENERIC, "rename_to", c->argv[2], c->db->id);
     server_dirty(c, 1);
     if (nx)
         reply_int(c, 1);
@@ -249,6 +255,8 @@ void cmd_move(client *c) {
     if (expire != -1) db_set_expire(s, dst, c->argv[1], expire);
     db_signal_modified(s, src, c->argv[1]);
     dict_free_unlinked(src->keys, de);
+    notify_event(s, NOTIFY_GENERIC, "move_from", c->argv[1], src->id);
+    notify_event(s, NOTIFY_GENERIC, "move_to", c->argv[1], dst->id);
     server_dirty(c, 1);
     reply_int(c, 1);
 }
@@ -294,6 +302,7 @@ void cmd_copy(client *c) {
     }
     db_add(s, dst, c->argv[2], obj_dup(o));
     if (expire != -1) db_set_expire(s, dst, c->argv[2], expire);
+    notify_event(s, NOTIFY_GENERIC, "copy_to", c->argv[2], dst->id);
     server_dirty(c, 1);
     reply_int(c, 1);
 }
@@ -356,12 +365,14 @@ static void expire_generic(client *c, long long basetime, int seconds) {
     if (when <= util_ms_time() && !s->loading) {
         db_delete(s, c->db, key);
         server_dirty(c, 1);
+        notify_event(s, NOTIFY_GENERIC, "del", key, c->db->id);
         client_rewrite_argv(c, 2, dstr_from("DEL"), dstr_dup(key));
         reply_int(c, 1);
         return;
     }
     db_set_expire(s, c->db, key, when);
     db_signal_modified(s, c->db, key);
+    notify_event(s, NOTIFY_GENERIC, "expire", key, c->db->id);
     reply_int(c, 1);
     if (c->cmd->proc != cmd_pexpireat) {
         dstr_free(c->argv[0]);
@@ -406,6 +417,7 @@ void cmd_persist(client *c) {
     }
     if (db_remove_expire(c->db, c->argv[1])) {
         db_signal_modified(c->srv, c->db, c->argv[1]);
+        notify_event(c->srv, NOTIFY_GENERIC, "persist", c->argv[1], c->db->id);
         server_dirty(c, 1);
         reply_int(c, 1);
     } else {

@@ -10,8 +10,10 @@
  *          NUL byte, and a `set` function, when given, checks the value
  *   enum   one of a fixed list of words
  *   custom parsed and printed by its own pair of functions (bind, save,
- *          client-output-buffer-limit, replicaof, unixsocketperm, dir), in
- *          config_custom.c; none of them takes a NUL byte
+ *          client-output-buffer-limit, replicaof, unixsocketperm, dir,
+ *          notify-keyspace-events), in config_custom.c; none but
+ *          notify-keyspace-events (which stops at one, as Redis) takes a
+ *          NUL byte
  * Flags carry Redis 7.0's rules for CONFIG SET (immutable, protected by
  * enable-protected-configs, hidden from CONFIG GET patterns) and mark
  * maxmemory, whose only accepted value is the default. Directives that
@@ -161,6 +163,8 @@ const cfg_entry config_table[] = {
      NULL, NULL},
     {"lazyfree-lazy-user-flush", NULL, K_BOOL, OFF(lazyfree_lazy_user_flush), "no", 0, 0, NULL,
      0, NULL, NULL},
+    {"notify-keyspace-events", NULL, K_CUSTOM, 0, "\"\"", 0, 0, NULL, F_QUOTED | F_NUL_OK,
+     config_set_notify, config_get_notify},
     {NULL, NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL},
 };
 
@@ -237,9 +241,9 @@ static int parse_number(const cfg_entry *e, const dstr v, long long *out, char *
 
 static int apply_custom(config *cfg, const cfg_entry *e, dstr *argv, int argc, char *err,
                         size_t errlen) {
-    /* No custom directive has a use for a NUL byte, and each hands its
+    /* No custom directive has a use for a NUL byte, and most hand their
      * arguments to C-string parsers or to the OS (chdir, bind). */
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc && !(e->flags & F_NUL_OK); i++) {
         if (!config_is_cstr(argv[i])) {
             fmt_err(err, errlen, ERR_NUL_BYTE);
             return -1;

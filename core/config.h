@@ -107,6 +107,7 @@ typedef struct config {
     long long zset_max_listpack_value;
     int lazyfree_lazy_user_del;
     int lazyfree_lazy_user_flush;
+    int notify_keyspace_events; /* the NOTIFY_* classes sent (core/notify.h) */
 } config;
 
 /* Fill `cfg` with every directive's default. */

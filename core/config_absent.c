@@ -7,9 +7,8 @@
  * none of that (Ringmaster behaves as Redis does with the default), so it
  * loads with a warning. Asking for a feature does:
  *   refused  appendonly yes (no AOF: writes would not be logged),
- *            notify-keyspace-events with flags (no client would get an
- *            event), maxmemory-policy *-lfu (OBJECT FREQ/IDLETIME answer
- *            as without LFU), maxmemory-clients (no client eviction),
+ *            maxmemory-policy *-lfu (OBJECT FREQ/IDLETIME answer as
+ *            without LFU), maxmemory-clients (no client eviction),
  *            aclfile, user, loadmodule, rename-command (the users, module
  *            or renamed command would be missing: a security change),
  *            cluster-enabled, tls-port/-replication/-cluster, syslog-enabled
@@ -83,8 +82,7 @@ static const absent_directive table[] = {
     {"rdb-del-sync-files", NULL, "no", A_BOOL, S, NULL},
     {"rdb-save-incremental-fsync", NULL, "yes", A_BOOL, 0, NULL},
     {"bgsave_cpulist", NULL, "", A_ANY, I, NULL},
-    /* keyspace events, latency, slowlog */
-    {"notify-keyspace-events", NULL, "", A_ANY, S, NULL},
+    /* latency, slowlog */
     {"latency-monitor-threshold", NULL, "0", A_INT, 0, NULL},
     {"latency-tracking", NULL, "yes", A_BOOL, 0, NULL},
     {"latency-tracking-info-percentiles", NULL, "50 99 99.9", A_ANY, 0, NULL},

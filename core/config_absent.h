@@ -7,9 +7,9 @@
  *            operator asked (slowlog-max-len, lazyfree-*, io-threads,
  *            supervised): it loads, with a one-line warning.
  *   strict   a value other than the default asks for the missing feature
- *            (appendonly yes, notify-keyspace-events KEA, cluster-enabled
- *            yes): only the default is accepted, in the file and by CONFIG
- *            SET; anything else is refused with an error naming it. A few
+ *            (appendonly yes, cluster-enabled yes, tls-port 6380): only
+ *            the default is accepted, in the file and by CONFIG SET;
+ *            anything else is refused with an error naming it. A few
  *            refuse only some values (maxmemory-policy's LFU policies).
  *   file-only  not a config in Redis either, only a file directive
  *            (loadmodule, rename-command, user): any use is refused.

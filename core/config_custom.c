@@ -12,6 +12,7 @@
 
 #include "core/config_int.h"
 #include "core/mem.h"
+#include "core/notify.h"
 #include "core/util.h"
 
 int config_set_bind(config *cfg, dstr *argv, int argc, char *err, size_t errlen) {
@@ -209,4 +210,24 @@ int config_check_dbfilename(config *cfg, dstr *argv, int argc, char *err, size_t
         return -1;
     }
     return 0;
+}
+
+/* Redis keeps the classes as a mask and shows them in its own order:
+ * "KEA" reads back as "AKE". */
+int config_set_notify(config *cfg, dstr *argv, int argc, char *err, size_t errlen) {
+    if (argc != 1) {
+        config_fmt_err(err, errlen, "wrong number of arguments");
+        return -1;
+    }
+    int flags = notify_flags_parse(argv[0], dstr_len(argv[0]));
+    if (flags < 0) {
+        config_fmt_err(err, errlen, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+        return -1;
+    }
+    cfg->notify_keyspace_events = flags;
+    return 0;
+}
+
+dstr config_get_notify(const config *cfg) {
+    return notify_flags_string(cfg->notify_keyspace_events);
 }

@@ -2,8 +2,9 @@
  * outside it includes. config.c owns the directive table and the value
  * rules; config_custom.c parses and prints the directives that are not a
  * plain scalar (bind, save, client-output-buffer-limit, replicaof,
- * unixsocketperm, dir) and checks dbfilename; config_rewrite.c writes the
- * table back into a file for CONFIG REWRITE. */
+ * unixsocketperm, dir, notify-keyspace-events) and checks dbfilename;
+ * config_rewrite.c writes the table back into a file for CONFIG
+ * REWRITE. */
 #ifndef RM_CONFIG_INT_H
 #define RM_CONFIG_INT_H
 
@@ -19,6 +20,8 @@ enum {
     F_HIDDEN = 4,       /* CONFIG GET shows it only when asked by its exact name */
     F_DEFAULT_ONLY = 8, /* another value needs a feature Ringmaster lacks */
     F_CSTR = 16,        /* str used as a C string (path, address): no NUL byte */
+    F_QUOTED = 32,      /* CONFIG REWRITE quotes the value (it may be empty) */
+    F_NUL_OK = 64,      /* custom: the parser takes a NUL byte as Redis does */
 };
 
 /* The one refusal for every value the OS would read only up to a NUL. */
@@ -74,5 +77,7 @@ dstr config_get_sockperm(const config *cfg);
 int config_set_dir(config *cfg, dstr *argv, int argc, char *err, size_t errlen);
 dstr config_get_dir(const config *cfg);
 int config_check_dbfilename(config *cfg, dstr *argv, int argc, char *err, size_t errlen);
+int config_set_notify(config *cfg, dstr *argv, int argc, char *err, size_t errlen);
+dstr config_get_notify(const config *cfg);
 
 #endif

@@ -45,7 +45,7 @@ static dstr directive_line(const config *cfg, const cfg_entry *e) {
     dstr line = dstr_from(e->name);
     dstr v = config_value_string(cfg, e);
     line = dstr_cats(line, " ");
-    if (e->kind == K_STR || !strcmp(e->name, "dir"))
+    if (e->kind == K_STR || (e->flags & F_QUOTED) || !strcmp(e->name, "dir"))
         line = quote_value(line, v, dstr_len(v));
     else if (!strcmp(e->name, "save") && dstr_len(v) == 0)
         line = dstr_cats(line, "\"\"");

@@ -17,6 +17,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/notify.h"
 #include "core/propagate.h"
 #include "core/util.h"
 #include "repl/repl.h"
@@ -88,6 +89,7 @@ int db_key_is_expired(db *d, const dstr key) {
 static void delete_expired(server *s, db *d, const dstr key) {
     dstr k = dstr_dup(key);
     db_delete(s, d, k);
+    notify_event(s, NOTIFY_EXPIRED, "expired", k, d->id);
     s->stat_expiredkeys++;
     dstr argv[2] = {dstr_from("DEL"), k};
     propagate_add(s, d->id, argv, 2);
@@ -126,6 +128,7 @@ obj *db_lookup_read(server *s, db *d, const dstr key) {
         obj_touch(o);
     } else {
         s->stat_keyspace_misses++;
+        notify_event(s, NOTIFY_KEY_MISS, "keymiss", key, d->id);
     }
     return o;
 }
@@ -153,6 +156,7 @@ void db_add(server *s, db *d, const dstr key, obj *val) {
     }
     db_signal_modified(s, d, key);
     blocking_signal_key(s, d, key);
+    notify_event(s, NOTIFY_NEW, "new", key, d->id);
 }
 
 void db_replace_value(server *s, db *d, const dstr key, obj *val) {

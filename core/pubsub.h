@@ -8,7 +8,7 @@
  * pubsub_refusal before running a command, RESET and client_free leave
  * every subscription, INFO and CLIENT LIST read the counts, and
  * pubsub_publish is the one way to send a message from inside the server
- * (keyspace notifications will use it). */
+ * (keyspace notifications, notify.c, use it). */
 #ifndef RM_PUBSUB_H
 #define RM_PUBSUB_H
 

@@ -30,6 +30,7 @@
 #include "core/db.h"
 #include "core/hash_pack.h"
 #include "core/mem.h"
+#include "core/notify.h"
 #include "core/reply.h"
 #include "core/t_hash.h"
 #include "core/util.h"
@@ -74,8 +75,10 @@ static obj *lookup_read_or_reply(client *c, const char *missing) {
 #define R_EMPTY_ARRAY "*0\r\n"
 #define R_EMPTY_SCAN "*2\r\n$1\r\n0\r\n*0\r\n"
 
-static void modified(client *c, long long dirty) {
+/* After a write to the hash at argv[1] (the command's `event`). */
+static void modified(client *c, long long dirty, const char *event) {
     db_signal_modified(c->srv, c->db, c->argv[1]);
+    notify_event(c->srv, NOTIFY_HASH, event, c->argv[1], c->db->id);
     server_dirty(c, dirty);
 }
 
@@ -99,7 +102,7 @@ static void hset_generic(client *c, int is_hmset) {
         reply_ok(c);
     else
         reply_int(c, created);
-    modified(c, (c->argc - 2) / 2);
+    modified(c, (c->argc - 2) / 2, "hset");
 }
 
 static void cmd_hset(client *c) { hset_generic(c, 0); }
@@ -116,7 +119,7 @@ static void cmd_hsetnx(client *c) {
     hash_try_convert(o, cfg, c->argv, 2, 3);
     hash_set(o, cfg, c->argv[2], c->argv[3], dstr_len(c->argv[3]));
     reply_int(c, 1);
-    modified(c, 1);
+    modified(c, 1, "hset");
 }
 
 static void cmd_hdel(client *c) {
@@ -127,15 +130,18 @@ static void cmd_hdel(client *c) {
     }
     if (wrong_type(c, o)) return;
     long long deleted = 0;
+    int emptied = 0;
     for (int j = 2; j < c->argc; j++) {
         if (!hash_delete(o, c->argv[j])) continue;
         deleted++;
         if (hash_len(o) == 0) {
             db_delete(c->srv, c->db, c->argv[1]);
+            emptied = 1;
             break;
         }
     }
-    if (deleted) modified(c, deleted);
+    if (deleted) modified(c, deleted, "hdel");
+    if (emptied) notify_event(c->srv, NOTIFY_GENERIC, "del", c->argv[1], c->db->id);
     reply_int(c, deleted);
 }
 
@@ -159,7 +165,7 @@ static void cmd_hincrby(client *c) {
     int len = util_ll_to_str(buf, sizeof(buf), value);
     hash_set(o, &c->srv->cfg, c->argv[2], buf, (size_t)len);
     reply_int(c, value);
-    modified(c, 1);
+    modified(c, 1, "hincrby");
 }
 
 static void cmd_hincrbyfloat(client *c) {
@@ -188,7 +194,7 @@ static void cmd_hincrbyfloat(client *c) {
     int len = util_ld_to_str(buf, sizeof(buf), value);
     hash_set(o, &c->srv->cfg, c->argv[2], buf, (size_t)len);
     reply_bulk(c, buf, (size_t)len);
-    modified(c, 1);
+    modified(c, 1, "hincrbyfloat");
     /* Replicas get the result, never the arithmetic. */
     client_rewrite_argv(c, 4, dstr_from("HSET"), dstr_dup(c->argv[1]), dstr_dup(c->argv[2]),
                         dstr_new(buf, (size_t)len));

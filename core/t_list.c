@@ -39,6 +39,7 @@
 #include "core/db.h"
 #include "core/debug.h"
 #include "core/mem.h"
+#include "core/notify.h"
 #include "core/reply.h"
 #include "core/types.h"
 #include "core/util.h"
@@ -121,11 +122,12 @@ static void reply_elem(client *c, const lpl_elem *e) {
         reply_bulk_ll(c, e->ival);
 }
 
-/* After elements left a list: delete the key if it is now empty (the
- * value is freed then), otherwise tell WATCH. */
-static void list_removed(client *c, const dstr key, obj *o, long long n) {
+/* After elements left a list (the command's `event`): delete the key if
+ * it is now empty (the value is freed then), otherwise tell WATCH. */
+static void list_removed(client *c, const dstr key, obj *o, long long n, const char *event) {
+    notify_event(c->srv, NOTIFY_LIST, event, key, c->db->id);
     if (ql_count(QL(o)) == 0)
-        db_delete(c->srv, c->db, key);
+        notify_delete(c->srv, c->db, key);
     else
         db_signal_modified(c->srv, c->db, key);
     server_dirty(c, n);
@@ -231,6 +233,8 @@ static void pop_one(client *c, obj *o, int where) {
 }
 
 static dstr pop_word(int where) { return dstr_from(where == QL_HEAD ? "LPOP" : "RPOP"); }
+static const char *pop_event(int where) { return where == QL_HEAD ? "lpop" : "rpop"; }
+static const char *push_event(int where) { return where == QL_HEAD ? "lpush" : "rpush"; }
 
 /* ---- push ---- */
 
@@ -249,6 +253,7 @@ static void push_generic(client *c, int where, int only_existing) {
     for (int j = 2; j < c->argc; j++) ql_push(QL(o), c->argv[j], dstr_len(c->argv[j]), where);
     reply_int(c, (long long)ql_count(QL(o)));
     db_signal_modified(c->srv, c->db, c->argv[1]);
+    notify_event(c->srv, NOTIFY_LIST, push_event(where), c->argv[1], c->db->id);
     server_dirty(c, c->argc - 2);
 }
 
@@ -283,6 +288,7 @@ static void cmd_linsert(client *c) {
         if (lpl_matches(p, &pivot)) {
             ql_iter_insert(&it, &e, after);
             db_signal_modified(c->srv, c->db, c->argv[1]);
+            notify_event(c->srv, NOTIFY_LIST, "linsert", c->argv[1], c->db->id);
             server_dirty(c, 1);
             reply_int(c, (long long)ql_count(QL(o)));
             return;
@@ -438,6 +444,7 @@ static void cmd_lset(client *c) {
     }
     reply_ok(c);
     db_signal_modified(c->srv, c->db, c->argv[1]);
+    notify_event(c->srv, NOTIFY_LIST, "lset", c->argv[1], c->db->id);
     server_dirty(c, 1);
 }
 
@@ -467,7 +474,7 @@ static void cmd_lrem(client *c) {
         removed++;
         if (toremove && removed == toremove) break;
     }
-    if (removed) list_removed(c, c->argv[1], o, removed);
+    if (removed) list_removed(c, c->argv[1], o, removed, "lrem");
     reply_int(c, removed);
 }
 
@@ -491,7 +498,7 @@ static void cmd_ltrim(client *c) {
     }
     ql_del_range(ql, 0, (unsigned long)ltrim);
     ql_del_range(ql, ql->count - (unsigned long)rtrim, (unsigned long)rtrim);
-    list_removed(c, c->argv[1], o, ltrim + rtrim);
+    list_removed(c, c->argv[1], o, ltrim + rtrim, "ltrim");
     reply_ok(c);
 }
 
@@ -518,12 +525,12 @@ static void pop_generic(client *c, int where) {
     if (wrong_type(c, o)) return;
     if (!hascount) {
         pop_one(c, o, where);
-        list_removed(c, c->argv[1], o, 1);
+        list_removed(c, c->argv[1], o, 1, pop_event(where));
     } else if (count == 0) {
         reply_array(c, 0);
     } else {
         long long n = pop_range(c, o, where, count);
-        list_removed(c, c->argv[1], o, n);
+        list_removed(c, c->argv[1], o, n, pop_event(where));
     }
 }
 
@@ -554,11 +561,11 @@ static int pop_first_nonempty(client *c, dstr *keys, int nkeys, int where, long 
         reply_bulk_dstr(c, key);
         if (count < 0) {
             pop_one(c, o, where);
-            list_removed(c, key, o, 1);
+            list_removed(c, key, o, 1, pop_event(where));
             client_rewrite_argv(c, 2, pop_word(where), key);
         } else {
             long long n = pop_range(c, o, where, count);
-            list_removed(c, key, o, n);
+            list_removed(c, key, o, n, pop_event(where));
             client_rewrite_argv(c, 3, pop_word(where), key, dstr_from_ll(n));
         }
         return 1;
@@ -641,9 +648,10 @@ static void move_element(client *c, obj *src, int from, int to, enum move_form f
     lpl_prepare_elem(&ent, &e);
     ql_push_entry(QL(dst), &ent, to);
     db_signal_modified(c->srv, c->db, c->argv[2]);
+    notify_event(c->srv, NOTIFY_LIST, push_event(to), c->argv[2], c->db->id);
     reply_elem(c, &e);
     dstr_free(copy);
-    list_removed(c, c->argv[1], src, 1);
+    list_removed(c, c->argv[1], src, 1, pop_event(from));
     if (form == MOVE_AS_RPOPLPUSH) {
         client_rewrite_argv(c, 3, dstr_from("RPOPLPUSH"), dstr_dup(c->argv[1]),
                             dstr_dup(c->argv[2]));

@@ -34,6 +34,7 @@
 #include "core/commands.h"
 #include "core/db.h"
 #include "core/mem.h"
+#include "core/notify.h"
 #include "core/propagate.h"
 #include "core/reply.h"
 #include "core/t_set.h"
@@ -89,7 +90,10 @@ static void cmd_sadd(client *c) {
     }
     long long added = 0, max = max_intset(c);
     for (int j = 2; j < c->argc; j++) added += set_add(o, c->argv[j], max);
-    if (added) db_signal_modified(s, c->db, c->argv[1]);
+    if (added) {
+        db_signal_modified(s, c->db, c->argv[1]);
+        notify_event(s, NOTIFY_SET, "sadd", c->argv[1], c->db->id);
+    }
     server_dirty(c, added);
     reply_int(c, added);
 }
@@ -103,16 +107,20 @@ static void cmd_srem(client *c) {
     }
     if (wrong_type(c, o)) return;
     long long deleted = 0;
+    int emptied = 0;
     for (int j = 2; j < c->argc; j++) {
         if (!set_remove(o, c->argv[j])) continue;
         deleted++;
         if (set_size(o) == 0) {
             db_delete(s, c->db, c->argv[1]);
+            emptied = 1;
             break;
         }
     }
     if (deleted) {
         db_signal_modified(s, c->db, c->argv[1]);
+        notify_event(s, NOTIFY_SET, "srem", c->argv[1], c->db->id);
+        if (emptied) notify_event(s, NOTIFY_GENERIC, "del", c->argv[1], c->db->id);
         server_dirty(c, deleted);
     }
     reply_int(c, deleted);
@@ -136,7 +144,8 @@ static void cmd_smove(client *c) {
         reply_int(c, 0);
         return;
     }
-    if (set_size(src) == 0) db_delete(s, c->db, c->argv[1]);
+    notify_event(s, NOTIFY_SET, "srem", c->argv[1], c->db->id);
+    if (set_size(src) == 0) notify_delete(s, c->db, c->argv[1]);
     if (!dst) {
         dst = set_create_for(ele);
         db_add(s, c->db, c->argv[2], dst);
@@ -146,6 +155,7 @@ static void cmd_smove(client *c) {
     if (set_add(dst, ele, max_intset(c))) {
         server_dirty(c, 1);
         db_signal_modified(s, c->db, c->argv[2]);
+        notify_event(s, NOTIFY_SET, "sadd", c->argv[2], c->db->id);
     }
     reply_int(c, 1);
 }
@@ -208,8 +218,9 @@ static void reply_set(client *c, const obj *set) {
 }
 
 /* Store a computed result into dstkey (or delete dstkey when the result is
- * empty), reply the cardinality. Takes `result`. */
-static void store_result(client *c, const dstr dstkey, obj *result) {
+ * empty), reply the cardinality, notify `event` (or the deletion). Takes
+ * `result`. */
+static void store_result(client *c, const dstr dstkey, obj *result, const char *event) {
     server *s = c->srv;
     size_t n = set_size(result);
     if (n > 0) {
@@ -218,12 +229,13 @@ static void store_result(client *c, const dstr dstkey, obj *result) {
         db_lookup_write(s, c->db, dstkey);
         db_set(s, c->db, dstkey, result, 0);
         reply_int(c, (long long)n);
+        notify_event(s, NOTIFY_SET, event, dstkey, c->db->id);
         server_dirty(c, 1);
         return;
     }
     obj_free(result);
     reply_int(c, 0);
-    if (db_delete(s, c->db, dstkey)) server_dirty(c, 1);
+    if (notify_delete(s, c->db, dstkey)) server_dirty(c, 1);
 }
 
 static void sunion_diff_generic(client *c, dstr *keys, int n, const dstr dstkey, int op) {
@@ -294,7 +306,7 @@ static void sunion_diff_generic(client *c, dstr *keys, int n, const dstr dstkey,
     }
     mem_free(sets);
     if (dstkey) {
-        store_result(c, dstkey, result);
+        store_result(c, dstkey, result, op == SET_OP_UNION ? "sunionstore" : "sdiffstore");
     } else {
         reply_set(c, result);
         obj_free(result);
@@ -348,7 +360,7 @@ static void sinter_generic(client *c, dstr *keys, long n, const dstr dstkey, int
     if (empty) {
         mem_free(sets);
         if (dstkey) {
-            if (db_delete(s, c->db, dstkey)) server_dirty(c, 1);
+            if (notify_delete(s, c->db, dstkey)) server_dirty(c, 1);
             reply_int(c, 0);
         } else if (card_only) {
             reply_int(c, 0);
@@ -389,7 +401,7 @@ static void sinter_generic(client *c, dstr *keys, long n, const dstr dstkey, int
     if (card_only)
         reply_int(c, card);
     else if (dstkey)
-        store_result(c, dstkey, result);
+        store_result(c, dstkey, result, "sinterstore");
     else
         reply_set_deferred_len(c, handle, card);
 }
@@ -472,12 +484,14 @@ static void spop_with_count(client *c) {
     if ((unsigned long long)count >= size) {
         /* The whole set: reply it as SUNION of the key would, then the key
          * goes and a DEL is what replicas need. */
+        notify_event(s, NOTIFY_SET, "spop", c->argv[1], c->db->id);
         sunion_diff_generic(c, c->argv + 1, 1, NULL, SET_OP_UNION);
-        db_delete(s, c->db, c->argv[1]);
+        notify_delete(s, c->db, c->argv[1]);
         client_rewrite_argv(c, 2, dstr_new("DEL", 3), dstr_dup(c->argv[1]));
         server_dirty(c, (long long)size);
         return;
     }
+    notify_event(s, NOTIFY_SET, "spop", c->argv[1], c->db->id);
     reply_array(c, count);
     unsigned long long remaining = size - (unsigned long long)count;
     srem_chain chain = {c, NULL};
@@ -533,7 +547,8 @@ static void cmd_spop(client *c) {
     dstr ele = set_pop_random(o);
     client_rewrite_argv(c, 3, dstr_new("SREM", 4), dstr_dup(c->argv[1]), ele);
     reply_bulk(c, ele, dstr_len(ele));
-    if (set_size(o) == 0) db_delete(s, c->db, c->argv[1]);
+    notify_event(s, NOTIFY_SET, "spop", c->argv[1], c->db->id);
+    if (set_size(o) == 0) notify_delete(s, c->db, c->argv[1]);
     db_signal_modified(s, c->db, c->argv[1]);
     server_dirty(c, 1);
 }

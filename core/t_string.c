@@ -14,6 +14,7 @@
 #include "core/commands.h"
 #include "core/db.h"
 #include "core/mem.h"
+#include "core/notify.h"
 #include "core/reply.h"
 #include "core/util.h"
 
@@ -154,8 +155,10 @@ static void set_generic(client *c, int flags, int key_idx, int val_idx, int expi
     else
         db_set(s, c->db, c->argv[key_idx], value_from_arg(c, val_idx), flags & SET_KEEPTTL);
     server_dirty(c, 1);
+    notify_event(s, NOTIFY_STRING, "set", c->argv[key_idx], c->db->id);
     if (expire_idx >= 0) {
         db_set_expire(s, c->db, c->argv[key_idx], ms);
+        notify_event(s, NOTIFY_GENERIC, "expire", c->argv[key_idx], c->db->id);
         if (!(flags & SET_PXAT)) {
             char buf[32];
             int n = util_ll_to_str(buf, sizeof(buf), ms);
@@ -197,6 +200,7 @@ void cmd_get(client *c) { reply_current(c, c->argv[1]); }
 void cmd_getset(client *c) {
     if (reply_current(c, c->argv[1]) < 0) return;
     db_set(c->srv, c->db, c->argv[1], value_from_arg(c, 2), 0);
+    notify_event(c->srv, NOTIFY_STRING, "set", c->argv[1], c->db->id);
     server_dirty(c, 1);
     dstr_free(c->argv[0]);
     c->argv[0] = dstr_from("SET");
@@ -206,6 +210,7 @@ void cmd_getdel(client *c) {
     if (reply_current(c, c->argv[1]) < 0) return;
     if (db_delete(c->srv, c->db, c->argv[1])) {
         client_rewrite_argv(c, 2, dstr_from("DEL"), dstr_dup(c->argv[1]));
+        notify_event(c->srv, NOTIFY_GENERIC, "del", c->argv[1], c->db->id);
         server_dirty(c, 1);
     }
 }
@@ -226,10 +231,12 @@ void cmd_getex(client *c) {
     if ((flags & (SET_PXAT | SET_EXAT)) && ms <= util_ms_time()) {
         db_delete(s, c->db, c->argv[1]);
         client_rewrite_argv(c, 2, dstr_from("DEL"), dstr_dup(c->argv[1]));
+        notify_event(s, NOTIFY_GENERIC, "del", c->argv[1], c->db->id);
         server_dirty(c, 1);
     } else if (expire_idx >= 0) {
         db_set_expire(s, c->db, c->argv[1], ms);
         db_signal_modified(s, c->db, c->argv[1]);
+        notify_event(s, NOTIFY_GENERIC, "expire", c->argv[1], c->db->id);
         if (!(flags & SET_PXAT)) {
             char buf[32];
             int n = util_ll_to_str(buf, sizeof(buf), ms);
@@ -241,6 +248,7 @@ void cmd_getex(client *c) {
         if (db_remove_expire(c->db, c->argv[1])) {
             db_signal_modified(s, c->db, c->argv[1]);
             client_rewrite_argv(c, 2, dstr_from("PERSIST"), dstr_dup(c->argv[1]));
+            notify_event(s, NOTIFY_GENERIC, "persist", c->argv[1], c->db->id);
             server_dirty(c, 1);
         }
     }
@@ -270,8 +278,10 @@ static void mset_generic(client *c, int nx) {
             }
         }
     }
-    for (int j = 1; j < c->argc; j += 2)
+    for (int j = 1; j < c->argc; j += 2) {
         db_set(c->srv, c->db, c->argv[j], value_from_arg(c, j + 1), 0);
+        notify_event(c->srv, NOTIFY_STRING, "set", c->argv[j], c->db->id);
+    }
     server_dirty(c, (c->argc - 1) / 2);
     if (nx)
         reply_int(c, 1);
@@ -310,6 +320,7 @@ void cmd_append(client *c) {
         total = dstr_len(o->ptr);
         db_signal_modified(s, c->db, c->argv[1]);
     }
+    notify_event(s, NOTIFY_STRING, "append", c->argv[1], c->db->id);
     server_dirty(c, 1);
     reply_int(c, (long long)total);
 }
@@ -347,6 +358,7 @@ static void incr_generic(client *c, long long incr) {
     } else {
         db_add(s, c->db, c->argv[1], obj_string_from_ll(value));
     }
+    notify_event(s, NOTIFY_STRING, "incrby", c->argv[1], c->db->id);
     server_dirty(c, 1);
     reply_int(c, value);
 }
@@ -400,6 +412,7 @@ void cmd_incrbyfloat(client *c) {
         db_replace_value(s, c->db, c->argv[1], n);
     else
         db_add(s, c->db, c->argv[1], n);
+    notify_event(s, NOTIFY_STRING, "incrbyfloat", c->argv[1], c->db->id);
     server_dirty(c, 1);
     reply_bulk(c, buf, (size_t)len);
     client_rewrite_argv(c, 4, dstr_from("SET"), dstr_dup(c->argv[1]), dstr_new(buf, (size_t)len),
@@ -466,6 +479,7 @@ void cmd_setrange(client *c) {
     o->ptr = dstr_grow_zero(o->ptr, (size_t)offset + vlen);
     memcpy(o->ptr + offset, value, vlen);
     db_signal_modified(s, c->db, c->argv[1]);
+    notify_event(s, NOTIFY_STRING, "setrange", c->argv[1], c->db->id);
     server_dirty(c, 1);
     reply_int(c, (long long)dstr_len(o->ptr));
 }

@@ -25,6 +25,7 @@
 #include "core/commands.h"
 #include "core/db.h"
 #include "core/mem.h"
+#include "core/notify.h"
 #include "core/reply.h"
 #include "core/util.h"
 #include "core/zset_cmds.h"
@@ -131,7 +132,10 @@ reply:
     }
 cleanup:
     if (scores != stack_scores) mem_free(scores);
-    if (added || updated) db_signal_modified(s, c->db, key);
+    if (added || updated) {
+        db_signal_modified(s, c->db, key);
+        notify_event(s, NOTIFY_ZSET, incr ? "zincr" : "zadd", key, c->db->id);
+    }
 }
 
 void cmd_zadd(client *c) { zadd_generic(c, 0); }
@@ -149,15 +153,19 @@ void cmd_zrem(client *c) {
     }
     if (zset_wrong_type(c, o)) return;
     long long deleted = 0;
+    int emptied = 0;
     for (int j = 2; j < c->argc; j++) {
         deleted += zset_delete(o, c->argv[j]);
         if (zset_length(o) == 0) {
             db_delete(s, c->db, key);
+            emptied = 1;
             break;
         }
     }
     if (deleted) {
         db_signal_modified(s, c->db, key);
+        notify_event(s, NOTIFY_ZSET, "zrem", key, c->db->id);
+        if (emptied) notify_event(s, NOTIFY_GENERIC, "del", key, c->db->id);
         server_dirty(c, deleted);
     }
     reply_int(c, deleted);
@@ -270,7 +278,8 @@ static int zpop_generic(client *c, dstr *keys, int nkeys, int where, long count,
     server_dirty(c, n);
     dstr k = dstr_dup(key); /* the rewrite below frees argv */
     db_signal_modified(s, c->db, k);
-    if (zset_length(o) == 0) db_delete(s, c->db, k);
+    notify_event(s, NOTIFY_ZSET, where == ZSET_MAX ? "zpopmax" : "zpopmin", k, c->db->id);
+    if (zset_length(o) == 0) notify_delete(s, c->db, k);
     if (flags & POP_REWRITE) {
         dstr name = dstr_from(where == ZSET_MAX ? "ZPOPMAX" : "ZPOPMIN");
         if (!nested)

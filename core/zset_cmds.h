@@ -57,9 +57,10 @@ int zset_parse_score_range(const dstr min, const dstr max, zscore_range *r);
 /* "[a" / "(a" / "-" / "+" pairs; the range points into the arguments.
  * -1 when either is not a valid item. */
 int zset_parse_lex_range(const dstr min, const dstr max, zlex_range *r);
-/* Replace the key's value with `dst` (a sorted set with elements) or, when
- * `dst` is NULL, delete the key; the reply is the new cardinality. The
- * common end of ZRANGESTORE and Z*STORE. */
-void zset_store_result(client *c, const dstr key, obj *dst);
+/* Replace the key's value with `dst` (a sorted set with elements) and
+ * notify `event`, or, when `dst` is NULL or empty, delete the key (a "del"
+ * event); the reply is the new cardinality. The common end of ZRANGESTORE
+ * and Z*STORE. */
+void zset_store_result(client *c, const dstr key, obj *dst, const char *event);
 
 #endif

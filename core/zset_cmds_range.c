@@ -22,6 +22,7 @@
 #include "core/commands.h"
 #include "core/db.h"
 #include "core/mem.h"
+#include "core/notify.h"
 #include "core/reply.h"
 #include "core/util.h"
 #include "core/zset_cmds.h"
@@ -81,19 +82,20 @@ int zset_parse_lex_range(const dstr min, const dstr max, zlex_range *r) {
 
 /* ---- where results go ------------------------------------------------- */
 
-void zset_store_result(client *c, const dstr key, obj *dst) {
+void zset_store_result(client *c, const dstr key, obj *dst, const char *event) {
     server *s = c->srv;
     if (dst && zset_length(dst)) {
         long long n = (long long)zset_length(dst);
         db_lookup_write(s, c->db, key); /* an expired destination goes first */
         db_set(s, c->db, key, dst, 0);
         reply_int(c, n);
+        notify_event(s, NOTIFY_ZSET, event, key, c->db->id);
         server_dirty(c, 1);
         return;
     }
     if (dst) obj_free(dst);
     reply_int(c, 0);
-    if (db_delete(s, c->db, key)) server_dirty(c, 1);
+    if (notify_delete(s, c->db, key)) server_dirty(c, 1);
 }
 
 typedef struct range_out {
@@ -136,7 +138,7 @@ static void out_emit(range_out *out, const zentry *e) {
 
 static void out_end(range_out *out) {
     if (out->dstkey) {
-        zset_store_result(out->c, out->dstkey, out->dst);
+        zset_store_result(out->c, out->dstkey, out->dst, "zrangestore");
         out->dst = NULL;
         return;
     }
@@ -354,6 +356,12 @@ static void count_generic(client *c, int lex) {
 void cmd_zcount(client *c) { count_generic(c, 0); }
 void cmd_zlexcount(client *c) { count_generic(c, 1); }
 
+static const char *const remrange_events[] = {
+    [RANGE_RANK] = "zremrangebyrank",
+    [RANGE_SCORE] = "zremrangebyscore",
+    [RANGE_LEX] = "zremrangebylex",
+};
+
 static void zremrange_generic(client *c, int type) {
     server *s = c->srv;
     const dstr key = c->argv[1];
@@ -395,9 +403,12 @@ static void zremrange_generic(client *c, int type) {
                             &first);
         if (n > 0) deleted = zset_delete_ranks(o, (size_t)first, (size_t)(first + n - 1));
     }
-    if (zset_length(o) == 0) db_delete(s, c->db, key);
+    int emptied = zset_length(o) == 0;
+    if (emptied) db_delete(s, c->db, key);
     if (deleted) {
         db_signal_modified(s, c->db, key);
+        notify_event(s, NOTIFY_ZSET, remrange_events[type], key, c->db->id);
+        if (emptied) notify_event(s, NOTIFY_GENERIC, "del", key, c->db->id);
         server_dirty(c, (long long)deleted);
     }
     reply_int(c, (long long)deleted);

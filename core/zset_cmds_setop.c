@@ -26,6 +26,7 @@
 #include "core/commands.h"
 #include "core/db.h"
 #include "core/mem.h"
+#include "core/notify.h"
 #include "core/reply.h"
 #include "core/t_set.h"
 #include "core/util.h"
@@ -234,6 +235,12 @@ static void do_diff(zsrc *src, long n, obj *dst) {
 
 /* ---- the commands ----------------------------------------------------- */
 
+static const char *const setop_events[] = {
+    [OP_UNION] = "zunionstore",
+    [OP_INTER] = "zinterstore",
+    [OP_DIFF] = "zdiffstore",
+};
+
 static void setop_generic(client *c, const dstr dstkey, int numkeys_idx, int op, int card_only) {
     long long setnum;
     if (arg_ll(c, c->argv[numkeys_idx], &setnum) < 0) return;
@@ -321,7 +328,7 @@ static void setop_generic(client *c, const dstr dstkey, int numkeys_idx, int op,
 
     if (dstkey) {
         if (zset_length(dst)) zset_convert_to_small_if_fits(&c->srv->cfg, dst);
-        zset_store_result(c, dstkey, dst);
+        zset_store_result(c, dstkey, dst, setop_events[op]);
         return;
     }
     size_t len = zset_length(dst);

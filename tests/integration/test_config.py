@@ -269,7 +269,6 @@ REFUSED_LINES = [
     "maxmemory-policy allkeys-lfu",
     "maxmemory-policy volatile-lfu",
     "maxmemory-clients 10mb",
-    "notify-keyspace-events KEA",
     "aclfile /etc/redis/users.acl",
     "rename-command FLUSHALL \"\"",
     "user alice on >secret ~* +@all",
@@ -362,7 +361,6 @@ CONFIG_SET_REFUSED = [
     ("appendonly", "yes"),
     ("maxmemory", "10mb"),
     ("maxmemory-policy", "allkeys-lfu"),
-    ("notify-keyspace-events", "KEA"),
     ("rdb-del-sync-files", "yes"),
     ("tls-port", "6380"),
 ]
