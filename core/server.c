@@ -25,6 +25,7 @@
 
 #include "core/blocking.h"
 #include "core/db.h"
+#include "core/lazyfree.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/persist.h"
@@ -96,6 +97,7 @@ void server_free(server *s) {
     s->epfd = -1; /* repl_free's unwatching must not reach a reused number */
     persist_free(s);
     db_free_all(s);
+    lazyfree_shutdown(); /* what FLUSHALL ASYNC and the like handed over */
     dict_release(s->errorstats);
     dict_release(s->commands);
     propagate_flush(s);
