@@ -159,6 +159,8 @@ const cfg_entry config_table[] = {
      NULL, NULL},
     {"lazyfree-lazy-user-flush", NULL, K_BOOL, OFF(lazyfree_lazy_user_flush), "no", 0, 0, NULL,
      0, NULL, NULL},
+    {"replica-lazy-flush", "slave-lazy-flush", K_BOOL, OFF(replica_lazy_flush), "no", 0, 0, NULL,
+     0, NULL, NULL},
     {NULL, NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL},
 };
 
