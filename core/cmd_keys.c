@@ -18,11 +18,12 @@
 #include "core/reply.h"
 #include "core/util.h"
 
-static void del_generic(client *c) {
+static void del_generic(client *c, int lazy) {
+    int (*del)(server *, db *, const dstr) = lazy ? db_delete_async : db_delete;
     long long n = 0;
     for (int j = 1; j < c->argc; j++) {
         db_expire_if_needed(c->srv, c->db, c->argv[j]);
-        if (db_delete(c->srv, c->db, c->argv[j])) {
+        if (del(c->srv, c->db, c->argv[j])) {
             notify_event(c->srv, NOTIFY_GENERIC, "del", c->argv[j], c->db->id);
             n++;
         }
@@ -31,8 +32,8 @@ static void del_generic(client *c) {
     reply_int(c, n);
 }
 
-void cmd_del(client *c) { del_generic(c); }
-void cmd_unlink(client *c) { del_generic(c); }
+void cmd_del(client *c) { del_generic(c, c->srv->cfg.lazyfree_lazy_user_del); }
+void cmd_unlink(client *c) { del_generic(c, 1); }
 
 void cmd_exists(client *c) {
     long long n = 0;
@@ -484,16 +485,21 @@ void cmd_object_help(client *c) {
 
 void cmd_dbsize(client *c) { reply_int(c, (long long)dict_size(c->db->keys)); }
 
-static int flush_flags(client *c) {
-    if (c->argc == 1) return 0;
-    if (c->argc == 2 && (arg_is(c->argv[1], "sync") || arg_is(c->argv[1], "async"))) return 0;
+/* Redis 7.0's getFlushCommandFlags: 1 to free in the background (ASYNC,
+ * or no argument under lazyfree-lazy-user-flush), 0 not to, -1 after a
+ * syntax error reply. */
+static int flush_async(client *c) {
+    if (c->argc == 1) return c->srv->cfg.lazyfree_lazy_user_flush;
+    if (c->argc == 2 && arg_is(c->argv[1], "sync")) return 0;
+    if (c->argc == 2 && arg_is(c->argv[1], "async")) return 1;
     reply_error(c, ERR_SYNTAX);
     return -1;
 }
 
 void cmd_flushdb(client *c) {
-    if (flush_flags(c) < 0) return;
-    server_dirty(c, db_flush(c->srv, c->db->id) + 1);
+    int async = flush_async(c);
+    if (async < 0) return;
+    server_dirty(c, db_empty(c->srv, c->db->id, async) + 1);
     reply_ok(c);
 }
 
@@ -502,8 +508,9 @@ void cmd_flushdb(client *c) {
  * command asks to be propagated even when the dataset was already empty
  * or the counter went back to zero. */
 void cmd_flushall(client *c) {
-    if (flush_flags(c) < 0) return;
-    server_dirty(c, db_flush(c->srv, -1));
+    int async = flush_async(c);
+    if (async < 0) return;
+    server_dirty(c, db_empty(c->srv, -1, async));
     persist_flushall(c->srv);
     c->flags |= CLIENT_FORCE_PROPAGATE;
     reply_ok(c);

@@ -7,6 +7,7 @@
 #include "core/blocking.h"
 #include "core/commands.h"
 #include "core/db.h"
+#include "core/lazyfree.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/multi.h"
@@ -127,6 +128,7 @@ void cmd_config_resetstat(client *c) {
     s->stat_expired_stale_perc = s->stat_expire_cycle_time_used = s->stat_evictedkeys = 0;
     s->stat_expired_time_cap_reached = 0;
     persist_reset_stats(s);
+    lazyfree_reset_stats();
     s->stat_io_reads = s->stat_io_writes = s->stat_client_qbuf_limit_disconnections = 0;
     dict_empty(s->errorstats);
     commands_reset_stats(s);

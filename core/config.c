@@ -165,6 +165,8 @@ const cfg_entry config_table[] = {
      0, NULL, NULL},
     {"notify-keyspace-events", NULL, K_CUSTOM, 0, "\"\"", 0, 0, NULL, F_QUOTED | F_NUL_OK,
      config_set_notify, config_get_notify},
+    {"replica-lazy-flush", "slave-lazy-flush", K_BOOL, OFF(replica_lazy_flush), "no", 0, 0, NULL,
+     0, NULL, NULL},
     {NULL, NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL},
 };
 

@@ -105,9 +105,10 @@ typedef struct config {
     long long set_max_intset_entries;
     long long zset_max_listpack_entries;
     long long zset_max_listpack_value;
-    int lazyfree_lazy_user_del;
-    int lazyfree_lazy_user_flush;
+    int lazyfree_lazy_user_del;   /* DEL frees like UNLINK */
+    int lazyfree_lazy_user_flush; /* FLUSHALL/FLUSHDB without SYNC free like ASYNC */
     int notify_keyspace_events; /* the NOTIFY_* classes sent (core/notify.h) */
+    int replica_lazy_flush;       /* a full sync drops the old dataset in the background */
 } config;
 
 /* Fill `cfg` with every directive's default. */

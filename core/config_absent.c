@@ -20,7 +20,9 @@
  *   accepted  everything else, among them latency-monitor-threshold and
  *            slowlog-* (their only reader, LATENCY / SLOWLOG, is an unknown
  *            command), maxmemory-policy's other policies (maxmemory must be
- *            0, and then none evicts), lazyfree-*, activerehashing,
+ *            0, and then none evicts), lazyfree-lazy-eviction, -expire
+ *            and -server-del (those values are freed inline, which only
+ *            takes longer), activerehashing,
  *            activedefrag, jemalloc-bg-thread, io-threads, oom-score-adj,
  *            disable-thp, supervised, always-show-logo, set-proc-title,
  *            crash-log-enabled, enable-module-command (there is no module
@@ -101,7 +103,6 @@ static const absent_directive table[] = {
     {"lazyfree-lazy-eviction", NULL, "no", A_BOOL, 0, NULL},
     {"lazyfree-lazy-expire", NULL, "no", A_BOOL, 0, NULL},
     {"lazyfree-lazy-server-del", NULL, "no", A_BOOL, 0, NULL},
-    {"replica-lazy-flush", "slave-lazy-flush", "no", A_BOOL, 0, NULL},
     {"activedefrag", NULL, "no", A_BOOL, 0, NULL},
     {"active-defrag-threshold-lower", NULL, "10", A_INT, 0, NULL},
     {"active-defrag-threshold-upper", NULL, "100", A_INT, 0, NULL},

@@ -4,8 +4,8 @@
  * 7.0 knows and Ringmaster does not implement is listed here with Redis's
  * compiled default. Each is one of:
  *   tuning   accepting any valid value leaves Ringmaster doing what the
- *            operator asked (slowlog-max-len, lazyfree-*, io-threads,
- *            supervised): it loads, with a one-line warning.
+ *            operator asked (slowlog-max-len, lazyfree-lazy-expire,
+ *            io-threads, supervised): it loads, with a one-line warning.
  *   strict   a value other than the default asks for the missing feature
  *            (appendonly yes, cluster-enabled yes, tls-port 6380): only
  *            the default is accepted, in the file and by CONFIG SET;

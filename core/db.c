@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "core/lazyfree.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/notify.h"
@@ -188,14 +189,24 @@ void db_value_rewritten(server *s, db *d, const dstr key, int keepttl) {
     db_signal_modified(s, d, key);
 }
 
-int db_delete(server *s, db *d, const dstr key) {
+static int delete_key(server *s, db *d, const dstr key, int async) {
     dict_entry *de = dict_unlink(d->keys, key);
     if (!de) return 0;
     if (dict_size(d->expires)) dict_delete(d->expires, key);
     db_signal_modified(s, d, key);
+    if (async) {
+        /* The entry is freed here, its value by lazyfree (or at once when
+         * it is small). */
+        lazyfree_value(de->v.val);
+        de->v.val = NULL;
+    }
     dict_free_unlinked(d->keys, de);
     return 1;
 }
+
+int db_delete(server *s, db *d, const dstr key) { return delete_key(s, d, key, 0); }
+
+int db_delete_async(server *s, db *d, const dstr key) { return delete_key(s, d, key, 1); }
 
 int db_exists(server *s, db *d, const dstr key) {
     return !db_expire_if_needed(s, d, key) && db_peek(d, key) != NULL;
@@ -312,20 +323,35 @@ static void touch_existing_watched(server *s, db *d, db *other) {
     (void)s;
 }
 
-long long db_flush(server *s, int dbid) {
+/* Async: the db gets fresh dicts and the old ones go to the lazyfree
+ * thread, O(1) here however many keys there were. A db without keys only
+ * has tables to free, as cheap here as there. */
+static void empty_db(db *d, int async) {
+    if (async && dict_size(d->keys)) {
+        lazyfree_keyspace(d->keys, d->expires);
+        d->keys = dict_create(&keys_type);
+        d->expires = dict_create(&expires_type);
+        return;
+    }
+    dict_empty(d->expires);
+    dict_empty(d->keys);
+}
+
+long long db_empty(server *s, int dbid, int async) {
     long long removed = 0;
     for (int j = 0; j < s->dbnum; j++) {
         if (dbid != -1 && j != dbid) continue;
         db *d = &s->dbs[j];
         touch_existing_watched(s, d, NULL);
         removed += (long long)dict_size(d->keys);
-        dict_empty(d->expires);
-        dict_empty(d->keys);
+        empty_db(d, async);
         d->avg_ttl = 0;
         d->expire_cursor = 0;
     }
     return removed;
 }
+
+long long db_flush(server *s, int dbid) { return db_empty(s, dbid, 0); }
 
 int db_swap(server *s, int a, int b) {
     db *x = &s->dbs[a], *y = &s->dbs[b];

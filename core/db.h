@@ -27,6 +27,9 @@ void db_value_rewritten(server *s, db *d, const dstr key, int keepttl);
 /* Replace the value of an existing key in place, keeping its TTL. */
 void db_replace_value(server *s, db *d, const dstr key, obj *val);
 int db_delete(server *s, db *d, const dstr key);
+/* UNLINK's delete: the value is freed by the lazyfree thread when it is
+ * large (lazyfree.h), at once otherwise. */
+int db_delete_async(server *s, db *d, const dstr key);
 int db_exists(server *s, db *d, const dstr key);
 
 long long db_get_expire(db *d, const dstr key); /* -1 when none */
@@ -38,6 +41,10 @@ int db_expire_if_needed(server *s, db *d, const dstr key);
 
 void db_active_expire_cycle(server *s, int fast);
 long long db_flush(server *s, int dbid); /* -1 = all; returns keys removed */
+/* db_flush, or with `async` the dropped keyspaces go to the lazyfree
+ * thread and the dbs get new empty dicts at once (FLUSHALL ASYNC,
+ * replica-lazy-flush). WATCH sees the same either way. */
+long long db_empty(server *s, int dbid, int async);
 int db_swap(server *s, int a, int b);
 dstr db_random_key(server *s, db *d);
 void db_cron_rehash(server *s);

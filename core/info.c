@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/commands.h"
+#include "core/lazyfree.h"
 #include "core/mem.h"
 #include "core/persist.h"
 #include "core/pubsub.h"
@@ -89,12 +90,13 @@ static dstr section_memory(server *s, dstr o) {
         "total_system_memory:%lld\r\ntotal_system_memory_human:%s\r\nused_memory_lua:0\r\n"
         "used_memory_scripts:0\r\nmaxmemory:%lld\r\nmaxmemory_human:%s\r\n"
         "maxmemory_policy:noeviction\r\nmem_fragmentation_ratio:%.2f\r\n"
-        "mem_allocator:%s\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+        "mem_allocator:%s\r\nlazyfree_pending_objects:%lld\r\nlazyfreed_objects:%lld\r\n",
         used, h_used, rss, h_rss, peak_memory, h_peak,
         peak_memory ? (double)used * 100 / (double)peak_memory : 0.0, overhead, s->mem_startup,
         dataset,
         used ? (double)dataset * 100 / (double)used : 0.0, sysmem, h_sys, s->cfg.maxmemory, h_max,
-        used ? (double)rss / (double)used : 0.0, mem_allocator_name());
+        used ? (double)rss / (double)used : 0.0, mem_allocator_name(), lazyfree_pending(),
+        lazyfree_freed());
 }
 
 static dstr section_persistence(server *s, dstr o) { return persist_info(s, o); }

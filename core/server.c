@@ -25,6 +25,7 @@
 
 #include "core/blocking.h"
 #include "core/db.h"
+#include "core/lazyfree.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/persist.h"
@@ -101,6 +102,7 @@ void server_free(server *s) {
     db_free_all(s);
     pubsub_free(s);
     mem_free(s->shutdown_waiters);
+    lazyfree_shutdown(); /* what FLUSHALL ASYNC and the like handed over */
     dict_release(s->errorstats);
     dict_release(s->commands);
     propagate_flush(s);

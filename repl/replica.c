@@ -369,7 +369,7 @@ static void end_load(server *s, replica_state *rs) {
 static void begin_load(server *s, replica_state *rs) {
     if (!rs->sync_swapdb) {
         log_msg(LL_NOTICE, "MASTER <-> REPLICA sync: Flushing old data");
-        for (int j = 0; j < s->dbnum; j++) db_flush(s, j);
+        for (int j = 0; j < s->dbnum; j++) db_empty(s, j, s->cfg.replica_lazy_flush);
         server_set_loading(s, 1);
     }
     rs->ld = rdb_loader_new(s, RDB_LOAD_KEEP_EXPIRED);
@@ -386,6 +386,9 @@ static void finish_load(server *s, replica_state *rs) {
      * the master client starts there (Redis does the same). */
     int dbid = rdb_loader_info(rs->ld)->repl_stream_db;
     if (dbid < 0 || dbid >= s->dbnum) dbid = 0;
+    /* With swapdb the old dataset is still here: the commit would free it
+     * inline, unless replica-lazy-flush hands it over first. */
+    if (rs->sync_swapdb && s->cfg.replica_lazy_flush) db_empty(s, -1, 1);
     rdb_loader_commit(rs->ld);
     end_load(s, rs);
     memcpy(r->replid, rs->sync_replid, 41);

@@ -20,10 +20,11 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export TSAN_OPTIONS="${TSAN_OPTIONS:-second_deadlock_stack=1}"
 if [ "$mode" = tsan ]; then
   # Under TSan: the unit tests of the threaded parts, and the replication
-  # integration tests, which run the keyspace thread against live I/O
-  # threads (the harness fails a test on any ThreadSanitizer report).
+  # and lazyfree integration tests, which run the keyspace thread against
+  # live I/O and lazyfree threads (the harness fails a test on any
+  # ThreadSanitizer report).
   ctest --test-dir "$dir" --output-on-failure --no-tests=ignore \
-    -R 'unit_test_(spsc|ring|io_thread|handover|backlog|repl_thread_link|replica_conn)|integration_test_repl_'
+    -R 'unit_test_(spsc|ring|io_thread|handover|backlog|repl_thread_link|replica_conn|lazyfree)|integration_test_(repl_|lazyfree)'
 else
   ctest --test-dir "$dir" --output-on-failure
 fi

@@ -314,7 +314,6 @@ ACCEPTED_LINES = [
     "slowlog-log-slower-than 5000",
     "lazyfree-lazy-eviction yes",
     "lazyfree-lazy-expire yes",
-    "replica-lazy-flush yes",
     "activedefrag no",
     "appendonly no",
     "appendfsync always",

@@ -38,7 +38,8 @@ static inline dstr test_vcommand(client *c, int argc, va_list ap) {
     return r;
 }
 
-/* Run every test of the suite; the exit status for main. */
+/* Run every test of `s`, print the results, and return main()'s exit
+ * status for CTest. Takes `s`. */
 static inline int test_run_suite(Suite *s) {
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
@@ -59,6 +60,19 @@ static inline void test_append_pattern(backlog *bl, long long n, char (*pattern)
         backlog_append(bl, buf, k);
         n -= (long long)k;
     }
+}
+
+/* test_run_suite for a file whose tests form one test case: `tests` (a
+ * NULL ended list) with the fixture and timeout given. */
+static inline int test_run_case(const char *name, const TTest *const *tests,
+                                void (*setup)(void), void (*teardown)(void), int timeout) {
+    Suite *s = suite_create(name);
+    TCase *tc = tcase_create(name);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    for (int i = 0; tests[i]; i++) tcase_add_test(tc, tests[i]);
+    tcase_set_timeout(tc, timeout);
+    suite_add_tcase(s, tc);
+    return test_run_suite(s);
 }
 
 #endif
