@@ -47,6 +47,19 @@ void cmd_time(client *c) {
 
 void cmd_lastsave(client *c) { reply_int(c, c->srv->lastsave); }
 
+/* Ringmaster runs no scripts, so there is never one to kill: Redis's reply
+ * when none runs. */
+void cmd_script_kill(client *c) { reply_error(c, "NOTBUSY No scripts in execution right now."); }
+
+void cmd_script_help(client *c) {
+    static const char *lines[] = {
+        "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "KILL", "    Kill the currently executing Lua script.",
+        "HELP", "    Print this help.",
+    };
+    reply_help(c, lines, (int)(sizeof(lines) / sizeof(lines[0])));
+}
+
 /* ---- CONFIG ---- */
 
 typedef struct config_get_ctx {

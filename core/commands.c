@@ -77,6 +77,13 @@ static command command_subs[] = {
     END,
 };
 
+/* No scripting: only what Sentinel sends (SCRIPT KILL to a -BUSY master). */
+static command script_subs[] = {
+    CMD("script|kill", cmd_script_kill, 2, NS | BZ, 0, 0, 0),
+    CMD("script|help", cmd_script_help, 2, LD | ST, 0, 0, 0),
+    END,
+};
+
 static command client_subs[] = {
     CMD("client|id", cmd_client_id, 2, NS | LD | ST, 0, 0, 0),
     CMD("client|setname", cmd_client_setname, 3, NS | LD | ST, 0, 0, 0),
@@ -151,6 +158,7 @@ static command command_table[] = {
     CMDS("config", -2, 0, config_subs),
     {"command", cmd_command, -1, LD | ST, 0, 0, 0, command_subs, 0, 0, 0, 0, NULL},
     CMDS("client", -2, 0, client_subs),
+    CMDS("script", -2, 0, script_subs),
     CMD("hello", cmd_hello, -1, NS | LD | ST | F | NA, 0, 0, 0),
     CMD("auth", cmd_auth, -2, NS | LD | ST | F | NA, 0, 0, 0),
     CMD("quit", cmd_quit, -1, NS | LD | ST | F | NA, 0, 0, 0),

@@ -83,6 +83,8 @@ void cmd_quit(client *c);
 void cmd_reset(client *c);
 void cmd_shutdown(client *c);
 void cmd_lastsave(client *c);
+void cmd_script_kill(client *c);
+void cmd_script_help(client *c);
 
 /* cmd_client.c */
 void cmd_client_id(client *c);

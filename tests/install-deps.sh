@@ -2,7 +2,7 @@
 # Install the Debian packages Ringmaster builds and tests with, if missing.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config liburing-dev libmimalloc-dev libssl-dev check
-      redis-server redis-tools python3-redis python3-pytest libhiredis-dev
+      redis-server redis-sentinel redis-tools python3-redis python3-pytest libhiredis-dev
       clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do

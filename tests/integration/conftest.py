@@ -53,6 +53,15 @@ class ServerFactory:
             pytest.skip("redis-server is not installed (apt-get install redis-server)")
         return self._start(binary, name, args, kw)
 
+    def sentinel(self, config_file, port, name="sentinel"):
+        """Start Debian's redis-sentinel on `config_file` (which it rewrites),
+        listening on `port`."""
+        binary = rmtest.redis_sentinel_bin()
+        if binary is None:
+            pytest.skip("redis-sentinel is not installed (apt-get install redis-sentinel)")
+        return self._start(binary, name, (), dict(config_file=config_file, standard=False,
+                                                  port=port, workdir=config_file.parent))
+
     def _start(self, binary, name, args, kw):
         wait = kw.pop("wait", True)
         workdir = kw.pop("workdir", None) or self._workdir(name)

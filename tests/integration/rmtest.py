@@ -69,6 +69,10 @@ def redis_server_bin():
     return shutil.which("redis-server")
 
 
+def redis_sentinel_bin():
+    return shutil.which("redis-sentinel")
+
+
 def _die_with_parent():
     # Runs in the child between fork and exec: if pytest is killed (CTest
     # timeout), the kernel sends the server SIGKILL instead of orphaning it.
