@@ -83,6 +83,8 @@ typedef struct replica_state {
     io_thread *thr;    /* its I/O thread */
     rconn_shared *shared;
     int conn_to_disk; /* where this connection puts a full payload */
+    int conn_progressive; /* its disk payload is handed over as written, too */
+    int sync_progressive; /* ... and this sync loads it so (the dataset was empty) */
     int failover;     /* the next PSYNC says FAILOVER (failover.c) */
     long long net_in_done; /* bytes read by connections that ended */
     long long down_since_ms; /* link down since (0: never up) */
@@ -141,12 +143,15 @@ static void post(replica_state *rs, uint32_t type, void *ptr, uint64_t val) {
     if (io_thread_post(rs->thr, &m) < 0 && type == RCONN_MSG_SEND) mem_free(ptr);
 }
 
+static int dataset_empty(server *s) {
+    for (int j = 0; j < s->dbnum; j++)
+        if (dict_size(s->dbs[j].keys)) return 0;
+    return 1;
+}
+
 static int to_disk(server *s) {
     if (s->cfg.repl_diskless_load == 0) return 1; /* disabled */
-    if (s->cfg.repl_diskless_load == 1) {         /* on-empty-db */
-        for (int j = 0; j < s->dbnum; j++)
-            if (dict_size(s->dbs[j].keys)) return 1;
-    }
+    if (s->cfg.repl_diskless_load == 1) return !dataset_empty(s); /* on-empty-db */
     return 0;
 }
 
@@ -174,6 +179,11 @@ static void start_connection(server *s) {
         st->psync_offset = -1;
     }
     st->to_disk = rs->conn_to_disk = to_disk(s);
+    /* A disk payload for an empty dataset is also loaded as it arrives:
+     * there is nothing to keep serving, and the file still ends up as
+     * dbfilename, but the load overlaps the transfer instead of following
+     * it (on a fresh replica, most of a full sync's time). */
+    st->load_as_received = rs->conn_progressive = st->to_disk && dataset_empty(s);
     snprintf(st->dbfilename, sizeof(st->dbfilename), "%s", s->cfg.dbfilename);
     st->tcp_nodelay = !s->cfg.repl_disable_tcp_nodelay;
     st->psync_failover = rs->failover;
@@ -503,6 +513,9 @@ static void on_fullresync(server *s, replica_state *rs, const rconn_psync *ps) {
      * offset would tell this master (and its WAIT) about bytes we lack. */
     atomic_store_explicit(&rs->shared->applied, -1, memory_order_release);
     rs->sync_to_disk = rs->conn_to_disk;
+    /* Still empty? (A writable replica may have taken writes meanwhile:
+     * then the file is loaded once complete, and the copies ignored.) */
+    rs->sync_progressive = rs->conn_progressive && dataset_empty(s);
     rs->sync_swapdb = !rs->sync_to_disk && s->cfg.repl_diskless_load == 2;
     rs->sync_start_ms = util_ms_time();
     rs->state = RS_TRANSFER;
@@ -587,7 +600,10 @@ void replica_on_report(server *s, const spsc_msg *m) {
         break;
     case RCONN_REP_PAYLOAD_SIZE:
         rs->sync_size = m->val;
-        if (!rs->sync_to_disk) begin_load(s, rs);
+        if (rs->sync_progressive)
+            log_msg(LL_NOTICE, "MASTER <-> REPLICA sync: the dataset is empty, loading the "
+                               "payload as it is written to disk");
+        if (!rs->sync_to_disk || rs->sync_progressive) begin_load(s, rs);
         break;
     case RCONN_REP_PAYLOAD_DATA:
         feed_payload(s, rs, b->data, b->len);
@@ -597,7 +613,11 @@ void replica_on_report(server *s, const spsc_msg *m) {
         payload_end(s, rs);
         break;
     case RCONN_REP_PAYLOAD_FILE:
-        payload_file(s, rs);
+        /* Loaded as it arrived: the file on disk is the same bytes. */
+        if (rs->sync_progressive)
+            payload_end(s, rs);
+        else
+            payload_file(s, rs);
         break;
     case RCONN_REP_STREAM:
         feed_stream(s, rs, b);

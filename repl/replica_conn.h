@@ -176,6 +176,8 @@ typedef struct rconn_start {
     char psync_replid[41];  /* "?" for a full sync */
     long long psync_offset; /* the first byte wanted, -1 with "?" */
     int to_disk;            /* payload into a file (repl-diskless-load disabled) */
+    int load_as_received;   /* to_disk, and each written buffer is then handed over
+                               too (PAYLOAD_DATA), before PAYLOAD_FILE */
     char dbfilename[256];   /* the file the payload is renamed to when to_disk */
     int tcp_nodelay;        /* !repl-disable-tcp-nodelay */
     int psync_failover;     /* PSYNC ... FAILOVER: the master is our FAILOVER target */

@@ -17,7 +17,8 @@
  *     RCONN_REP_PAYLOAD_END after the last;
  *   - to_disk: to temp-<unixtime>.<pid>.rdb through io_uring writes, one
  *     at a time, with no recv in flight meanwhile (the socket buffers what
- *     the master sends); an fdatasync every RCONN_SYNC_EVERY bytes, so the
+ *     the master sends), and with load_as_received, once written, to the
+ *     keyspace as well (PAYLOAD_DATA); an fdatasync every RCONN_SYNC_EVERY bytes, so the
  *     kernel never has gigabytes of dirty pages to flush at once; at the
  *     end an fsync, the rename over dbfilename, an fsync of the directory,
  *     then RCONN_REP_PAYLOAD_FILE. Until the rename the temp file is the
@@ -323,7 +324,10 @@ static void rconn_file_step(rconn *c, int res) {
             rconn_write_more(c);
             return;
         }
-        mem_free(c->wbuf);
+        if (c->start->load_as_received)
+            rconn_hand_over(c, RCONN_REP_PAYLOAD_DATA, c->wbuf);
+        else
+            mem_free(c->wbuf);
         c->wbuf = NULL;
         rconn_file_next(c);
     } else if (res < 0) {

@@ -84,6 +84,36 @@ def test_killed_link_resumes_with_partial_resync(servers, master_kind, killer):
     assert replica.wait_log("Successful partial resynchronization with master.")
 
 
+@pytest.mark.parametrize("has_data", [False, True])
+def test_disk_payload_ends_up_as_dbfilename(servers, has_data):
+    """repl-diskless-load disabled: the payload becomes dbfilename, whole,
+    whether it was loaded as it arrived (an empty replica) or once the file
+    was complete (a replica with data of its own, kept until then): the
+    replica restarted from that file alone has the master's data."""
+    master = servers.ringmaster("--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
+                                name="master")
+    write_every_type(master, prefix="m", n=300)
+    replica = servers.ringmaster("--repl-diskless-load", "disabled", name="disk-replica")
+    if has_data:
+        write_every_type(replica, prefix="own", n=50)
+    with replica.raw() as c:
+        assert c.call_raw("REPLICAOF", "127.0.0.1", str(master.port)) == b"+OK\r\n"
+    caught_up(master, replica)
+    digest = assert_same_digest(master, [replica])
+    assert replica.wait_log("MASTER <-> REPLICA sync: Finished with success")
+    as_written = "loading the payload as it is written to disk" in replica.log_text()
+    assert as_written == (not has_data)
+    assert os.path.exists(os.path.join(str(replica.workdir), "dump.rdb"))
+    with replica.raw() as c:
+        c.call("REPLICAOF", "NO", "ONE")
+        c.send_command("SHUTDOWN", "NOSAVE")
+    replica.expect_exit()
+    assert replica.wait_exit(20 * rmtest.SLOWDOWN) == 0
+    replica.start()
+    replica.exit_expected = False
+    assert call(replica, "DEBUG", "DIGEST") == digest
+
+
 @pytest.mark.parametrize("master_kind", ["redis", "ringmaster"])
 def test_link_down_past_the_backlog_means_one_full_resync(servers, master_kind):
     """While the replica cannot get back in (the master asks for a password
