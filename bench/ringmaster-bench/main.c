@@ -220,6 +220,19 @@ static void write_json(const rmb_run *run, int status) {
 
 static rmb_run run;
 
+/* mkdir -p: --out may name a folder several levels down. */
+static int make_dirs(const char *path) {
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) < 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0777) < 0 && errno != EEXIST ? -1 : 0;
+}
+
 static int prepare(rmb_opts *o) {
     pthread_mutex_init(&run.lock, NULL);
     pthread_cond_init(&run.tick, NULL);
@@ -235,7 +248,7 @@ static int prepare(rmb_opts *o) {
         rmb_hist_init(&run.replicas[i].lag_ns);
         rmb_hist_init(&run.replicas[i].lag_bytes);
     }
-    if (mkdir(o->out, 0777) < 0 && errno != EEXIST) {
+    if (make_dirs(o->out) < 0) {
         fprintf(stderr, "ringmaster-bench: cannot create %s: %s\n", o->out, strerror(errno));
         return 1;
     }
