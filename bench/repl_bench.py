@@ -22,7 +22,9 @@ Per round and per pair (in the order given, so machine noise hits all alike):
   * at a fixed offered rate (--rate SET/s, open loop: batches sent on a
     fixed schedule whatever the server does, the same rate for every pair;
     by default half of redis/redis's full-speed 2-replica throughput in the
-    first round): lag in bytes and by time, as above;
+    first round): lag in bytes and by time, measured by ringmaster-bench
+    (--bench; its PUBLISH probe every 10 ms gives hundreds of samples per
+    replica), or as above when the tool is not built;
   * full-sync time: a fresh master holding --sync-mb of data (DEBUG POPULATE),
     both replicas attached at once, until both links are up and in sync;
     and the master's peak memory meanwhile (its RSS plus its snapshot
@@ -40,6 +42,7 @@ sync time and memory: below 1.0 is better).
 """
 import argparse
 import csv
+import json
 import os
 import select
 import shutil
@@ -434,7 +437,10 @@ def one_round(pair, binary, replicas, workdir, args, rnd):
         # The same offered rate for every pair.
         if not args.rate:
             args.rate = int(res["set_2"] / 2) if pair == args.rate_from else 0
-        if args.rate:
+        if args.rate and os.access(args.bench, os.X_OK):
+            caught_up(replicas, master, time.time() + 600)
+            res.update(rate_with_tool(args, master, replicas, "%s-%d" % (name, rnd)))
+        elif args.rate:
             caught_up(replicas, master, time.time() + 600)
             sampler, probe = LagSampler(master, replicas), TimeLagProbe(master, replicas)
             sampler.start()
@@ -471,6 +477,26 @@ def one_round(pair, binary, replicas, workdir, args, rnd):
     return res
 
 
+def rate_with_tool(args, master, replicas, tag):
+    """The fixed-rate phase through ringmaster-bench: its open-loop load
+    (latency from the intended send time), lag in bytes every 100 ms and in
+    time from a PUBLISH probe every 10 ms that each replica delivers when it
+    applies it (hundreds of samples per replica, where the Python probe gets
+    a few dozen). The worse replica's figures."""
+    out = os.path.join(args.bench_out, tag)
+    cmd = [args.bench, "--master", "127.0.0.1:%d" % master.port, "--rate", str(args.rate),
+           "--duration", str(args.rate_seconds), "--out", out, "--quiet"]
+    for r in replicas:
+        cmd += ["--replica", "127.0.0.1:%d" % r.port]
+    subprocess.run(cmd, capture_output=True, timeout=args.rate_seconds + 120, check=True)
+    with open(os.path.join(out, "summary.json")) as f:
+        s = json.load(f)
+    worst = lambda unit, p: max(r["lag_" + unit][p] for r in s["replicas"])
+    return {"rate_set": s["throughput"], "rate_p50": worst("bytes", "p50"),
+            "rate_p99": worst("bytes", "p99"), "rate_ms_p50": worst("ms", "p50"),
+            "rate_ms_p99": worst("ms", "p99")}
+
+
 def start_replicas(kind, binary, workdir, tag):
     load = ("--repl-diskless-load", "disabled")
     return [Server(binary, workdir, "%s-replica-%s-%d" % (kind, tag, i), load) for i in range(2)]
@@ -496,6 +522,11 @@ def main():
                     help="offered SET/s of the fixed-rate lag measurement (0: half of the "
                          "reference pair's 2-replica full-speed throughput)")
     ap.add_argument("--rate-seconds", type=float, default=10.0)
+    ap.add_argument("--bench", default=os.path.join(os.path.dirname(__file__), "..", "build",
+                                                     "ringmaster-bench"),
+                    help="ringmaster-bench, for the fixed-rate phase (else a Python load)")
+    ap.add_argument("--bench-out", default=tempfile.gettempdir() + "/repl-bench-rate",
+                    help="where ringmaster-bench leaves each fixed-rate run's CSV and SVG")
     ap.add_argument("--ringmaster-args", default="",
                     help="extra arguments for the Ringmaster masters, e.g. "
                          "\"--repl-backpressure-lag 1mb\"")
