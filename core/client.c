@@ -29,6 +29,7 @@
 #include "core/pubsub.h"
 #include "core/reply.h"
 #include "core/server.h"
+#include "core/tls.h"
 #include "core/util.h"
 #include "repl/repl.h"
 
@@ -118,6 +119,7 @@ void client_free(client *c) {
         if (c->next) c->next->prev = c->prev;
         s->nclients--;
     }
+    if (c->ssl) tls_conn_free(c->ssl, !(c->flags & CLIENT_TLS_HANDSHAKE));
     if (c->fd >= 0) {
         epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
         close(c->fd);
@@ -322,12 +324,28 @@ void client_unpause_all(server *s) {
     }
 }
 
+void client_set_write_interest(client *c, int on) {
+    if (!on == !(c->flags & CLIENT_WRITE_ARMED)) return;
+    struct epoll_event ev = {.events = on ? EPOLLIN | EPOLLOUT : EPOLLIN, .data.ptr = c};
+    epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    if (on)
+        c->flags |= CLIENT_WRITE_ARMED;
+    else
+        c->flags &= ~(uint32_t)CLIENT_WRITE_ARMED;
+}
+
+static ssize_t write_socket(client *c, const char *buf, size_t len) {
+    if (!c->ssl) return write(c->fd, buf, len);
+    int want = 0;
+    return tls_write(c->ssl, buf, len, &want);
+}
+
 /* Write as much pending output as the socket takes. Returns -1 when the
  * client must be closed. */
 int client_write_pending(client *c) {
     server *s = c->srv;
     while (c->reply_sent < dstr_len(c->reply)) {
-        ssize_t n = write(c->fd, c->reply + c->reply_sent, dstr_len(c->reply) - c->reply_sent);
+        ssize_t n = write_socket(c, c->reply + c->reply_sent, dstr_len(c->reply) - c->reply_sent);
         if (n > 0) {
             c->reply_sent += (size_t)n;
             s->stat_net_output_bytes += n;
@@ -347,16 +365,11 @@ int client_write_pending(client *c) {
             dstr_clear(c->reply);
         }
         c->reply_sent = 0;
-        if (c->flags & CLIENT_WRITE_ARMED) {
-            struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-            epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
-            c->flags &= ~(uint32_t)CLIENT_WRITE_ARMED;
-        }
+        /* A TLS read waiting for the socket to be writable keeps it. */
+        if (!(c->flags & CLIENT_TLS_READ_WANTS_WRITE)) client_set_write_interest(c, 0);
         if (c->flags & CLIENT_CLOSE_AFTER_REPLY) return -1;
-    } else if (!(c->flags & CLIENT_WRITE_ARMED)) {
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
-        epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
-        c->flags |= CLIENT_WRITE_ARMED;
+    } else {
+        client_set_write_interest(c, 1);
     }
     return 0;
 }

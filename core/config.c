@@ -51,6 +51,8 @@ static const cfg_enum debugcmd_enum[] = {
     {"no", DEBUG_CMD_NO}, {"yes", DEBUG_CMD_YES}, {"local", DEBUG_CMD_LOCAL}, {NULL, 0}};
 static const cfg_enum protected_enum[] = {
     {"no", PROTECTED_NO}, {"yes", PROTECTED_YES}, {"local", PROTECTED_LOCAL}, {NULL, 0}};
+static const cfg_enum tls_auth_enum[] = {
+    {"no", TLS_AUTH_NO}, {"yes", TLS_AUTH_YES}, {"optional", TLS_AUTH_OPTIONAL}, {NULL, 0}};
 static const cfg_enum diskless_load_enum[] = {
     {"disabled", 0}, {"on-empty-db", 1}, {"swapdb", 2}, {NULL, 0}};
 
@@ -167,6 +169,35 @@ const cfg_entry config_table[] = {
      config_set_notify, config_get_notify},
     {"replica-lazy-flush", "slave-lazy-flush", K_BOOL, OFF(replica_lazy_flush), "no", 0, 0, NULL,
      0, NULL, NULL},
+    /* TLS for clients. tls-port opens its listeners at startup, so it is
+     * immutable here (Redis 7.0 can change it at run time). A change to
+     * any other, but tls-auth-clients (read per connection), rebuilds the
+     * context (server.c). tls-replication, tls-client-cert-file and
+     * tls-client-key-file are still config_absent's: the replication link
+     * has no TLS yet. */
+    {"tls-port", NULL, K_INT, OFF(tls_port), "0", 0, 65535, NULL, F_IMMUTABLE, NULL, NULL},
+    {"tls-cert-file", NULL, K_STR, OFF(tls_cert_file), NULL, 0, 0, NULL, F_CSTR, NULL, NULL},
+    {"tls-key-file", NULL, K_STR, OFF(tls_key_file), NULL, 0, 0, NULL, F_CSTR, NULL, NULL},
+    {"tls-key-file-pass", NULL, K_STR, OFF(tls_key_file_pass), NULL, 0, 0, NULL, 0, NULL, NULL},
+    {"tls-ca-cert-file", NULL, K_STR, OFF(tls_ca_cert_file), NULL, 0, 0, NULL, F_CSTR, NULL,
+     NULL},
+    {"tls-ca-cert-dir", NULL, K_STR, OFF(tls_ca_cert_dir), NULL, 0, 0, NULL, F_CSTR, NULL, NULL},
+    {"tls-dh-params-file", NULL, K_STR, OFF(tls_dh_params_file), NULL, 0, 0, NULL, F_CSTR, NULL,
+     NULL},
+    {"tls-protocols", NULL, K_STR, OFF(tls_protocols), NULL, 0, 0, NULL, F_CSTR, NULL, NULL},
+    {"tls-ciphers", NULL, K_STR, OFF(tls_ciphers), NULL, 0, 0, NULL, F_CSTR, NULL, NULL},
+    {"tls-ciphersuites", NULL, K_STR, OFF(tls_ciphersuites), NULL, 0, 0, NULL, F_CSTR, NULL,
+     NULL},
+    {"tls-auth-clients", NULL, K_ENUM, OFF(tls_auth_clients), "yes", 0, 0, tls_auth_enum, 0,
+     NULL, NULL},
+    {"tls-prefer-server-ciphers", NULL, K_BOOL, OFF(tls_prefer_server_ciphers), "no", 0, 0,
+     NULL, 0, NULL, NULL},
+    {"tls-session-caching", NULL, K_BOOL, OFF(tls_session_caching), "yes", 0, 0, NULL, 0, NULL,
+     NULL},
+    {"tls-session-cache-size", NULL, K_INT, OFF(tls_session_cache_size), "20480", 0, INT_MAX,
+     NULL, 0, NULL, NULL},
+    {"tls-session-cache-timeout", NULL, K_INT, OFF(tls_session_cache_timeout), "300", 0,
+     INT_MAX, NULL, 0, NULL, NULL},
     {NULL, NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL},
 };
 

@@ -27,6 +27,7 @@
 enum { LL_DEBUG = 0, LL_VERBOSE = 1, LL_NOTICE = 2, LL_WARNING = 3, LL_NOTHING = 4 };
 enum { DEBUG_CMD_NO = 0, DEBUG_CMD_YES = 1, DEBUG_CMD_LOCAL = 2 };
 enum { PROTECTED_NO = 0, PROTECTED_YES = 1, PROTECTED_LOCAL = 2 };
+enum { TLS_AUTH_NO = 0, TLS_AUTH_YES = 1, TLS_AUTH_OPTIONAL = 2 };
 
 typedef struct save_param {
     long long seconds;
@@ -109,6 +110,16 @@ typedef struct config {
     int lazyfree_lazy_user_flush; /* FLUSHALL/FLUSHDB without SYNC free like ASYNC */
     int notify_keyspace_events; /* the NOTIFY_* classes sent (core/notify.h) */
     int replica_lazy_flush;       /* a full sync drops the old dataset in the background */
+    /* TLS for clients (tls.c); NULL strings are unset, as Redis's "" */
+    int tls_port;
+    dstr tls_cert_file, tls_key_file, tls_key_file_pass;
+    dstr tls_ca_cert_file, tls_ca_cert_dir, tls_dh_params_file;
+    dstr tls_protocols, tls_ciphers, tls_ciphersuites;
+    int tls_auth_clients; /* TLS_AUTH_*: the peer verification of new connections */
+    int tls_prefer_server_ciphers;
+    int tls_session_caching;
+    int tls_session_cache_size;
+    int tls_session_cache_timeout;
 } config;
 
 /* Fill `cfg` with every directive's default. */

@@ -11,7 +11,7 @@
  *            without LFU), maxmemory-clients (no client eviction),
  *            aclfile, user, loadmodule, rename-command (the users, module
  *            or renamed command would be missing: a security change),
- *            cluster-enabled, tls-port/-replication/-cluster, syslog-enabled
+ *            cluster-enabled, tls-replication/-cluster, syslog-enabled
  *            (the log would not go there), socket-mark-id and
  *            bind-source-addr (packets would leave unmarked or from another
  *            address), shutdown-on-sigint/-sigterm (a signal would save or
@@ -174,27 +174,14 @@ static const absent_directive table[] = {
     {"cluster-replica-no-failover", "cluster-slave-no-failover", "no", A_BOOL, 0, NULL},
     {"cluster-replica-validity-factor", "cluster-slave-validity-factor", "10", A_INT, 0, NULL},
     {"cluster-require-full-coverage", NULL, "yes", A_BOOL, 0, NULL},
-    /* TLS: the listener and TLS links are features; files only tune them */
-    {"tls-port", NULL, "0", A_INT, S, NULL},
+    /* TLS: client connections have it (config.c); the replication link
+     * (tls-replication, the tls-client-* files it would use) and the
+     * cluster bus do not yet. */
     {"tls-replication", NULL, "no", A_BOOL, S, NULL},
     {"tls-cluster", NULL, "no", A_BOOL, S, NULL},
-    {"tls-auth-clients", NULL, "yes", A_ENUM, 0, "no, yes, optional"},
-    {"tls-ca-cert-dir", NULL, "", A_ANY, 0, NULL},
-    {"tls-ca-cert-file", NULL, "", A_ANY, 0, NULL},
-    {"tls-cert-file", NULL, "", A_ANY, 0, NULL},
-    {"tls-key-file", NULL, "", A_ANY, 0, NULL},
-    {"tls-key-file-pass", NULL, "", A_ANY, 0, NULL},
     {"tls-client-cert-file", NULL, "", A_ANY, 0, NULL},
     {"tls-client-key-file", NULL, "", A_ANY, 0, NULL},
     {"tls-client-key-file-pass", NULL, "", A_ANY, 0, NULL},
-    {"tls-dh-params-file", NULL, "", A_ANY, 0, NULL},
-    {"tls-ciphers", NULL, "", A_ANY, 0, NULL},
-    {"tls-ciphersuites", NULL, "", A_ANY, 0, NULL},
-    {"tls-protocols", NULL, "", A_ANY, 0, NULL},
-    {"tls-prefer-server-ciphers", NULL, "no", A_BOOL, 0, NULL},
-    {"tls-session-caching", NULL, "yes", A_BOOL, 0, NULL},
-    {"tls-session-cache-size", NULL, "20480", A_INT, 0, NULL},
-    {"tls-session-cache-timeout", NULL, "300", A_INT, 0, NULL},
     {NULL, NULL, NULL, A_ANY, 0, NULL},
 };
 

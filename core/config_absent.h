@@ -7,7 +7,7 @@
  *            operator asked (slowlog-max-len, lazyfree-lazy-expire,
  *            io-threads, supervised): it loads, with a one-line warning.
  *   strict   a value other than the default asks for the missing feature
- *            (appendonly yes, cluster-enabled yes, tls-port 6380): only
+ *            (appendonly yes, cluster-enabled yes, tls-replication yes): only
  *            the default is accepted, in the file and by CONFIG SET;
  *            anything else is refused with an error naming it. A few
  *            refuse only some values (maxmemory-policy's LFU policies).

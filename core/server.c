@@ -33,6 +33,7 @@
 #include "core/propagate.h"
 #include "core/reply.h"
 #include "core/server.h"
+#include "core/tls.h"
 #include "core/types.h"
 #include "core/util.h"
 #include "repl/repl.h"
@@ -50,12 +51,25 @@ static void on_signal(int sig) { shutdown_signal = sig; }
 static void free_dstr(void *p) { dstr_free(p); }
 static const dict_type errorstats_type = {dict_dstr_hash, dict_dstr_eq, free_dstr, NULL};
 
+/* The tls-* directives the context is built from (tls-auth-clients is
+ * read per connection, tls-port only at startup). */
+static int shapes_tls_context(const char *name) {
+    return !strncmp(name, "tls-", 4) && strcmp(name, "tls-auth-clients") != 0 &&
+           strcmp(name, "tls-port") != 0;
+}
+
 /* Directives whose new value needs action beyond storing it. */
 static int apply_config(void *priv, const char *name, char *err, size_t errlen) {
     server *s = priv;
-    (void)err;
-    (void)errlen;
-    if (!strcmp(name, "loglevel")) {
+    if (shapes_tls_context(name)) {
+        /* As Redis: only a server that serves TLS rebuilds, and a context
+         * that does not build fails the CONFIG SET (the old values come
+         * back, and the context in use stays). */
+        if (tls_enabled(s) && tls_configure(s) < 0) {
+            snprintf(err, errlen, "Unable to update TLS configuration. Check server logs.");
+            return -1;
+        }
+    } else if (!strcmp(name, "loglevel")) {
         log_set_level(s->cfg.loglevel);
     } else if (!strcmp(name, "proto-max-bulk-len")) {
         for (client *c = s->clients; c; c = c->next)
@@ -98,6 +112,7 @@ void server_free(server *s) {
     for (int i = 0; i < s->nlisteners; i++) close(s->listeners[i].fd);
     if (s->epfd >= 0) close(s->epfd);
     s->epfd = -1; /* repl_free's unwatching must not reach a reused number */
+    tls_release(s);
     persist_free(s);
     db_free_all(s);
     pubsub_free(s);
@@ -111,7 +126,7 @@ void server_free(server *s) {
     config_free(&s->cfg);
 }
 
-static int listen_tcp(server *s, const char *addr) {
+static int listen_tcp(server *s, const char *addr, int port, int tls) {
     /* "-addr" means: skip silently if the address is unavailable (Redis's
      * optional bind, used by the default "* -::*"). */
     int optional = addr[0] == '-';
@@ -123,7 +138,7 @@ static int listen_tcp(server *s, const char *addr) {
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     int rc;
     if (v6) {
-        struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)s->cfg.port)};
+        struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
         const char *a = !strcmp(addr, "*") || !strcmp(addr, "::*") ? "::" : addr;
         if (inet_pton(AF_INET6, a, &sa.sin6_addr) != 1) {
@@ -133,7 +148,7 @@ static int listen_tcp(server *s, const char *addr) {
         }
         rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
     } else {
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->cfg.port)};
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
         const char *a = !strcmp(addr, "*") ? "0.0.0.0" : addr;
         if (inet_pton(AF_INET, a, &sa.sin_addr) != 1) {
             close(fd);
@@ -149,12 +164,13 @@ static int listen_tcp(server *s, const char *addr) {
         if (optional && (e == EADDRNOTAVAIL || e == EAFNOSUPPORT || e == EPROTONOSUPPORT))
             return 0;
         log_msg(LL_WARNING, "Warning: Could not create server TCP listening socket %s:%d: %s",
-                addr, s->cfg.port, strerror(e));
+                addr, port, strerror(e));
         return -1;
     }
     listener *l = &s->listeners[s->nlisteners++];
     l->fd = fd;
     l->is_unix = 0;
+    l->is_tls = tls;
     snprintf(l->addr, sizeof(l->addr), "%s", addr);
     return 0;
 }
@@ -182,6 +198,7 @@ static int listen_unix(server *s) {
     listener *l = &s->listeners[s->nlisteners++];
     l->fd = fd;
     l->is_unix = 1;
+    l->is_tls = 0;
     snprintf(l->addr, sizeof(l->addr), "%s", path);
     return 0;
 }
@@ -191,7 +208,15 @@ int server_listen(server *s) {
     if (s->epfd < 0) return -1;
     if (s->cfg.port != 0) {
         for (int i = 0; i < s->cfg.nbind; i++)
-            if (listen_tcp(s, s->cfg.bind[i]) < 0) return -1;
+            if (listen_tcp(s, s->cfg.bind[i], s->cfg.port, 0) < 0) return -1;
+    }
+    if (s->cfg.tls_port != 0) {
+        if (tls_configure(s) < 0) {
+            log_msg(LL_WARNING, "Failed to configure TLS. Check logs for more info.");
+            return -1;
+        }
+        for (int i = 0; i < s->cfg.nbind; i++)
+            if (listen_tcp(s, s->cfg.bind[i], s->cfg.tls_port, 1) < 0) return -1;
     }
     if (s->cfg.unixsocket && listen_unix(s) < 0) return -1;
     if (s->nlisteners == 0) {
@@ -289,16 +314,18 @@ static void accept_clients(server *s, listener *l) {
             return;
         }
         s->stat_numconnections++;
+        /* On tls-port these refusals close without a word: the peer
+         * expects a handshake, and plaintext would only garble it. */
         if (s->nclients >= s->cfg.maxclients) {
             static const char err[] = "-ERR max number of clients reached\r\n";
-            ssize_t w = write(fd, err, sizeof(err) - 1);
+            ssize_t w = l->is_tls ? 0 : write(fd, err, sizeof(err) - 1);
             (void)w;
             close(fd);
             s->stat_rejected_conn++;
             continue;
         }
         if (protected_mode_denies(s, l, &ss)) {
-            ssize_t w = write(fd, ERR_DENIED, sizeof(ERR_DENIED) - 1);
+            ssize_t w = l->is_tls ? 0 : write(fd, ERR_DENIED, sizeof(ERR_DENIED) - 1);
             (void)w;
             close(fd);
             s->stat_rejected_conn++;
@@ -317,7 +344,16 @@ static void accept_clients(server *s, listener *l) {
                 setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
             }
         }
+        struct ssl_st *ssl = NULL;
+        if (l->is_tls && !(ssl = tls_conn_new(s, fd))) {
+            close(fd);
+            continue;
+        }
         client *c = client_create(s, fd, l->is_unix ? CLIENT_UNIX_SOCKET : 0);
+        if (ssl) {
+            c->ssl = ssl;
+            c->flags |= CLIENT_TLS_HANDSHAKE;
+        }
         if (l->is_unix) {
             snprintf(c->addr, sizeof(c->addr), "%s:0", s->cfg.unixsocket);
             snprintf(c->laddr, sizeof(c->laddr), "%s:0", s->cfg.unixsocket);
@@ -337,16 +373,71 @@ static void accept_clients(server *s, listener *l) {
     }
 }
 
+/* One step of a TLS client's handshake, run on every event of its socket
+ * until it finishes: 1 once done, 0 while it waits (the epoll interest
+ * then follows what OpenSSL wants) or after it failed (the client is
+ * closing, with Redis's log line). */
+static int tls_accept_step(client *c) {
+    int want = 0;
+    char err[256];
+    int rc = tls_handshake(c->ssl, &want, err, sizeof(err));
+    if (rc < 0) {
+        log_msg(LL_WARNING, "Error accepting a client connection: %s (addr=%s laddr=%s)", err,
+                c->addr, c->laddr);
+        c->flags |= CLIENT_CLOSE_ASAP;
+        return 0;
+    }
+    client_set_write_interest(c, rc == 0 && want == TLS_WANT_WRITE);
+    if (rc == 0) return 0;
+    c->flags &= ~(uint32_t)CLIENT_TLS_HANDSHAKE;
+    c->last_interaction_ms = util_ms_time();
+    return 1;
+}
+
+static ssize_t read_socket_once(client *c, size_t want) {
+    c->querybuf = dstr_grow(c->querybuf, want);
+    size_t cur = dstr_len(c->querybuf);
+    char *buf = c->querybuf + cur;
+    size_t len = dstr_avail(c->querybuf);
+    ssize_t n;
+    if (!c->ssl) {
+        n = read(c->fd, buf, len);
+    } else {
+        int tls_want = 0;
+        c->flags &= ~(uint32_t)CLIENT_TLS_READ_WANTS_WRITE;
+        n = tls_read(c->ssl, buf, len, &tls_want);
+        if (n < 0 && errno == EAGAIN && tls_want == TLS_WANT_WRITE) {
+            c->flags |= CLIENT_TLS_READ_WANTS_WRITE;
+            client_set_write_interest(c, 1);
+        }
+    }
+    if (n > 0) dstr_setlen(c->querybuf, cur + (size_t)n);
+    return n;
+}
+
+/* Read into the query buffer, as read(2) answers. TLS: the plaintext
+ * OpenSSL already decrypted but did not fit is taken too, since no epoll
+ * event would ever announce it. */
+static ssize_t read_socket(client *c, size_t want) {
+    ssize_t n = read_socket_once(c, want);
+    size_t more;
+    while (n > 0 && c->ssl && (more = tls_pending(c->ssl)) > 0) {
+        ssize_t m = read_socket_once(c, more);
+        if (m <= 0) break;
+        n += m;
+    }
+    return n;
+}
+
 static void read_from_client(client *c) {
     server *s = c->srv;
+    if ((c->flags & CLIENT_TLS_HANDSHAKE) && !tls_accept_step(c)) return;
     /* Read at least 16 KiB; more when a big bulk is known to be coming, so
      * a 512 MB value does not take 32k reads of 16 KiB. */
     size_t want = 16 * 1024;
     size_t bulk = req_bytes_wanted(&c->parser);
     if (bulk > want) want = bulk > 1024 * 1024 ? 1024 * 1024 : bulk;
-    c->querybuf = dstr_grow(c->querybuf, want);
-    size_t cur = dstr_len(c->querybuf);
-    ssize_t n = read(c->fd, c->querybuf + cur, dstr_avail(c->querybuf));
+    ssize_t n = read_socket(c, want);
     if (n == 0) {
         log_msg(LL_VERBOSE, "Client closed connection id=%llu addr=%s",
                 (unsigned long long)c->id, c->addr);
@@ -359,7 +450,6 @@ static void read_from_client(client *c) {
         c->flags |= CLIENT_CLOSE_ASAP;
         return;
     }
-    dstr_setlen(c->querybuf, cur + (size_t)n);
     s->stat_net_input_bytes += n;
     s->stat_io_reads++;
     c->last_interaction_ms = util_ms_time();
@@ -415,7 +505,13 @@ static void clients_cron(server *s, long long now) {
         if (c->flags & (CLIENT_REPLICA | CLIENT_MASTER | CLIENT_PAUSED | CLIENT_BLOCKED))
             continue;
         if (now - c->last_interaction_ms > (long long)s->cfg.timeout * 1000) {
-            log_msg(LL_VERBOSE, "Closing idle client");
+            if (c->flags & CLIENT_TLS_HANDSHAKE)
+                log_msg(LL_WARNING,
+                        "Error accepting a client connection: TLS handshake timed out "
+                        "(addr=%s laddr=%s)",
+                        c->addr, c->laddr);
+            else
+                log_msg(LL_VERBOSE, "Closing idle client");
             c->flags |= CLIENT_CLOSE_ASAP;
         }
     }
@@ -647,9 +743,14 @@ void server_main_loop(server *s) {
             }
             client *c = events[i].data.ptr;
             if (c->flags & CLIENT_CLOSE_ASAP) continue;
-            if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) read_from_client(c);
+            /* TLS may need the socket writable to go on reading (the
+             * handshake, or a read that must send first). */
+            uint32_t in = EPOLLIN | EPOLLERR | EPOLLHUP;
+            if (c->flags & (CLIENT_TLS_HANDSHAKE | CLIENT_TLS_READ_WANTS_WRITE)) in |= EPOLLOUT;
+            if (events[i].events & in) read_from_client(c);
             if (s->shutdown_asap) break;
-            if ((events[i].events & EPOLLOUT) && !(c->flags & CLIENT_CLOSE_ASAP)) {
+            if ((events[i].events & EPOLLOUT) &&
+                !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_TLS_HANDSHAKE))) {
                 if (client_write_pending(c) < 0) c->flags |= CLIENT_CLOSE_ASAP;
             }
         }

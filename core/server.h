@@ -87,6 +87,8 @@ enum {
     CLIENT_BLOCKED = 1 << 15,
     CLIENT_FORCE_PROPAGATE = 1 << 16, /* propagate this command even if dirty did not move */
     CLIENT_PUBSUB = 1 << 17,          /* holds a Pub/Sub subscription (`P`) */
+    CLIENT_TLS_HANDSHAKE = 1 << 18,   /* TLS: accepted, handshake not finished */
+    CLIENT_TLS_READ_WANTS_WRITE = 1 << 19, /* TLS: SSL_read waits for the socket to take data */
 };
 
 /* Client classes, as Redis's getClientType: CLIENT LIST/KILL TYPE and the
@@ -149,6 +151,7 @@ typedef struct client {
     blocking_state bstate;
     struct client_pubsub *pubsub; /* subscriptions (pubsub.c), NULL before the first */
     long long obuf_soft_since_ms; /* over the soft output-buffer limit since, 0 if not */
+    struct ssl_st *ssl; /* TLS connection (tls.h), NULL for a plain one */
 } client;
 
 typedef struct watched_key {
@@ -162,6 +165,7 @@ enum pause_mode { PAUSE_OFF = 0, PAUSE_WRITE = 1, PAUSE_ALL = 2 };
 typedef struct listener {
     int fd;
     int is_unix;
+    int is_tls; /* tls-port: connections start with a TLS handshake */
     char addr[64];
 } listener;
 
@@ -209,7 +213,7 @@ typedef struct server {
     dict *commands; /* name -> command* */
     int epfd;
     server_watch watches[SERVER_MAX_WATCHES];
-    listener listeners[16];
+    listener listeners[2 * CONFIG_MAX_BIND + 1]; /* port, tls-port, unixsocket */
     int nlisteners;
     client *clients; /* doubly linked */
     int nclients;
@@ -271,6 +275,7 @@ typedef struct server {
     int loading;
     struct repl_state *repl; /* replication (repl/), opaque here */
     struct pubsub_state *pubsub; /* channels and patterns (pubsub.c), opaque here */
+    struct ssl_ctx_st *tls_ctx;  /* for tls-port's connections (tls.c), NULL without */
 } server;
 
 /* Lifecycle (server.c). */
@@ -352,6 +357,9 @@ void client_process_input(client *c);
 #define CLIENT_PREFETCH_BATCH 16
 void client_prefetch_commands(client *c, const char *buf, size_t len);
 int client_write_pending(client *c);
+/* Whether the event loop also waits for the client's socket to be
+ * writable (pending output, or TLS wanting to write). */
+void client_set_write_interest(client *c, int on);
 void client_reset_argv(client *c);
 void client_rewrite_argv(client *c, int argc, ...);
 void client_set_argv(client *c, dstr *argv, int argc);

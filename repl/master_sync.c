@@ -357,6 +357,12 @@ static void sync_command(client *c, int is_psync) {
         reply_error(c, "NOMASTERLINK Can't SYNC while not connected with my master");
         return;
     }
+    /* The I/O threads speak plain TCP only: a replica on tls-port would
+     * get a stream they cannot encrypt (the replication step of TLS). */
+    if (c->ssl) {
+        reply_error(c, "ERR replication over TLS is not supported yet");
+        return;
+    }
     if (c->fd < 0 || repl_ensure_pool(s) < 0) {
         reply_error(c, "ERR replication is not available");
         return;

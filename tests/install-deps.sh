@@ -1,7 +1,7 @@
 #!/bin/bash
 # Install the Debian packages Ringmaster builds and tests with, if missing.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config liburing-dev libmimalloc-dev libssl-dev check
+pkgs=(build-essential cmake pkg-config liburing-dev libmimalloc-dev libssl-dev openssl check
       redis-server redis-sentinel redis-tools python3-redis python3-pytest libhiredis-dev
       clang libclang-rt-14-dev)
 missing=()

@@ -276,7 +276,7 @@ REFUSED_LINES = [
     "syslog-enabled yes",
     "rdb-del-sync-files yes",
     "shutdown-on-sigterm nosave",
-    "tls-port 6380",
+    "tls-replication yes",
 ]
 
 
@@ -361,7 +361,7 @@ CONFIG_SET_REFUSED = [
     ("maxmemory", "10mb"),
     ("maxmemory-policy", "allkeys-lfu"),
     ("rdb-del-sync-files", "yes"),
-    ("tls-port", "6380"),
+    ("tls-replication", "yes"),
 ]
 
 
