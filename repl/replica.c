@@ -287,7 +287,9 @@ static size_t run_commands(server *s, replica_state *rs, client *c, const char *
             stop_connection(rs);
             break;
         }
-        int argc, in_multi = 0;
+        /* A GETACK inside a transaction (no master sends one) leaves it
+         * open: the transaction's bytes begin with its MULTI. */
+        int argc, in_multi = dstr_len(rs->txn) > 0;
         dstr *argv = req_take_argv(&rs->parser, &argc);
         if (is_getack(argv, argc)) {
             send_ack(rs, r->master_repl_offset);
