@@ -369,19 +369,26 @@ BAD_MASTERS = {
 }
 
 
+def synced_to_fake(servers, fake, name):
+    """A Ringmaster replica (diskless load) of `fake`, sent a valid payload at
+    offset 1000; returns it and the master side of its link."""
+    rdb = valid_rdb(servers)
+    replica = servers.ringmaster("--repl-diskless-load", "on-empty-db", name=name)
+    with replica.raw() as c:
+        assert c.call_raw("REPLICAOF", "127.0.0.1", str(fake.port)) == b"+OK\r\n"
+    conn = fake.accept_and_handshake()
+    conn.sendall(b"+FULLRESYNC " + REPLID + b" 1000\r\n$%d\r\n" % len(rdb) + rdb)
+    return replica, conn
+
+
 def test_stream_in_any_chunking_counts_exact_offsets(servers):
     """A stream that arrives a few bytes at a time (commands split at every
     place) is applied in order, and the replica's offset moves by exactly
     the bytes of the commands it ran."""
-    rdb = valid_rdb(servers)
     fake = FakeMaster()
     try:
-        replica = servers.ringmaster("--repl-diskless-load", "on-empty-db", name="chunks")
-        with replica.raw() as c:
-            assert c.call_raw("REPLICAOF", "127.0.0.1", str(fake.port)) == b"+OK\r\n"
-        conn = fake.accept_and_handshake()
+        replica, conn = synced_to_fake(servers, fake, "chunks")
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn.sendall(b"+FULLRESYNC " + REPLID + b" 1000\r\n$%d\r\n" % len(rdb) + rdb)
         stream = [rmtest.encode_command("SELECT", "2")]
         for i in range(40):
             stream.append(rmtest.encode_command("RPUSH", "list", "item-%d" % i, "x" * (i * 7)))
@@ -415,14 +422,9 @@ def test_transaction_cut_by_a_lost_link_is_fetched_again_whole(servers):
     """A MULTI of the stream counts only once its EXEC has run: a link lost
     inside it leaves the offset before its MULTI, so the next PSYNC asks for
     all of it again and nothing of it is lost or applied twice."""
-    rdb = valid_rdb(servers)
     fake = FakeMaster()
     try:
-        replica = servers.ringmaster("--repl-diskless-load", "on-empty-db", name="txn")
-        with replica.raw() as c:
-            assert c.call_raw("REPLICAOF", "127.0.0.1", str(fake.port)) == b"+OK\r\n"
-        conn = fake.accept_and_handshake()
-        conn.sendall(b"+FULLRESYNC " + REPLID + b" 1000\r\n$%d\r\n" % len(rdb) + rdb)
+        replica, conn = synced_to_fake(servers, fake, "txn")
         before = rmtest.encode_command("SET", "a", "1")
         # (A GETACK inside it, which no master sends, must not cut it short.)
         head = (rmtest.encode_command("MULTI") + rmtest.encode_command("SET", "b", "2")
