@@ -169,12 +169,10 @@ const cfg_entry config_table[] = {
      config_set_notify, config_get_notify},
     {"replica-lazy-flush", "slave-lazy-flush", K_BOOL, OFF(replica_lazy_flush), "no", 0, 0, NULL,
      0, NULL, NULL},
-    /* TLS for clients. tls-port opens its listeners at startup, so it is
-     * immutable here (Redis 7.0 can change it at run time). A change to
-     * any other, but tls-auth-clients (read per connection), rebuilds the
-     * context (server.c). tls-replication, tls-client-cert-file and
-     * tls-client-key-file are still config_absent's: the replication link
-     * has no TLS yet. */
+    /* TLS. tls-port opens its listeners at startup, so it is immutable here
+     * (Redis 7.0 can change it at run time). A change to any other, but
+     * tls-auth-clients (read per connection), rebuilds the contexts
+     * (server.c); tls-replication is read at each connection to a master. */
     {"tls-port", NULL, K_INT, OFF(tls_port), "0", 0, 65535, NULL, F_IMMUTABLE, NULL, NULL},
     {"tls-cert-file", NULL, K_STR, OFF(tls_cert_file), NULL, 0, 0, NULL, F_CSTR, NULL, NULL},
     {"tls-key-file", NULL, K_STR, OFF(tls_key_file), NULL, 0, 0, NULL, F_CSTR, NULL, NULL},
@@ -198,6 +196,13 @@ const cfg_entry config_table[] = {
      NULL, 0, NULL, NULL},
     {"tls-session-cache-timeout", NULL, K_INT, OFF(tls_session_cache_timeout), "300", 0,
      INT_MAX, NULL, 0, NULL, NULL},
+    {"tls-replication", NULL, K_BOOL, OFF(tls_replication), "no", 0, 0, NULL, 0, NULL, NULL},
+    {"tls-client-cert-file", NULL, K_STR, OFF(tls_client_cert_file), NULL, 0, 0, NULL, F_CSTR,
+     NULL, NULL},
+    {"tls-client-key-file", NULL, K_STR, OFF(tls_client_key_file), NULL, 0, 0, NULL, F_CSTR,
+     NULL, NULL},
+    {"tls-client-key-file-pass", NULL, K_STR, OFF(tls_client_key_file_pass), NULL, 0, 0, NULL,
+     0, NULL, NULL},
     {NULL, NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL},
 };
 

@@ -120,6 +120,11 @@ typedef struct config {
     int tls_session_caching;
     int tls_session_cache_size;
     int tls_session_cache_timeout;
+    /* The replication link (the replica's side): tls-replication makes the
+     * connection to the master a TLS one, presenting tls-client-cert-file
+     * (tls-cert-file when unset) and verifying the master's certificate. */
+    int tls_replication;
+    dstr tls_client_cert_file, tls_client_key_file, tls_client_key_file_pass;
 } config;
 
 /* Fill `cfg` with every directive's default. */

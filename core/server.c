@@ -65,7 +65,7 @@ static int apply_config(void *priv, const char *name, char *err, size_t errlen) 
         /* As Redis: only a server that serves TLS rebuilds, and a context
          * that does not build fails the CONFIG SET (the old values come
          * back, and the context in use stays). */
-        if (tls_enabled(s) && tls_configure(s) < 0) {
+        if ((tls_enabled(s) || s->cfg.tls_replication) && tls_configure(s) < 0) {
             snprintf(err, errlen, "Unable to update TLS configuration. Check server logs.");
             return -1;
         }
@@ -210,11 +210,13 @@ int server_listen(server *s) {
         for (int i = 0; i < s->cfg.nbind; i++)
             if (listen_tcp(s, s->cfg.bind[i], s->cfg.port, 0) < 0) return -1;
     }
-    if (s->cfg.tls_port != 0) {
+    if (s->cfg.tls_port != 0 || s->cfg.tls_replication) {
         if (tls_configure(s) < 0) {
             log_msg(LL_WARNING, "Failed to configure TLS. Check logs for more info.");
             return -1;
         }
+    }
+    if (s->cfg.tls_port != 0) {
         for (int i = 0; i < s->cfg.nbind; i++)
             if (listen_tcp(s, s->cfg.bind[i], s->cfg.tls_port, 1) < 0) return -1;
     }
