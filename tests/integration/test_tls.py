@@ -3,8 +3,8 @@
 Each module run makes its own CA, server certificates and a client
 certificate with the openssl CLI in the test's tmp dir. Where it is cheap
 the same setup runs on redis-server (Debian's is built with TLS) so that
-both servers are held to the same behaviour. The replication link has no
-TLS yet: a SYNC over TLS is refused.
+both servers are held to the same behaviour. The replication link over TLS
+is test_repl_tls.py's.
 """
 
 import shutil
@@ -17,6 +17,7 @@ import pytest
 
 import rmtest
 from rmtest import free_port
+from tls_helpers import make_certs, openssl
 
 SLOW = rmtest.SLOWDOWN
 
@@ -24,34 +25,9 @@ pytestmark = pytest.mark.skipif(shutil.which("openssl") is None,
                                 reason="openssl CLI missing (apt-get install openssl)")
 
 
-def openssl(*args, cwd):
-    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def signed_cert(d, name, cn, ca="ca", ext=None):
-    openssl("req", "-new", "-nodes", "-newkey", "rsa:2048", "-keyout", name + ".key",
-            "-out", name + ".csr", "-subj", "/CN=" + cn, cwd=d)
-    args = ["x509", "-req", "-in", name + ".csr", "-CA", ca + ".crt", "-CAkey", ca + ".key",
-            "-CAcreateserial", "-out", name + ".crt", "-days", "2"]
-    if ext:
-        (d / (name + ".ext")).write_text(ext)
-        args += ["-extfile", name + ".ext"]
-    openssl(*args, cwd=d)
-    return str(d / (name + ".crt")), str(d / (name + ".key"))
-
-
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tls")
-    openssl("req", "-x509", "-new", "-nodes", "-newkey", "rsa:2048", "-keyout", "ca.key",
-            "-out", "ca.crt", "-days", "2", "-subj", "/CN=Ringmaster Test CA", cwd=d)
-    san = "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-    c = {"dir": d, "ca": str(d / "ca.crt")}
-    c["cert"], c["key"] = signed_cert(d, "server", "server-one", ext=san)
-    c["cert2"], c["key2"] = signed_cert(d, "server2", "server-two", ext=san)
-    c["client_cert"], c["client_key"] = signed_cert(d, "client", "client")
-    return c
+    return make_certs(tmp_path_factory.mktemp("tls"))
 
 
 def tls_args(certs, tls_port, auth="yes", **extra):
@@ -340,12 +316,6 @@ def test_missing_cert_refuses_to_start(servers, certs):
     assert "No tls-key-file configured!" in log, log
     assert "Failed to configure TLS" in log, log
 
-
-def test_sync_over_tls_refused(servers, certs):
-    server = start(servers, "ringmaster", certs)
-    with tls_socket(certs, server.tls_port) as s:
-        assert tls_call(s, "SYNC").startswith(b"-ERR replication over TLS")
-        assert tls_call(s, "PING") == b"+PONG\r\n"
 
 
 @pytest.mark.parametrize("transport", ["plain", "tls"])
