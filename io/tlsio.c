@@ -377,9 +377,9 @@ static int read_step(tlsio *t) {
         int arm = in_arm(t);
         return arm < 0 ? arm : -EAGAIN;
     }
-    if (code == SSL_ERROR_SYSCALL && !ERR_peek_error()) {
+    if (t->in_eof && !t->in_err) {
         ERR_clear_error();
-        return t->in_err ? t->in_err : 0; /* the peer closed without close_notify */
+        return 0; /* the peer closed without close_notify: an end, as on plain TCP */
     }
     record_error(t, code);
     return -EPROTO;
