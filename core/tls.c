@@ -21,6 +21,7 @@
 
 #include "core/log.h"
 #include "core/server.h"
+#include "io/tlsio.h"
 
 #define TLS_PROTO_1_0 1
 #define TLS_PROTO_1_1 2
@@ -228,6 +229,10 @@ int tls_configure(server *s) {
         SSL_CTX_free(ctx);
         return -1;
     }
+    if (!s->tls_ctx)
+        log_msg(LL_NOTICE, "TLS replication links are encrypted on the I/O threads in user "
+                           "space (kernel TLS %s)",
+                tlsio_ktls_available() ? "is offered but not used" : "is not offered here");
     tls_release(s);
     s->tls_ctx = ctx;
     s->tls_client_ctx = cctx;

@@ -38,8 +38,10 @@
  * only add a notification to wait for. Where the kernel offers kernel TLS
  * the socket could encrypt instead and SPLICE/SEND_ZC would work again;
  * these machines' kernels do not (`tls` is missing from
- * /proc/sys/net/ipv4/tcp_available_ulp) and tlsio_ktls_available() says so
- * in the log once.
+ * /proc/sys/net/ipv4/tcp_available_ulp), and a session driven through
+ * memory buffers cannot hand its keys to the kernel anyway: kernel TLS is
+ * not used, and tlsio_ktls_available() only lets the startup log say
+ * whether the kernel would have offered it.
  *
  * A tlsio and its SSL live on one thread at a time: the one whose ring
  * drives it. */
