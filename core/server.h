@@ -213,7 +213,10 @@ typedef struct server {
     dict *commands; /* name -> command* */
     int epfd;
     server_watch watches[SERVER_MAX_WATCHES];
-    listener listeners[2 * CONFIG_MAX_BIND + 1]; /* port, tls-port, unixsocket */
+    /* port, tls-port, unixsocket; room for a port's old and new listeners
+     * side by side while CONFIG SET moves it. */
+    listener listeners[3 * CONFIG_MAX_BIND + 1];
+    int bound_port, bound_tls_port; /* what the TCP listeners listen on (0: none) */
     int nlisteners;
     client *clients; /* doubly linked */
     int nclients;
