@@ -379,6 +379,31 @@ def test_behaviour_same_over_both_transports(servers, certs, transport):
     r.close()
 
 
+@pytest.mark.parametrize("module", ["test_differential_core", "test_differential_hash",
+                                    "test_differential_set"])
+def test_differential_suite_over_tls(servers, certs, module):
+    """A representative part of the suite, unchanged, over TLS: each
+    differential module's first seed (fewer commands) with every connection
+    to both servers going through their tls-port, replies compared byte for
+    byte and digests equal, as over plain TCP."""
+    diff = __import__(module)
+    rm = start(servers, "ringmaster", certs, "no")
+    ref = start(servers, "redis", certs, "no")
+    ctx = tls_context(certs)
+    rmtest.TLS_ROUTES.update({rm.port: (rm.tls_port, ctx), ref.port: (ref.tls_port, ctx)})
+    try:
+        differ = diff.Differ(diff.DEFAULT_SEEDS[0], rm, ref)
+        try:
+            conns = [c for side in (differ.rm, differ.ref)
+                     for c in (side.conns.values() if hasattr(side, "conns") else [side])]
+            assert conns and all(isinstance(c.sock, ssl.SSLSocket) for c in conns)
+            differ.run(rmtest.scaled(800))
+        finally:
+            differ.close()
+    finally:
+        rmtest.TLS_ROUTES.clear()
+
+
 def test_encrypted_key_with_pass(servers, certs):
     enc = str(certs["dir"] / "server-enc.key")
     openssl("rsa", "-in", certs["key"], "-aes256", "-passout", "pass:s3cret", "-out", enc,
