@@ -270,6 +270,9 @@ static void cmd_xtrim(client *c) {
 }
 
 static void cmd_xdel(client *c) {
+    stream *s = xs_lookup_write_or_reply(c, c->argv[1], ":0\r\n");
+    if (!s) return;
+    /* Every ID is checked before any is deleted: all or nothing. */
     int n = c->argc - 2;
     stream_id *ids = mem_alloc(sizeof(stream_id) * (size_t)n);
     for (int j = 0; j < n; j++) {
@@ -277,11 +280,6 @@ static void cmd_xdel(client *c) {
             mem_free(ids);
             return;
         }
-    }
-    stream *s = xs_lookup_write_or_reply(c, c->argv[1], ":0\r\n");
-    if (!s) {
-        mem_free(ids);
-        return;
     }
     long long deleted = 0;
     int first_entry = 0;
@@ -341,11 +339,6 @@ static void cmd_xsetid(client *c) {
                            "target stream length");
             return;
         }
-    }
-    if (stream_id_cmp(&id, &s->max_deleted_id) < 0) {
-        reply_error(c, "ERR The ID specified in XSETID is smaller than current "
-                       "max_deleted_entry_id");
-        return;
     }
     s->last_id = id;
     if (entries_added != -1) s->entries_added = (uint64_t)entries_added;

@@ -334,7 +334,7 @@ void cmd_xgroup_help(client *c) {
         "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
         "    Set the current group ID and entries_read counter.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     };
     reply_help(c, lines, (int)(sizeof(lines) / sizeof(lines[0])));
 }
@@ -624,16 +624,19 @@ void cmd_xread(client *c) {
         obj *o = db_lookup_read(c->srv, c->db, key);
         if (!o) continue;
         stream *s = o->ptr;
-        stream_id gt = ids[k];
+        stream_id gt = ids[k], maxid = {0, 0};
         int sync = 0, history = 0;
+        /* Served now when the last live entry is past the ID (not the last
+         * ID generated: XSETID, XDEL and trims can leave nothing after it). */
+        if (s->length) stream_edge_id(s, 0, &maxid);
         if (a.groupname) {
             if (gt.ms != UINT64_MAX || gt.seq != UINT64_MAX) {
                 sync = history = 1;
-            } else if (s->length && stream_id_cmp(&s->last_id, &groups[k]->last_id) > 0) {
+            } else if (s->length && stream_id_cmp(&maxid, &groups[k]->last_id) > 0) {
                 sync = 1;
                 gt = groups[k]->last_id;
             }
-        } else if (s->length && stream_id_cmp(&s->last_id, &gt) > 0) {
+        } else if (s->length && stream_id_cmp(&maxid, &gt) > 0) {
             sync = 1;
         }
         if (!sync) continue;
