@@ -7,10 +7,14 @@
  * themselves. Each NACK they create, move or drop is propagated as
  *   XCLAIM <key> <group> <consumer> 0 <id> TIME <ms> RETRYCOUNT <n> FORCE
  *          JUSTID LASTID <group last id>
- * and a move of the group's last ID that no XCLAIM carried (NOACK, or an
- * XREADGROUP that delivered entries) as
+ * a consumer XREADGROUP creates as XGROUP CREATECONSUMER, and a move of the
+ * group's last ID that no XCLAIM carried (XREADGROUP ... NOACK; XCLAIM's
+ * LASTID) as
  *   XGROUP SETID <key> <group> <last id> ENTRIESREAD <n>
- * several of them in one command going out wrapped in MULTI/EXEC.
+ * several of them in one command going out wrapped in MULTI/EXEC. The
+ * XCLAIM form does not carry entries_read, so a replica's counter can lag
+ * its master's (XINFO's entries-read, lag): that is Redis 7.0's behaviour
+ * too, and a Ringmaster replica matches a redis-server replica there.
  *
  * A blocked XREAD/XREADGROUP is re-executed when its key is signalled (see
  * blocking.h): before blocking, an XREAD's `$` is rewritten to the stream's
@@ -74,6 +78,21 @@ stream_consumer *xs_consumer_get(client *c, stream_group *g, const dstr name, co
     notify_event(c->srv, NOTIFY_STREAM, "xgroup-createconsumer", key, c->db->id);
     server_dirty(c, 1);
     if (created) *created = 1;
+    return cons;
+}
+
+/* XREADGROUP's consumer: a new one is propagated as XGROUP CREATECONSUMER
+ * (XCLAIM's are not: the XCLAIM it propagates names the consumer). */
+static stream_consumer *reader_get(client *c, stream_group *g, const dstr name,
+                                  const dstr key, const dstr groupname) {
+    int created;
+    stream_consumer *cons = xs_consumer_get(c, g, name, key, &created);
+    if (created) {
+        dstr argv[5] = {dstr_from("XGROUP"), dstr_from("CREATECONSUMER"), dstr_dup(key),
+                        dstr_dup(groupname), dstr_dup(name)};
+        propagate_add(c->srv, c->db->id, argv, 5);
+        for (int i = 0; i < 5; i++) dstr_free(argv[i]);
+    }
     return cons;
 }
 
@@ -155,11 +174,14 @@ size_t xs_reply_range(client *c, stream *s, const stream_id *start, const stream
                 nk->delivery_count = 1;
             }
             xs_propagate_xclaim(c, g->key, grp, g->groupname, &id, nk);
+        } else if (grp && propagate_last) {
+            /* Redis 7.0 sends this once per entry from the first one that
+             * moved the last ID on (the flag is never cleared). */
+            xs_propagate_setid(c, g->key, grp, g->groupname);
         }
         n++;
         if (count && count == n) break;
     }
-    if (g && propagate_last) xs_propagate_setid(c, g->key, g->group, g->groupname);
     reply_set_deferred_len(c, handle, (long long)n);
     return n;
 }
@@ -646,7 +668,8 @@ void cmd_xread(client *c) {
         reply_array(c, 2);
         reply_bulk_dstr(c, key);
         if (a.groupname) {
-            stream_consumer *cons = xs_consumer_get(c, groups[k], a.consumername, key, NULL);
+            stream_consumer *cons =
+                reader_get(c, groups[k], a.consumername, key, a.groupname);
             cons->seen_time = util_ms_time();
             if (history) {
                 xs_reply_history(c, s, &start, (size_t)a.count, cons);
