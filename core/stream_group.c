@@ -598,6 +598,12 @@ static int resolve_ids(client *c, const xread_args *a, stream_id *ids, stream_gr
         if (a->groupname) {
             stream_group *g =
                 o ? stream_group_find(o->ptr, a->groupname, dstr_len(a->groupname)) : NULL;
+            if (!g && (c->flags & CLIENT_BLOCKED)) {
+                /* Re-executed after XGROUP DESTROY signalled the key. */
+                reply_error(c, "NOGROUP the consumer group this client was blocked on no longer "
+                               "exists");
+                return -1;
+            }
             if (!g) {
                 reply_errorf(c, "NOGROUP No such key '%s' or consumer group '%s' in XREADGROUP "
                                 "with GROUP option",
