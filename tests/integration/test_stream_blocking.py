@@ -1,7 +1,8 @@
 """Blocking XREAD and XREADGROUP, side by side with real redis-server 7.0
 (the scenario style of test_blocking.py: each scenario returns a
 transcript, which must be equal on both servers), plus the key operations
-a stream value must survive (COPY, RENAME, MOVE, UNLINK of a large one).
+a stream value must survive (COPY, RENAME, MOVE, UNLINK of a large one)
+and the keyspace events of every stream write.
 """
 
 import time
@@ -99,5 +100,37 @@ def test_copy_rename_move_unlink_keep_the_stream(both):
         got.append(admin.call_raw("EXISTS", "s"))
         got.append(admin.call_raw("DEBUG", "DIGEST"))
         return got
+
+    run_on_both(both, scenario)
+
+
+def test_keyspace_events(both):
+    """Every stream write notifies what Redis 7.0 notifies, in its order
+    (xadd, xtrim, xdel, xsetid, xgroup-*, consumer creation by XREADGROUP,
+    XCLAIM and XAUTOCLAIM; nothing for XACK)."""
+    cmds = [["XADD", "s", "1-1", "a", "1"], ["XADD", "s", "MAXLEN", "1", "2-1", "a", "1"],
+            ["XDEL", "s", "2-1"], ["XADD", "s", "3-1", "a", "b"], ["XSETID", "s", "5-0"],
+            ["XGROUP", "CREATE", "s", "g", "0"], ["XGROUP", "CREATE", "s2", "g", "$", "MKSTREAM"],
+            ["XREADGROUP", "GROUP", "g", "c1", "STREAMS", "s", ">"],
+            ["XCLAIM", "s", "g", "c2", "0", "3-1"], ["XAUTOCLAIM", "s", "g", "c3", "0", "0"],
+            ["XGROUP", "CREATECONSUMER", "s", "g", "c4"], ["XGROUP", "DELCONSUMER", "s", "g", "c4"],
+            ["XGROUP", "SETID", "s", "g", "0"], ["XACK", "s", "g", "3-1"],
+            ["XTRIM", "s", "MAXLEN", "0"], ["XGROUP", "DESTROY", "s", "g"], ["DEL", "s"]]
+
+    def scenario(admin, new_conn):
+        admin.call("CONFIG", "SET", "notify-keyspace-events", "KEA")
+        sub = new_conn()
+        sub.send_command("PSUBSCRIBE", "__key*__:*")
+        sub.read_reply()
+        for c in cmds:
+            admin.call(*c)
+        events = []
+        while True:
+            msg = sub.read_reply()[1]
+            events.append((msg[2], msg[3]))
+            if msg[3] == b"del":
+                break
+        admin.call("CONFIG", "SET", "notify-keyspace-events", "")
+        return events
 
     run_on_both(both, scenario)
