@@ -89,6 +89,7 @@ enum {
     CLIENT_PUBSUB = 1 << 17,          /* holds a Pub/Sub subscription (`P`) */
     CLIENT_TLS_HANDSHAKE = 1 << 18,   /* TLS: accepted, handshake not finished */
     CLIENT_TLS_READ_WANTS_WRITE = 1 << 19, /* TLS: SSL_read waits for the socket to take data */
+    CLIENT_PREVENT_PROPAGATE = 1 << 20, /* the command queued its own effects: not its argv */
 };
 
 /* Client classes, as Redis's getClientType: CLIENT LIST/KILL TYPE and the
