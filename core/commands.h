@@ -60,6 +60,10 @@ void cmd_flushall(client *c);
 void cmd_select(client *c);
 void cmd_swapdb(client *c);
 
+/* cmd_dump.c */
+void cmd_dump(client *c);
+void cmd_restore(client *c);
+
 /* cmd_server.c */
 void cmd_ping(client *c);
 void cmd_echo(client *c);

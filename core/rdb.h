@@ -126,6 +126,20 @@ int rdb_save_to_sink(server *s, const rdb_sink *sink, const rdb_save_info *rsi,
 int rdb_save_file(server *s, const char *filename, const rdb_save_info *rsi,
                   const rdb_save_progress *progress, char *err, size_t errlen);
 
+/* ---- DUMP payloads ------------------------------------------------------ */
+
+/* DUMP's payload, Redis's createDumpPayload: the value as an RDB file
+ * holds it (type byte, then the value, cfg.rdbcompression honoured),
+ * RDB_VERSION in two little-endian bytes, and the CRC64 of all that in
+ * eight little-endian bytes. Always checksummed, whatever rdbchecksum. */
+dstr rdb_dump_payload(server *s, const obj *o);
+
+/* RESTORE's half: check the trailer (version <= RDB_VERSION, CRC64) and
+ * parse the value. Returns 0 with *out set, or -1 with *err pointing at
+ * Redis's error text ("DUMP payload version or checksum are wrong", or
+ * "Bad data format" for a value that does not parse or is empty). */
+int rdb_restore_payload(server *s, const void *p, size_t len, obj **out, const char **err);
+
 /* ---- reader ----------------------------------------------------------- */
 
 enum { RDB_LOAD_MORE = 0, RDB_LOAD_DONE = 1, RDB_LOAD_ERR = -1 };
@@ -133,6 +147,7 @@ enum { RDB_LOAD_MORE = 0, RDB_LOAD_DONE = 1, RDB_LOAD_ERR = -1 };
 /* Loader flags. */
 enum {
     RDB_LOAD_KEEP_EXPIRED = 1 << 0, /* a replica keeps keys already expired */
+    RDB_LOAD_ONE_VALUE = 1 << 1,    /* keep the single key's value (RESTORE) */
 };
 
 /* What the file said about itself, and what loading it did. */

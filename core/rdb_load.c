@@ -87,6 +87,8 @@ struct rdb_loader {
     dstr key;
     obj *val;
     uint64_t left;
+    obj *one;      /* RDB_LOAD_ONE_VALUE: the value read */
+    int one_count; /* keys read in that mode */
 };
 
 static void repr_key(char *out, size_t outlen, const char *p, size_t len);
@@ -336,6 +338,12 @@ static int add_key(rdb_loader *ld) {
     ld->expire_ms = -1;
     if (!o) { /* empty collection: skipped, as Redis does */
         dstr_free(key);
+        return U_OK;
+    }
+    if (ld->flags & RDB_LOAD_ONE_VALUE) {
+        dstr_free(key);
+        if (ld->one_count++) return fail(ld, "More than one value in a DUMP payload");
+        ld->one = o;
         return U_OK;
     }
     if (when != -1 && !(ld->flags & RDB_LOAD_KEEP_EXPIRED) && when < ld->now_ms) {
@@ -762,7 +770,57 @@ void rdb_loader_free(rdb_loader *ld) {
     mem_free(ld->scratch[0]);
     mem_free(ld->scratch[1]);
     dstr_free(ld->member);
+    if (ld->one) obj_free(ld->one);
     mem_free(ld);
+}
+
+/* The payload's value is parsed by the file loader itself, framed as a
+ * one-key file with an empty key name: the same code then builds values
+ * from a DUMP and from a snapshot, with the same encodings and the same
+ * corruption checks. The value type byte is checked first, so that no
+ * opcode (SELECTDB, AUX...) can ride in a payload. */
+int rdb_restore_payload(server *s, const void *p, size_t len, obj **out, const char **err) {
+    static const char *bad_trailer = "DUMP payload version or checksum are wrong";
+    static const char *bad_data = "Bad data format";
+    const unsigned char *b = p;
+    *out = NULL;
+    if (len < 10) {
+        *err = bad_trailer;
+        return -1;
+    }
+    const unsigned char *footer = b + len - 10;
+    unsigned ver = (unsigned)footer[0] | ((unsigned)footer[1] << 8);
+    if (ver > RDB_VERSION || crc64(0, b, len - 8) != le(footer + 2, 8)) {
+        *err = bad_trailer;
+        return -1;
+    }
+    size_t vlen = len - 10;
+    if (vlen == 0 || b[0] >= RDB_OPCODE_SLOT_INFO) {
+        *err = bad_data;
+        return -1;
+    }
+    rdb_loader *ld = rdb_loader_new(s, RDB_LOAD_KEEP_EXPIRED | RDB_LOAD_ONE_VALUE);
+    ld->check_crc = 0;
+    char hdr[16];
+    snprintf(hdr, sizeof(hdr), "REDIS%04d", RDB_VERSION);
+    static const unsigned char tail[9] = {RDB_OPCODE_EOF};
+    unsigned char empty_key = 0;
+    rdb_loader_feed(ld, hdr, 9);
+    rdb_loader_feed(ld, b, 1);
+    rdb_loader_feed(ld, &empty_key, 1);
+    rdb_loader_feed(ld, b + 1, vlen - 1);
+    int rc = rdb_loader_feed(ld, tail, sizeof(tail));
+    if (rc != RDB_LOAD_DONE) rc = rdb_loader_finish(ld);
+    if (rc == RDB_LOAD_DONE && ld->one) {
+        *out = ld->one;
+        ld->one = NULL;
+    }
+    rdb_loader_free(ld);
+    if (!*out) {
+        *err = bad_data;
+        return -1;
+    }
+    return 0;
 }
 
 int rdb_load_file(server *s, const char *filename, int flags, rdb_load_info *info, char *err,

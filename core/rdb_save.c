@@ -352,11 +352,13 @@ static void save_zset(rdb_writer *w, const obj *o) {
         w_listpack(w);
         return;
     }
+    /* From the greatest to the smallest, as Redis writes it (its loader
+     * then inserts each element at the head): same bytes as a Redis DUMP. */
+    const zset_big *zs = o->ptr;
     w_len(w, zset_length(o));
-    zset_iter_init(&it, o);
-    while (zset_iter_next(&it, &e)) {
-        w_string(w, e.m, e.len);
-        w_double_bin(w, e.score);
+    for (const zsl_node *n = zs->zsl->tail; n; n = n->backward) {
+        w_string(w, n->ele, dstr_len(n->ele));
+        w_double_bin(w, n->score);
     }
 }
 
@@ -449,6 +451,30 @@ static void save_value(rdb_writer *w, const obj *o) {
     case OBJ_ZSET: save_zset(w, o); break;
     case OBJ_STREAM: save_stream(w, o); break;
     }
+}
+
+static void w_release(rdb_writer *w) {
+    mem_free(w->buf);
+    mem_free(w->cbuf);
+    mem_free(w->lzf);
+    lpb_free(&w->lpb);
+}
+
+dstr rdb_dump_payload(server *s, const obj *o) {
+    dstr out = dstr_empty();
+    rdb_sink sink;
+    rdb_sink_mem(&sink, &out);
+    rdb_writer w = {.sink = &sink, .compress = s->cfg.rdbcompression};
+    w.buf = mem_alloc(WBUF_SIZE);
+    w_byte(&w, (unsigned char)value_type(o));
+    save_value(&w, o);
+    w_flush(&w);
+    w_release(&w);
+    unsigned char trailer[10] = {RDB_VERSION & 0xFF, RDB_VERSION >> 8};
+    out = dstr_cat(out, trailer, 2);
+    uint64_t crc = crc64(0, out, dstr_len(out));
+    for (int i = 0; i < 8; i++) trailer[2 + i] = (unsigned char)(crc >> (8 * i));
+    return dstr_cat(out, trailer + 2, 8);
 }
 
 static void key_save_delay(long long v) {
@@ -573,10 +599,7 @@ int rdb_save_to_sink(server *s, const rdb_sink *sink, const rdb_save_info *rsi,
         stats->bytes = w.bytes;
         stats->keys = keys;
     }
-    mem_free(w.buf);
-    mem_free(w.cbuf);
-    mem_free(w.lzf);
-    lpb_free(&w.lpb);
+    w_release(&w);
     if (w.err) {
         snprintf(err, errlen, "%s", strerror(-w.err));
         return -1;
