@@ -137,6 +137,8 @@ static command command_table[] = {
     CMD("copy", cmd_copy, -3, W | D, 1, 2, 1),
     CMD("dump", cmd_dump, 2, R, 1, 1, 1),
     CMD("restore", cmd_restore, -4, W | D, 1, 1, 1),
+    CMD("sort", cmd_sort, -2, W | D, 1, 1, 1),
+    CMD("sort_ro", cmd_sort_ro, -2, R, 1, 1, 1),
     CMD("expire", cmd_expire, -3, W | F, 1, 1, 1),
     CMD("pexpire", cmd_pexpire, -3, W | F, 1, 1, 1),
     CMD("expireat", cmd_expireat, -3, W | F, 1, 1, 1),

@@ -64,6 +64,10 @@ void cmd_swapdb(client *c);
 void cmd_dump(client *c);
 void cmd_restore(client *c);
 
+/* cmd_sort.c */
+void cmd_sort(client *c);
+void cmd_sort_ro(client *c);
+
 /* cmd_server.c */
 void cmd_ping(client *c);
 void cmd_echo(client *c);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,9 @@ int main(int argc, char **argv) {
     static server srv;
     server *s = &srv;
     config_defaults(&s->cfg);
+    /* SORT ... ALPHA collates with strcoll() in the environment's locale,
+     * as Redis does (setlocale(LC_COLLATE, "") in its main). */
+    setlocale(LC_COLLATE, "");
     /* INFO's `executable`: the absolute path, as Redis reports it. */
     char exe[PATH_MAX];
     ssize_t exelen = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
