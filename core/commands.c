@@ -122,6 +122,7 @@ static command command_table[] = {
     CMD("getrange", cmd_getrange, 4, R, 1, 1, 1),
     CMD("substr", cmd_getrange, 4, R, 1, 1, 1),
     CMD("setrange", cmd_setrange, 4, W | D, 1, 1, 1),
+    CMD("lcs", cmd_lcs, -3, R, 1, 2, 1),
     /* keys */
     CMD("del", cmd_del, -2, W, 1, -1, 1),
     CMD("unlink", cmd_unlink, -2, W | F, 1, -1, 1),

@@ -68,6 +68,9 @@ void cmd_restore(client *c);
 void cmd_sort(client *c);
 void cmd_sort_ro(client *c);
 
+/* cmd_lcs.c */
+void cmd_lcs(client *c);
+
 /* cmd_server.c */
 void cmd_ping(client *c);
 void cmd_echo(client *c);
