@@ -52,6 +52,14 @@ def scaled(count, minimum=1):
     return count
 
 
+def diff_seeds(defaults):
+    """The seeds a differential test runs: RM_DIFF_SEEDS=3,4 or `defaults`."""
+    env = os.environ.get("RM_DIFF_SEEDS", "")
+    if env:
+        return [int(s) for s in env.split(",") if s.strip()]
+    return defaults
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

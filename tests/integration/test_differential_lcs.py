@@ -7,7 +7,6 @@ malformed options. Every reply is compared byte for byte.
 RM_DIFF_SEEDS=5,6 reruns only those seeds.
 """
 
-import os
 import random
 
 import pytest
@@ -18,13 +17,6 @@ from rmtest import RespConn
 COMMANDS_PER_SEED = rmtest.scaled(1500)
 DEFAULT_SEEDS = [1701, 1702, 1703]
 KEYS = [b"a", b"b", b"c", b"missing", b"list"]
-
-
-def _seeds():
-    env = os.environ.get("RM_DIFF_SEEDS", "")
-    if env:
-        return [int(s) for s in env.split(",") if s.strip()]
-    return DEFAULT_SEEDS
 
 
 def random_value(rng):
@@ -59,7 +51,7 @@ def pair(module_servers):
     return module_servers.ringmaster(), module_servers.redis()
 
 
-@pytest.mark.parametrize("seed", _seeds())
+@pytest.mark.parametrize("seed", rmtest.diff_seeds(DEFAULT_SEEDS))
 def test_lcs_matches_redis(pair, seed):
     rng = random.Random(seed)
     conns = [RespConn(srv.port) for srv in pair]

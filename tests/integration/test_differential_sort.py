@@ -22,7 +22,6 @@ commands and at the end of each seed. RM_DIFF_SEEDS=3,4 reruns those seeds.
 """
 
 import collections
-import os
 import random
 
 import pytest
@@ -45,13 +44,6 @@ WEIGHTS = [b"1", b"2", b"2", b"-7", b"3.25", b"1e2", b"100", b"0", b"", b"-inf",
 # until some other call resets errno; Ringmaster fails only the SORT whose
 # weight overflows.
 BAD_WEIGHTS = [b"abc", b"nan", b"zz", b"AA", b"12 "]
-
-
-def _seeds():
-    env = os.environ.get("RM_DIFF_SEEDS", "")
-    if env:
-        return [int(s) for s in env.split(",") if s.strip()]
-    return DEFAULT_SEEDS
 
 
 class Step:
@@ -224,7 +216,7 @@ def pair(module_servers):
     return module_servers.ringmaster(), module_servers.redis()
 
 
-@pytest.mark.parametrize("seed", _seeds())
+@pytest.mark.parametrize("seed", rmtest.diff_seeds(DEFAULT_SEEDS))
 def test_sort_matches_redis(pair, seed):
     differ = Differ(seed, *pair)
     try:
