@@ -49,6 +49,16 @@
 #define CMDS(n, a, f, subs) {n, NULL, a, f, 0, 0, 0, subs, 0, 0, 0, 0, NULL}
 #define END {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL}
 
+static command memory_subs[] = {
+    CMD("memory|usage", cmd_memory_usage, -3, R, 2, 2, 1),
+    CMD("memory|stats", cmd_memory_stats, 2, 0, 0, 0, 0),
+    CMD("memory|doctor", cmd_memory_doctor, 2, 0, 0, 0, 0),
+    CMD("memory|malloc-stats", cmd_memory_malloc_stats, 2, 0, 0, 0, 0),
+    CMD("memory|purge", cmd_memory_purge, 2, 0, 0, 0, 0),
+    CMD("memory|help", cmd_memory_help, 2, LD | ST, 0, 0, 0),
+    END,
+};
+
 static command object_subs[] = {
     CMD("object|encoding", cmd_object_encoding, 3, R, 2, 2, 1),
     CMD("object|refcount", cmd_object_refcount, 3, R, 2, 2, 1),
@@ -150,6 +160,7 @@ static command command_table[] = {
     CMD("pexpiretime", cmd_pexpiretime, 2, R | F, 1, 1, 1),
     CMD("persist", cmd_persist, 2, W | F, 1, 1, 1),
     CMDS("object", -2, 0, object_subs),
+    CMDS("memory", -2, 0, memory_subs),
     CMD("dbsize", cmd_dbsize, 1, R | F, 0, 0, 0),
     CMD("flushdb", cmd_flushdb, -1, W, 0, 0, 0),
     CMD("flushall", cmd_flushall, -1, W, 0, 0, 0),

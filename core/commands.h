@@ -71,6 +71,14 @@ void cmd_sort_ro(client *c);
 /* cmd_lcs.c */
 void cmd_lcs(client *c);
 
+/* cmd_memory.c */
+void cmd_memory_usage(client *c);
+void cmd_memory_stats(client *c);
+void cmd_memory_doctor(client *c);
+void cmd_memory_malloc_stats(client *c);
+void cmd_memory_purge(client *c);
+void cmd_memory_help(client *c);
+
 /* cmd_server.c */
 void cmd_ping(client *c);
 void cmd_echo(client *c);

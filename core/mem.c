@@ -118,3 +118,34 @@ const char *mem_allocator_name(void) {
     return "libc";
 #endif
 }
+
+void mem_purge(void) {
+#ifdef RM_USE_MIMALLOC
+    mi_collect(true);
+#else
+    malloc_trim(0);
+#endif
+}
+
+int mem_allocator_stats(void (*out)(const char *text, void *arg), void *arg) {
+#ifdef RM_USE_MIMALLOC
+    mi_stats_print_out(out, arg);
+    return 1;
+#else
+    (void)out;
+    (void)arg;
+    return 0;
+#endif
+}
+
+void mem_allocator_sizes(size_t *active, size_t *resident) {
+#ifdef RM_USE_MIMALLOC
+    size_t elapsed, utime, stime, rss, peak_rss, commit, peak_commit, faults;
+    mi_process_info(&elapsed, &utime, &stime, &rss, &peak_rss, &commit, &peak_commit, &faults);
+    *active = commit;
+    *resident = rss;
+#else
+    *active = mem_used();
+    *resident = mem_rss();
+#endif
+}

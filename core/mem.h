@@ -22,5 +22,14 @@ size_t mem_usable(void *ptr);
 size_t mem_used(void);
 size_t mem_rss(void);
 const char *mem_allocator_name(void);
+/* MEMORY PURGE: give free pages back to the system (mi_collect, or
+ * malloc_trim with libc). */
+void mem_purge(void);
+/* MEMORY MALLOC-STATS: the allocator's own statistics text, handed to
+ * `out` piece by piece; 0 when the allocator has none (libc). */
+int mem_allocator_stats(void (*out)(const char *text, void *arg), void *arg);
+/* The allocator's view for MEMORY STATS: bytes committed (mimalloc's
+ * active pages) and resident; libc builds answer used and RSS. */
+void mem_allocator_sizes(size_t *active, size_t *resident);
 
 #endif
