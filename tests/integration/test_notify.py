@@ -24,6 +24,7 @@ import pytest
 
 import rmtest
 from repl_helpers import wait_for
+from test_dump_restore import payload_for
 
 MARK = b"mark-5e1b"
 PATTERN = "__key*__:*"
@@ -178,7 +179,19 @@ LAZY_EXPIRY = [
     ("DEBUG", "SET-ACTIVE-EXPIRE", "1"),
 ]
 
-SCRIPT = STRINGS + GENERIC + LISTS + SETS + HASHES + ZSETS + TRANSACTIONS + LAZY_EXPIRY
+# SORT ... STORE and RESTORE (the payload: the string "v", RDB version 10).
+STRING_V_PAYLOAD = payload_for(b"\x00\x01v")
+KEYS2 = [
+    ("RPUSH", "sl", "3", "1", "2"), ("SORT", "sl", "STORE", "sd"), ("SORT", "sl", "STORE", "sd"),
+    ("SORT", "nokey", "STORE", "sd"), ("SORT", "nokey", "STORE", "sd"),
+    ("SORT_RO", "sl", "ALPHA"),
+    ("RESTORE", "rk", "0", STRING_V_PAYLOAD), ("RESTORE", "rk", "0", STRING_V_PAYLOAD),
+    ("RESTORE", "rk", "100000", STRING_V_PAYLOAD, "REPLACE"),
+    ("RESTORE", "rk", "1", STRING_V_PAYLOAD, "REPLACE", "ABSTTL"),
+    ("RESTORE", "rk", "1", STRING_V_PAYLOAD, "ABSTTL"),
+]
+SCRIPT = (STRINGS + GENERIC + LISTS + SETS + HASHES + ZSETS + TRANSACTIONS + LAZY_EXPIRY +
+          KEYS2)
 
 # Each class alone and with others, keyspace and keyevent channels.
 CLASS_FILTERS = ["KEA", "Kl", "E$", "Ex", "Kn", "Eg", "Ks", "Eh", "Kz", "KEm", "AKEnm", "A",
