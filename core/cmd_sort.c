@@ -22,8 +22,10 @@
  *     destination (TTL dropped, "sortstore" event), or an empty result
  *     deletes it ("del").
  * Ties that Redis leaves to its sort algorithm (ALPHA BY with equal or
- * missing weights) are sorted by the same glibc qsort from the same initial
- * order for lists; for sets the initial order is each server's own. */
+ * missing weights) come out as in Redis for lists: the same glibc qsort,
+ * or Redis's own partial quicksort under BY with a LIMIT (pqsort_items),
+ * from the same initial order. For sets and sorted sets the initial order
+ * is each server's hash table's, as it is between two Redis servers. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -118,6 +120,85 @@ static int item_cmp(const void *x, const void *y, void *arg) {
         cmp = sp->store ? bytes_cmp(a->ele, b->ele) : strcoll(a->ele, b->ele);
     }
     return sp->desc ? -cmp : cmp;
+}
+
+/* ---- Redis's partial sort --------------------------------------------------
+ *
+ * With BY and a LIMIT that does not cover everything, Redis sorts with
+ * pqsort: Bentley and McIlroy's three-way quicksort (the BSD qsort) that
+ * skips the partitions outside the wanted range. Elements with equal
+ * weights end up in an order of its own, and SORT ... STORE is recomputed
+ * by replicas, so it is reproduced here step for step: the same pivots
+ * (median of three, ninther above 40 elements), the same swaps, insertion
+ * sort below 7 elements. */
+
+static void item_swap(sort_item *a, sort_item *b) {
+    sort_item t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void items_swap_run(sort_item *a, sort_item *b, size_t n) {
+    for (size_t i = 0; i < n; i++) item_swap(a + i, b + i);
+}
+
+static sort_item *med3(sort_item *a, sort_item *b, sort_item *c, const sort_spec *sp) {
+    return item_cmp(a, b, (void *)sp) < 0
+               ? (item_cmp(b, c, (void *)sp) < 0 ? b : (item_cmp(a, c, (void *)sp) < 0 ? c : a))
+               : (item_cmp(b, c, (void *)sp) > 0 ? b : (item_cmp(a, c, (void *)sp) < 0 ? a : c));
+}
+
+/* Sort a[0..n) enough that positions [lo, hi] (pointers into the whole
+ * vector) hold what a full sort would put there. */
+static void pqsort_items(sort_item *a, size_t n, const sort_spec *sp, const sort_item *lo,
+                         const sort_item *hi) {
+    void *arg = (void *)sp;
+    for (;;) {
+        if (n < 7) {
+            for (sort_item *pm = a + 1; pm < a + n; pm++)
+                for (sort_item *pl = pm; pl > a && item_cmp(pl - 1, pl, arg) > 0; pl--)
+                    item_swap(pl, pl - 1);
+            return;
+        }
+        sort_item *pm = a + n / 2;
+        if (n > 7) {
+            sort_item *pl = a, *pn = a + n - 1;
+            if (n > 40) {
+                size_t d = n / 8;
+                pl = med3(pl, pl + d, pl + 2 * d, sp);
+                pm = med3(pm - d, pm, pm + d, sp);
+                pn = med3(pn - 2 * d, pn - d, pn, sp);
+            }
+            pm = med3(pl, pm, pn, sp);
+        }
+        item_swap(a, pm);
+        sort_item *pa = a + 1, *pb = a + 1, *pc = a + n - 1, *pd = a + n - 1;
+        for (;;) {
+            int r;
+            while (pb <= pc && (r = item_cmp(pb, a, arg)) <= 0) {
+                if (r == 0) item_swap(pa++, pb);
+                pb++;
+            }
+            while (pb <= pc && (r = item_cmp(pc, a, arg)) >= 0) {
+                if (r == 0) item_swap(pc, pd--);
+                pc--;
+            }
+            if (pb > pc) break;
+            item_swap(pb++, pc--);
+        }
+        sort_item *pn = a + n;
+        size_t r = (size_t)(pa - a) < (size_t)(pb - pa) ? (size_t)(pa - a) : (size_t)(pb - pa);
+        items_swap_run(a, pb - r, r);
+        r = (size_t)(pd - pc) < (size_t)(pn - pd - 1) ? (size_t)(pd - pc) : (size_t)(pn - pd - 1);
+        items_swap_run(pb, pn - r, r);
+        r = (size_t)(pb - pa);
+        if (r > 1 && !(hi < a || lo > a + r - 1)) pqsort_items(a, r, sp, lo, hi);
+        r = (size_t)(pd - pc);
+        if (r <= 1) return;
+        a = pn - r;
+        n = r;
+        if (hi < a || lo > a + r - 1) return;
+    }
 }
 
 /* The elements in the value's own order. */
@@ -262,7 +343,13 @@ static void sort_generic(client *c, int readonly) {
         sp.by_pattern = by != NULL;
         sp.store = store != NULL;
         bad = weigh(c, v, n, by, &sp);
-        if (!bad) qsort_r(v, (size_t)n, sizeof(*v), item_cmp, &sp);
+        if (bad) {
+            /* nothing sorted: the command fails */
+        } else if (by && n > 0 && (start != 0 || end != n - 1)) {
+            pqsort_items(v, (size_t)n, &sp, v + start, v + end);
+        } else {
+            qsort_r(v, (size_t)n, sizeof(*v), item_cmp, &sp);
+        }
     }
     long long outlen = getops ? getops * (end - start + 1) : end - start + 1;
     if (bad) {

@@ -12,10 +12,9 @@ exercised.
 Comparison: byte for byte, errors included, except where Redis itself
 leaves the order to its set's hash table (a set sorted BY a constant, or
 ALPHA BY a pattern with equal weights): then the replies are compared as
-multisets, or only for their length when a LIMIT cuts such an order. The
-same holds for ALPHA BY with LIMIT on a list: Redis then sorts with its own
-partial quicksort, whose order of equal weights Ringmaster does not
-reproduce (its full sort is glibc's, as Redis's is without LIMIT). STORE
+multisets, or only for their length when a LIMIT cuts such an order. On a
+list, ALPHA BY with equal weights is compared byte for byte, with and
+without LIMIT (Redis's partial quicksort, then glibc's qsort). STORE
 is only generated where the stored order is defined. After each STORE the
 destination is compared with LRANGE; DEBUG DIGEST every few hundred
 commands and at the end of each seed. RM_DIFF_SEEDS=3,4 reruns those seeds.
@@ -118,20 +117,14 @@ class Generator:
             args += [b"GET", rng.choice([b"#", b"d_*", b"w_*", b"h_*->f", b"h_*->", b"nokey"])]
         constant = by is not None and b"*" not in by
         unordered = (is_set and constant) or (hashed and alpha and by is not None)
-        # Redis sorts BY with a LIMIT by its own partial quicksort (pqsort),
-        # whose order of ALPHA ties is its own: only lengths are compared.
-        pqsort_ties = alpha and by is not None and b"*" in by and limited
         store = None
-        if (not readonly and rng.random() < 0.3 and not (unordered and not constant) and
-                not pqsort_ties):
+        if not readonly and rng.random() < 0.3 and not (unordered and not constant):
             store = rng.choice([b"dst", b"l1", b"str"])
             args += [b"STORE", store]
             unordered = False  # STORE sorts a set ALPHA when BY is a constant
         if rng.random() < 0.03:
             args.insert(rng.randint(2, len(args)), rng.choice([b"bogus", b"LIMIT", b"STORE"]))
         mode = "exact"
-        if pqsort_ties and not unordered:
-            mode = "cut"
         if unordered:
             mode = "cut" if limited else "multiset"
         return Step(args, mode, store)
@@ -236,3 +229,33 @@ def test_sort_store_fixed_cases(pair):
             assert c.call(b"LRANGE", b"d", b"0", b"-1") == [b"10", b"9", b"a", b"b", b"c"]
             assert c.call(b"SORT", b"missing", b"STORE", b"d") == 0
             assert c.call(b"EXISTS", b"d") == 0
+
+
+def test_alpha_by_ties_in_long_lists(pair):
+    """Many equal weights in lists past the ninther threshold (40): the
+    order Redis's partial quicksort leaves them in, and glibc's qsort's."""
+    rng = random.Random(16)
+    conns = [RespConn(srv.port) for srv in pair]
+    try:
+        for c in conns:
+            c.call(b"FLUSHALL")
+            for i in range(8):
+                c.call(b"SET", b"w_e%d" % i, b"%d" % (i % 3))
+        for length in (7, 8, 41, 100, 300):
+            elems = [b"e%d" % rng.randint(0, 20) for _ in range(length)]
+            for c in conns:
+                c.call(b"DEL", b"tl")
+                c.call(b"RPUSH", b"tl", *elems)
+            for start, count in ((0, -1), (0, 5), (3, 10), (length // 2, 7), (length - 2, 9)):
+                args = [b"SORT", b"tl", b"BY", b"w_*", b"ALPHA", b"LIMIT", b"%d" % start,
+                        b"%d" % count, b"STORE", b"dst"]
+                rm, ref = (c.call_raw(*args) for c in conns)
+                assert rm == ref, args
+                rm, ref = (c.call_raw(b"LRANGE", b"dst", b"0", b"-1") for c in conns)
+                assert rm == ref, args
+                args = args[:-2] + [b"DESC"]
+                rm, ref = (c.call_raw(*args) for c in conns)
+                assert rm == ref, args
+    finally:
+        for c in conns:
+            c.close()
