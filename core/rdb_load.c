@@ -678,7 +678,8 @@ rdb_loader *rdb_loader_new(server *s, int flags) {
     ld->info.repl_stream_db = -1;
     ld->now_ms = util_ms_time();
     ld->stage = mem_calloc(sizeof(server));
-    ld->stage->cfg.databases = s->dbnum;
+    /* A DUMP payload's value never reaches a db: one staged db will do. */
+    ld->stage->cfg.databases = (flags & RDB_LOAD_ONE_VALUE) ? 1 : s->dbnum;
     db_init_all(ld->stage);
     ld->cur = &ld->stage->dbs[0];
     return ld;
