@@ -2,7 +2,8 @@
 redis-server 7.0: what does not depend on the figures (HELP, errors, the
 doctor's answer for a small instance, STATS's field names and reply
 shape, USAGE's null for a missing key) byte for byte or structurally; the
-figures themselves are Ringmaster's own and checked for sense."""
+figures themselves are Ringmaster's own and checked for sense. Also the
+COMMAND INFO entries of MEMORY, SORT, SORT_RO, DUMP, RESTORE and LCS."""
 
 import pytest
 
@@ -77,3 +78,17 @@ def test_usage_figures_make_sense(pair):
         text = c.call(b"MEMORY", b"MALLOC-STATS")
         assert text.startswith(b"heap stats") or text == \
             b"Stats not supported for the current allocator"
+
+
+def test_command_info_of_the_new_commands(pair):
+    """Name, arity, flags and key positions as Redis 7.0 lists them."""
+    conns = [RespConn(srv.port) for srv in pair]
+    try:
+        for name in (b"sort", b"sort_ro", b"dump", b"restore", b"lcs", b"memory"):
+            rm, ref = (c.call(b"COMMAND", b"INFO", name)[0] for c in conns)
+            assert rm[:6] == ref[:6], name
+        rm, ref = (c.call(b"COMMAND", b"INFO", b"memory")[0][9] for c in conns)
+        assert sorted(s[:6] for s in rm) == sorted(s[:6] for s in ref)
+    finally:
+        for c in conns:
+            c.close()
