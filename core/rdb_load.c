@@ -342,7 +342,10 @@ static int add_key(rdb_loader *ld) {
     }
     if (ld->flags & RDB_LOAD_ONE_VALUE) {
         dstr_free(key);
-        if (ld->one_count++) return fail(ld, "More than one value in a DUMP payload");
+        if (ld->one_count++) {
+            obj_free(o);
+            return fail(ld, "More than one value in a DUMP payload");
+        }
         ld->one = o;
         return U_OK;
     }
