@@ -122,6 +122,14 @@ static command command_table[] = {
     CMD("getrange", cmd_getrange, 4, R, 1, 1, 1),
     CMD("substr", cmd_getrange, 4, R, 1, 1, 1),
     CMD("setrange", cmd_setrange, 4, W | D, 1, 1, 1),
+    /* bitmaps */
+    CMD("setbit", cmd_setbit, 4, W | D, 1, 1, 1),
+    CMD("getbit", cmd_getbit, 3, R | F, 1, 1, 1),
+    CMD("bitcount", cmd_bitcount, -2, R, 1, 1, 1),
+    CMD("bitpos", cmd_bitpos, -3, R, 1, 1, 1),
+    CMD("bitop", cmd_bitop, -4, W | D, 2, -1, 1),
+    CMD("bitfield", cmd_bitfield, -2, W | D, 1, 1, 1),
+    CMD("bitfield_ro", cmd_bitfield_ro, -2, R | F, 1, 1, 1),
     /* keys */
     CMD("del", cmd_del, -2, W, 1, -1, 1),
     CMD("unlink", cmd_unlink, -2, W | F, 1, -1, 1),
