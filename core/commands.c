@@ -130,6 +130,12 @@ static command command_table[] = {
     CMD("bitop", cmd_bitop, -4, W | D, 2, -1, 1),
     CMD("bitfield", cmd_bitfield, -2, W | D, 1, 1, 1),
     CMD("bitfield_ro", cmd_bitfield_ro, -2, R | F, 1, 1, 1),
+    /* HyperLogLog */
+    CMD("pfadd", cmd_pfadd, -2, W | D | F, 1, 1, 1),
+    CMD("pfcount", cmd_pfcount, -2, R, 1, -1, 1),
+    CMD("pfmerge", cmd_pfmerge, -2, W | D, 1, -1, 1),
+    CMD("pfdebug", cmd_pfdebug, 3, W | D | A, 2, 2, 1),
+    CMD("pfselftest", cmd_pfselftest, 1, A, 0, 0, 0),
     /* keys */
     CMD("del", cmd_del, -2, W, 1, -1, 1),
     CMD("unlink", cmd_unlink, -2, W | F, 1, -1, 1),

@@ -39,6 +39,13 @@ void cmd_bitop(client *c);
 void cmd_bitfield(client *c);
 void cmd_bitfield_ro(client *c);
 
+/* t_hll.c */
+void cmd_pfadd(client *c);
+void cmd_pfcount(client *c);
+void cmd_pfmerge(client *c);
+void cmd_pfdebug(client *c);
+void cmd_pfselftest(client *c);
+
 /* cmd_keys.c */
 void cmd_del(client *c);
 void cmd_unlink(client *c);

@@ -161,6 +161,8 @@ const cfg_entry config_table[] = {
      OFF(zset_max_listpack_entries), "128", 0, LLONG_MAX, NULL, 0, NULL, NULL},
     {"zset-max-listpack-value", "zset-max-ziplist-value", K_LL, OFF(zset_max_listpack_value),
      "64", 0, LLONG_MAX, NULL, 0, NULL, NULL},
+    {"hll-sparse-max-bytes", NULL, K_MEM, OFF(hll_sparse_max_bytes), "3000", 0, LONG_MAX, NULL,
+     0, NULL, NULL},
     {"lazyfree-lazy-user-del", NULL, K_BOOL, OFF(lazyfree_lazy_user_del), "no", 0, 0, NULL, 0,
      NULL, NULL},
     {"lazyfree-lazy-user-flush", NULL, K_BOOL, OFF(lazyfree_lazy_user_flush), "no", 0, 0, NULL,

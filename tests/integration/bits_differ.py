@@ -14,12 +14,21 @@ before it.
 """
 
 import collections
+import os
 
 import pytest
 
 from rmtest import RespConn
 
 MARKER = b"bits-differ-marker"
+
+
+def seeds(default):
+    """The seeds to run: RM_DIFF_SEEDS=5,9 reruns only those."""
+    env = os.environ.get("RM_DIFF_SEEDS", "")
+    if env:
+        return [int(s) for s in env.split(",") if s.strip()]
+    return default
 
 
 def dirty(conn):
@@ -122,3 +131,12 @@ class Differ:
         ref = self.ref.ctl.call_raw(b"DEBUG", b"DIGEST")
         if rm != ref:
             self.fail(list(args), "DEBUG DIGEST differs", rm, ref)
+
+    def final_check(self, keys, extra=()):
+        """The digest, then each key's bytes, encoding and digest (and the
+        `extra` commands on each key) equal on both sides."""
+        self.check_digest()
+        for key in keys:
+            for args in ([b"GET", key], [b"OBJECT", b"ENCODING", key],
+                         [b"DEBUG", b"DIGEST-VALUE", key]) + tuple(e + [key] for e in extra):
+                self.both_ctl(*args)

@@ -15,25 +15,18 @@ seed each key's GET, OBJECT ENCODING and TTL are compared too.
 RM_DIFF_SEEDS=5,9 reruns only those seeds.
 """
 
-import os
 import random
 
 import pytest
 
 import rmtest
-from bits_differ import Differ
+from bits_differ import Differ, seeds
 
 COMMANDS_PER_SEED = rmtest.scaled(5000)
 DEFAULT_SEEDS = [7101, 7102, 7103, 7104, 7105, 7106]
 KEYS = [b"b0", b"b1", b"b2", b"b3", b"missing", b"lst"]
 FUTURE_S = 4_000_000_000
 
-
-def _seeds():
-    env = os.environ.get("RM_DIFF_SEEDS", "")
-    if env:
-        return [int(s) for s in env.split(",") if s.strip()]
-    return DEFAULT_SEEDS
 
 
 class Generator:
@@ -158,15 +151,8 @@ def pair(module_servers):
     return module_servers.ringmaster(), module_servers.redis()
 
 
-def final_check(differ):
-    differ.check_digest()
-    for key in KEYS:
-        for args in ([b"GET", key], [b"OBJECT", b"ENCODING", key], [b"TTL", key],
-                     [b"DEBUG", b"DIGEST-VALUE", key]):
-            differ.both_ctl(*args)
 
-
-@pytest.mark.parametrize("seed", _seeds())
+@pytest.mark.parametrize("seed", seeds(DEFAULT_SEEDS))
 def test_random_bit_commands(seed, pair):
     differ = Differ(seed, *pair)
     try:
@@ -174,7 +160,7 @@ def test_random_bit_commands(seed, pair):
         gen = Generator(random.Random(seed))
         for _ in range(COMMANDS_PER_SEED):
             differ.run_one(gen.next())
-        final_check(differ)
+        differ.final_check(KEYS, [[b"TTL"]])
     finally:
         differ.close()
 
@@ -216,6 +202,6 @@ def test_fixed_bit_script(pair):
         differ.reset()
         for args in script:
             differ.run_one(args)
-        final_check(differ)
+        differ.final_check(KEYS, [[b"TTL"]])
     finally:
         differ.close()
