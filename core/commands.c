@@ -136,6 +136,17 @@ static command command_table[] = {
     CMD("pfmerge", cmd_pfmerge, -2, W | D, 1, -1, 1),
     CMD("pfdebug", cmd_pfdebug, 3, W | D | A, 2, 2, 1),
     CMD("pfselftest", cmd_pfselftest, 1, A, 0, 0, 0),
+    /* geo */
+    CMD("geoadd", cmd_geoadd, -5, W | D, 1, 1, 1),
+    CMD("geodist", cmd_geodist, -4, R, 1, 1, 1),
+    CMD("geohash", cmd_geohash, -2, R, 1, 1, 1),
+    CMD("geopos", cmd_geopos, -2, R, 1, 1, 1),
+    CMD("georadius", cmd_georadius, -6, W | D | CMD_MOVABLE_KEYS, 1, 1, 1),
+    CMD("georadius_ro", cmd_georadius_ro, -6, R, 1, 1, 1),
+    CMD("georadiusbymember", cmd_georadiusbymember, -5, W | D | CMD_MOVABLE_KEYS, 1, 1, 1),
+    CMD("georadiusbymember_ro", cmd_georadiusbymember_ro, -5, R, 1, 1, 1),
+    CMD("geosearch", cmd_geosearch, -7, R, 1, 1, 1),
+    CMD("geosearchstore", cmd_geosearchstore, -8, W | D, 1, 2, 1),
     /* keys */
     CMD("del", cmd_del, -2, W, 1, -1, 1),
     CMD("unlink", cmd_unlink, -2, W | F, 1, -1, 1),

@@ -46,6 +46,18 @@ void cmd_pfmerge(client *c);
 void cmd_pfdebug(client *c);
 void cmd_pfselftest(client *c);
 
+/* t_geo.c */
+void cmd_geoadd(client *c);
+void cmd_geodist(client *c);
+void cmd_geohash(client *c);
+void cmd_geopos(client *c);
+void cmd_georadius(client *c);
+void cmd_georadius_ro(client *c);
+void cmd_georadiusbymember(client *c);
+void cmd_georadiusbymember_ro(client *c);
+void cmd_geosearch(client *c);
+void cmd_geosearchstore(client *c);
+
 /* cmd_keys.c */
 void cmd_del(client *c);
 void cmd_unlink(client *c);

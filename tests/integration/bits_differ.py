@@ -140,3 +140,11 @@ class Differ:
             for args in ([b"GET", key], [b"OBJECT", b"ENCODING", key],
                          [b"DEBUG", b"DIGEST-VALUE", key]) + tuple(e + [key] for e in extra):
                 self.both_ctl(*args)
+
+    def run_random(self, gen, count, keys, extra=()):
+        """`count` commands from `gen` from an empty dataset, then the
+        final checks of `keys`."""
+        self.reset()
+        for _ in range(count):
+            self.run_one(gen.next())
+        self.final_check(keys, extra)

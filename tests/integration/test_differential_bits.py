@@ -156,11 +156,7 @@ def pair(module_servers):
 def test_random_bit_commands(seed, pair):
     differ = Differ(seed, *pair)
     try:
-        differ.reset()
-        gen = Generator(random.Random(seed))
-        for _ in range(COMMANDS_PER_SEED):
-            differ.run_one(gen.next())
-        differ.final_check(KEYS, [[b"TTL"]])
+        differ.run_random(Generator(random.Random(seed)), COMMANDS_PER_SEED, KEYS, [[b"TTL"]])
     finally:
         differ.close()
 

@@ -116,12 +116,8 @@ def pair(module_servers):
 def test_random_hll_commands(seed, pair):
     differ = Differ(seed, *pair, digest_every=100)
     try:
-        differ.reset()
         differ.both_ctl(b"CONFIG", b"SET", b"hll-sparse-max-bytes", b"3000")
-        gen = Generator(random.Random(seed))
-        for _ in range(COMMANDS_PER_SEED):
-            differ.run_one(gen.next())
-        differ.final_check(KEYS)
+        differ.run_random(Generator(random.Random(seed)), COMMANDS_PER_SEED, KEYS)
     finally:
         differ.close()
 
