@@ -498,7 +498,7 @@ static void georadius_generic(client *c, int src, int flags) {
         return;
     }
     size_t n = o.count && f.used > (size_t)o.count ? (size_t)o.count : f.used;
-    if (o.sort != SORT_NONE)
+    if (o.sort != SORT_NONE && f.used > 1)
         qsort(f.p, f.used, sizeof(geo_point), o.sort == SORT_ASC ? by_dist_asc : by_dist_desc);
     if (o.storekey)
         store_points(c, flags, &o, &f, n, shape.conversion);
