@@ -13,7 +13,9 @@
  *     dropped), distances with four decimals;
  *   - results come in the order Redis finds them (cell by cell, score
  *     order within a cell) unless sorted; ASC/DESC use qsort as Redis does
- *     for a full sort; with COUNT (and no ANY) the closest come first. */
+ *     for a full sort, and with COUNT (the closest first unless ANY) below
+ *     the number found, Redis's own partial sort, whose handling of equal
+ *     distances decides which points make the cut. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,6 +316,80 @@ static int by_dist_asc(const void *a, const void *b) {
 
 static int by_dist_desc(const void *a, const void *b) { return by_dist_asc(b, a); }
 
+/* ---- Redis's partial sort -------------------------------------------------
+ * With COUNT below the number found, Redis sorts only the first COUNT
+ * places with its pqsort (Bentley and McIlroy's quicksort, skipping the
+ * partitions outside the wanted range). Which of several equally distant
+ * points make the cut depends on its exact swaps, so they are reproduced
+ * here, on indices of the array: sort g[s, s + n) as far as places [l, r]
+ * need. */
+typedef int (*geo_cmp)(const void *, const void *);
+
+static void pq_swap(geo_point *g, size_t i, size_t j) {
+    geo_point t = g[i];
+    g[i] = g[j];
+    g[j] = t;
+}
+
+static void pq_vecswap(geo_point *g, size_t i, size_t j, size_t n) {
+    for (size_t k = 0; k < n; k++) pq_swap(g, i + k, j + k);
+}
+
+static size_t pq_med3(geo_point *g, size_t a, size_t b, size_t c, geo_cmp cmp) {
+    if (cmp(&g[a], &g[b]) < 0) return cmp(&g[b], &g[c]) < 0 ? b : (cmp(&g[a], &g[c]) < 0 ? c : a);
+    return cmp(&g[b], &g[c]) > 0 ? b : (cmp(&g[a], &g[c]) < 0 ? a : c);
+}
+
+static size_t pq_min(size_t a, size_t b) { return a < b ? a : b; }
+
+static void pqsort_range(geo_point *g, size_t s, size_t n, geo_cmp cmp, size_t l, size_t r) {
+    for (;;) {
+        if (n < 7) {
+            for (size_t m = s + 1; m < s + n; m++)
+                for (size_t k = m; k > s && cmp(&g[k - 1], &g[k]) > 0; k--) pq_swap(g, k, k - 1);
+            return;
+        }
+        size_t pm = s + n / 2;
+        if (n > 7) {
+            size_t pl = s, pn = s + n - 1;
+            if (n > 40) {
+                size_t d = n / 8;
+                pl = pq_med3(g, pl, pl + d, pl + 2 * d, cmp);
+                pm = pq_med3(g, pm - d, pm, pm + d, cmp);
+                pn = pq_med3(g, pn - 2 * d, pn - d, pn, cmp);
+            }
+            pm = pq_med3(g, pl, pm, pn, cmp);
+        }
+        pq_swap(g, s, pm);
+        size_t pa = s + 1, pb = s + 1, pc = s + n - 1, pd = s + n - 1;
+        for (;;) {
+            int c;
+            while (pb <= pc && (c = cmp(&g[pb], &g[s])) <= 0) {
+                if (c == 0) pq_swap(g, pa++, pb);
+                pb++;
+            }
+            while (pb <= pc && (c = cmp(&g[pc], &g[s])) >= 0) {
+                if (c == 0) pq_swap(g, pc, pd--);
+                pc--;
+            }
+            if (pb > pc) break;
+            pq_swap(g, pb++, pc--);
+        }
+        size_t pn = s + n;
+        size_t k = pq_min(pa - s, pb - pa);
+        pq_vecswap(g, s, pb - k, k);
+        k = pq_min(pd - pc, pn - pd - 1);
+        pq_vecswap(g, pb, pn - k, k);
+        /* The smaller side recursively, the larger by looping, each only
+         * when it overlaps the wanted places. */
+        if ((k = pb - pa) > 1 && !(r < s || l >= s + k)) pqsort_range(g, s, k, cmp, l, r);
+        if ((k = pd - pc) <= 1) return;
+        s = pn - k;
+        n = k;
+        if (r < s || l >= s + n) return;
+    }
+}
+
 enum { GEO_COORDS = 1, GEO_MEMBER = 2, GEO_NOSTORE = 4, GEO_SEARCH = 8, GEO_SEARCHSTORE = 16 };
 enum { SORT_NONE, SORT_ASC, SORT_DESC };
 
@@ -498,8 +574,11 @@ static void georadius_generic(client *c, int src, int flags) {
         return;
     }
     size_t n = o.count && f.used > (size_t)o.count ? (size_t)o.count : f.used;
-    if (o.sort != SORT_NONE && f.used > 1)
-        qsort(f.p, f.used, sizeof(geo_point), o.sort == SORT_ASC ? by_dist_asc : by_dist_desc);
+    geo_cmp cmp = o.sort == SORT_ASC ? by_dist_asc : by_dist_desc;
+    if (o.sort != SORT_NONE && n == f.used && f.used > 1)
+        qsort(f.p, f.used, sizeof(geo_point), cmp);
+    else if (o.sort != SORT_NONE && f.used > 1)
+        pqsort_range(f.p, 0, f.used, cmp, 0, n - 1);
     if (o.storekey)
         store_points(c, flags, &o, &f, n, shape.conversion);
     else
