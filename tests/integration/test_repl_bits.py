@@ -95,3 +95,30 @@ def test_replicas_agree_after_bit_hll_geo_load(servers, master_kind):
     assert call(replica, "DEBUG", "DIGEST") == want
     for key in keys_of(gens):
         assert call(replica, "GET", key) == call(reference, "GET", key), key
+
+
+def test_pfcount_on_a_replica_writes_only_its_own_cache(servers):
+    """PFCOUNT on a replica writes the cached cardinality into the replica's
+    copy, as a Redis replica does, but a replica never propagates its own
+    changes: its offset stays the master's and the stream goes on (a
+    replica that sent its PFCOUNT on would be ahead and never catch up)."""
+    master = servers.redis("--save", "", "--repl-diskless-sync", "yes",
+                           "--repl-diskless-sync-delay", "0", name="master")
+    call(master, "PFADD", "h", "a", "b", "c")
+    replica_args = ("--replicaof", "127.0.0.1", str(master.port), "--save", "")
+    reference = servers.redis(*replica_args, name="redis-replica")
+    replica = servers.ringmaster(*replica_args, name="rm-replica")
+    caught_up(master, reference)
+    caught_up(master, replica)
+    stale = call(master, "GET", "h")
+    assert stale[15] & 0x80  # the cache is stale
+    assert call(replica, "PFCOUNT", "h") == call(reference, "PFCOUNT", "h") == 3
+    assert call(replica, "GET", "h") == call(reference, "GET", "h") != stale
+    assert call(master, "GET", "h") == stale
+    call(master, "PFADD", "h", "d")
+    caught_up(master, replica)
+    caught_up(master, reference)
+    # The replicas keep the stale count's bytes under the stale mark (the
+    # master never computed one): the same bytes on both replicas.
+    assert call(replica, "GET", "h") == call(reference, "GET", "h")
+    assert call(replica, "PFCOUNT", "h") == call(master, "PFCOUNT", "h") == 4
