@@ -361,7 +361,10 @@ static void pqsort_range(geo_point *g, size_t s, size_t n, geo_cmp cmp, size_t l
             pm = pq_med3(g, pl, pm, pn, cmp);
         }
         pq_swap(g, s, pm);
-        size_t pa = s + 1, pb = s + 1, pc = s + n - 1, pd = s + n - 1;
+        /* [s+1, pa) and (pd, s+n) gather keys equal to the pivot g[s];
+         * pb and pc close in from both ends. */
+        size_t pa = s + 1, pc = s + n - 1;
+        size_t pb = pa, pd = pc;
         for (;;) {
             int c;
             while (pb <= pc && (c = cmp(&g[pb], &g[s])) <= 0) {
