@@ -122,3 +122,71 @@ def test_pfcount_on_a_replica_writes_only_its_own_cache(servers):
     # master never computed one): the same bytes on both replicas.
     assert call(replica, "GET", "h") == call(reference, "GET", "h")
     assert call(replica, "PFCOUNT", "h") == call(master, "PFCOUNT", "h") == 4
+
+
+class StreamReader:
+    """A replica's side of the handshake on a raw socket: the payload is
+    skipped and the command stream that follows is what the test reads."""
+
+    def __init__(self, master):
+        self.conn = rmtest.RespConn(master.port)
+        assert self.conn.call("REPLCONF", "listening-port", rmtest.free_port()) == b"OK"
+        self.conn.send_command("PSYNC", "?", "-1")
+        full = self.conn._line().lstrip(b"\n")
+        assert full.startswith(b"+FULLRESYNC "), full
+        header = self.conn._line().lstrip(b"\n")
+        assert header.startswith(b"$") and not header.startswith(b"$EOF:"), header
+        self.conn._exact(int(header[1:-2]))
+
+    def stream(self):
+        """Everything sent since the payload, without the PINGs."""
+        data = self.conn.pending()
+        more, _ = rmtest.read_until_closed_or_quiet(self.conn.sock, quiet=0.5)
+        return (data + more).replace(b"*1\r\n$4\r\nPING\r\n", b"")
+
+    def close(self):
+        self.conn.close()
+
+
+# Commands whose propagation is not simply "the command, when it changed
+# something": GEOADD as ZADD, PFCOUNT writing the cache, the writes that
+# change nothing, the STORE forms, a deleted destination, a transaction.
+PROPAGATION_SCRIPT = [
+    ["SETBIT", "k", "7", "1"], ["SETBIT", "k", "7", "1"], ["SETBIT", "k", "100", "0"],
+    ["BITFIELD", "f", "SET", "u8", "0", "0"], ["BITFIELD", "f", "SET", "u8", "0", "0"],
+    ["BITFIELD", "f", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "300"],
+    ["BITFIELD", "f", "INCRBY", "u8", "0", "300", "GET", "u4", "0"],
+    ["BITFIELD_RO", "f", "GET", "u8", "0"], ["BITOP", "NOT", "d", "k"],
+    ["BITOP", "AND", "d", "nosuchkey"], ["BITOP", "AND", "d", "nosuchkey"],
+    ["PFADD", "h", "a", "b", "c"], ["PFADD", "h", "a"], ["PFCOUNT", "h"], ["PFCOUNT", "h"],
+    ["PFCOUNT", "h", "nosuchkey"], ["PFMERGE", "m", "h"], ["PFDEBUG", "TODENSE", "m"],
+    ["PFDEBUG", "TODENSE", "m"], ["PFDEBUG", "ENCODING", "h"],
+    ["GEOADD", "g", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"],
+    ["GEOADD", "g", "XX", "CH", "13", "38", "Palermo", "1", "1", "Nowhere"],
+    ["GEOADD", "g", "NX", "13", "38", "Palermo"],
+    ["GEORADIUS", "g", "15", "37", "200", "km", "STORE", "s"],
+    ["GEORADIUSBYMEMBER", "g", "Palermo", "300", "km", "STOREDIST", "s2"],
+    ["GEOSEARCHSTORE", "s", "g", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "m"],
+    ["GEOSEARCHSTORE", "s", "g", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "m"],
+    ["GEORADIUS_RO", "g", "15", "37", "200", "km"],
+    ["MULTI"], ["GEOADD", "g", "2", "2", "x"], ["PFADD", "h", "z"], ["PFCOUNT", "h"],
+    ["SETBIT", "k", "7", "1"], ["EXEC"],
+]
+
+
+def test_propagated_stream_is_redis_stream(servers):
+    """The same script on a redis-server master and a Ringmaster master: the
+    bytes each sends its replica after the payload are the same."""
+    streams = []
+    for start in (servers.redis, servers.ringmaster):
+        master = start("--save", "", "--repl-diskless-sync", "no", "--repl-ping-replica-period",
+                       "3600", name="master")
+        reader = StreamReader(master)
+        with master.raw() as c:
+            for args in PROPAGATION_SCRIPT:
+                c.call(*args)
+        streams.append(reader.stream())
+        reader.close()
+    redis_stream, rm_stream = streams
+    assert b"ZADD" in redis_stream.upper() and b"PFCOUNT" in redis_stream
+    assert rm_stream == redis_stream
