@@ -690,7 +690,8 @@ void cmd_xread(client *c) {
         }
     }
     if (served) {
-        reply_set_deferred_map(c, handle, served);
+        if (c->resp == 3) reply_set_deferred_map(c, handle, served);
+        else reply_set_deferred_len(c, handle, served);
     } else if (a.timeout != -1 && client_may_block(c)) {
         /* Wait for entries after the IDs resolved now: "$" becomes the ID
          * it stands for, so a re-execution does not move the target. */

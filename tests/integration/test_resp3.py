@@ -129,3 +129,53 @@ def test_hello_3_and_back(servers):
             c.call("HELLO", "2")
             assert c.call_raw("GET", "nosuch") == b"$-1\r\n"
         assert a.call_raw("HELLO", "4") == b.call_raw("HELLO", "4")
+
+
+def shape(raw):
+    """The RESP3 type tree of one raw reply, without the data, except a
+    map's keys (they name the fields, which must be Redis's)."""
+    pos = 0
+
+    def one(keep=False):
+        nonlocal pos
+        end = raw.index(b"\r\n", pos)
+        kind, body = raw[pos:pos + 1], raw[pos + 1:end]
+        pos = end + 2
+        if kind in (b"$", b"="):
+            n = int(body)
+            if n < 0:
+                return "null-bulk"
+            data = raw[pos:pos + n]
+            pos += n + 2
+            return (kind.decode(), data) if keep else kind.decode()
+        if kind in (b"*", b"~", b">"):
+            return (kind.decode(), [one() for _ in range(int(body))])
+        if kind == b"%":
+            return ("%", [(one(True), one()) for _ in range(int(body))])
+        return kind.decode()
+
+    return one()
+
+
+SHAPED = [
+    ("INFO", "server"), ("CLIENT", "INFO"), ("CLIENT", "LIST"), ("ROLE",), ("TIME",),
+    ("XADD", "st", "1-1", "f", "v"), ("XGROUP", "CREATE", "st", "g", "0"),
+    ("XREADGROUP", "GROUP", "g", "alice", "STREAMS", "st", ">"),
+    ("XINFO", "STREAM", "st"), ("XINFO", "STREAM", "st", "FULL"), ("XINFO", "GROUPS", "st"),
+    ("XINFO", "CONSUMERS", "st", "g"), ("XPENDING", "st", "g"),
+    ("PUBSUB", "NUMSUB", "a"), ("PUBSUB", "SHARDNUMSUB", "a"), ("PUBSUB", "NUMPAT"),
+    ("COMMAND", "COUNT"), ("CONFIG", "GET", "save"), ("OBJECT", "HELP"),
+]
+
+
+def test_reply_types_of_server_commands(servers):
+    """Commands whose data differs between the servers (INFO, CLIENT LIST,
+    times and ids) still send Redis 7.0's RESP3 types: verbatim text, maps
+    with Redis's field names, sets, doubles."""
+    rm = servers.ringmaster(name="rm")
+    ref = servers.redis(name="ref")
+    bad = []
+    for cmd, got, want in both(rm, ref, *SHAPED):
+        if shape(got) != shape(want):
+            bad.append("%r:\n  ringmaster %r\n  redis      %r" % (cmd, got[:300], want[:300]))
+    assert not bad, "\n".join(bad)
