@@ -525,15 +525,17 @@ void command_reply_info(client *c, const command *cmd) {
     int nflags = 0;
     for (int i = 0; i < 15; i++)
         if (shown & (1u << i)) nflags++;
-    reply_array(c, nflags);
+    reply_set(c, nflags);
     for (int i = 0; i < 15; i++)
         if (shown & (1u << i)) reply_status(c, flag_names[i]);
     reply_int(c, cmd->first_key);
     reply_int(c, cmd->last_key);
     reply_int(c, cmd->key_step);
-    reply_array(c, 0); /* ACL categories */
-    reply_array(c, 0); /* tips */
-    reply_array(c, 0); /* key specs */
+    /* Sets in RESP3, as Redis 7.0 sends them; left empty here (no ACL
+     * categories, tips or key specs are recorded). */
+    reply_set(c, 0); /* ACL categories */
+    reply_set(c, 0); /* tips */
+    reply_set(c, 0); /* key specs */
     int nsubs = 0;
     if (cmd->subcommands)
         for (const command *sub = cmd->subcommands; sub->name; sub++) nsubs++;

@@ -27,7 +27,7 @@
 static stream *lookup(client *c, const dstr key, const char *missing, int write) {
     obj *o = write ? db_lookup_write(c->srv, c->db, key) : db_lookup_read(c->srv, c->db, key);
     if (!o) {
-        if (missing) reply_raw(c, missing, strlen(missing));
+        if (missing) reply_canned(c, missing);
         return NULL;
     }
     if (o->type != OBJ_STREAM) {

@@ -143,7 +143,7 @@ static void set_generic(client *c, int flags, int key_idx, int val_idx, int expi
     if (((flags & SET_NX) && found) || ((flags & SET_XX) && !found)) {
         if (!(flags & SET_GET)) {
             if (abort_reply)
-                reply_raw(c, abort_reply, strlen(abort_reply));
+                reply_canned(c, abort_reply);
             else
                 reply_null(c);
         }
