@@ -191,6 +191,16 @@ void reply_double(client *c, double d) {
     reply_raw(c, buf, (size_t)n + 3);
 }
 
+void reply_human_double(client *c, const char *text, size_t len) {
+    if (c->resp != 3) {
+        reply_bulk(c, text, len);
+        return;
+    }
+    reply_raw(c, ",", 1);
+    reply_raw(c, text, len);
+    reply_raw(c, "\r\n", 2);
+}
+
 void reply_bool(client *c, int b) {
     if (c->resp == 3) reply_raw(c, b ? "#t\r\n" : "#f\r\n", 4);
     else reply_raw(c, b ? ":1\r\n" : ":0\r\n", 4);

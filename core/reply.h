@@ -49,6 +49,9 @@ long long reply_pair_list_len(const client *c, long long n, int pairs);
 void reply_set(client *c, long long n);
 void reply_double(client *c, double d);
 void reply_bool(client *c, int b);
+/* A double already printed (Redis's human form of a long double): a bulk
+ * string in RESP2, a double in RESP3. */
+void reply_human_double(client *c, const char *text, size_t len);
 /* A big number, its digits as given. */
 void reply_bignum(client *c, const char *digits, size_t len);
 /* Text meant for humans (INFO, CLIENT LIST): "txt" verbatim in RESP3. */

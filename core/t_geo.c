@@ -102,7 +102,7 @@ static void reply_distance(client *c, double d) {
 static void reply_coord(client *c, double v) {
     char buf[UTIL_LD_STR_SIZE];
     int n = util_ld_to_str(buf, sizeof(buf), (long double)v);
-    reply_bulk(c, buf, (size_t)n);
+    reply_human_double(c, buf, (size_t)n);
 }
 
 static obj *geo_lookup(client *c, const dstr key, int *bad) {

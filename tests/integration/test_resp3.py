@@ -38,6 +38,24 @@ def test_differential_suite_in_resp3(servers, module):
         rmtest.RESP3_ROUTES.clear()
 
 
+# Generators whose test function takes (seed, (ringmaster, redis)).
+PAIR_TESTS = [("test_differential_bits", "test_random_bit_commands"),
+              ("test_differential_hll", "test_random_hll_commands"),
+              ("test_differential_geo", "test_random_geo_commands")]
+
+
+@pytest.mark.parametrize("module,test", PAIR_TESTS)
+def test_differential_types_in_resp3(servers, module, test):
+    diff = __import__(module)
+    rm = servers.ringmaster(name="rm")
+    ref = servers.redis(name="ref")
+    rmtest.RESP3_ROUTES.update({rm.port: True, ref.port: True})
+    try:
+        getattr(diff, test)(diff.DEFAULT_SEEDS[0], (rm, ref))
+    finally:
+        rmtest.RESP3_ROUTES.clear()
+
+
 def both(rm, ref, *cmds, resp=3):
     """Each command's raw reply from both servers, on fresh connections."""
     out = []
@@ -93,6 +111,13 @@ FIXED = [
     ("LPUSH", "l", "a"), ("LPOP", "l", "3"), ("LPOP", "nosuch", "3"), ("BLPOP", "l", "0.01"),
     ("LMPOP", "1", "nosuch", "LEFT"), ("BRPOPLPUSH", "nosuch", "d", "0.01"),
     ("SMISMEMBER", "set", "x", "q"), ("SCAN", "0", "COUNT", "1000", "MATCH", "nosuch*"),
+    ("GEOADD", "g", "13.361389", "38.115556", "a", "15.087269", "37.502669", "b"),
+    ("GEOPOS", "g", "a", "nosuch"), ("GEODIST", "g", "a", "b"), ("GEOHASH", "g", "a"),
+    ("GEORADIUS", "g", "15", "37", "200", "km", "WITHDIST", "WITHCOORD", "WITHHASH"),
+    ("GEOSEARCH", "g", "FROMMEMBER", "a", "BYBOX", "400", "400", "km", "ASC", "WITHCOORD"),
+    ("BITFIELD", "bf", "SET", "u8", "0", "200", "GET", "u8", "0", "INCRBY", "u8", "0", "100"),
+    ("BITFIELD", "bf", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "200"),
+    ("PFADD", "hll", "a", "b"), ("PFCOUNT", "hll"),
 ]
 
 
