@@ -63,9 +63,25 @@ void client_reset_argv(client *c) {
 }
 
 void client_set_argv(client *c, dstr *argv, int argc) {
+    if (c->keep_orig_argv && !c->orig_argv && c->argv != argv) {
+        c->orig_argv = c->argv;
+        c->orig_argc = c->argc;
+        c->argv = NULL;
+        c->argc = 0;
+    }
     client_reset_argv(c);
     c->argv = argv;
     c->argc = argc;
+}
+
+void client_replace_arg(client *c, int i, dstr v) {
+    if (c->keep_orig_argv && !c->orig_argv) {
+        c->orig_argv = mem_alloc(sizeof(dstr) * (size_t)c->argc);
+        for (int j = 0; j < c->argc; j++) c->orig_argv[j] = dstr_dup(c->argv[j]);
+        c->orig_argc = c->argc;
+    }
+    dstr_free(c->argv[i]);
+    c->argv[i] = v;
 }
 
 /* Replace the command vector with the given C strings or dstrs... here
@@ -130,6 +146,8 @@ void client_free(client *c) {
     db_unwatch_all(c);
     mem_free(c->watched);
     client_reset_argv(c);
+    for (int i = 0; i < c->orig_argc; i++) dstr_free(c->orig_argv[i]);
+    mem_free(c->orig_argv);
     req_parser_free(&c->parser);
     dstr_free(c->querybuf);
     dstr_free(c->reply);

@@ -29,6 +29,7 @@
 #include "core/propagate.h"
 #include "core/pubsub.h"
 #include "core/reply.h"
+#include "core/slowlog.h"
 #include "core/util.h"
 #include "repl/repl.h"
 
@@ -99,6 +100,14 @@ static command client_subs[] = {
     END,
 };
 
+static command slowlog_subs[] = {
+    CMD("slowlog|get", cmd_slowlog_get, -2, A | LD | ST, 0, 0, 0),
+    CMD("slowlog|len", cmd_slowlog_len, 2, A | LD | ST, 0, 0, 0),
+    CMD("slowlog|reset", cmd_slowlog_reset, 2, A | LD | ST, 0, 0, 0),
+    CMD("slowlog|help", cmd_slowlog_help, 2, LD | ST, 0, 0, 0),
+    END,
+};
+
 static command command_table[] = {
     /* strings */
     CMD("get", cmd_get, 2, R | F, 1, 1, 1),
@@ -159,6 +168,7 @@ static command command_table[] = {
     {"command", cmd_command, -1, LD | ST, 0, 0, 0, command_subs, 0, 0, 0, 0, NULL},
     CMDS("client", -2, 0, client_subs),
     CMDS("script", -2, 0, script_subs),
+    CMDS("slowlog", -2, 0, slowlog_subs),
     CMD("hello", cmd_hello, -1, NS | LD | ST | F | NA, 0, 0, 0),
     CMD("auth", cmd_auth, -2, NS | LD | ST | F | NA, 0, 0, 0),
     CMD("quit", cmd_quit, -1, NS | LD | ST | F | NA, 0, 0, 0),
@@ -388,17 +398,58 @@ int process_command(client *c) {
     return 0;
 }
 
+/* Whether argument j of argv is a secret SLOWLOG and MONITOR show as
+ * "(redacted)", as Redis 7.0's redactClientCommandArgument: every argument
+ * of AUTH, the user name and password after HELLO's AUTH option (as far as
+ * HELLO's own parse reaches). */
+int command_arg_redacted(const command *cmd, dstr *argv, int argc, int j) {
+    if (cmd->proc == cmd_auth) return j >= 1;
+    if (cmd->proc != cmd_hello) return 0;
+    for (int i = 2; i < argc; i++) {
+        int more = argc - 1 - i;
+        if (arg_is(argv[i], "auth") && more >= 2) {
+            if (j == i + 1 || j == i + 2) return 1;
+            i += 2;
+        } else if (arg_is(argv[i], "setname") && more >= 1) {
+            i++;
+        } else {
+            break;
+        }
+    }
+    return 0;
+}
+
+/* The argv as the client sent it, for SLOWLOG and MONITOR. */
+static dstr *sent_argv(client *c, int *argc) {
+    *argc = c->orig_argv ? c->orig_argc : c->argc;
+    return c->orig_argv ? c->orig_argv : c->argv;
+}
+
+static void free_orig_argv(client *c) {
+    for (int i = 0; i < c->orig_argc; i++) dstr_free(c->orig_argv[i]);
+    mem_free(c->orig_argv);
+    c->orig_argv = NULL;
+    c->orig_argc = 0;
+}
+
 void call_command(client *c, const command *cmd) {
     server *s = c->srv;
     command *mcmd = (command *)cmd;
     long long dirty_before = s->dirty;
     long long errors_before = s->stat_total_error_replies;
+    /* EXEC runs its queue through here too: each level keeps its own. */
+    dstr *outer_orig = c->orig_argv;
+    int outer_origc = c->orig_argc;
+    c->orig_argv = NULL;
+    c->orig_argc = 0;
     util_clock_freeze();
     long long start = util_elapsed_us();
     c->cmd = cmd;
     c->flags &= ~(uint32_t)CLIENT_FORCE_PROPAGATE;
     s->call_depth++;
+    c->keep_orig_argv++;
     cmd->proc(c);
+    c->keep_orig_argv--;
     s->call_depth--;
     long long dur = util_elapsed_us() - start;
     util_clock_thaw();
@@ -407,6 +458,17 @@ void call_command(client *c, const command *cmd) {
     if (s->stat_total_error_replies != errors_before) mcmd->failed_calls++;
     s->stat_numcommands++;
     c->lastcmd = cmd;
+    /* A command that blocked is logged when it is served, as in Redis;
+     * EXEC is not (its commands are, one by one). */
+    int blocked = (c->flags & CLIENT_BLOCKED) && (!c->bstate.ready_key || c->bstate.reblocked);
+    if (!blocked && cmd->proc != cmd_exec) {
+        int argc;
+        dstr *argv = sent_argv(c, &argc);
+        slowlog_push(s, c, cmd, argv, argc, dur);
+    }
+    free_orig_argv(c);
+    c->orig_argv = outer_orig;
+    c->orig_argc = outer_origc;
     int forced = (c->flags & CLIENT_FORCE_PROPAGATE) != 0;
     c->flags &= ~(uint32_t)CLIENT_FORCE_PROPAGATE;
     if ((s->dirty != dirty_before || forced) && cmd->proc != cmd_exec && c->argc > 0)

@@ -71,6 +71,9 @@ typedef struct config {
     long long maxmemory;
     int daemonize;
     int active_expire_effort;
+    /* introspection (slowlog.c, latency.c) */
+    long long slowlog_log_slower_than; /* microseconds; -1 = off */
+    long long slowlog_max_len;
     /* replication (used by repl/; here so CONFIG sees one table) */
     int repl_io_threads;
     long long repl_backlog_size;

@@ -17,9 +17,8 @@
  *            address), shutdown-on-sigint/-sigterm (a signal would save or
  *            not otherwise), rdb-del-sync-files yes (a replication RDB
  *            would stay on disk).
- *   accepted  everything else, among them latency-monitor-threshold and
- *            slowlog-* (their only reader, LATENCY / SLOWLOG, is an unknown
- *            command), maxmemory-policy's other policies (maxmemory must be
+ *   accepted  everything else, among them latency-monitor-threshold (its
+ *            only reader, LATENCY, is an unknown command), maxmemory-policy's other policies (maxmemory must be
  *            0, and then none evicts), lazyfree-lazy-eviction, -expire
  *            and -server-del (those values are freed inline, which only
  *            takes longer), activerehashing,
@@ -88,8 +87,6 @@ static const absent_directive table[] = {
     {"latency-monitor-threshold", NULL, "0", A_INT, 0, NULL},
     {"latency-tracking", NULL, "yes", A_BOOL, 0, NULL},
     {"latency-tracking-info-percentiles", NULL, "50 99 99.9", A_ANY, 0, NULL},
-    {"slowlog-log-slower-than", NULL, "10000", A_INT, 0, NULL},
-    {"slowlog-max-len", NULL, "128", A_INT, 0, NULL},
     /* memory policy: maxmemory itself is in config.c (only 0) */
     {"maxmemory-policy", NULL, "noeviction", A_ENUM, 0,
      "volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, "

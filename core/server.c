@@ -32,6 +32,7 @@
 #include "core/pubsub.h"
 #include "core/propagate.h"
 #include "core/reply.h"
+#include "core/slowlog.h"
 #include "core/server.h"
 #include "core/tls.h"
 #include "core/types.h"
@@ -95,6 +96,7 @@ int server_init(server *s) {
     s->active_expire_enabled = 1;
     s->epfd = -1;
     s->errorstats = dict_create(&errorstats_type);
+    slowlog_init(s);
     db_init_all(s);
     pubsub_init(s);
     types_register();
@@ -119,6 +121,7 @@ void server_free(server *s) {
     mem_free(s->shutdown_waiters);
     lazyfree_shutdown(); /* what FLUSHALL ASYNC and the like handed over */
     dict_release(s->errorstats);
+    slowlog_free(s);
     dict_release(s->commands);
     propagate_flush(s);
     repl_free(s);

@@ -152,6 +152,12 @@ typedef struct client {
     struct client_pubsub *pubsub; /* subscriptions (pubsub.c), NULL before the first */
     long long obuf_soft_since_ms; /* over the soft output-buffer limit since, 0 if not */
     struct ssl_st *ssl; /* TLS connection (tls.h), NULL for a plain one */
+    /* While call_command runs (keep_orig_argv > 0), an argv the command
+     * replaces (its propagated form) is kept here, so that SLOWLOG and
+     * MONITOR show what the client sent, as Redis's original_argv. */
+    int keep_orig_argv;
+    dstr *orig_argv;
+    int orig_argc;
 } client;
 
 typedef struct watched_key {
@@ -276,6 +282,7 @@ typedef struct server {
     struct repl_state *repl; /* replication (repl/), opaque here */
     struct pubsub_state *pubsub; /* channels and patterns (pubsub.c), opaque here */
     struct ssl_ctx_st *tls_ctx;  /* for tls-port's connections (tls.c), NULL without */
+    struct slowlog *slowlog;     /* SLOWLOG's entries (slowlog.c) */
 } server;
 
 /* Lifecycle (server.c). */
@@ -362,6 +369,8 @@ int client_write_pending(client *c);
 void client_set_write_interest(client *c, int on);
 void client_reset_argv(client *c);
 void client_rewrite_argv(client *c, int argc, ...);
+/* Replace argument i (taking v over), the original kept for SLOWLOG. */
+void client_replace_arg(client *c, int i, dstr v);
 void client_set_argv(client *c, dstr *argv, int argc);
 dstr client_info_string(client *c, dstr out);
 int client_is_local(client *c);

@@ -1,0 +1,155 @@
+"""What operators watch a production node with: SLOWLOG, LATENCY, MONITOR,
+INFO errorstats and latencystats, compared with redis-server 7.0.
+
+Replies that hold times, ids or client ports are compared after those
+fields are normalised (ids made relative, times and ports blanked); the
+rest is compared byte for byte. Behaviour that has no deterministic
+counterpart on Redis (a command really taking longer than a threshold) is
+checked on Ringmaster alone, with DEBUG SLEEP making it slow.
+"""
+
+import time
+
+import pytest
+
+import rmtest
+from rmtest import RespError
+
+
+@pytest.fixture(scope="module")
+def pair(module_servers):
+    return module_servers.ringmaster(), module_servers.redis()
+
+
+def both_call(pair, *args):
+    """Run one command on both servers; return the two raw replies."""
+    out = []
+    for server in pair:
+        with server.raw() as c:
+            out.append(c.call_raw(*args))
+    return out
+
+
+# ---- SLOWLOG ---------------------------------------------------------------
+
+def slowlog_entries(conn):
+    """SLOWLOG GET -1 with what differs between two runs taken out: ids made
+    relative to the newest, times and durations checked for type and
+    blanked, the client's port blanked."""
+    entries = conn.call("SLOWLOG", "GET", "-1")
+    shaped = []
+    newest = entries[0][0] if entries else 0
+    for e in entries:
+        assert len(e) == 6
+        ident, when, duration, argv, peer, name = e
+        assert isinstance(when, int) and abs(when - time.time()) < 60
+        assert isinstance(duration, int) and duration >= 0
+        assert peer.startswith(b"127.0.0.1:")
+        shaped.append((newest - ident, argv, name))
+    return shaped
+
+
+SLOW_SESSION = [
+    ("CLIENT", "SETNAME", "slowpoke"),
+    ("SET", "k", "v"),
+    ("MULTI",), ("INCR", "n"), ("GET", "k"), ("EXEC",),
+    ("AUTH", "secret"), ("AUTH", "user", "secret"),
+    ("HELLO", "2", "AUTH", "default", "pw", "SETNAME", "slowpoke"),
+    ("HELLO", "2", "SETNAME", "slowpoke", "AUTH", "u"),
+    ("RPUSH", "list") + tuple("e%d" % i for i in range(40)),
+    ("SET", "big", "x" * 300),
+    ("MSET",) + tuple("k%d" % (i // 2) for i in range(64)),
+    ("NOSUCHCOMMAND", "a"),
+    ("GET",),
+    ("SLOWLOG", "LEN"),
+]
+
+
+def test_slowlog_entries_match_redis(pair):
+    shaped = []
+    for server in pair:
+        with server.raw() as admin:
+            admin.call("CONFIG", "SET", "slowlog-log-slower-than", "0")
+            admin.call("SLOWLOG", "RESET")
+        with server.raw() as c:
+            for cmd in SLOW_SESSION:
+                c.call(*cmd)
+            shaped.append(slowlog_entries(c))
+        with server.raw() as admin:
+            admin.call("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+            admin.call("SLOWLOG", "RESET")
+    assert shaped[0] == shaped[1]
+    ringmaster_entries = shaped[0]
+    argvs = [argv for _, argv, _ in ringmaster_entries]
+    # Secrets never reach the log; EXEC is not an entry, its commands are.
+    assert [b"AUTH", b"(redacted)", b"(redacted)"] in argvs
+    assert not any(argv[0] == b"EXEC" for argv in argvs)
+    trimmed = [argv for argv in argvs if argv[0] == b"RPUSH"][0]
+    assert len(trimmed) == 32 and trimmed[-1] == b"... (11 more arguments)"
+    big = [argv for argv in argvs if argv[:2] == [b"SET", b"big"]][0]
+    assert big[2] == b"x" * 128 + b"... (172 more bytes)"
+
+
+@pytest.mark.parametrize("args", [
+    ("SLOWLOG", "HELP"), ("SLOWLOG", "GET", "x"), ("SLOWLOG", "GET", "-2"),
+    ("SLOWLOG", "GET", "1", "2"), ("SLOWLOG", "LEN", "x"), ("SLOWLOG", "NOPE"),
+    ("SLOWLOG",), ("SLOWLOG", "RESET", "x"), ("SLOWLOG", "GET", "0"),
+    ("CONFIG", "SET", "slowlog-log-slower-than", "-2"),
+    ("CONFIG", "SET", "slowlog-max-len", "-1"),
+])
+def test_slowlog_replies_match_redis(pair, args):
+    ours, theirs = both_call(pair, *args)
+    assert ours == theirs
+
+
+def test_slowlog_config_defaults_match_redis(pair):
+    got = []
+    for server in pair:
+        with server.raw() as c:
+            flat = c.call("CONFIG", "GET", "slowlog*")
+            got.append(dict(zip(flat[::2], flat[1::2])))
+    assert got[0] == got[1] == {b"slowlog-log-slower-than": b"10000",
+                                b"slowlog-max-len": b"128"}
+
+
+def test_slowlog_threshold_and_max_len(servers):
+    rm = servers.ringmaster("--slowlog-log-slower-than", "20000", "--slowlog-max-len", "3")
+    c = rm.raw()
+    c.call("SET", "fast", "1")
+    assert c.call("SLOWLOG", "LEN") == 0
+    c.call("DEBUG", "SLEEP", "0.03")
+    entries = c.call("SLOWLOG", "GET")
+    assert len(entries) == 1
+    assert entries[0][3] == [b"DEBUG", b"SLEEP", b"0.03"]
+    assert entries[0][2] >= 30000
+    # Ids keep growing across RESET; the list keeps the newest max-len.
+    c.call("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    first = entries[0][0]
+    c.call("SLOWLOG", "RESET")
+    for i in range(5):
+        c.call("SET", "k", str(i))
+    entries = c.call("SLOWLOG", "GET", "-1")
+    assert len(entries) == 3
+    assert entries[0][3] == [b"SET", b"k", b"4"]
+    assert entries[0][0] > first + 5
+    # A negative threshold turns the log off.
+    c.call("CONFIG", "SET", "slowlog-log-slower-than", "-1")
+    c.call("SLOWLOG", "RESET")
+    c.call("DEBUG", "SLEEP", "0")
+    assert c.call("SLOWLOG", "LEN") == 0
+    c.close()
+
+
+def test_slowlog_keeps_the_command_as_sent(servers):
+    """A command rewritten for propagation (SET EX becomes SET PXAT... or
+    SETEX) is logged as the client sent it."""
+    rm = servers.ringmaster("--slowlog-log-slower-than", "0")
+    c = rm.raw()
+    c.call("SET", "k", "v", "EX", "100")
+    c.call("EXPIRE", "k", "200")
+    c.call("INCRBYFLOAT", "f", "1.5")
+    entries = c.call("SLOWLOG", "GET", "3")
+    assert [e[3] for e in entries] == [[b"INCRBYFLOAT", b"f", b"1.5"],
+                                       [b"EXPIRE", b"k", b"200"],
+                                       [b"SET", b"k", b"v", b"EX", b"100"]]
+    c.close()
