@@ -53,6 +53,10 @@ static const cfg_enum protected_enum[] = {
     {"no", PROTECTED_NO}, {"yes", PROTECTED_YES}, {"local", PROTECTED_LOCAL}, {NULL, 0}};
 static const cfg_enum tls_auth_enum[] = {
     {"no", TLS_AUTH_NO}, {"yes", TLS_AUTH_YES}, {"optional", TLS_AUTH_OPTIONAL}, {NULL, 0}};
+static const cfg_enum propagation_err_enum[] = {{"ignore", PROPAGATION_ERR_IGNORE},
+                                                {"panic", PROPAGATION_ERR_PANIC},
+                                                {"panic-on-replicas", PROPAGATION_ERR_PANIC_ON_REPLICAS},
+                                                {NULL, 0}};
 static const cfg_enum diskless_load_enum[] = {
     {"disabled", 0}, {"on-empty-db", 1}, {"swapdb", 2}, {NULL, 0}};
 
@@ -142,6 +146,8 @@ const cfg_entry config_table[] = {
      65535, NULL, 0, NULL, NULL},
     {"replica-read-only", "slave-read-only", K_BOOL, OFF(replica_read_only), "yes", 0, 0, NULL,
      0, NULL, NULL},
+    {"propagation-error-behavior", NULL, K_ENUM, OFF(propagation_error_behavior), "ignore", 0, 0,
+     propagation_err_enum, 0, NULL, NULL},
     {"replica-serve-stale-data", "slave-serve-stale-data", K_BOOL,
      OFF(replica_serve_stale_data), "yes", 0, 0, NULL, 0, NULL, NULL},
     {"replica-priority", "slave-priority", K_INT, OFF(replica_priority), "100", 0, INT_MAX, NULL,

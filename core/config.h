@@ -27,6 +27,7 @@
 enum { LL_DEBUG = 0, LL_VERBOSE = 1, LL_NOTICE = 2, LL_WARNING = 3, LL_NOTHING = 4 };
 enum { DEBUG_CMD_NO = 0, DEBUG_CMD_YES = 1, DEBUG_CMD_LOCAL = 2 };
 enum { PROTECTED_NO = 0, PROTECTED_YES = 1, PROTECTED_LOCAL = 2 };
+enum { PROPAGATION_ERR_IGNORE = 0, PROPAGATION_ERR_PANIC = 1, PROPAGATION_ERR_PANIC_ON_REPLICAS = 2 };
 enum { TLS_AUTH_NO = 0, TLS_AUTH_YES = 1, TLS_AUTH_OPTIONAL = 2 };
 
 typedef struct save_param {
@@ -93,6 +94,7 @@ typedef struct config {
     dstr replica_announce_ip;
     int replica_announce_port;
     int replica_read_only;
+    int propagation_error_behavior; /* PROPAGATION_ERR_*: a stream command that fails */
     int replica_serve_stale_data;
     int replica_priority;
     int repl_disable_tcp_nodelay;

@@ -18,8 +18,9 @@
  *            not otherwise), rdb-del-sync-files yes (a replication RDB
  *            would stay on disk).
  *   accepted  everything else, among them latency-monitor-threshold (its
- *            only reader, LATENCY, is an unknown command), maxmemory-policy's other policies (maxmemory must be
- *            0, and then none evicts), lazyfree-lazy-eviction, -expire
+ *            only reader, LATENCY, is an unknown command),
+ *            maxmemory-policy's other policies (maxmemory must be 0, and
+ *            then none evicts), lazyfree-lazy-eviction, -expire
  *            and -server-del (those values are freed inline, which only
  *            takes longer), activerehashing,
  *            activedefrag, jemalloc-bg-thread, io-threads, oom-score-adj,
@@ -150,8 +151,6 @@ static const absent_directive table[] = {
     /* replication extras */
     {"replica-announced", NULL, "yes", A_BOOL, 0, NULL},
     {"replica-ignore-disk-write-errors", NULL, "no", A_BOOL, 0, NULL},
-    {"propagation-error-behavior", NULL, "ignore", A_ENUM, 0,
-     "ignore, panic, panic-on-replicas"},
     /* cluster */
     {"cluster-enabled", NULL, "no", A_BOOL, S | I, NULL},
     {"cluster-config-file", NULL, "nodes.conf", A_ANY, I, NULL},
