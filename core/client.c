@@ -25,6 +25,7 @@
 #include "core/dict.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/monitor.h"
 #include "core/multi.h"
 #include "core/pubsub.h"
 #include "core/reply.h"
@@ -141,6 +142,7 @@ void client_free(client *c) {
         close(c->fd);
     }
     blocking_unblock(c);
+    monitor_remove(c);
     pubsub_client_reset(c);
     multi_discard(c);
     db_unwatch_all(c);
@@ -446,6 +448,7 @@ dstr client_info_string(client *c, dstr out) {
     char flags[16];
     int f = 0;
     /* In Redis's order (catClientInfoString). */
+    if (c->flags & CLIENT_MONITOR) flags[f++] = 'O';
     if (c->flags & CLIENT_REPLICA) flags[f++] = 'S';
     if (c->flags & CLIENT_MASTER) flags[f++] = 'M';
     if (c->flags & CLIENT_PUBSUB) flags[f++] = 'P';

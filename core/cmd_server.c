@@ -10,6 +10,7 @@
 #include "core/lazyfree.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/monitor.h"
 #include "core/multi.h"
 #include "core/persist.h"
 #include "core/pubsub.h"
@@ -408,6 +409,7 @@ void cmd_quit(client *c) {
 }
 
 void cmd_reset(client *c) {
+    monitor_remove(c);
     multi_discard(c);
     db_unwatch_all(c);
     c->db = &c->srv->dbs[0];

@@ -24,6 +24,7 @@
 #include "core/db.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/monitor.h"
 #include "core/multi.h"
 #include "core/persist.h"
 #include "core/propagate.h"
@@ -181,6 +182,7 @@ static command command_table[] = {
     CMD("watch", cmd_watch, -2, NS | LD | ST | F, 1, -1, 1),
     CMD("unwatch", cmd_unwatch, 1, NS | LD | ST | F, 0, 0, 0),
     CMD("debug", cmd_debug, -2, A | NS | LD | ST, 0, 0, 0),
+    CMD("monitor", cmd_monitor, 1, A | NS | LD | ST, 0, 0, 0),
     END,
 };
 
@@ -374,7 +376,8 @@ int process_command(client *c) {
             reject(c, "NOAUTH Authentication required.");
         return -1;
     }
-    const char *refusal = write_refusal(c, cmd, buf, sizeof(buf));
+    const char *refusal = monitor_refusal(c, cmd);
+    if (!refusal) refusal = write_refusal(c, cmd, buf, sizeof(buf));
     if (refusal) {
         cmd->rejected_calls++;
         if (cmd->proc == cmd_exec)
@@ -465,6 +468,11 @@ void call_command(client *c, const command *cmd) {
         int argc;
         dstr *argv = sent_argv(c, &argc);
         slowlog_push(s, c, cmd, argv, argc, dur);
+    }
+    if (s->nmonitors) {
+        int argc;
+        dstr *argv = sent_argv(c, &argc);
+        monitor_feed(s, c, cmd, argv, argc);
     }
     free_orig_argv(c);
     c->orig_argv = outer_orig;

@@ -122,6 +122,7 @@ void server_free(server *s) {
     lazyfree_shutdown(); /* what FLUSHALL ASYNC and the like handed over */
     dict_release(s->errorstats);
     slowlog_free(s);
+    mem_free(s->monitors);
     dict_release(s->commands);
     propagate_flush(s);
     repl_free(s);

@@ -283,6 +283,8 @@ typedef struct server {
     struct pubsub_state *pubsub; /* channels and patterns (pubsub.c), opaque here */
     struct ssl_ctx_st *tls_ctx;  /* for tls-port's connections (tls.c), NULL without */
     struct slowlog *slowlog;     /* SLOWLOG's entries (slowlog.c) */
+    client **monitors;           /* MONITOR's clients (monitor.c) */
+    int nmonitors, monitors_cap;
 } server;
 
 /* Lifecycle (server.c). */

@@ -8,6 +8,7 @@ counterpart on Redis (a command really taking longer than a threshold) is
 checked on Ringmaster alone, with DEBUG SLEEP making it slow.
 """
 
+import re
 import time
 
 import pytest
@@ -153,3 +154,126 @@ def test_slowlog_keeps_the_command_as_sent(servers):
                                        [b"EXPIRE", b"k", b"200"],
                                        [b"SET", b"k", b"v", b"EX", b"100"]]
     c.close()
+
+
+# ---- MONITOR ---------------------------------------------------------------
+
+def normalise_monitor(data, master_port=None):
+    """MONITOR's lines with the time and the client's port blanked (the
+    address of a master shown as MASTER)."""
+    lines = data.split(b"\r\n")
+    out = []
+    for line in lines:
+        line = re.sub(rb"^\+\d+\.\d{6} ", b"+T ", line)
+        if master_port:
+            line = line.replace(b"127.0.0.1:%d]" % master_port, b"MASTER]")
+        out.append(re.sub(rb"127\.0\.0\.1:\d+", b"ADDR", line))
+    return out
+
+
+def monitor_session(server, commands, settle=0.3):
+    """What a MONITOR client receives while another client runs `commands`."""
+    with server.raw() as mon, server.raw() as c:
+        assert mon.call_raw("MONITOR") == b"+OK\r\n"
+        for cmd in commands:
+            c.send_command(*cmd)
+            c.read_reply()
+        c.call("PING", "end")
+        got, _ = rmtest.read_until_closed_or_quiet(mon.sock, quiet=settle,
+                                                    until=b'"PING" "end"\r\n')
+        return mon.pending() + got
+
+
+MONITOR_SESSION = [
+    ("SET", "a", "1"),
+    ("SET", "x y", b"q\"\n\r\t\x07\x08\x01\xff\\"),
+    ("CONFIG", "GET", "maxclients"),  # admin: never shown
+    ("DEBUG", "SLEEP", "0"),
+    ("NOSUCH", "x"),                   # refused before running: not shown
+    ("GET",),
+    ("AUTH", "foo"), ("HELLO", "2", "AUTH", "u", "p"),
+    ("MULTI",), ("INCR", "n"), ("LPUSH", "a", "x"), ("EXEC",),
+    ("SELECT", "3"), ("SET", "b", "2"),
+    ("BLPOP", "q", "0.05"),
+    ("EXPIRE", "b", "100"),            # shown as sent, not as propagated
+    ("SLOWLOG", "LEN"),
+    ("CLIENT", "SETNAME", "x"),
+    ("FLUSHALL",),
+]
+
+
+def test_monitor_lines_match_redis(pair):
+    got = [normalise_monitor(monitor_session(server, MONITOR_SESSION)) for server in pair]
+    assert got[0] == got[1]
+    assert b'+T [0 ADDR] "SET" "x y" "q\\"\\n\\r\\t\\a\\b\\x01\\xff\\\\"' in got[0]
+    assert b'+T [0 ADDR] "AUTH" "(redacted)"' in got[0]
+
+
+@pytest.mark.parametrize("script", [
+    [("MULTI",), ("MONITOR",), ("EXEC",)],
+    [("MONITOR",), ("MONITOR",), ("GET", "a"), ("SET", "a", "1"), ("PING",), ("RESET",),
+     ("GET", "a")],
+    [("SUBSCRIBE", "ch"), ("MONITOR",)],
+])
+def test_monitor_client_rules_match_redis(pair, script):
+    replies = []
+    for server in pair:
+        with server.raw() as c:
+            for cmd in script:
+                c.send_command(*cmd)
+            c.send_command("PING", "done")
+            got, _ = rmtest.read_until_closed_or_quiet(c.sock, until=b"done\r\n")
+            replies.append(normalise_monitor(c.pending() + got))
+    assert replies[0] == replies[1]
+
+
+def test_monitor_flag_and_reset(servers):
+    rm = servers.ringmaster()
+    with rm.raw() as mon, rm.raw() as c:
+        mon.call("MONITOR")
+        listing = c.call("CLIENT", "LIST").decode()
+        assert "flags=O " in listing
+        c.call("SET", "k", "v")
+        assert mon.read_reply()[0].endswith(b'"SET" "k" "v"\r\n')
+        mon.call("RESET")
+        c.call("SET", "k", "w")
+        assert mon.call("PING") == b"PONG"  # no line for the second SET
+        assert "flags=O " not in c.call("CLIENT", "LIST").decode()
+
+
+def test_replica_monitor_shows_its_masters_stream(servers):
+    """A replica's MONITOR shows the commands its master's stream makes it
+    run, with the master's address, exactly as a redis-server replica of the
+    same master shows them."""
+    master = servers.redis("--repl-diskless-sync", "no")
+    replicas = [servers.ringmaster("--replicaof", "127.0.0.1", str(master.port)),
+                servers.redis("--replicaof", "127.0.0.1", str(master.port))]
+    for r in replicas:
+        def up(r=r):
+            with r.raw() as c:
+                return b"master_link_status:up" in c.call("INFO", "replication")
+        deadline = time.monotonic() + 20 * rmtest.SLOWDOWN
+        while not up():
+            assert time.monotonic() < deadline, "replica never came up"
+            time.sleep(0.05)
+    monitors = [r.raw() for r in replicas]
+    for m in monitors:
+        assert m.call_raw("MONITOR") == b"+OK\r\n"
+    with master.raw() as c:
+        c.call("SET", "a", "1")
+        c.call("SELECT", "2")
+        c.call("SET", "b", "2")
+        c.call("EXPIRE", "b", "100")
+        c.call("MULTI")
+        c.call("INCR", "n")
+        c.call("SET", "c", "3")
+        c.call("EXEC")
+        c.call("SET", "last", "x")
+    got = []
+    for m in monitors:
+        data, _ = rmtest.read_until_closed_or_quiet(m.sock, until=b'"last" "x"\r\n')
+        got.append(normalise_monitor(m.pending() + data, master.port))
+        m.close()
+    assert got[0] == got[1]
+    assert b'+T [2 MASTER] "SET" "b" "2"' in got[0]
+
