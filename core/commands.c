@@ -22,6 +22,7 @@
 
 #include "core/commands.h"
 #include "core/db.h"
+#include "core/latency.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/monitor.h"
@@ -47,9 +48,9 @@
 #define NM CMD_NO_MULTI
 #define BZ CMD_ALLOW_BUSY
 
-#define CMD(n, p, a, f, fk, lk, ks) {n, p, a, f, fk, lk, ks, NULL, 0, 0, 0, 0, NULL}
-#define CMDS(n, a, f, subs) {n, NULL, a, f, 0, 0, 0, subs, 0, 0, 0, 0, NULL}
-#define END {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL}
+#define CMD(n, p, a, f, fk, lk, ks) {n, p, a, f, fk, lk, ks, NULL, 0, 0, 0, 0, NULL, NULL}
+#define CMDS(n, a, f, subs) {n, NULL, a, f, 0, 0, 0, subs, 0, 0, 0, 0, NULL, NULL}
+#define END {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL}
 
 static command object_subs[] = {
     CMD("object|encoding", cmd_object_encoding, 3, R, 2, 2, 1),
@@ -106,6 +107,17 @@ static command slowlog_subs[] = {
     CMD("slowlog|len", cmd_slowlog_len, 2, A | LD | ST, 0, 0, 0),
     CMD("slowlog|reset", cmd_slowlog_reset, 2, A | LD | ST, 0, 0, 0),
     CMD("slowlog|help", cmd_slowlog_help, 2, LD | ST, 0, 0, 0),
+    END,
+};
+
+static command latency_subs[] = {
+    CMD("latency|latest", cmd_latency_latest, 2, A | NS | LD | ST, 0, 0, 0),
+    CMD("latency|history", cmd_latency_history, 3, A | NS | LD | ST, 0, 0, 0),
+    CMD("latency|reset", cmd_latency_reset, -2, A | NS | LD | ST, 0, 0, 0),
+    CMD("latency|graph", cmd_latency_graph, 3, A | NS | LD | ST, 0, 0, 0),
+    CMD("latency|doctor", cmd_latency_doctor, 2, A | NS | LD | ST, 0, 0, 0),
+    CMD("latency|histogram", cmd_latency_histogram, -2, A | NS | LD | ST, 0, 0, 0),
+    CMD("latency|help", cmd_latency_help, 2, LD | ST, 0, 0, 0),
     END,
 };
 
@@ -166,10 +178,11 @@ static command command_table[] = {
     CMD("time", cmd_time, 1, LD | ST | F, 0, 0, 0),
     CMD("info", cmd_info, -1, LD | ST, 0, 0, 0),
     CMDS("config", -2, 0, config_subs),
-    {"command", cmd_command, -1, LD | ST, 0, 0, 0, command_subs, 0, 0, 0, 0, NULL},
+    {"command", cmd_command, -1, LD | ST, 0, 0, 0, command_subs, 0, 0, 0, 0, NULL, NULL},
     CMDS("client", -2, 0, client_subs),
     CMDS("script", -2, 0, script_subs),
     CMDS("slowlog", -2, 0, slowlog_subs),
+    CMDS("latency", -2, 0, latency_subs),
     CMD("hello", cmd_hello, -1, NS | LD | ST | F | NA, 0, 0, 0),
     CMD("auth", cmd_auth, -2, NS | LD | ST | F | NA, 0, 0, 0),
     CMD("quit", cmd_quit, -1, NS | LD | ST | F | NA, 0, 0, 0),
@@ -225,6 +238,7 @@ void commands_init(server *s) {
 
 static void reset_one(command *cmd) {
     cmd->calls = cmd->usec = cmd->rejected_calls = cmd->failed_calls = 0;
+    latency_reset_command(cmd);
 }
 
 void commands_reset_stats(server *s) {
@@ -354,7 +368,7 @@ int process_command(client *c) {
             upper[i] = '\0';
             snprintf(buf, sizeof(buf), "ERR unknown subcommand '%.128s'. Try %s HELP.",
                      c->argv[1], upper);
-            base->rejected_calls++;
+            /* No command was found, so none counts it (Redis 7.0). */
             reject(c, buf);
             return -1;
         }
@@ -458,12 +472,18 @@ void call_command(client *c, const command *cmd) {
     util_clock_thaw();
     mcmd->calls++;
     mcmd->usec += dur;
-    if (s->stat_total_error_replies != errors_before) mcmd->failed_calls++;
+    /* (CONFIG RESETSTAT zeroes the counter: that is no failure.) */
+    if (s->stat_total_error_replies > errors_before) mcmd->failed_calls++;
     s->stat_numcommands++;
     c->lastcmd = cmd;
     /* A command that blocked is logged when it is served, as in Redis;
      * EXEC is not (its commands are, one by one). */
     int blocked = (c->flags & CLIENT_BLOCKED) && (!c->bstate.ready_key || c->bstate.reblocked);
+    if (!blocked) {
+        latency_add_sample_if_needed(s, (cmd->flags & CMD_FAST) ? "fast-command" : "command",
+                                     dur / 1000);
+        latency_track_command(s, mcmd, dur);
+    }
     if (!blocked && cmd->proc != cmd_exec) {
         int argc;
         dstr *argv = sent_argv(c, &argc);

@@ -111,6 +111,11 @@ const cfg_entry config_table[] = {
      LLONG_MAX, NULL, 0, NULL, NULL},
     {"slowlog-max-len", NULL, K_LL, OFF(slowlog_max_len), "128", 0, LONG_MAX, NULL, 0, NULL,
      NULL},
+    {"latency-monitor-threshold", NULL, K_LL, OFF(latency_monitor_threshold), "0", 0, LLONG_MAX,
+     NULL, 0, NULL, NULL},
+    {"latency-tracking", NULL, K_BOOL, OFF(latency_tracking), "yes", 0, 0, NULL, 0, NULL, NULL},
+    {"latency-tracking-info-percentiles", NULL, K_CUSTOM, 0, "50 99 99.9", 0, 0, NULL, F_QUOTED,
+     config_set_percentiles, config_get_percentiles},
     {"repl-io-threads", NULL, K_INT, OFF(repl_io_threads), "1", 1, 8, NULL, F_IMMUTABLE, NULL,
      NULL},
     {"repl-backlog-size", NULL, K_MEM, OFF(repl_backlog_size), "1mb", 1, LLONG_MAX, NULL, 0,
@@ -296,7 +301,8 @@ static int apply_custom(config *cfg, const cfg_entry *e, dstr *argv, int argc, c
      * space-separated string ("--save '900 1'", CONFIG SET save "900 1"),
      * as Redis 7.0 does. */
     int multi = !strcmp(e->name, "save") || !strcmp(e->name, "bind") ||
-                !strcmp(e->name, "client-output-buffer-limit");
+                !strcmp(e->name, "client-output-buffer-limit") ||
+                !strcmp(e->name, "latency-tracking-info-percentiles");
     if (multi && argc == 2 && strchr(argv[1], ' ')) {
         int n;
         dstr *parts = split_args(argv[1], dstr_len(argv[1]), &n);

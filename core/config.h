@@ -23,6 +23,7 @@
 
 #define CONFIG_MAX_BIND 16
 #define CONFIG_MAX_SAVEPARAMS 16
+#define CONFIG_MAX_PERCENTILES 16
 
 enum { LL_DEBUG = 0, LL_VERBOSE = 1, LL_NOTICE = 2, LL_WARNING = 3, LL_NOTHING = 4 };
 enum { DEBUG_CMD_NO = 0, DEBUG_CMD_YES = 1, DEBUG_CMD_LOCAL = 2 };
@@ -75,6 +76,10 @@ typedef struct config {
     /* introspection (slowlog.c, latency.c) */
     long long slowlog_log_slower_than; /* microseconds; -1 = off */
     long long slowlog_max_len;
+    long long latency_monitor_threshold; /* milliseconds; 0 = off */
+    int latency_tracking;                /* per-command latency histograms */
+    double latency_percentiles[CONFIG_MAX_PERCENTILES]; /* INFO latencystats */
+    int nlatency_percentiles;
     /* replication (used by repl/; here so CONFIG sees one table) */
     int repl_io_threads;
     long long repl_backlog_size;
@@ -164,6 +169,8 @@ int config_set_many(config *cfg, const dstr *names, const dstr *values, int n,
  * config_set_error.msg; *unknown is set when the directive does not exist. */
 int config_set(config *cfg, const char *name, const char *value, size_t vlen, int *unknown,
                char *err, size_t errlen);
+/* A latency percentile as Redis prints it (99.9, 50). */
+dstr config_cat_percentile(dstr out, double p);
 /* Rewrite `path` so that it holds the current configuration. */
 int config_rewrite(const config *cfg, const char *path, char *err, size_t errlen);
 

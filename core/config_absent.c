@@ -17,9 +17,7 @@
  *            address), shutdown-on-sigint/-sigterm (a signal would save or
  *            not otherwise), rdb-del-sync-files yes (a replication RDB
  *            would stay on disk).
- *   accepted  everything else, among them latency-monitor-threshold (its
- *            only reader, LATENCY, is an unknown command),
- *            maxmemory-policy's other policies (maxmemory must be 0, and
+ *   accepted  everything else, among them maxmemory-policy's other policies (maxmemory must be 0, and
  *            then none evicts), lazyfree-lazy-eviction, -expire
  *            and -server-del (those values are freed inline, which only
  *            takes longer), activerehashing,
@@ -84,10 +82,6 @@ static const absent_directive table[] = {
     {"rdb-del-sync-files", NULL, "no", A_BOOL, S, NULL},
     {"rdb-save-incremental-fsync", NULL, "yes", A_BOOL, 0, NULL},
     {"bgsave_cpulist", NULL, "", A_ANY, I, NULL},
-    /* latency, slowlog */
-    {"latency-monitor-threshold", NULL, "0", A_INT, 0, NULL},
-    {"latency-tracking", NULL, "yes", A_BOOL, 0, NULL},
-    {"latency-tracking-info-percentiles", NULL, "50 99 99.9", A_ANY, 0, NULL},
     /* memory policy: maxmemory itself is in config.c (only 0) */
     {"maxmemory-policy", NULL, "noeviction", A_ENUM, 0,
      "volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, "

@@ -4,6 +4,7 @@
  * (config.c refuses those first), and either stores the whole value or
  * leaves the config as it was and says why in `err`. */
 #include <errno.h>
+#include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,53 @@ dstr config_get_save(const config *cfg) {
     for (int i = 0; i < cfg->nsave; i++)
         s = dstr_catfmt(s, "%s%lld %lld", i ? " " : "", cfg->save[i].seconds,
                         cfg->save[i].changes);
+    return s;
+}
+
+/* latency-tracking-info-percentiles: up to CONFIG_MAX_PERCENTILES numbers
+ * in [0, 100]; "" for none. */
+int config_set_percentiles(config *cfg, dstr *argv, int argc, char *err, size_t errlen) {
+    double v[CONFIG_MAX_PERCENTILES];
+    if (argc == 1 && dstr_len(argv[0]) == 0) argc = 0;
+    if (argc > CONFIG_MAX_PERCENTILES) {
+        config_fmt_err(err, errlen, "Too many latency-tracking-info-percentiles parameters");
+        return -1;
+    }
+    for (int i = 0; i < argc; i++) {
+        if (!util_str_to_d(argv[i], dstr_len(argv[i]), &v[i])) {
+            config_fmt_err(err, errlen, "Invalid latency-tracking-info-percentiles parameters");
+            return -1;
+        }
+        if (v[i] > 100.0 || v[i] < 0.0) {
+            config_fmt_err(err, errlen,
+                           "latency-tracking-info-percentiles parameters should sit between "
+                           "[0.0,100.0]");
+            return -1;
+        }
+    }
+    memcpy(cfg->latency_percentiles, v, sizeof(double) * (size_t)argc);
+    cfg->nlatency_percentiles = argc;
+    return 0;
+}
+
+/* A percentile as Redis prints it: %f with the trailing zeros (and a
+ * trailing dot) cut, so 99.9 is "99.9" and 50 is "50". */
+dstr config_cat_percentile(dstr out, double p) {
+    char buf[64];
+    int n = snprintf(buf, sizeof(buf), "%f", p);
+    if (memchr(buf, '.', (size_t)n)) {
+        while (n > 0 && buf[n - 1] == '0') n--;
+        if (n > 0 && buf[n - 1] == '.') n--;
+    }
+    return dstr_cat(out, buf, (size_t)n);
+}
+
+dstr config_get_percentiles(const config *cfg) {
+    dstr s = dstr_empty();
+    for (int i = 0; i < cfg->nlatency_percentiles; i++) {
+        if (i) s = dstr_cats(s, " ");
+        s = config_cat_percentile(s, cfg->latency_percentiles[i]);
+    }
     return s;
 }
 

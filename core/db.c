@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "core/latency.h"
 #include "core/lazyfree.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -296,12 +297,16 @@ void db_active_expire_cycle(server *s, int fast) {
             repeat = x.sampled > 0 && x.nvictims * 100 / x.sampled > 10 + effort;
             if (util_mono_us() - start > budget_us) {
                 s->stat_expired_time_cap_reached++;
-                s->stat_expire_cycle_time_used += util_mono_us() - start;
+                long long used = util_mono_us() - start;
+                s->stat_expire_cycle_time_used += used;
+                latency_add_sample_if_needed(s, "expire-cycle", used / 1000);
                 return;
             }
         } while (repeat);
     }
-    s->stat_expire_cycle_time_used += util_mono_us() - start;
+    long long used = util_mono_us() - start;
+    s->stat_expire_cycle_time_used += used;
+    latency_add_sample_if_needed(s, "expire-cycle", used / 1000);
     if (sampled_total)
         s->stat_expired_stale_perc = expired_total * 100 / sampled_total;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/commands.h"
+#include "core/latency.h"
 #include "core/lazyfree.h"
 #include "core/mem.h"
 #include "core/persist.h"
@@ -243,6 +244,7 @@ static const info_section sections[] = {
     {"modules", section_modules, 1},
     {"commandstats", section_commandstats, 0},
     {"errorstats", section_errorstats, 1},
+    {"latencystats", latency_info_section, 0},
     {"cluster", section_cluster, 1},
     {"keyspace", section_keyspace, 1},
     {NULL, NULL, 0},

@@ -33,6 +33,7 @@
 #include "core/propagate.h"
 #include "core/reply.h"
 #include "core/slowlog.h"
+#include "core/latency.h"
 #include "core/server.h"
 #include "core/tls.h"
 #include "core/types.h"
@@ -97,6 +98,7 @@ int server_init(server *s) {
     s->epfd = -1;
     s->errorstats = dict_create(&errorstats_type);
     slowlog_init(s);
+    latency_init(s);
     db_init_all(s);
     pubsub_init(s);
     types_register();
@@ -122,6 +124,7 @@ void server_free(server *s) {
     lazyfree_shutdown(); /* what FLUSHALL ASYNC and the like handed over */
     dict_release(s->errorstats);
     slowlog_free(s);
+    latency_free(s);
     mem_free(s->monitors);
     dict_release(s->commands);
     propagate_flush(s);

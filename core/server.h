@@ -65,6 +65,7 @@ typedef struct command {
     /* statistics for INFO commandstats */
     long long calls, usec, rejected_calls, failed_calls;
     struct command *parent;
+    struct latency_hist *latency; /* LATENCY HISTOGRAM's (latency.c), NULL before a call */
 } command;
 
 /* Client flags. */
@@ -284,6 +285,7 @@ typedef struct server {
     struct ssl_ctx_st *tls_ctx;  /* for tls-port's connections (tls.c), NULL without */
     struct slowlog *slowlog;     /* SLOWLOG's entries (slowlog.c) */
     client **monitors;           /* MONITOR's clients (monitor.c) */
+    struct latency_state *latency; /* LATENCY's events (latency.c) */
     int nmonitors, monitors_cap;
 } server;
 

@@ -277,3 +277,131 @@ def test_replica_monitor_shows_its_masters_stream(servers):
     assert got[0] == got[1]
     assert b'+T [2 MASTER] "SET" "b" "2"' in got[0]
 
+
+
+# ---- LATENCY ---------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ("LATENCY", "HELP"), ("LATENCY", "DOCTOR"), ("LATENCY", "LATEST"),
+    ("LATENCY", "HISTORY", "nosuch"), ("LATENCY", "GRAPH", "nosuch"),
+    ("LATENCY", "RESET", "nosuch", "other"), ("LATENCY", "FOO"), ("LATENCY", "HISTORY"),
+    ("LATENCY", "GRAPH"), ("LATENCY", "LATEST", "x"), ("LATENCY",),
+    ("LATENCY", "HISTOGRAM", "nosuch", "get|x"),
+    ("CONFIG", "SET", "latency-monitor-threshold", "-1"),
+    ("CONFIG", "SET", "latency-tracking-info-percentiles", "50 abc"),
+    ("CONFIG", "SET", "latency-tracking-info-percentiles", "101"),
+    ("CONFIG", "SET", "latency-tracking", "maybe"),
+    ("CONFIG", "GET", "latency-tracking-info-percentiles"),
+    ("CONFIG", "GET", "latency-monitor-threshold"),
+])
+def test_latency_replies_match_redis(pair, args):
+    ours, theirs = both_call(pair, *args)
+    assert ours == theirs
+
+
+def test_latency_percentiles_config_round_trip(pair):
+    for value, shown in [("0 12.5 99.99 100", b"0 12.5 99.99 100"), ("", b""),
+                         ("50 99 99.9", b"50 99 99.9")]:
+        replies = []
+        for server in pair:
+            with server.raw() as c:
+                assert c.call("CONFIG", "SET", "latency-tracking-info-percentiles",
+                              value) == b"OK"
+                replies.append(c.call("CONFIG", "GET", "latency-tracking-info-percentiles"))
+        assert replies[0] == replies[1] == [b"latency-tracking-info-percentiles", shown]
+
+
+def slow_session(server):
+    """Two latency spikes of the "command" event and one SET."""
+    c = server.raw()
+    c.call("CONFIG", "SET", "latency-monitor-threshold", "1")
+    c.call("CONFIG", "RESETSTAT")
+    c.call("DEBUG", "SLEEP", "0.05")
+    time.sleep(1.05)  # a new second: a second sample, not a higher first one
+    c.call("DEBUG", "SLEEP", "0.12")
+    c.call("SET", "k", "v")
+    return c
+
+
+def test_latency_monitor_matches_redis(servers):
+    got = []
+    for server in (servers.ringmaster(), servers.redis()):
+        c = slow_session(server)
+        latest = c.call("LATENCY", "LATEST")
+        assert len(latest) == 1
+        name, when, last, worst = latest[0]
+        assert name == b"command" and abs(when - time.time()) < 30
+        history = c.call("LATENCY", "HISTORY", "command")
+        assert [h[1] // 10 for h in history] == [5, 12]  # 50 and 120 ms
+        doctor = c.call("LATENCY", "DOCTOR").decode()
+        doctor = re.sub(r"period [0-9.]+ sec", "period P sec", doctor)
+        doctor = re.sub(r"\d+ latency spikes \(average \d+ms, mean deviation \d+ms",
+                        "N latency spikes (A, D", doctor)
+        graph = c.call("LATENCY", "GRAPH", "command").decode().split("\n")
+        # The labels (how long ago each sample was) depend on timing.
+        got.append((last, worst, doctor, graph[:2], len(graph)))
+        assert c.call("LATENCY", "RESET") == 1
+        assert c.call("LATENCY", "LATEST") == []
+        c.close()
+    assert got[0] == got[1]
+
+
+def test_latency_histogram_buckets_match_redis(servers):
+    got = []
+    for server in (servers.ringmaster(), servers.redis()):
+        c = slow_session(server)
+        hist = c.call("LATENCY", "HISTOGRAM", "debug", "set", "nosuch")
+        as_dict = {hist[i]: hist[i + 1] for i in range(0, len(hist), 2)}
+        debug = as_dict[b"debug"]
+        assert debug[:3] == [b"calls", 2, b"histogram_usec"]
+        got.append(debug[3])  # 50 ms and 120 ms: the 67633 and 135266 buckets
+        assert as_dict[b"set"][1] == 1
+        info = c.call("INFO", "latencystats").decode()
+        line = [l for l in info.split("\r\n") if l.startswith("latency_percentiles_usec_debug:")]
+        assert len(line) == 1
+        p50 = float(re.search(r"p50=([0-9.]+)", line[0]).group(1))
+        assert 50000 <= p50 <= 67633
+        assert re.fullmatch(r"latency_percentiles_usec_debug:p50=\d+\.\d{3},p99=\d+\.\d{3},"
+                            r"p99\.9=\d+\.\d{3}", line[0])
+        # CONFIG RESETSTAT drops the histograms; latency-tracking no stops them.
+        c.call("CONFIG", "SET", "latency-tracking", "no")
+        c.call("CONFIG", "RESETSTAT")
+        c.call("SET", "k", "v")
+        assert "latency_percentiles_usec_set" not in c.call("INFO", "latencystats").decode()
+        assert c.call("LATENCY", "HISTOGRAM") == []
+        c.close()
+    assert got[0] == got[1] == [67633, 1, 135266, 2]
+
+
+def test_latencystats_not_in_default_info(pair):
+    for server in pair:
+        with server.raw() as c:
+            assert b"# Latencystats" not in c.call("INFO")
+            assert b"# Latencystats" in c.call("INFO", "all")
+
+
+# ---- errorstats and commandstats ---------------------------------------------
+
+ERROR_SESSION = [
+    ("SET", "s", "v"), ("LPUSH", "s", "x"), ("GET",), ("NOSUCH",), ("CONFIG", "NOPE"),
+    ("INCR", "s"), ("MULTI",), ("GET",), ("EXEC",), ("AUTH", "x"), ("SET", "k", "v", "EX", "0"),
+    ("CLIENT", "NOPE"), ("SET", "k", "v", "XX", "NX"),
+]
+
+
+def test_errorstats_and_commandstats_match_redis(pair):
+    got = []
+    for server in pair:
+        with server.raw() as c:
+            c.call("FLUSHALL")
+            c.call("CONFIG", "RESETSTAT")
+            for cmd in ERROR_SESSION:
+                c.call(*cmd)
+            errors = sorted(c.call("INFO", "errorstats").decode().split("\r\n"))
+            stats = [l for l in c.call("INFO", "stats").decode().split("\r\n")
+                     if l.startswith(("total_error_replies", "unexpected_error_replies"))]
+            cmdstats = sorted(re.sub(r"usec=\d+,usec_per_call=[0-9.]+,", "", l)
+                              for l in c.call("INFO", "commandstats").decode().split("\r\n"))
+            got.append((errors, stats, cmdstats))
+    assert got[0] == got[1]
+    assert "errorstat_WRONGTYPE:count=1" in got[0][0]
