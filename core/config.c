@@ -104,6 +104,10 @@ const cfg_entry config_table[] = {
      * promise Ringmaster does not keep. */
     {"maxmemory", NULL, K_MEM, OFF(maxmemory), "0", 0, LLONG_MAX, NULL, F_DEFAULT_ONLY, NULL,
      NULL},
+    {"shutdown-on-sigint", NULL, K_CUSTOM, 0, "default", 0, 0, NULL, 0, config_set_shutdown_sigint,
+     config_get_shutdown_sigint},
+    {"shutdown-on-sigterm", NULL, K_CUSTOM, 0, "default", 0, 0, NULL, 0, config_set_shutdown_sigterm,
+     config_get_shutdown_sigterm},
     {"daemonize", NULL, K_BOOL, OFF(daemonize), "no", 0, 0, NULL, F_IMMUTABLE, NULL, NULL},
     {"active-expire-effort", NULL, K_INT, OFF(active_expire_effort), "1", 1, 10, NULL, 0, NULL,
      NULL},
@@ -302,7 +306,8 @@ static int apply_custom(config *cfg, const cfg_entry *e, dstr *argv, int argc, c
      * as Redis 7.0 does. */
     int multi = !strcmp(e->name, "save") || !strcmp(e->name, "bind") ||
                 !strcmp(e->name, "client-output-buffer-limit") ||
-                !strcmp(e->name, "latency-tracking-info-percentiles");
+                !strcmp(e->name, "latency-tracking-info-percentiles") ||
+                !strncmp(e->name, "shutdown-on-sig", 15);
     if (multi && argc == 2 && strchr(argv[1], ' ')) {
         int n;
         dstr *parts = split_args(argv[1], dstr_len(argv[1]), &n);

@@ -28,6 +28,8 @@
 enum { LL_DEBUG = 0, LL_VERBOSE = 1, LL_NOTICE = 2, LL_WARNING = 3, LL_NOTHING = 4 };
 enum { DEBUG_CMD_NO = 0, DEBUG_CMD_YES = 1, DEBUG_CMD_LOCAL = 2 };
 enum { PROTECTED_NO = 0, PROTECTED_YES = 1, PROTECTED_LOCAL = 2 };
+/* SHUTDOWN's flags (SHUTDOWN_NOSAVE and SHUTDOWN_SAVE are persist's). */
+enum { SHUTDOWN_NOSAVE = 1, SHUTDOWN_SAVE = 2, SHUTDOWN_FORCE = 4, SHUTDOWN_NOW = 8 };
 enum { PROPAGATION_ERR_IGNORE = 0, PROPAGATION_ERR_PANIC = 1, PROPAGATION_ERR_PANIC_ON_REPLICAS = 2 };
 enum { TLS_AUTH_NO = 0, TLS_AUTH_YES = 1, TLS_AUTH_OPTIONAL = 2 };
 
@@ -72,6 +74,7 @@ typedef struct config {
     int stop_writes_on_bgsave_error;
     long long maxmemory;
     int daemonize;
+    int shutdown_on_sigint, shutdown_on_sigterm; /* SHUTDOWN_* flags a signal shuts down with */
     int active_expire_effort;
     /* introspection (slowlog.c, latency.c) */
     long long slowlog_log_slower_than; /* microseconds; -1 = off */

@@ -14,8 +14,7 @@
  *            cluster-enabled, tls-replication/-cluster, syslog-enabled
  *            (the log would not go there), socket-mark-id and
  *            bind-source-addr (packets would leave unmarked or from another
- *            address), shutdown-on-sigint/-sigterm (a signal would save or
- *            not otherwise), rdb-del-sync-files yes (a replication RDB
+ *            address), rdb-del-sync-files yes (a replication RDB
  *            would stay on disk).
  *   accepted  everything else, among them maxmemory-policy's other policies (maxmemory must be 0, and
  *            then none evicts), lazyfree-lazy-eviction, -expire
@@ -139,8 +138,6 @@ static const absent_directive table[] = {
     {"syslog-facility", NULL, "local0", A_ANY, I, NULL},
     {"crash-log-enabled", NULL, "yes", A_BOOL, 0, NULL},
     {"crash-memcheck-enabled", NULL, "yes", A_BOOL, 0, NULL},
-    {"shutdown-on-sigint", NULL, "default", A_ANY, S, NULL},
-    {"shutdown-on-sigterm", NULL, "default", A_ANY, S, NULL},
     {"ignore-warnings", NULL, "", A_ANY, 0, NULL},
     /* replication extras */
     {"replica-announced", NULL, "yes", A_BOOL, 0, NULL},

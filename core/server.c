@@ -713,13 +713,17 @@ void server_main_loop(server *s) {
         flush_pending_writes(s);
         free_closing_clients(s);
         if (shutdown_signal) {
+            int shutdown_signal_was_int = shutdown_signal == SIGINT;
             log_msg(LL_WARNING, "Received %s scheduling shutdown...",
-                    shutdown_signal == SIGINT ? "SIGINT" : "SIGTERM");
+                    shutdown_signal_was_int ? "SIGINT" : "SIGTERM");
             shutdown_signal = 0;
             /* Redis's prepareForShutdown: a failed final save keeps the
              * server running rather than losing the writes; lagging
              * replicas are waited for as a SHUTDOWN waits. */
-            int rc = server_begin_shutdown(s, 0, NULL);
+            int rc = server_begin_shutdown(s,
+                                           shutdown_signal_was_int ? s->cfg.shutdown_on_sigint
+                                                                   : s->cfg.shutdown_on_sigterm,
+                                           NULL);
             if (rc < 0)
                 log_msg(LL_WARNING, "SIGTERM received but errors trying to shut down the "
                                     "server, check the logs for more information");

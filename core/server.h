@@ -301,8 +301,7 @@ long long server_inst_rate(const server *s, int metric);
 void server_inst_reset(server *s);
 int server_prepare_shutdown(server *s, int flags);
 client *server_find_client(server *s, uint64_t id); /* NULL when gone */
-/* SHUTDOWN flags (SHUTDOWN_NOSAVE and SHUTDOWN_SAVE are persist's). */
-enum { SHUTDOWN_NOSAVE = 1, SHUTDOWN_SAVE = 2, SHUTDOWN_FORCE = 4, SHUTDOWN_NOW = 8 };
+/* SHUTDOWN flags: config.h (shutdown-on-sigint and -sigterm hold them). */
 /* Start shutting down, as Redis's prepareForShutdown: unless NOW, with
  * shutdown-timeout set and replicas behind, writes are held and the
  * shutdown waits (client c, if any, blocked) for them to catch up or the

@@ -275,7 +275,6 @@ REFUSED_LINES = [
     "loadmodule /usr/lib/redis/modules/x.so",
     "syslog-enabled yes",
     "rdb-del-sync-files yes",
-    "shutdown-on-sigterm nosave",
     "tls-replication yes",
 ]
 
