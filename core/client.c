@@ -26,6 +26,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/monitor.h"
+#include "core/tracking.h"
 #include "core/multi.h"
 #include "core/pubsub.h"
 #include "core/reply.h"
@@ -143,6 +144,7 @@ void client_free(client *c) {
     }
     blocking_unblock(c);
     monitor_remove(c);
+    tracking_disable(c);
     pubsub_client_reset(c);
     multi_discard(c);
     db_unwatch_all(c);
@@ -454,9 +456,13 @@ dstr client_info_string(client *c, dstr out) {
     if (c->flags & CLIENT_PUBSUB) flags[f++] = 'P';
     if (c->flags & CLIENT_MULTI) flags[f++] = 'x';
     if (c->flags & CLIENT_PAUSED) flags[f++] = 'b';
+    if (c->flags & CLIENT_TRACKING) flags[f++] = 't';
+    if (c->flags & CLIENT_TRACKING_BROKEN_REDIR) flags[f++] = 'R';
+    if (c->flags & CLIENT_TRACKING_BCAST) flags[f++] = 'B';
     if (c->flags & CLIENT_DIRTY_CAS) flags[f++] = 'd';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) flags[f++] = 'c';
     if (c->flags & CLIENT_UNIX_SOCKET) flags[f++] = 'U';
+    if (c->flags & CLIENT_NO_EVICT) flags[f++] = 'e';
     if (f == 0) flags[f++] = 'N';
     flags[f] = '\0';
     const char *cmd = c->lastcmd ? c->lastcmd->name : "NULL";
@@ -464,8 +470,8 @@ dstr client_info_string(client *c, dstr out) {
         out,
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%lld "
         "psub=%lld ssub=%lld multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
-        "rbp=%zu obl=0 oll=0 omem=%zu tot-mem=%zu events=r%s cmd=%s user=default redir=-1 "
-        "resp=%d",
+        "rbp=%zu obl=0 oll=0 omem=%zu tot-mem=%zu events=r%s cmd=%s user=default "
+        "redir=%lld resp=%d",
         (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
         (now - c->ctime_ms) / 1000, (now - c->last_interaction_ms) / 1000, flags, c->db->id,
         pubsub_client_count(c, PUBSUB_CHANNEL), pubsub_client_count(c, PUBSUB_PATTERN),
@@ -473,5 +479,6 @@ dstr client_info_string(client *c, dstr out) {
         dstr_len(c->querybuf), dstr_avail(c->querybuf), dstr_alloc_size(c->querybuf), c->qb_peak,
         dstr_len(c->reply) - c->reply_sent,
         sizeof(client) + dstr_alloc_size(c->querybuf) + dstr_alloc_size(c->reply),
-        (c->flags & CLIENT_WRITE_ARMED) ? "w" : "", cmd, c->resp);
+        (c->flags & CLIENT_WRITE_ARMED) ? "w" : "", cmd,
+        (c->flags & CLIENT_TRACKING) ? (long long)c->tracking_redirect : -1LL, c->resp);
 }

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/monitor.h"
+#include "core/tracking.h"
 #include "core/multi.h"
 #include "core/persist.h"
 #include "core/pubsub.h"
@@ -410,6 +411,7 @@ void cmd_quit(client *c) {
 
 void cmd_reset(client *c) {
     monitor_remove(c);
+    tracking_disable(c);
     multi_discard(c);
     db_unwatch_all(c);
     c->db = &c->srv->dbs[0];

@@ -32,6 +32,7 @@
 #include "core/pubsub.h"
 #include "core/reply.h"
 #include "core/slowlog.h"
+#include "core/tracking.h"
 #include "core/util.h"
 #include "repl/repl.h"
 
@@ -98,6 +99,10 @@ static command client_subs[] = {
     CMD("client|info", cmd_client_info, 2, NS | LD | ST, 0, 0, 0),
     CMD("client|no-evict", cmd_client_no_evict, 3, A | NS | LD | ST, 0, 0, 0),
     CMD("client|reply", cmd_client_reply, 3, NS | LD | ST, 0, 0, 0),
+    CMD("client|tracking", cmd_client_tracking, -3, NS | LD | ST, 0, 0, 0),
+    CMD("client|caching", cmd_client_caching, 3, NS | LD | ST, 0, 0, 0),
+    CMD("client|getredir", cmd_client_getredir, 2, NS | LD | ST, 0, 0, 0),
+    CMD("client|trackinginfo", cmd_client_trackinginfo, 2, NS | LD | ST, 0, 0, 0),
     CMD("client|help", cmd_client_help, 2, LD | ST, 0, 0, 0),
     END,
 };
@@ -476,6 +481,10 @@ void call_command(client *c, const command *cmd) {
     if (s->stat_total_error_replies > errors_before) mcmd->failed_calls++;
     s->stat_numcommands++;
     c->lastcmd = cmd;
+    if (c->flags & CLIENT_TRACKING) {
+        tracking_remember_keys(c, cmd);
+        tracking_after_command(c, cmd);
+    }
     /* A command that blocked is logged when it is served, as in Redis;
      * EXEC is not (its commands are, one by one). */
     int blocked = (c->flags & CLIENT_BLOCKED) && (!c->bstate.ready_key || c->bstate.reblocked);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/latency.h"
+#include "core/tracking.h"
 #include "core/lazyfree.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -344,6 +345,7 @@ static void empty_db(db *d, int async) {
 
 long long db_empty(server *s, int dbid, int async) {
     long long removed = 0;
+    tracking_invalidate_all(s);
     for (int j = 0; j < s->dbnum; j++) {
         if (dbid != -1 && j != dbid) continue;
         db *d = &s->dbs[j];
@@ -424,7 +426,7 @@ void db_cron_rehash(server *s) {
 /* ---- WATCH ---- */
 
 void db_signal_modified(server *s, db *d, const dstr key) {
-    (void)s;
+    tracking_invalidate_key(s, key);
     if (dict_size(d->watched) == 0) return;
     dict_entry *de = dict_find(d->watched, key);
     if (!de) return;

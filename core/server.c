@@ -34,6 +34,7 @@
 #include "core/reply.h"
 #include "core/slowlog.h"
 #include "core/latency.h"
+#include "core/tracking.h"
 #include "core/server.h"
 #include "core/tls.h"
 #include "core/types.h"
@@ -99,6 +100,7 @@ int server_init(server *s) {
     s->errorstats = dict_create(&errorstats_type);
     slowlog_init(s);
     latency_init(s);
+    tracking_init(s);
     db_init_all(s);
     pubsub_init(s);
     types_register();
@@ -125,6 +127,7 @@ void server_free(server *s) {
     dict_release(s->errorstats);
     slowlog_free(s);
     latency_free(s);
+    tracking_free(s);
     mem_free(s->monitors);
     dict_release(s->commands);
     propagate_flush(s);
@@ -710,6 +713,7 @@ void server_main_loop(server *s) {
         blocking_check_timeouts(s);
         blocking_handle_ready(s);
         int repl_busy = repl_before_sleep(s);
+        tracking_before_sleep(s);
         flush_pending_writes(s);
         free_closing_clients(s);
         if (shutdown_signal) {

@@ -90,6 +90,14 @@ enum {
     CLIENT_PUBSUB = 1 << 17,          /* holds a Pub/Sub subscription (`P`) */
     CLIENT_TLS_HANDSHAKE = 1 << 18,   /* TLS: accepted, handshake not finished */
     CLIENT_TLS_READ_WANTS_WRITE = 1 << 19, /* TLS: SSL_read waits for the socket to take data */
+    /* CLIENT TRACKING (tracking.c) */
+    CLIENT_TRACKING = 1 << 20,
+    CLIENT_TRACKING_BCAST = 1 << 21,
+    CLIENT_TRACKING_OPTIN = 1 << 22,
+    CLIENT_TRACKING_OPTOUT = 1 << 23,
+    CLIENT_TRACKING_NOLOOP = 1 << 24,
+    CLIENT_TRACKING_CACHING = 1 << 25, /* CLIENT CACHING yes|no, for the next command */
+    CLIENT_TRACKING_BROKEN_REDIR = 1 << 26,
 };
 
 /* Client classes, as Redis's getClientType: CLIENT LIST/KILL TYPE and the
@@ -156,6 +164,9 @@ typedef struct client {
     /* While call_command runs (keep_orig_argv > 0), an argv the command
      * replaces (its propagated form) is kept here, so that SLOWLOG and
      * MONITOR show what the client sent, as Redis's original_argv. */
+    uint64_t tracking_redirect; /* CLIENT TRACKING REDIRECT, 0 for none */
+    dstr *tracking_prefixes;    /* BCAST's prefixes */
+    int ntracking_prefixes;
     int keep_orig_argv;
     dstr *orig_argv;
     int orig_argc;
@@ -286,6 +297,7 @@ typedef struct server {
     struct slowlog *slowlog;     /* SLOWLOG's entries (slowlog.c) */
     client **monitors;           /* MONITOR's clients (monitor.c) */
     struct latency_state *latency; /* LATENCY's events (latency.c) */
+    struct tracking_state *tracking; /* CLIENT TRACKING's table (tracking.c) */
     int nmonitors, monitors_cap;
 } server;
 
