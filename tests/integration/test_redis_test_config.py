@@ -81,7 +81,8 @@ def test_redis_test_suite_config_starts(servers, tmp_path, kind):
         # keyspace events, the latency monitor.
         assert c.call("DEBUG", "SLEEP", "0") == b"OK"
         assert c.call("CONFIG", "SET", "dir", str(server.workdir)) == b"OK"
-        assert c.call("LATENCY", "LATEST") == []
+        # (threshold 1 ms: a slow machine may have logged an event already)
+        assert isinstance(c.call("LATENCY", "LATEST"), list)
     assert "refused" not in server.log_text().lower()
 
 
