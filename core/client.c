@@ -173,16 +173,41 @@ client *client_create_master(server *s, const char *addr, int dbid) {
 
 int client_db_index(const client *c) { return (int)(c->db - c->srv->dbs); }
 
+/* The first error line of a reply (printable, into err): the reply itself,
+ * or one inside EXEC's array. Only called when the command did reply an
+ * error, so the line found is that error (a bulk string holding "\r\n-"
+ * before it could only blur the text, not invent a failure). */
+static void copy_first_error(const char *r, size_t len, char *err, size_t errlen) {
+    size_t at = 0;
+    if (!len || r[0] != '-') {
+        const char *p = NULL;
+        for (size_t i = 0; i + 2 < len; i++)
+            if (r[i] == '\r' && r[i + 1] == '\n' && r[i + 2] == '-') {
+                p = r + i + 2;
+                break;
+            }
+        if (!p) {
+            snprintf(err, errlen, "(error)");
+            return;
+        }
+        at = (size_t)(p - r);
+    }
+    const char *end = memchr(r + at, '\r', len - at);
+    size_t n = end ? (size_t)(end - (r + at)) : len - at;
+    log_repr(err, errlen, r + at + 1, n ? n - 1 : 0);
+}
+
 int client_run_master_command(client *c, dstr *argv, int argc, char *err, size_t errlen) {
     server *s = c->srv;
     client_set_argv(c, argv, argc);
     client *prev = s->current_client;
+    long long errors_before = s->stat_total_error_replies;
     s->current_client = c; /* db.c: the master's commands see expired keys */
     process_command(c);
     s->current_client = prev;
     if (errlen) err[0] = '\0';
-    if (errlen && dstr_len(c->reply) && c->reply[0] == '-')
-        log_repr(err, errlen, c->reply + 1, dstr_len(c->reply) - 3);
+    if (errlen && s->stat_total_error_replies > errors_before)
+        copy_first_error(c->reply, dstr_len(c->reply), err, errlen);
     dstr_clear(c->reply);
     client_reset_argv(c);
     return (c->flags & CLIENT_MULTI) != 0;
