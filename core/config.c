@@ -120,6 +120,8 @@ const cfg_entry config_table[] = {
     {"latency-tracking", NULL, K_BOOL, OFF(latency_tracking), "yes", 0, 0, NULL, 0, NULL, NULL},
     {"latency-tracking-info-percentiles", NULL, K_CUSTOM, 0, "50 99 99.9", 0, 0, NULL, F_QUOTED,
      config_set_percentiles, config_get_percentiles},
+    {"tracking-table-max-keys", NULL, K_LL, OFF(tracking_table_max_keys), "1000000", 0,
+     LONG_MAX, NULL, 0, NULL, NULL},
     {"repl-io-threads", NULL, K_INT, OFF(repl_io_threads), "1", 1, 8, NULL, F_IMMUTABLE, NULL,
      NULL},
     {"repl-backlog-size", NULL, K_MEM, OFF(repl_backlog_size), "1mb", 1, LLONG_MAX, NULL, 0,

@@ -83,6 +83,7 @@ typedef struct config {
     int latency_tracking;                /* per-command latency histograms */
     double latency_percentiles[CONFIG_MAX_PERCENTILES]; /* INFO latencystats */
     int nlatency_percentiles;
+    long long tracking_table_max_keys; /* 0 = no limit */
     /* replication (used by repl/; here so CONFIG sees one table) */
     int repl_io_threads;
     long long repl_backlog_size;

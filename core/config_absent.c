@@ -111,7 +111,6 @@ static const absent_directive table[] = {
     {"stream-node-max-bytes", NULL, "4096", A_ANY, 0, NULL},
     {"stream-node-max-entries", NULL, "100", A_INT, 0, NULL},
     {"hll-sparse-max-bytes", NULL, "3000", A_ANY, 0, NULL},
-    {"tracking-table-max-keys", NULL, "1000000", A_INT, 0, NULL},
     /* scripting, modules, ACL */
     {"lua-time-limit", NULL, "5000", A_INT, 0, NULL},
     {"busy-reply-threshold", NULL, "5000", A_INT, 0, NULL},

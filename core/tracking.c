@@ -37,6 +37,7 @@ struct tracking_state {
     dict *table;   /* dstr key -> id_set* */
     dict *clients; /* id -> client*, every client with tracking on */
     long long items;
+    int limit_misses; /* passes in a row that ended over tracking-table-max-keys */
     bcast_prefix **prefixes;
     int nprefixes, capprefixes;
 };
@@ -194,14 +195,10 @@ static void bcast_note_key(struct tracking_state *t, const dstr key, uint64_t mo
     }
 }
 
-void tracking_invalidate_key(server *s, const dstr key) {
+/* Tell the clients that read the key in de (unlinked from the table), and
+ * forget it. */
+static void invalidate_entry(server *s, dict_entry *de, const client *modifier) {
     struct tracking_state *t = s->tracking;
-    if (!t) return;
-    client *modifier = s->current_client;
-    if (t->nprefixes) bcast_note_key(t, key, modifier ? modifier->id : 0);
-    if (dict_size(t->table) == 0) return;
-    dict_entry *de = dict_unlink(t->table, key);
-    if (!de) return;
     id_set *set = de->v.val;
     for (int i = 0; i < set->n; i++) {
         client *c = tracking_client(t, set->ids[i]);
@@ -212,6 +209,39 @@ void tracking_invalidate_key(server *s, const dstr key) {
     }
     t->items -= set->n;
     dict_free_unlinked(t->table, de);
+}
+
+void tracking_invalidate_key(server *s, const dstr key) {
+    struct tracking_state *t = s->tracking;
+    if (!t) return;
+    client *modifier = s->current_client;
+    if (t->nprefixes) bcast_note_key(t, key, modifier ? modifier->id : 0);
+    if (dict_size(t->table) == 0) return;
+    dict_entry *de = dict_unlink(t->table, key);
+    if (de) invalidate_entry(s, de, modifier);
+}
+
+/* Redis's trackingLimitUsedSlots: over tracking-table-max-keys, random
+ * keys are invalidated as if they changed, 100 a pass, and 100 more for
+ * each pass in a row that could not get under the limit. */
+static void limit_table(server *s) {
+    struct tracking_state *t = s->tracking;
+    long long max = s->cfg.tracking_table_max_keys;
+    if (max == 0 || (long long)dict_size(t->table) <= max) {
+        t->limit_misses = 0;
+        return;
+    }
+    for (int effort = 100 * (t->limit_misses + 1); effort > 0; effort--) {
+        dict_entry *de = dict_random_entry(t->table);
+        if (!de) break;
+        de = dict_unlink(t->table, de->key);
+        invalidate_entry(s, de, NULL);
+        if ((long long)dict_size(t->table) <= max) {
+            t->limit_misses = 0;
+            return;
+        }
+    }
+    t->limit_misses++;
 }
 
 void tracking_invalidate_all(server *s) {
@@ -229,6 +259,7 @@ void tracking_invalidate_all(server *s) {
 void tracking_before_sleep(server *s) {
     struct tracking_state *t = s->tracking;
     if (!t) return;
+    limit_table(s);
     for (int i = 0; i < t->nprefixes; i++) {
         bcast_prefix *p = t->prefixes[i];
         if (!p->nkeys) continue;

@@ -162,3 +162,27 @@ def test_tracking_client_gone_leaves_nothing_behind(servers):
         assert w.call("SET", "k", "v") == b"OK"
         assert b"tracking_total_keys:0" in w.call("INFO", "stats")
     assert pubsub_messages(sub) == b""
+
+
+def test_tracking_table_max_keys_evicts_with_invalidations(servers):
+    """Past tracking-table-max-keys, keys are forgotten at random and their
+    clients told, as if the keys had changed."""
+    rm = servers.ringmaster()
+    sub = rm.raw()
+    sid = sub.call("CLIENT", "ID")
+    sub.call("SUBSCRIBE", "__redis__:invalidate")
+    t = rm.raw()
+    assert t.call("CONFIG", "GET", "tracking-table-max-keys") == [b"tracking-table-max-keys",
+                                                                   b"1000000"]
+    t.call("CONFIG", "SET", "tracking-table-max-keys", "5")
+    t.call("CLIENT", "TRACKING", "on", "REDIRECT", str(sid))
+    for i in range(20):
+        t.call("GET", "key:%d" % i)
+    t.call("PING")  # a few more passes of the event loop
+    with rm.raw() as w:
+        stats = w.call("INFO", "stats").decode()
+    assert "tracking_total_keys:5\r\n" in stats, stats
+    got = pubsub_messages(sub)
+    assert got.count(b"__redis__:invalidate") == 15
+    t.close()
+    sub.close()
