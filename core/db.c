@@ -91,7 +91,9 @@ int db_key_is_expired(db *d, const dstr key) {
 
 static void delete_expired(server *s, db *d, const dstr key) {
     dstr k = dstr_dup(key);
+    long long start = util_mono_us();
     db_delete(s, d, k);
+    latency_add_sample_if_needed(s, "expire-del", (util_mono_us() - start) / 1000);
     notify_event(s, NOTIFY_EXPIRED, "expired", k, d->id);
     s->stat_expiredkeys++;
     dstr argv[2] = {dstr_from("DEL"), k};

@@ -3,7 +3,7 @@
  * INFO latencystats).
  *
  * The monitor: an event (a named kind of operation: "command",
- * "fast-command", "expire-cycle", "fork") that took at least
+ * "fast-command", "expire-cycle", "expire-del", "fork") that took at least
  * latency-monitor-threshold milliseconds is recorded in that event's time
  * series, one sample per second (the worst of that second) in a ring of
  * the last 160 seconds that had one, with the worst ever seen.
