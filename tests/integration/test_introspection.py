@@ -406,3 +406,24 @@ def test_errorstats_and_commandstats_match_redis(pair):
             got.append((errors, stats, cmdstats))
     assert got[0] == got[1]
     assert "errorstat_WRONGTYPE:count=1" in got[0][0]
+
+
+def test_slowlog_blocked_commands_match_redis(pair):
+    """A blocking command is logged once, when it is served (after the
+    command that served it); one that times out is not logged."""
+    got = []
+    for server in pair:
+        with server.raw() as a, server.raw() as b:
+            a.call("CONFIG", "SET", "slowlog-log-slower-than", "0")
+            a.call("DEL", "q")
+            a.call("SLOWLOG", "RESET")
+            b.send_command("BLPOP", "q", "0")
+            time.sleep(0.1 * rmtest.SLOWDOWN)
+            a.call("LPUSH", "q", "x")
+            assert b.read_reply()[1] == [b"q", b"x"]
+            assert b.call("BLPOP", "q", "0.05") is None
+            shaped = slowlog_entries(a)
+            a.call("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+            got.append(shaped)
+    assert got[0] == got[1]
+    assert [argv[0] for _, argv, _ in got[0]] == [b"BLPOP", b"LPUSH", b"SLOWLOG"]
