@@ -171,7 +171,7 @@ def normalise_monitor(data, master_port=None):
     return out
 
 
-def monitor_session(server, commands, settle=0.3):
+def monitor_session(server, commands, settle=2.0):
     """What a MONITOR client receives while another client runs `commands`."""
     with server.raw() as mon, server.raw() as c:
         assert mon.call_raw("MONITOR") == b"+OK\r\n"
@@ -222,7 +222,7 @@ def test_monitor_client_rules_match_redis(pair, script):
             for cmd in script:
                 c.send_command(*cmd)
             c.send_command("PING", "done")
-            got, _ = rmtest.read_until_closed_or_quiet(c.sock, until=b"done\r\n")
+            got, _ = rmtest.read_until_closed_or_quiet(c.sock, quiet=2.0, until=b"done\r\n")
             replies.append(normalise_monitor(c.pending() + got))
     assert replies[0] == replies[1]
 
@@ -271,7 +271,8 @@ def test_replica_monitor_shows_its_masters_stream(servers):
         c.call("SET", "last", "x")
     got = []
     for m in monitors:
-        data, _ = rmtest.read_until_closed_or_quiet(m.sock, until=b'"last" "x"\r\n')
+        data, _ = rmtest.read_until_closed_or_quiet(m.sock, quiet=2.0,
+                                                    until=b'"last" "x"\r\n')
         got.append(normalise_monitor(m.pending() + data, master.port))
         m.close()
     assert got[0] == got[1]
