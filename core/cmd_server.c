@@ -10,6 +10,8 @@
 #include "core/lazyfree.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/monitor.h"
+#include "core/tracking.h"
 #include "core/multi.h"
 #include "core/persist.h"
 #include "core/pubsub.h"
@@ -402,6 +404,8 @@ void cmd_quit(client *c) {
 }
 
 void cmd_reset(client *c) {
+    monitor_remove(c);
+    tracking_disable(c);
     multi_discard(c);
     db_unwatch_all(c);
     c->db = &c->srv->dbs[0];

@@ -164,6 +164,9 @@ int check_string_length(client *c, long long size, long long append);
 void server_dirty(client *c, long long n);
 void commands_register_table(command *table);
 void command_reply_info(client *c, const command *cmd);
+/* Whether argument j is a secret (AUTH's, HELLO's AUTH) that SLOWLOG and
+ * MONITOR replace with "(redacted)". */
+int command_arg_redacted(const command *cmd, dstr *argv, int argc, int j);
 const command *command_find(server *s, const char *name);
 
 #endif

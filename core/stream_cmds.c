@@ -422,9 +422,9 @@ void cmd_xinfo_help(client *c);
 #define D CMD_DENYOOM
 #define F CMD_FAST
 #define B CMD_BLOCKING
-#define CMD(n, p, a, f, fk, lk, st) {n, p, a, f, fk, lk, st, NULL, 0, 0, 0, 0, NULL}
-#define CMDS(n, a, f, subs) {n, NULL, a, f, 0, 0, 0, subs, 0, 0, 0, 0, NULL}
-#define END {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL}
+#define CMD(n, p, a, f, fk, lk, st) COMMAND_ROW(n, p, a, f, fk, lk, st)
+#define CMDS(n, a, f, subs) COMMAND_WITH_SUBS(n, a, f, subs)
+#define END COMMAND_END
 
 static command xgroup_subs[] = {
     CMD("xgroup|create", cmd_xgroup_create, -5, W | D, 2, 2, 1),

@@ -504,7 +504,7 @@ static void cmd_hrandfield(client *c) {
 #define R CMD_READONLY
 #define D CMD_DENYOOM
 #define F CMD_FAST
-#define CMD(n, p, a, f) {n, p, a, f, 1, 1, 1, NULL, 0, 0, 0, 0, NULL}
+#define CMD(n, p, a, f) COMMAND_ROW(n, p, a, f, 1, 1, 1)
 
 static command hash_commands[] = {
     CMD("hset", cmd_hset, -4, W | D | F),
@@ -523,7 +523,7 @@ static command hash_commands[] = {
     CMD("hexists", cmd_hexists, 3, R | F),
     CMD("hrandfield", cmd_hrandfield, -2, R),
     CMD("hscan", cmd_hscan, -3, R),
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
 void t_hash_register(void) {

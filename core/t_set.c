@@ -745,7 +745,7 @@ static void cmd_sscan(client *c) {
 #define R CMD_READONLY
 #define D CMD_DENYOOM
 #define F CMD_FAST
-#define CMD(n, p, a, f, fk, lk, ks) {n, p, a, f, fk, lk, ks, NULL, 0, 0, 0, 0, NULL}
+#define CMD(n, p, a, f, fk, lk, ks) COMMAND_ROW(n, p, a, f, fk, lk, ks)
 
 static command set_commands[] = {
     CMD("sadd", cmd_sadd, -3, W | D | F, 1, 1, 1),
@@ -765,7 +765,7 @@ static command set_commands[] = {
     CMD("sdiff", cmd_sdiff, -2, R, 1, -1, 1),
     CMD("sdiffstore", cmd_sdiffstore, -3, W | D, 1, -1, 1),
     CMD("sscan", cmd_sscan, -3, R, 1, 1, 1),
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
 void t_set_register(void) {

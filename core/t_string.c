@@ -202,8 +202,7 @@ void cmd_getset(client *c) {
     db_set(c->srv, c->db, c->argv[1], value_from_arg(c, 2), 0);
     notify_event(c->srv, NOTIFY_STRING, "set", c->argv[1], c->db->id);
     server_dirty(c, 1);
-    dstr_free(c->argv[0]);
-    c->argv[0] = dstr_from("SET");
+    client_replace_arg(c, 0, dstr_from("SET"));
 }
 
 void cmd_getdel(client *c) {
