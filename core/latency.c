@@ -489,7 +489,7 @@ void cmd_latency_doctor(client *c) {
 static void reply_histogram(client *c, const command *cmd) {
     const struct latency_hist *h = cmd->latency;
     reply_bulk_cstr(c, cmd->name);
-    reply_array(c, 4);
+    reply_map(c, 2);
     reply_bulk_cstr(c, "calls");
     reply_int(c, h->total);
     reply_bulk_cstr(c, "histogram_usec");
@@ -507,7 +507,7 @@ static void reply_histogram(client *c, const command *cmd) {
         }
         if (at >= HIST_BUCKETS - 1 || level >= HIST_MAX_NS) break;
     }
-    reply_set_deferred_len(c, handle, 2LL * pairs);
+    reply_set_deferred_map(c, handle, pairs);
 }
 
 /* Every command and subcommand with a histogram, in the command table's
@@ -551,7 +551,7 @@ void cmd_latency_histogram(client *c) {
             if (cmd && cmd->latency) visit_reply(&hr, cmd);
         }
     }
-    reply_set_deferred_len(c, handle, 2LL * hr.n);
+    reply_set_deferred_map(c, handle, hr.n);
 }
 
 struct info_ctx {

@@ -517,7 +517,7 @@ void cmd_client_trackinginfo(client *c) {
         {CLIENT_TRACKING_NOLOOP, 0, "noloop"},
         {CLIENT_TRACKING_BROKEN_REDIR, 0, "broken_redirect"},
     };
-    reply_array(c, 6);
+    reply_map(c, 3);
     reply_bulk_cstr(c, "flags");
     size_t handle = reply_defer_len(c);
     int n = 1;
@@ -528,7 +528,7 @@ void cmd_client_trackinginfo(client *c) {
         reply_bulk_cstr(c, shown[i].name);
         n++;
     }
-    reply_set_deferred_len(c, handle, n);
+    reply_set_deferred_set(c, handle, n);
     reply_bulk_cstr(c, "redirect");
     reply_int(c, (c->flags & CLIENT_TRACKING) ? (long long)c->tracking_redirect : -1);
     reply_bulk_cstr(c, "prefixes");

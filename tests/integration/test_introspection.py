@@ -340,8 +340,9 @@ def test_latency_monitor_matches_redis(servers):
         doctor = re.sub(r"\d+ latency spikes \(average \d+ms, mean deviation \d+ms",
                         "N latency spikes (A, D", doctor)
         graph = c.call("LATENCY", "GRAPH", "command").decode().split("\n")
-        # The labels (how long ago each sample was) depend on timing.
-        got.append((last, worst, doctor, graph[:2], len(graph)))
+        # The labels (how long ago each sample was) depend on timing, and a
+        # loaded machine may oversleep DEBUG SLEEP by a millisecond or two.
+        got.append((last // 10, worst // 10, doctor, graph[:2], len(graph)))
         assert c.call("LATENCY", "RESET") == 1
         assert c.call("LATENCY", "LATEST") == []
         c.close()

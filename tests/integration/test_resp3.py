@@ -190,6 +190,9 @@ SHAPED = [
     ("XINFO", "CONSUMERS", "st", "g"), ("XPENDING", "st", "g"),
     ("PUBSUB", "NUMSUB", "a"), ("PUBSUB", "SHARDNUMSUB", "a"), ("PUBSUB", "NUMPAT"),
     ("COMMAND", "COUNT"), ("CONFIG", "GET", "save"), ("OBJECT", "HELP"),
+    ("SLOWLOG", "GET"), ("SLOWLOG", "LEN"), ("LATENCY", "LATEST"), ("LATENCY", "HISTOGRAM", "set"),
+    ("CLIENT", "TRACKINGINFO"), ("CLIENT", "TRACKING", "on", "BCAST"), ("CLIENT", "TRACKINGINFO"),
+    ("CLIENT", "GETREDIR"),
 ]
 
 
