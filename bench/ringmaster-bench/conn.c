@@ -296,9 +296,13 @@ static ssize_t write_some(rmb_conn *c) {
 
 int rmb_conn_flush(rmb_conn *c) {
     if (!rmb_conn_unsent(c)) return 1;
-    ssize_t n = write_some(c);
-    if (n < 0) return -1;
-    c->out_pos += (size_t)n;
+    /* SSL_write in partial-write mode returns after each record: go on
+     * until the socket is full, as one plain write() does. */
+    ssize_t n;
+    do {
+        if ((n = write_some(c)) < 0) return -1;
+        c->out_pos += (size_t)n;
+    } while (c->ssl && n > 0 && c->out_pos < c->out_len);
     if (c->out_pos == c->out_len) {
         c->out_pos = c->out_len = 0;
         return 1;

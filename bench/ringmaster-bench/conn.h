@@ -26,7 +26,13 @@
  *     whatever poll said;
  *   - SSL_MODE_ENABLE_PARTIAL_WRITE and ACCEPT_MOVING_WRITE_BUFFER let a
  *     write that blocked be retried on an output buffer that has grown
- *     (appends only add at the end, so the bytes OpenSSL saw stay first).
+ *     (appends only add at the end, so the bytes OpenSSL saw stay first);
+ *     as SSL_write then returns after each record, a flush calls it until
+ *     the socket is full, which is what one plain write() does;
+ *   - a server that refuses the client after the handshake (TLS 1.3 and a
+ *     missing client certificate) sends an alert and closes: the write
+ *     that meets the reset reads once more, so the error is the alert's
+ *     ("tlsv13 alert certificate required"), not "Connection reset".
  *
  * As redis-cli does, the server's certificate chain is verified against
  * --cacert/--cacertdir (or the system's roots); the host name is not
