@@ -136,11 +136,17 @@ static int connect_addr(rmb_conn *c, const struct addrinfo *ai) {
     return 0;
 }
 
+/* IPv4 addresses first, IPv6 when the name has none: what hiredis does,
+ * so "localhost" means 127.0.0.1 as it did. */
 static int connect_tcp(rmb_conn *c, const rmb_addr *a) {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res, *ai;
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res, *ai;
     char port[16];
     snprintf(port, sizeof(port), "%d", a->port);
     int rc = getaddrinfo(a->host, port, &hints, &res);
+    if (rc) {
+        hints.ai_family = AF_INET6;
+        rc = getaddrinfo(a->host, port, &hints, &res);
+    }
     if (rc) return snprintf(c->err, sizeof(c->err), "%s", gai_strerror(rc)), -1;
     for (ai = res; ai; ai = ai->ai_next) {
         if (connect_addr(c, ai) == 0) break;
