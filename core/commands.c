@@ -122,6 +122,31 @@ static command command_table[] = {
     CMD("getrange", cmd_getrange, 4, R, 1, 1, 1),
     CMD("substr", cmd_getrange, 4, R, 1, 1, 1),
     CMD("setrange", cmd_setrange, 4, W | D, 1, 1, 1),
+    /* bitmaps */
+    CMD("setbit", cmd_setbit, 4, W | D, 1, 1, 1),
+    CMD("getbit", cmd_getbit, 3, R | F, 1, 1, 1),
+    CMD("bitcount", cmd_bitcount, -2, R, 1, 1, 1),
+    CMD("bitpos", cmd_bitpos, -3, R, 1, 1, 1),
+    CMD("bitop", cmd_bitop, -4, W | D, 2, -1, 1),
+    CMD("bitfield", cmd_bitfield, -2, W | D, 1, 1, 1),
+    CMD("bitfield_ro", cmd_bitfield_ro, -2, R | F, 1, 1, 1),
+    /* HyperLogLog */
+    CMD("pfadd", cmd_pfadd, -2, W | D | F, 1, 1, 1),
+    CMD("pfcount", cmd_pfcount, -2, R, 1, -1, 1),
+    CMD("pfmerge", cmd_pfmerge, -2, W | D, 1, -1, 1),
+    CMD("pfdebug", cmd_pfdebug, 3, W | D | A, 2, 2, 1),
+    CMD("pfselftest", cmd_pfselftest, 1, A, 0, 0, 0),
+    /* geo */
+    CMD("geoadd", cmd_geoadd, -5, W | D, 1, 1, 1),
+    CMD("geodist", cmd_geodist, -4, R, 1, 1, 1),
+    CMD("geohash", cmd_geohash, -2, R, 1, 1, 1),
+    CMD("geopos", cmd_geopos, -2, R, 1, 1, 1),
+    CMD("georadius", cmd_georadius, -6, W | D | CMD_MOVABLE_KEYS, 1, 1, 1),
+    CMD("georadius_ro", cmd_georadius_ro, -6, R, 1, 1, 1),
+    CMD("georadiusbymember", cmd_georadiusbymember, -5, W | D | CMD_MOVABLE_KEYS, 1, 1, 1),
+    CMD("georadiusbymember_ro", cmd_georadiusbymember_ro, -5, R, 1, 1, 1),
+    CMD("geosearch", cmd_geosearch, -7, R, 1, 1, 1),
+    CMD("geosearchstore", cmd_geosearchstore, -8, W | D, 1, 2, 1),
     /* keys */
     CMD("del", cmd_del, -2, W, 1, -1, 1),
     CMD("unlink", cmd_unlink, -2, W | F, 1, -1, 1),
@@ -396,7 +421,7 @@ void call_command(client *c, const command *cmd) {
     util_clock_freeze();
     long long start = util_elapsed_us();
     c->cmd = cmd;
-    c->flags &= ~(uint32_t)CLIENT_FORCE_PROPAGATE;
+    c->flags &= ~(uint32_t)(CLIENT_FORCE_PROPAGATE | CLIENT_PREVENT_PROPAGATE);
     s->call_depth++;
     cmd->proc(c);
     s->call_depth--;
@@ -408,8 +433,9 @@ void call_command(client *c, const command *cmd) {
     s->stat_numcommands++;
     c->lastcmd = cmd;
     int forced = (c->flags & CLIENT_FORCE_PROPAGATE) != 0;
-    c->flags &= ~(uint32_t)CLIENT_FORCE_PROPAGATE;
-    if ((s->dirty != dirty_before || forced) && cmd->proc != cmd_exec && c->argc > 0)
+    int prevented = (c->flags & CLIENT_PREVENT_PROPAGATE) != 0;
+    c->flags &= ~(uint32_t)(CLIENT_FORCE_PROPAGATE | CLIENT_PREVENT_PROPAGATE);
+    if ((s->dirty != dirty_before || forced) && !prevented && cmd->proc != cmd_exec && c->argc > 0)
         propagate_add(s, c->db->id, c->argv, c->argc);
     if (s->call_depth == 0) propagate_flush(s);
 }
@@ -499,15 +525,17 @@ void command_reply_info(client *c, const command *cmd) {
     int nflags = 0;
     for (int i = 0; i < 15; i++)
         if (shown & (1u << i)) nflags++;
-    reply_array(c, nflags);
+    reply_set(c, nflags);
     for (int i = 0; i < 15; i++)
         if (shown & (1u << i)) reply_status(c, flag_names[i]);
     reply_int(c, cmd->first_key);
     reply_int(c, cmd->last_key);
     reply_int(c, cmd->key_step);
-    reply_array(c, 0); /* ACL categories */
-    reply_array(c, 0); /* tips */
-    reply_array(c, 0); /* key specs */
+    /* Sets in RESP3, as Redis 7.0 sends them; left empty here (no ACL
+     * categories, tips or key specs are recorded). */
+    reply_set(c, 0); /* ACL categories */
+    reply_set(c, 0); /* tips */
+    reply_set(c, 0); /* key specs */
     int nsubs = 0;
     if (cmd->subcommands)
         for (const command *sub = cmd->subcommands; sub->name; sub++) nsubs++;

@@ -26,6 +26,37 @@ void cmd_decrby(client *c);
 void cmd_incrbyfloat(client *c);
 void cmd_getrange(client *c);
 void cmd_setrange(client *c);
+/* Make the string value `o` of `key` a raw dstr that may be modified in
+ * place (Redis's dbUnshareStringValue); returns the value now stored. */
+obj *string_unshare_raw(client *c, obj *o, const dstr key);
+
+/* t_bitmap.c */
+void cmd_setbit(client *c);
+void cmd_getbit(client *c);
+void cmd_bitcount(client *c);
+void cmd_bitpos(client *c);
+void cmd_bitop(client *c);
+void cmd_bitfield(client *c);
+void cmd_bitfield_ro(client *c);
+
+/* t_hll.c */
+void cmd_pfadd(client *c);
+void cmd_pfcount(client *c);
+void cmd_pfmerge(client *c);
+void cmd_pfdebug(client *c);
+void cmd_pfselftest(client *c);
+
+/* t_geo.c */
+void cmd_geoadd(client *c);
+void cmd_geodist(client *c);
+void cmd_geohash(client *c);
+void cmd_geopos(client *c);
+void cmd_georadius(client *c);
+void cmd_georadius_ro(client *c);
+void cmd_georadiusbymember(client *c);
+void cmd_georadiusbymember_ro(client *c);
+void cmd_geosearch(client *c);
+void cmd_geosearchstore(client *c);
 
 /* cmd_keys.c */
 void cmd_del(client *c);

@@ -61,7 +61,7 @@ static const cfg_enum diskless_load_enum[] = {
 
 const cfg_entry config_table[] = {
     {"bind", NULL, K_CUSTOM, 0, "* -::*", 0, 0, NULL, F_IMMUTABLE, config_set_bind, config_get_bind},
-    {"port", NULL, K_INT, OFF(port), "6379", 0, 65535, NULL, F_IMMUTABLE, NULL, NULL},
+    {"port", NULL, K_INT, OFF(port), "6379", 0, 65535, NULL, 0, NULL, NULL},
     {"unixsocket", NULL, K_STR, OFF(unixsocket), NULL, 0, 0, NULL, F_IMMUTABLE | F_CSTR, NULL,
      NULL},
     {"unixsocketperm", NULL, K_CUSTOM, 0, "0", 0, 0, NULL, F_IMMUTABLE, config_set_sockperm,
@@ -161,6 +161,12 @@ const cfg_entry config_table[] = {
      OFF(zset_max_listpack_entries), "128", 0, LLONG_MAX, NULL, 0, NULL, NULL},
     {"zset-max-listpack-value", "zset-max-ziplist-value", K_LL, OFF(zset_max_listpack_value),
      "64", 0, LLONG_MAX, NULL, 0, NULL, NULL},
+    {"hll-sparse-max-bytes", NULL, K_MEM, OFF(hll_sparse_max_bytes), "3000", 0, LONG_MAX, NULL,
+     0, NULL, NULL},
+    {"stream-node-max-bytes", NULL, K_MEM, OFF(stream_node_max_bytes), "4kb", 0, LLONG_MAX,
+     NULL, 0, NULL, NULL},
+    {"stream-node-max-entries", NULL, K_LL, OFF(stream_node_max_entries), "100", 0, LLONG_MAX,
+     NULL, 0, NULL, NULL},
     {"lazyfree-lazy-user-del", NULL, K_BOOL, OFF(lazyfree_lazy_user_del), "no", 0, 0, NULL, 0,
      NULL, NULL},
     {"lazyfree-lazy-user-flush", NULL, K_BOOL, OFF(lazyfree_lazy_user_flush), "no", 0, 0, NULL,
@@ -169,11 +175,11 @@ const cfg_entry config_table[] = {
      config_set_notify, config_get_notify},
     {"replica-lazy-flush", "slave-lazy-flush", K_BOOL, OFF(replica_lazy_flush), "no", 0, 0, NULL,
      0, NULL, NULL},
-    /* TLS. tls-port opens its listeners at startup, so it is immutable here
-     * (Redis 7.0 can change it at run time). A change to any other, but
-     * tls-auth-clients (read per connection), rebuilds the contexts
-     * (server.c); tls-replication is read at each connection to a master. */
-    {"tls-port", NULL, K_INT, OFF(tls_port), "0", 0, 65535, NULL, F_IMMUTABLE, NULL, NULL},
+    /* TLS. A change to tls-port moves its listeners (server.c, as port);
+     * to any other, but tls-auth-clients (read per connection), it rebuilds
+     * the contexts; tls-replication is read at each connection to a
+     * master. */
+    {"tls-port", NULL, K_INT, OFF(tls_port), "0", 0, 65535, NULL, 0, NULL, NULL},
     {"tls-cert-file", NULL, K_STR, OFF(tls_cert_file), NULL, 0, 0, NULL, F_CSTR, NULL, NULL},
     {"tls-key-file", NULL, K_STR, OFF(tls_key_file), NULL, 0, 0, NULL, F_CSTR, NULL, NULL},
     {"tls-key-file-pass", NULL, K_STR, OFF(tls_key_file_pass), NULL, 0, 0, NULL, 0, NULL, NULL},

@@ -106,6 +106,9 @@ typedef struct config {
     long long set_max_intset_entries;
     long long zset_max_listpack_entries;
     long long zset_max_listpack_value;
+    long long hll_sparse_max_bytes; /* a sparse HyperLogLog's largest size */
+    long long stream_node_max_bytes;
+    long long stream_node_max_entries;
     int lazyfree_lazy_user_del;   /* DEL frees like UNLINK */
     int lazyfree_lazy_user_flush; /* FLUSHALL/FLUSHDB without SYNC free like ASYNC */
     int notify_keyspace_events; /* the NOTIFY_* classes sent (core/notify.h) */

@@ -116,10 +116,7 @@ static const absent_directive table[] = {
     {"oom-score-adj", NULL, "no", A_ENUM, 0, "no, yes, relative, absolute"},
     {"oom-score-adj-values", NULL, "0 200 800", A_ANY, 0, NULL},
     {"disable-thp", NULL, "yes", A_BOOL, I, NULL},
-    /* data types without an implementation */
-    {"stream-node-max-bytes", NULL, "4096", A_ANY, 0, NULL},
-    {"stream-node-max-entries", NULL, "100", A_INT, 0, NULL},
-    {"hll-sparse-max-bytes", NULL, "3000", A_ANY, 0, NULL},
+    /* client-side caching (no CLIENT TRACKING) */
     {"tracking-table-max-keys", NULL, "1000000", A_INT, 0, NULL},
     /* scripting, modules, ACL */
     {"lua-time-limit", NULL, "5000", A_INT, 0, NULL},

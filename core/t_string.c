@@ -143,7 +143,7 @@ static void set_generic(client *c, int flags, int key_idx, int val_idx, int expi
     if (((flags & SET_NX) && found) || ((flags & SET_XX) && !found)) {
         if (!(flags & SET_GET)) {
             if (abort_reply)
-                reply_raw(c, abort_reply, strlen(abort_reply));
+                reply_canned(c, abort_reply);
             else
                 reply_null(c);
         }
@@ -292,8 +292,7 @@ static void mset_generic(client *c, int nx) {
 void cmd_mset(client *c) { mset_generic(c, 0); }
 void cmd_msetnx(client *c) { mset_generic(c, 1); }
 
-/* Make the string value of `key` a raw dstr we may modify in place. */
-static obj *unshare_raw(client *c, obj *o, const dstr key) {
+obj *string_unshare_raw(client *c, obj *o, const dstr key) {
     if (o->enc == ENC_RAW) return o;
     char buf[32];
     size_t len;
@@ -315,7 +314,7 @@ void cmd_append(client *c) {
         if (not_string(c, o)) return;
         size_t add = dstr_len(c->argv[2]);
         if (check_string_length(c, (long long)obj_string_len(o), (long long)add) < 0) return;
-        o = unshare_raw(c, o, c->argv[1]);
+        o = string_unshare_raw(c, o, c->argv[1]);
         o->ptr = dstr_cat(o->ptr, c->argv[2], add);
         total = dstr_len(o->ptr);
         db_signal_modified(s, c->db, c->argv[1]);
@@ -474,7 +473,7 @@ void cmd_setrange(client *c) {
             return;
         }
         if (check_string_length(c, offset, (long long)vlen) < 0) return;
-        o = unshare_raw(c, o, c->argv[1]);
+        o = string_unshare_raw(c, o, c->argv[1]);
     }
     o->ptr = dstr_grow_zero(o->ptr, (size_t)offset + vlen);
     memcpy(o->ptr + offset, value, vlen);

@@ -413,13 +413,15 @@ def test_hello_before_auth_like_redis(servers):
             assert ra == rb, "%r: ringmaster %r, redis %r" % (args, ra, rb)
 
 
-def test_hello_3_after_auth_asks_for_resp2(servers):
-    """RESP3 is not implemented: HELLO 3 gets NOPROTO once Redis 7.0's own
-    checks pass, and the client can go on in RESP2."""
+def test_hello_3_with_auth_switches_protocol(servers):
+    """HELLO 3 AUTH authenticates and answers in RESP3 at once (a map);
+    HELLO 2 goes back to RESP2's flat array."""
     rm = servers.ringmaster("--requirepass", "pw", password="pw")
     with RespConn(rm.port) as c:
-        assert c.call("HELLO", "3", "AUTH", "default", "pw") == RespError(
-            "NOPROTO unsupported protocol version")
+        c.send_command("HELLO", "3", "AUTH", "default", "pw")
+        raw = c.read_reply()[0]
+        assert raw.startswith(b"%7\r\n"), raw
+        assert b"$5\r\nproto\r\n:3\r\n" in raw, raw
         reply = c.call("HELLO", "2")
         assert isinstance(reply, list) and reply[5] == 2, reply
 
