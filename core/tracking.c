@@ -114,20 +114,37 @@ static client *tracking_client(const struct tracking_state *t, uint64_t id) {
 
 /* ---- sending ---- */
 
-/* One invalidation for c: keys[0..nkeys), or every key when nkeys < 0. In
- * RESP2 it can only go to a redirection that is in Pub/Sub mode; a
- * redirection that went away marks c (TRACKINGINFO's broken_redirect). */
+/* One invalidation for c: keys[0..nkeys), or every key when nkeys < 0.
+ * A RESP3 client (or RESP3 redirection) gets push data
+ * (["invalidate", keys]); in RESP2 it can only go to a redirection that is
+ * in Pub/Sub mode, as a message on __redis__:invalidate. A redirection that
+ * went away marks c (TRACKINGINFO's broken_redirect) and tells a RESP3 c
+ * ("tracking-redir-broken"). */
 static void send_invalidation(server *s, client *c, dstr *keys, int nkeys) {
-    if (!c->tracking_redirect) return;
-    client *target = server_find_client(s, c->tracking_redirect);
-    if (!target) {
-        c->flags |= CLIENT_TRACKING_BROKEN_REDIR;
-        return;
+    client *target = c;
+    if (c->tracking_redirect) {
+        target = server_find_client(s, c->tracking_redirect);
+        if (!target) {
+            c->flags |= CLIENT_TRACKING_BROKEN_REDIR;
+            if (c->resp == 3) {
+                dstr m = dstr_catfmt(dstr_empty(), ">2\r\n$21\r\ntracking-redir-broken\r\n:%llu\r\n",
+                                     (unsigned long long)c->tracking_redirect);
+                reply_raw(c, m, dstr_len(m));
+                dstr_free(m);
+            }
+            return;
+        }
     }
-    if (!(target->flags & CLIENT_PUBSUB)) return;
-    dstr m = dstr_cats(dstr_empty(), "*3\r\n$7\r\nmessage\r\n$20\r\n" INVALIDATE_CHANNEL "\r\n");
+    dstr m;
+    if (target->resp == 3)
+        m = dstr_cats(dstr_empty(), ">2\r\n$10\r\ninvalidate\r\n");
+    else if (target != c && (target->flags & CLIENT_PUBSUB))
+        m = dstr_cats(dstr_empty(), "*3\r\n$7\r\nmessage\r\n$20\r\n" INVALIDATE_CHANNEL "\r\n");
+    else
+        return; /* RESP2 has no push data on the client's own connection */
     if (nkeys < 0) {
-        m = dstr_cats(m, "$-1\r\n");
+        /* The null of the tracking client's protocol, as Redis sends it. */
+        m = dstr_cats(m, c->resp == 3 ? "_\r\n" : "$-1\r\n");
     } else {
         m = dstr_catfmt(m, "*%d\r\n", nkeys);
         for (int i = 0; i < nkeys; i++) {

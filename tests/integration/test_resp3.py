@@ -8,6 +8,8 @@ HELLO itself, DEBUG PROTOCOL (every type, and attributes) and the
 replies the generators do not reach.
 """
 
+import time
+
 import pytest
 
 import rmtest
@@ -207,3 +209,44 @@ def test_reply_types_of_server_commands(servers):
         if shape(got) != shape(want):
             bad.append("%r:\n  ringmaster %r\n  redis      %r" % (cmd, got[:300], want[:300]))
     assert not bad, "\n".join(bad)
+
+
+def test_tracking_invalidations_are_push_data(servers):
+    """CLIENT TRACKING in RESP3 needs no REDIRECT: invalidations come as
+    push data on the tracking connection itself (keys read, BCAST
+    prefixes, FLUSHALL's null, a vanished redirection), as Redis 7.0 sends
+    them."""
+    rm = servers.ringmaster(name="rm")
+    ref = servers.redis(name="ref")
+    seen = []
+    for server in (rm, ref):
+        out = []
+        with RespConn(server.port) as a, RespConn(server.port) as b, \
+                RespConn(server.port) as gone:
+            a.call("HELLO", "3")
+            out.append(a.call_raw("CLIENT", "TRACKING", "on"))
+            out.append(a.call_raw("GET", "k"))
+            b.call("SET", "k", "1")
+            out.append(a.read_reply()[0])
+            out.append(a.call_raw("MGET", "k", "j"))
+            b.call("MSET", "k", "2", "j", "3")
+            out += [a.read_reply()[0], a.read_reply()[0]]
+            out.append(a.call_raw("GET", "k"))
+            b.call("FLUSHALL")
+            out.append(a.read_reply()[0])
+            out.append(a.call_raw("CLIENT", "TRACKING", "off"))
+            out.append(a.call_raw("CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "p:"))
+            b.call("SET", "p:1", "x")
+            b.call("SET", "q:1", "x")
+            out.append(a.read_reply()[0])
+            gid = gone.call("CLIENT", "ID")
+            out.append(a.call_raw("CLIENT", "TRACKING", "off"))
+            out.append(a.call_raw("CLIENT", "TRACKING", "on", "REDIRECT", str(gid)))
+            out.append(a.call_raw("GET", "k2"))
+            gone.close()
+            time.sleep(0.2)
+            b.call("SET", "k2", "x")
+            raw = a.read_reply()[0]
+            out.append(raw.replace(str(gid).encode(), b"ID"))
+        seen.append(out)
+    assert seen[0] == seen[1], (seen[0], seen[1])
