@@ -707,6 +707,7 @@ static void set_master(server *s, const char *host, int port) {
     mem_free(s->cfg.replicaof_host);
     s->cfg.replicaof_host = mem_strdup(host);
     s->cfg.replicaof_port = port;
+    log_set_role('S');
     if (was_master) {
         /* Our own history is the best guess of what the new master has
          * (Redis's replicationCacheMasterUsingMyself): a demoted master
@@ -731,6 +732,7 @@ static void unset_master(server *s) {
     mem_free(s->cfg.replicaof_host);
     s->cfg.replicaof_host = NULL;
     s->cfg.replicaof_port = 0;
+    log_set_role('M');
     rs->have_cached = 0;
     rs->state = RS_NONE;
     rs->down_since_ms = 0;
@@ -820,6 +822,8 @@ const char *repl_command_refusal(server *s, const client *c, const command *cmd,
 }
 
 void replica_cron(server *s) {
+    /* Log lines say which role the server has, as Redis's ("S" replica). */
+    log_set_role(repl_is_replica(s) ? 'S' : 'M');
     replica_state *rs = rs_of(s);
     if (!rs) return;
     long long now = util_ms_time();
