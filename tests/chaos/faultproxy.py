@@ -526,8 +526,6 @@ class Proxy:
                 self.apply(self.pending_signal_faults.pop(0))
             if self.next_random is not None and now >= self.next_random:
                 self.apply(self.rng.choice(self.random_kinds))
-                if "stall" in self.random_kinds:
-                    pass  # a randomly stalled link stays stalled until cut
                 self.next_random = now + self.rng.uniform(*self.random_range)
             self.sweep(now)
         for lk in self.links:

@@ -232,10 +232,18 @@ class Run:
     def backlog(self):
         m, reps, proxies, load = self.loaded_topology(backlog="256kb",
                                                       load_args=dict(pause=0.01))
-        outages = 0
+        outages = payload_cuts = 0
         while self.left() > 6 or outages == 0:
             p = self.rng.choice(proxies)
             before = self.counter.total([m])
+            armed0 = p.stats()["counts"].get("armed-payload", 0)
+            # Disk or diskless payload; sometimes it is cut or reset midway,
+            # which costs exactly one more full resync.
+            mode = self.rng.choice(["yes", "no"])
+            cl.call(m, "CONFIG", "SET", "repl-diskless-sync", mode)
+            if self.rng.random() < 0.4:
+                p.cmd("arm payload %s %d" % (self.rng.choice(["cut", "reset", "halfclose"]),
+                                             self.rng.randint(0, 200000)))
             off0 = int(cl.info(m)["master_repl_offset"])
             p.fault("down")
             self.say("%s down" % p.name)
@@ -250,13 +258,19 @@ class Run:
             quiet = self.rng.uniform(2.0, 3.0)
             time.sleep(quiet)  # no resync loop: nothing changes while the load runs
             after = self.counter.total([m])
+            cut = p.stats()["counts"].get("armed-payload", 0) - armed0
+            p.cmd("disarm")  # a payload smaller than the armed offset never fired
             full = after["sync_full"] - before["sync_full"]
             err = after["sync_partial_err"] - before["sync_partial_err"]
-            self.say("outage %d: %d full, %d partial_err" % (outages, full, err))
-            check(full == 1, "outage %d: %d full resyncs, want exactly 1" % (outages, full))
+            self.say("outage %d (diskless %s, %d payload cut): %d full, %d partial_err" %
+                     (outages, mode, cut, full, err))
+            check(full == 1 + cut, "outage %d: %d full resyncs, want exactly %d" %
+                  (outages, full, 1 + cut))
+            payload_cuts += cut
+            self.faults += cut
             check(all(cl.info(r).get("master_link_status") == "up" for r in reps),
                   "a link is down again after the resync")
-        self.finish(m, reps, load, proxies, outages=outages)
+        self.finish(m, reps, load, proxies, outages=outages, payload_cuts=payload_cuts)
 
     def kills(self):
         m, reps, proxies, load = self.loaded_topology(20000, 200, backlog="4mb",

@@ -14,6 +14,8 @@ unchanged both ways, stall holds them, cut and reset end the link.
 
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -122,6 +124,21 @@ def test_proxy_is_transparent_and_faults_links(tmp_path):
         c.close()
         st = proxy.stats()
         assert st["counts"]["refused"] == 1 and st["counts"]["cut"] == 2
+        proxy.cmd("up")
+        # SIGUSR1 cuts the live links
+        c = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+        c.sendall(b"y")
+        assert recv_exact(c, 1) == b"y"
+        os.kill(proxy.proc.pid, signal.SIGUSR1)
+        assert c.recv(10) == b""
+        c.close()
+        # the proxy's own seeded schedule: cuts every 50-100 ms
+        proxy.cmd("random 7 50 100 cut")
+        c = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+        assert c.recv(10) == b""
+        c.close()
+        proxy.cmd("random off")
+        assert proxy.stats()["counts"]["cut"] >= 4
         with pytest.raises(RuntimeError, match="ERR unknown command"):
             proxy.cmd("explode")
     finally:
@@ -134,9 +151,14 @@ def test_linkcut_partial_resyncs_dominate():
     assert r["faults"] >= 3 and r["sync_partial_ok"] > r["full_after_initial"], r
 
 
-@pytest.mark.parametrize("topology", ["redis-master", "redis-replica"])
+@pytest.mark.parametrize("topology", ["redis-master", "redis-replica", "tls"])
 def test_linkcut_mixed_topologies(topology):
-    r = run_scenario("linkcut", 7, seed=12, topology=topology)
+    if topology == "tls":
+        if shutil.which("openssl") is None:
+            pytest.skip("openssl CLI missing")
+        if rmtest.SANITIZE:
+            pytest.skip("redis-server on both ends: nothing for a sanitizer to check")
+    r = run_scenario("linkcut", 6, seed=12, topology=topology)
     assert r["sync_partial_ok"] > r["full_after_initial"], r
 
 
