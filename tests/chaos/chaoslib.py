@@ -139,14 +139,17 @@ class Cluster:
         srv.wait_exit(10)
         self.killed.add(id(srv))
 
-    def restart(self, srv, *args):
-        """The same server (binary, port, dir, arguments) started again."""
+    def restart(self, srv, *args, loaded=False):
+        """The same server (binary, port, dir, arguments) started again;
+        with `loaded`, also done loading its RDB (PONG, not -LOADING)."""
         if srv.alive():
             raise RuntimeError("%s is still running" % srv.name)
         srv.stop()
         new = self.start(srv.kind, srv.name, *(args or srv.extra), workdir=srv.workdir,
                          port=srv.port)
         self.servers.remove(srv)
+        if loaded:
+            wait_for("%s done loading" % new.name, lambda: call(new, "PING") == b"PONG", 60)
         return new
 
     def check_crashes(self):

@@ -11,6 +11,7 @@ through untouched) and, on command, damages the link:
   halfclose SIDE     shutdown(SHUT_WR) towards SIDE (replica or master) and
                      stop forwarding into it; the other direction still flows
   stall / resume     stop moving bytes while keeping the sockets open
+                     (stall-all: the links opened later too, until resume)
   delay MS           every chunk is delivered MS milliseconds after it came
   throttle BPS       at most BPS bytes per second in each direction (0: off)
   down / up          refuse new links (accept, then close) and cut the live
@@ -157,7 +158,6 @@ class Link:
         self.phase = PhaseTracker()
         self.stalled = False
         self.closed = False
-        self.started = time.monotonic()
 
     def directions(self):
         return (self.up, self.down)

@@ -2,7 +2,7 @@
 """Run one chaos scenario against a replication topology for a given time.
 
     RINGMASTER_BIN=build/ringmaster /usr/bin/python3 tests/chaos/run.py SCENARIO \
-        [--seconds N] [--seed S] [--topology T] [--soak] [--keep]
+        [--seconds N] [--seed S] [--topology T] [--diskless-load L] [--soak] [--keep]
 
 Scenarios (each a seeded random schedule of faults, a write load on the
 master while they happen, and a final check once they stop that every
@@ -92,8 +92,8 @@ class Run:
         return self.cluster.start(self.master_kind, name, *args)
 
     def start_replica(self, proxy, name, *extra):
-        args = ("--replicaof", "127.0.0.1", proxy.port, "--repl-timeout", "10") + \
-            self.tls_args + tuple(extra)
+        args = ("--replicaof", "127.0.0.1", proxy.port, "--repl-timeout", "10",
+                "--repl-diskless-load", self.args.diskless_load) + self.tls_args + tuple(extra)
         if self.args.topology == "tls":
             args += ("--tls-replication", "yes")
         return self.cluster.start(self.replica_kind, name, *args)
@@ -287,7 +287,7 @@ class Run:
                 k = self.rng.randrange(len(reps))
                 reps[k] = self.kill_replica_mid_sync(reps[k], proxies[k])
             elif step == "master-mid-stream":
-                m = self.kill_master_mid_stream(m, reps, load)
+                m = self.kill_master_mid_stream(m, load)
             else:
                 m, reps = self.kill_promoted(m, reps, proxies, load)
             self.faults += 1
@@ -313,7 +313,7 @@ class Run:
         proxy.cmd("throttle 0")
         return self.cluster.restart(r)
 
-    def kill_master_mid_stream(self, m, reps, load):
+    def kill_master_mid_stream(self, m, load):
         """SAVE, more writes, kill -9 the master, restart it from its RDB."""
         saved = load.acked
         reply = self.save(m)
@@ -322,7 +322,7 @@ class Run:
         self.counter.bank(m)
         self.cluster.kill9(m)
         lost_by_design = load.acked - saved
-        m = self.cluster.restart(m)
+        m = self.cluster.restart(m, loaded=True)
         have = cl.counter_on(m)
         if have < saved:
             self.data_lost += saved - have
@@ -527,7 +527,7 @@ class Run:
         problems = self.cluster.close()
         self.result.update({
             "scenario": self.args.scenario, "topology": self.args.topology,
-            "seed": self.args.seed, "seconds": round(time.monotonic() - t0, 1),
+            "seed": self.args.seed, "diskless_load": self.args.diskless_load, "seconds": round(time.monotonic() - t0, 1),
             "faults": self.faults, "data_lost": self.data_lost, "crashes": len(crashes),
         })
         if self.notes:
@@ -549,6 +549,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=None)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--topology", choices=sorted(ROLES), default="rm")
+    ap.add_argument("--diskless-load", choices=["disabled", "on-empty-db", "swapdb"],
+                    default="disabled", help="the replicas' repl-diskless-load")
     ap.add_argument("--soak", action="store_true", help="a long run (default an hour)")
     ap.add_argument("--keep", action="store_true", help="keep the logs and data dirs")
     ap.add_argument("-v", "--verbose", action="store_true")
