@@ -86,7 +86,8 @@ class Run:
 
     def master_args(self, backlog="16mb", *extra):
         return ("--repl-backlog-size", backlog, "--repl-timeout", "10",
-                "--repl-ping-replica-period", "1", "--repl-diskless-sync-delay", "0") + self.tls_args + tuple(extra)
+                "--repl-ping-replica-period", "1",
+                "--repl-diskless-sync-delay", "0") + self.tls_args + tuple(extra)
 
     def start_master(self, *args, name="master"):
         return self.cluster.start(self.master_kind, name, *args)
@@ -527,7 +528,8 @@ class Run:
         problems = self.cluster.close()
         self.result.update({
             "scenario": self.args.scenario, "topology": self.args.topology,
-            "seed": self.args.seed, "diskless_load": self.args.diskless_load, "seconds": round(time.monotonic() - t0, 1),
+            "seed": self.args.seed, "diskless_load": self.args.diskless_load,
+            "seconds": round(time.monotonic() - t0, 1),
             "faults": self.faults, "data_lost": self.data_lost, "crashes": len(crashes),
         })
         if self.notes:
