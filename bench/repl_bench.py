@@ -38,7 +38,9 @@ sync time and memory: below 1.0 is better).
 
   bench/repl_bench.py [--ringmaster build/ringmaster] [-n 1000000] [--rounds 3]
                       [--pairs rm/rm,redis/redis] [--rate 0] [--sync-mb 2048]
-                      [--csv out.csv] [--ringmaster-args "..."]
+                      [--csv out.csv] [--ringmaster-args "..."] [--tls]
+
+--tls runs every replication link over TLS (the clients stay plain).
 """
 import argparse
 import csv
@@ -125,6 +127,30 @@ def wait_ready(port, proc, timeout=20.0):
     raise RuntimeError("server on port %d not ready" % port)
 
 
+# --tls: every server also listens on a tls-port with these files and sets
+# tls-replication, and replicas are pointed at their master's tls-port, so
+# the replication links are encrypted. The benchmark's own clients stay on
+# the plain port: what is measured is what TLS costs replication.
+TLS = {}
+
+
+def make_tls_files(workdir):
+    d = os.path.join(workdir, "tls")
+    os.makedirs(d, exist_ok=True)
+
+    def ssl(*a):
+        subprocess.run(["openssl"] + list(a), cwd=d, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    ssl("req", "-x509", "-new", "-nodes", "-newkey", "rsa:2048", "-keyout", "ca.key", "-out",
+        "ca.crt", "-days", "2", "-subj", "/CN=bench CA")
+    ssl("req", "-new", "-nodes", "-newkey", "rsa:2048", "-keyout", "node.key", "-out",
+        "node.csr", "-subj", "/CN=bench node")
+    ssl("x509", "-req", "-in", "node.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "node.crt", "-days", "2")
+    TLS.update(cert=os.path.join(d, "node.crt"), key=os.path.join(d, "node.key"),
+               ca=os.path.join(d, "ca.crt"))
+
+
 class Server:
     def __init__(self, binary, workdir, name, extra=()):
         self.port = free_port()
@@ -133,6 +159,12 @@ class Server:
         cmd = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                "--appendonly", "no", "--dir", self.dir, "--enable-debug-command", "yes",
                "--daemonize", "no", "--logfile", ""] + list(extra)
+        self.repl_port = self.port
+        if TLS:
+            self.repl_port = free_port()
+            cmd += ["--tls-port", str(self.repl_port), "--tls-cert-file", TLS["cert"],
+                    "--tls-key-file", TLS["key"], "--tls-ca-cert-file", TLS["ca"],
+                    "--tls-replication", "yes"]
         self.log = open(os.path.join(self.dir, "server.log"), "w")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
         wait_ready(self.port, self.proc)
@@ -169,7 +201,7 @@ def attach(replicas, master, wait_timeout=600):
     """Point the replicas at master; return seconds until all are in sync."""
     t0 = time.time()
     for r in replicas:
-        r.call("REPLICAOF", "127.0.0.1", master.port)
+        r.call("REPLICAOF", "127.0.0.1", master.repl_port)
     caught_up(replicas, master, t0 + wait_timeout)
     return time.time() - t0
 
@@ -530,10 +562,14 @@ def main():
     ap.add_argument("--ringmaster-args", default="",
                     help="extra arguments for the Ringmaster masters, e.g. "
                          "\"--repl-backpressure-lag 1mb\"")
+    ap.add_argument("--tls", action="store_true",
+                    help="replication links over TLS (certificates made with openssl)")
     args = ap.parse_args()
     args.ringmaster = os.path.abspath(args.ringmaster)
 
     workdir = tempfile.mkdtemp(prefix="repl-bench-")
+    if args.tls:
+        make_tls_files(workdir)
     binaries = {"rm": args.ringmaster, "redis": args.redis_server}
     pairs = args.pairs.split(",")
     args.rate_from = pairs[-1]

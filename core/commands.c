@@ -396,7 +396,7 @@ void call_command(client *c, const command *cmd) {
     util_clock_freeze();
     long long start = util_elapsed_us();
     c->cmd = cmd;
-    c->flags &= ~(uint32_t)CLIENT_FORCE_PROPAGATE;
+    c->flags &= ~(uint32_t)(CLIENT_FORCE_PROPAGATE | CLIENT_PREVENT_PROPAGATE);
     s->call_depth++;
     cmd->proc(c);
     s->call_depth--;
@@ -408,8 +408,9 @@ void call_command(client *c, const command *cmd) {
     s->stat_numcommands++;
     c->lastcmd = cmd;
     int forced = (c->flags & CLIENT_FORCE_PROPAGATE) != 0;
-    c->flags &= ~(uint32_t)CLIENT_FORCE_PROPAGATE;
-    if ((s->dirty != dirty_before || forced) && cmd->proc != cmd_exec && c->argc > 0)
+    int prevented = (c->flags & CLIENT_PREVENT_PROPAGATE) != 0;
+    c->flags &= ~(uint32_t)(CLIENT_FORCE_PROPAGATE | CLIENT_PREVENT_PROPAGATE);
+    if ((s->dirty != dirty_before || forced) && !prevented && cmd->proc != cmd_exec && c->argc > 0)
         propagate_add(s, c->db->id, c->argv, c->argc);
     if (s->call_depth == 0) propagate_flush(s);
 }

@@ -61,7 +61,7 @@ static const cfg_enum diskless_load_enum[] = {
 
 const cfg_entry config_table[] = {
     {"bind", NULL, K_CUSTOM, 0, "* -::*", 0, 0, NULL, F_IMMUTABLE, config_set_bind, config_get_bind},
-    {"port", NULL, K_INT, OFF(port), "6379", 0, 65535, NULL, F_IMMUTABLE, NULL, NULL},
+    {"port", NULL, K_INT, OFF(port), "6379", 0, 65535, NULL, 0, NULL, NULL},
     {"unixsocket", NULL, K_STR, OFF(unixsocket), NULL, 0, 0, NULL, F_IMMUTABLE | F_CSTR, NULL,
      NULL},
     {"unixsocketperm", NULL, K_CUSTOM, 0, "0", 0, 0, NULL, F_IMMUTABLE, config_set_sockperm,
@@ -161,6 +161,10 @@ const cfg_entry config_table[] = {
      OFF(zset_max_listpack_entries), "128", 0, LLONG_MAX, NULL, 0, NULL, NULL},
     {"zset-max-listpack-value", "zset-max-ziplist-value", K_LL, OFF(zset_max_listpack_value),
      "64", 0, LLONG_MAX, NULL, 0, NULL, NULL},
+    {"stream-node-max-bytes", NULL, K_MEM, OFF(stream_node_max_bytes), "4kb", 0, LLONG_MAX,
+     NULL, 0, NULL, NULL},
+    {"stream-node-max-entries", NULL, K_LL, OFF(stream_node_max_entries), "100", 0, LLONG_MAX,
+     NULL, 0, NULL, NULL},
     {"lazyfree-lazy-user-del", NULL, K_BOOL, OFF(lazyfree_lazy_user_del), "no", 0, 0, NULL, 0,
      NULL, NULL},
     {"lazyfree-lazy-user-flush", NULL, K_BOOL, OFF(lazyfree_lazy_user_flush), "no", 0, 0, NULL,
@@ -169,13 +173,11 @@ const cfg_entry config_table[] = {
      config_set_notify, config_get_notify},
     {"replica-lazy-flush", "slave-lazy-flush", K_BOOL, OFF(replica_lazy_flush), "no", 0, 0, NULL,
      0, NULL, NULL},
-    /* TLS for clients. tls-port opens its listeners at startup, so it is
-     * immutable here (Redis 7.0 can change it at run time). A change to
-     * any other, but tls-auth-clients (read per connection), rebuilds the
-     * context (server.c). tls-replication, tls-client-cert-file and
-     * tls-client-key-file are still config_absent's: the replication link
-     * has no TLS yet. */
-    {"tls-port", NULL, K_INT, OFF(tls_port), "0", 0, 65535, NULL, F_IMMUTABLE, NULL, NULL},
+    /* TLS. A change to tls-port moves its listeners (server.c, as port);
+     * to any other, but tls-auth-clients (read per connection), it rebuilds
+     * the contexts; tls-replication is read at each connection to a
+     * master. */
+    {"tls-port", NULL, K_INT, OFF(tls_port), "0", 0, 65535, NULL, 0, NULL, NULL},
     {"tls-cert-file", NULL, K_STR, OFF(tls_cert_file), NULL, 0, 0, NULL, F_CSTR, NULL, NULL},
     {"tls-key-file", NULL, K_STR, OFF(tls_key_file), NULL, 0, 0, NULL, F_CSTR, NULL, NULL},
     {"tls-key-file-pass", NULL, K_STR, OFF(tls_key_file_pass), NULL, 0, 0, NULL, 0, NULL, NULL},
@@ -198,6 +200,13 @@ const cfg_entry config_table[] = {
      NULL, 0, NULL, NULL},
     {"tls-session-cache-timeout", NULL, K_INT, OFF(tls_session_cache_timeout), "300", 0,
      INT_MAX, NULL, 0, NULL, NULL},
+    {"tls-replication", NULL, K_BOOL, OFF(tls_replication), "no", 0, 0, NULL, 0, NULL, NULL},
+    {"tls-client-cert-file", NULL, K_STR, OFF(tls_client_cert_file), NULL, 0, 0, NULL, F_CSTR,
+     NULL, NULL},
+    {"tls-client-key-file", NULL, K_STR, OFF(tls_client_key_file), NULL, 0, 0, NULL, F_CSTR,
+     NULL, NULL},
+    {"tls-client-key-file-pass", NULL, K_STR, OFF(tls_client_key_file_pass), NULL, 0, 0, NULL,
+     0, NULL, NULL},
     {NULL, NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL},
 };
 

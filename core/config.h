@@ -106,6 +106,8 @@ typedef struct config {
     long long set_max_intset_entries;
     long long zset_max_listpack_entries;
     long long zset_max_listpack_value;
+    long long stream_node_max_bytes;
+    long long stream_node_max_entries;
     int lazyfree_lazy_user_del;   /* DEL frees like UNLINK */
     int lazyfree_lazy_user_flush; /* FLUSHALL/FLUSHDB without SYNC free like ASYNC */
     int notify_keyspace_events; /* the NOTIFY_* classes sent (core/notify.h) */
@@ -120,6 +122,11 @@ typedef struct config {
     int tls_session_caching;
     int tls_session_cache_size;
     int tls_session_cache_timeout;
+    /* The replication link (the replica's side): tls-replication makes the
+     * connection to the master a TLS one, presenting tls-client-cert-file
+     * (tls-cert-file when unset) and verifying the master's certificate. */
+    int tls_replication;
+    dstr tls_client_cert_file, tls_client_key_file, tls_client_key_file_pass;
 } config;
 
 /* Fill `cfg` with every directive's default. */

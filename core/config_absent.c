@@ -11,7 +11,7 @@
  *            without LFU), maxmemory-clients (no client eviction),
  *            aclfile, user, loadmodule, rename-command (the users, module
  *            or renamed command would be missing: a security change),
- *            cluster-enabled, tls-replication/-cluster, syslog-enabled
+ *            cluster-enabled, tls-cluster, syslog-enabled
  *            (the log would not go there), socket-mark-id and
  *            bind-source-addr (packets would leave unmarked or from another
  *            address), shutdown-on-sigint/-sigterm (a signal would save or
@@ -117,8 +117,6 @@ static const absent_directive table[] = {
     {"oom-score-adj-values", NULL, "0 200 800", A_ANY, 0, NULL},
     {"disable-thp", NULL, "yes", A_BOOL, I, NULL},
     /* data types without an implementation */
-    {"stream-node-max-bytes", NULL, "4096", A_ANY, 0, NULL},
-    {"stream-node-max-entries", NULL, "100", A_INT, 0, NULL},
     {"hll-sparse-max-bytes", NULL, "3000", A_ANY, 0, NULL},
     {"tracking-table-max-keys", NULL, "1000000", A_INT, 0, NULL},
     /* scripting, modules, ACL */
@@ -174,14 +172,9 @@ static const absent_directive table[] = {
     {"cluster-replica-no-failover", "cluster-slave-no-failover", "no", A_BOOL, 0, NULL},
     {"cluster-replica-validity-factor", "cluster-slave-validity-factor", "10", A_INT, 0, NULL},
     {"cluster-require-full-coverage", NULL, "yes", A_BOOL, 0, NULL},
-    /* TLS: client connections have it (config.c); the replication link
-     * (tls-replication, the tls-client-* files it would use) and the
-     * cluster bus do not yet. */
-    {"tls-replication", NULL, "no", A_BOOL, S, NULL},
+    /* TLS: clients and the replication link have it (config.c); the
+     * cluster bus does not exist. */
     {"tls-cluster", NULL, "no", A_BOOL, S, NULL},
-    {"tls-client-cert-file", NULL, "", A_ANY, 0, NULL},
-    {"tls-client-key-file", NULL, "", A_ANY, 0, NULL},
-    {"tls-client-key-file-pass", NULL, "", A_ANY, 0, NULL},
     {NULL, NULL, NULL, A_ANY, 0, NULL},
 };
 

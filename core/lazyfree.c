@@ -21,6 +21,7 @@
  * is joined. That takes as long as the synchronous flush would have, and
  * leaves no allocation behind for LeakSanitizer. */
 #include "core/lazyfree.h"
+#include "core/stream.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -53,6 +54,12 @@ size_t lazyfree_effort(const obj *o) {
     case OBJ_SET: return o->enc == ENC_HASHTABLE ? set_size(o) : 1;
     case OBJ_ZSET: return o->enc == ENC_SKIPLIST ? zset_length(o) : 1;
     case OBJ_HASH: return o->enc == ENC_HASHTABLE ? hash_len(o) : 1;
+    case OBJ_STREAM: { /* Redis's estimate: nodes, groups times the first group's PEL */
+        const stream *st = o->ptr;
+        size_t e = st->nnodes + 1;
+        if (st->groups.n) e += st->groups.n * (1 + ((const stream_group *)st->groups.v[0])->pel.n);
+        return e;
+    }
     }
     return 1;
 }

@@ -28,7 +28,7 @@ enum {
     NOTIFY_ZSET = 1 << 7,     /* z */
     NOTIFY_EXPIRED = 1 << 8,  /* x */
     NOTIFY_EVICTED = 1 << 9,  /* e: nothing evicts in Ringmaster */
-    NOTIFY_STREAM = 1 << 10,  /* t: no streams in Ringmaster */
+    NOTIFY_STREAM = 1 << 10,  /* t */
     NOTIFY_KEY_MISS = 1 << 11, /* m: not part of A */
     NOTIFY_MODULE = 1 << 13,  /* d: no modules in Ringmaster */
     NOTIFY_NEW = 1 << 14,     /* n: not part of A */

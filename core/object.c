@@ -24,6 +24,12 @@ static obj *obj_alloc(int type, int enc) {
     return o;
 }
 
+obj *obj_new(int type, int enc, void *ptr) {
+    obj *o = obj_alloc(type, enc);
+    o->ptr = ptr;
+    return o;
+}
+
 obj *obj_string_new(const void *p, size_t len) {
     obj *o = obj_alloc(OBJ_STRING, len <= OBJ_EMBSTR_LIMIT ? ENC_EMBSTR : ENC_RAW);
     o->ptr = dstr_new(p, len);
@@ -129,8 +135,8 @@ int obj_string_to_ll(const obj *o, long long *out) {
 }
 
 const char *obj_type_name(const obj *o) {
-    static const char *names[] = {"string", "list", "set", "zset", "hash"};
-    return o->type <= OBJ_HASH ? names[o->type] : "unknown";
+    static const char *names[] = {"string", "list", "set", "zset", "hash", "module", "stream"};
+    return o->type <= OBJ_STREAM ? names[o->type] : "unknown";
 }
 
 const char *obj_encoding_name(const obj *o) {
@@ -143,6 +149,7 @@ const char *obj_encoding_name(const obj *o) {
     case ENC_QUICKLIST: return "quicklist";
     case ENC_INTSET: return "intset";
     case ENC_SKIPLIST: return "skiplist";
+    case ENC_STREAM: return "stream";
     }
     return "unknown";
 }

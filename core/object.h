@@ -18,7 +18,7 @@
 
 #include "core/dstr.h"
 
-enum obj_type { OBJ_STRING = 0, OBJ_LIST = 1, OBJ_SET = 2, OBJ_ZSET = 3, OBJ_HASH = 4 };
+enum obj_type { OBJ_STRING = 0, OBJ_LIST = 1, OBJ_SET = 2, OBJ_ZSET = 3, OBJ_HASH = 4, OBJ_STREAM = 6 };
 
 enum obj_encoding {
     ENC_RAW = 0,
@@ -29,6 +29,7 @@ enum obj_encoding {
     ENC_QUICKLIST = 5,
     ENC_INTSET = 6,
     ENC_SKIPLIST = 7,
+    ENC_STREAM = 8,
 };
 
 #define OBJ_EMBSTR_LIMIT 44
@@ -56,6 +57,8 @@ obj *obj_string_raw(dstr s);
 /* Rewrite a string value with new bytes in place when they fit; 0 when a
  * new value is needed instead (other type, int encoding, no room). */
 int obj_string_overwrite(obj *o, const void *p, size_t len);
+/* A value of a collection type around `ptr` (owned by the value). */
+obj *obj_new(int type, int enc, void *ptr);
 obj *obj_dup(const obj *o);
 void obj_free(obj *o);
 /* Bytes of a string value; `buf` (>= 32 bytes) holds int renderings. */

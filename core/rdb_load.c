@@ -20,7 +20,7 @@
  * Keys are built into a staged set of dbs that no client can see, each
  * through a short queue that prefetches its dict chain (rdb_keyq.h); only
  * a complete file with a valid checksum is swapped into the server by
- * rdb_loader_commit(). A refused file (corruption, a stream, a module type,
+ * rdb_loader_commit(). A refused file (corruption, a module type,
  * more dbs than configured) frees the staged keys and leaves the server's
  * data untouched.
  *
@@ -48,20 +48,15 @@
 #include "core/rdb.h"
 #include "core/rdb_blob.h"
 #include "core/rdb_keyq.h"
+#include "core/rdb_load_int.h"
 #include "core/rdb_load_value.h"
 #include "core/util.h"
 
 enum { ST_HEADER, ST_RECORD, ST_ELEMS, ST_CRC, ST_DONE, ST_ERROR };
-enum { U_OK = 0, U_MORE = 1, U_ERR = -1 };
 
 /* Presizing hints from the file are capped: a corrupt count must not turn
  * into a huge allocation before any element has arrived. */
 #define PRESIZE_CAP (1u << 24)
-
-typedef struct sview {
-    const char *p;
-    size_t len;
-} sview;
 
 struct rdb_loader {
     server *srv;
@@ -93,11 +88,6 @@ struct rdb_loader {
     obj *val;
     uint64_t left;
 };
-
-/* A unit's cursor over the buffered input. */
-typedef struct cur {
-    const unsigned char *start, *p, *end;
-} cur;
 
 static void repr_key(char *out, size_t outlen, const char *p, size_t len);
 static int fail(rdb_loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -262,6 +252,10 @@ static int c_string(rdb_loader *ld, cur *c, sview *out, int slot) {
     }
     return fail(ld, "Unknown RDB string encoding type %d", (int)len);
 }
+
+int rdbl_need(rdb_loader *ld, cur *c, size_t n) { return c_need(ld, c, n); }
+int rdbl_len(rdb_loader *ld, cur *c, uint64_t *out) { return c_len(ld, c, out, NULL); }
+int rdbl_string(rdb_loader *ld, cur *c, sview *out, int slot) { return c_string(ld, c, out, slot); }
 
 static int c_double_bin(rdb_loader *ld, cur *c, double *d) {
     int rc = c_need(ld, c, 8);
@@ -430,6 +424,23 @@ static int unit_key(rdb_loader *ld, cur *c, int type) {
         if (!n) return add_key(ld);
         ld->state = ST_ELEMS;
         return U_OK;
+    }
+    case RDB_TYPE_STREAM_LISTPACKS:
+    case RDB_TYPE_STREAM_LISTPACKS_2:
+    case RDB_TYPE_STREAM_LISTPACKS_3: {
+        char why[128] = "";
+        obj *o = NULL;
+        ld->type = type;
+        ld->key = dstr_new(key.p, key.len); /* the stream reuses the key's slot */
+        rc = rdb_load_stream(ld, c, type, &o, why, sizeof(why));
+        if (rc == U_ERR && why[0]) return fail_value(ld, why);
+        if (rc != U_OK) {
+            dstr_free(ld->key);
+            ld->key = NULL;
+            return rc;
+        }
+        ld->val = o;
+        return add_key(ld);
     }
     default:
         if (type <= RDB_TYPE_HASH_LISTPACK_EX && type != 8)

@@ -27,6 +27,8 @@
  *                             RDB_TYPE_HASH <count> <field> <value>...
  *   zset listpack / skiplist  RDB_TYPE_ZSET_LISTPACK <listpack m,s,m,s> /
  *                             RDB_TYPE_ZSET_2 <count> <member> <double LE>...
+ *   stream                    RDB_TYPE_STREAM_LISTPACKS_2: nodes verbatim,
+ *                             metadata, groups (see save_stream)
  * A quicklist node's run is already listpack entries (lpack_list.h), so a
  * node is written as header + run + terminator without re-encoding, except
  * in the rare run holding an entry whose backlen size differs from the one
@@ -51,6 +53,7 @@
 #include "core/mem.h"
 #include "core/rdb.h"
 #include "core/rdb_blob.h"
+#include "core/stream.h"
 #include "core/t_hash.h"
 #include "core/t_list.h"
 #include "core/t_set.h"
@@ -357,12 +360,72 @@ static void save_zset(rdb_writer *w, const obj *o) {
     }
 }
 
+/* A 128-bit big-endian ID, the key of Redis's stream radix trees. */
+static void encode_id(unsigned char out[16], const stream_id *id) {
+    for (int i = 0; i < 8; i++) {
+        out[i] = (unsigned char)(id->ms >> (56 - 8 * i));
+        out[8 + i] = (unsigned char)(id->seq >> (56 - 8 * i));
+    }
+}
+
+/* RDB_TYPE_STREAM_LISTPACKS_2 (what Redis 7.0 writes): the nodes as they
+ * are (master ID as a 16-byte string, then the listpack), length, last ID,
+ * first ID, max deleted ID, entries added, then each group: name, last
+ * ID, entries read, its PEL (raw 16-byte IDs with delivery time and count)
+ * and its consumers (name, seen time, PEL as raw IDs only). */
+static void save_stream(rdb_writer *w, const obj *o) {
+    const stream *s = o->ptr;
+    unsigned char key[16];
+    w_len(w, s->nnodes);
+    for (size_t i = 0; i < s->nnodes; i++) {
+        encode_id(key, &s->nodes[i].master);
+        w_string(w, key, 16);
+        w_string(w, s->nodes[i].lp, slp_bytes(s->nodes[i].lp));
+    }
+    w_len(w, s->length);
+    w_len(w, s->last_id.ms);
+    w_len(w, s->last_id.seq);
+    w_len(w, s->first_id.ms);
+    w_len(w, s->first_id.seq);
+    w_len(w, s->max_deleted_id.ms);
+    w_len(w, s->max_deleted_id.seq);
+    w_len(w, s->entries_added);
+    w_len(w, s->groups.n);
+    for (size_t i = 0; i < s->groups.n; i++) {
+        const stream_group *g = s->groups.v[i];
+        w_string(w, g->name, dstr_len(g->name));
+        w_len(w, g->last_id.ms);
+        w_len(w, g->last_id.seq);
+        w_len(w, (uint64_t)g->entries_read);
+        w_len(w, g->pel.n);
+        for (size_t j = 0; j < g->pel.n; j++) {
+            const stream_nack *n = g->pel.v[j];
+            encode_id(key, &n->id);
+            w_raw(w, key, 16);
+            w_u64le(w, (uint64_t)n->delivery_time);
+            w_len(w, n->delivery_count);
+        }
+        w_len(w, g->consumers.n);
+        for (size_t j = 0; j < g->consumers.n; j++) {
+            const stream_consumer *c = g->consumers.v[j];
+            w_string(w, c->name, dstr_len(c->name));
+            w_u64le(w, (uint64_t)c->seen_time);
+            w_len(w, c->pel.n);
+            for (size_t k = 0; k < c->pel.n; k++) {
+                encode_id(key, &((const stream_nack *)c->pel.v[k])->id);
+                w_raw(w, key, 16);
+            }
+        }
+    }
+}
+
 static int value_type(const obj *o) {
     switch (o->type) {
     case OBJ_STRING: return RDB_TYPE_STRING;
     case OBJ_LIST: return RDB_TYPE_LIST_QUICKLIST_2;
     case OBJ_SET: return set_intset(o) ? RDB_TYPE_SET_INTSET : RDB_TYPE_SET;
     case OBJ_HASH: return o->enc == ENC_LISTPACK ? RDB_TYPE_HASH_LISTPACK : RDB_TYPE_HASH;
+    case OBJ_STREAM: return RDB_TYPE_STREAM_LISTPACKS_2;
     default: return o->enc == ENC_LISTPACK ? RDB_TYPE_ZSET_LISTPACK : RDB_TYPE_ZSET_2;
     }
 }
@@ -384,6 +447,7 @@ static void save_value(rdb_writer *w, const obj *o) {
     case OBJ_SET: save_set(w, o); break;
     case OBJ_HASH: save_hash(w, o); break;
     case OBJ_ZSET: save_zset(w, o); break;
+    case OBJ_STREAM: save_stream(w, o); break;
     }
 }
 

@@ -58,6 +58,8 @@ static int shapes_tls_context(const char *name) {
            strcmp(name, "tls-port") != 0;
 }
 
+static int rebind(server *s, int tls, char *err, size_t errlen);
+
 /* Directives whose new value needs action beyond storing it. */
 static int apply_config(void *priv, const char *name, char *err, size_t errlen) {
     server *s = priv;
@@ -65,10 +67,12 @@ static int apply_config(void *priv, const char *name, char *err, size_t errlen) 
         /* As Redis: only a server that serves TLS rebuilds, and a context
          * that does not build fails the CONFIG SET (the old values come
          * back, and the context in use stays). */
-        if (tls_enabled(s) && tls_configure(s) < 0) {
+        if ((tls_enabled(s) || s->cfg.tls_replication) && tls_configure(s) < 0) {
             snprintf(err, errlen, "Unable to update TLS configuration. Check server logs.");
             return -1;
         }
+    } else if (!strcmp(name, "port") || !strcmp(name, "tls-port")) {
+        return rebind(s, !strcmp(name, "tls-port"), err, errlen);
     } else if (!strcmp(name, "loglevel")) {
         log_set_level(s->cfg.loglevel);
     } else if (!strcmp(name, "proto-max-bulk-len")) {
@@ -124,6 +128,12 @@ void server_free(server *s) {
     repl_free(s);
     propagate_free(s);
     config_free(&s->cfg);
+}
+
+/* Listener events carry a tagged pointer: the listener slot. */
+static void watch_listener(server *s, int i, int op) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)i | EV_LISTENER_TAG};
+    epoll_ctl(s->epfd, op, s->listeners[i].fd, &ev);
 }
 
 static int listen_tcp(server *s, const char *addr, int port, int tls) {
@@ -210,11 +220,13 @@ int server_listen(server *s) {
         for (int i = 0; i < s->cfg.nbind; i++)
             if (listen_tcp(s, s->cfg.bind[i], s->cfg.port, 0) < 0) return -1;
     }
-    if (s->cfg.tls_port != 0) {
+    if (s->cfg.tls_port != 0 || s->cfg.tls_replication) {
         if (tls_configure(s) < 0) {
             log_msg(LL_WARNING, "Failed to configure TLS. Check logs for more info.");
             return -1;
         }
+    }
+    if (s->cfg.tls_port != 0) {
         for (int i = 0; i < s->cfg.nbind; i++)
             if (listen_tcp(s, s->cfg.bind[i], s->cfg.tls_port, 1) < 0) return -1;
     }
@@ -223,11 +235,50 @@ int server_listen(server *s) {
         log_msg(LL_WARNING, "Configured to not listen anywhere, exiting.");
         return -1;
     }
-    for (int i = 0; i < s->nlisteners; i++) {
-        /* Listener events carry a tagged pointer: the listener slot. */
-        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)i | EV_LISTENER_TAG};
-        epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listeners[i].fd, &ev);
+    for (int i = 0; i < s->nlisteners; i++) watch_listener(s, i, EPOLL_CTL_ADD);
+    s->bound_port = s->cfg.port;
+    s->bound_tls_port = s->cfg.tls_port;
+    return 0;
+}
+
+/* CONFIG SET port / tls-port, as Redis's changeListenPort: listen on the
+ * new port on every bind address first, and only then close the old
+ * listeners of that kind, so a port that cannot be bound fails the CONFIG
+ * SET with the old one still serving. Clients already connected stay. 0
+ * closes the kind's listeners. */
+static int rebind(server *s, int tls, char *err, size_t errlen) {
+    int want = tls ? s->cfg.tls_port : s->cfg.port;
+    int *bound = tls ? &s->bound_tls_port : &s->bound_port;
+    if (want == *bound) return 0;
+    if (tls && want && !tls_enabled(s) && tls_configure(s) < 0) {
+        snprintf(err, errlen, "Unable to update TLS configuration. Check server logs.");
+        return -1;
     }
+    int first_new = s->nlisteners;
+    for (int i = 0; want && i < s->cfg.nbind; i++) {
+        if (listen_tcp(s, s->cfg.bind[i], want, tls) < 0) {
+            while (s->nlisteners > first_new) close(s->listeners[--s->nlisteners].fd);
+            snprintf(err, errlen, "Unable to listen on this port. Check server logs.");
+            return -1;
+        }
+    }
+    /* Drop the old ones (out of epoll first: a snapshot child may still
+     * hold a copy of the descriptor), then renumber the rest. */
+    int n = 0;
+    for (int i = 0; i < s->nlisteners; i++) {
+        listener *l = &s->listeners[i];
+        if (i < first_new && !l->is_unix && l->is_tls == tls) {
+            epoll_ctl(s->epfd, EPOLL_CTL_DEL, l->fd, NULL);
+            close(l->fd);
+            continue;
+        }
+        s->listeners[n] = *l;
+        watch_listener(s, n, i < first_new ? EPOLL_CTL_MOD : EPOLL_CTL_ADD);
+        n++;
+    }
+    s->nlisteners = n;
+    *bound = want;
+    log_msg(LL_NOTICE, "%s now listening on port %d", tls ? "TLS" : "TCP", want);
     return 0;
 }
 

@@ -89,6 +89,7 @@ enum {
     CLIENT_PUBSUB = 1 << 17,          /* holds a Pub/Sub subscription (`P`) */
     CLIENT_TLS_HANDSHAKE = 1 << 18,   /* TLS: accepted, handshake not finished */
     CLIENT_TLS_READ_WANTS_WRITE = 1 << 19, /* TLS: SSL_read waits for the socket to take data */
+    CLIENT_PREVENT_PROPAGATE = 1 << 20, /* the command queued its own effects: not its argv */
 };
 
 /* Client classes, as Redis's getClientType: CLIENT LIST/KILL TYPE and the
@@ -213,7 +214,10 @@ typedef struct server {
     dict *commands; /* name -> command* */
     int epfd;
     server_watch watches[SERVER_MAX_WATCHES];
-    listener listeners[2 * CONFIG_MAX_BIND + 1]; /* port, tls-port, unixsocket */
+    /* port, tls-port, unixsocket; room for a port's old and new listeners
+     * side by side while CONFIG SET moves it. */
+    listener listeners[3 * CONFIG_MAX_BIND + 1];
+    int bound_port, bound_tls_port; /* what the TCP listeners listen on (0: none) */
     int nlisteners;
     client *clients; /* doubly linked */
     int nclients;
@@ -276,6 +280,7 @@ typedef struct server {
     struct repl_state *repl; /* replication (repl/), opaque here */
     struct pubsub_state *pubsub; /* channels and patterns (pubsub.c), opaque here */
     struct ssl_ctx_st *tls_ctx;  /* for tls-port's connections (tls.c), NULL without */
+    struct ssl_ctx_st *tls_client_ctx; /* for the connection to a master (tls-replication) */
 } server;
 
 /* Lifecycle (server.c). */

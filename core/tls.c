@@ -21,6 +21,7 @@
 
 #include "core/log.h"
 #include "core/server.h"
+#include "io/tlsio.h"
 
 #define TLS_PROTO_1_0 1
 #define TLS_PROTO_1_1 2
@@ -112,19 +113,34 @@ static void set_session_cache(SSL_CTX *ctx, const config *cfg) {
     }
 }
 
+/* The certificate a context presents: tls-cert-file's, or for the client
+ * context tls-client-cert-file's when that is set, as Redis. */
+typedef struct tls_identity {
+    const char *cert, *key;
+    dstr pass;
+} tls_identity;
+
+static tls_identity identity_of(const config *cfg, int client) {
+    if (client && cfg->tls_client_cert_file && cfg->tls_client_key_file)
+        return (tls_identity){cfg->tls_client_cert_file, cfg->tls_client_key_file,
+                              cfg->tls_client_key_file_pass};
+    return (tls_identity){cfg->tls_cert_file, cfg->tls_key_file, cfg->tls_key_file_pass};
+}
+
 /* Certificate, key and CA: the parts that read files. */
-static int load_files(SSL_CTX *ctx, const config *cfg) {
+static int load_files(SSL_CTX *ctx, const config *cfg, int client) {
     char e[256];
+    tls_identity id = identity_of(cfg, client);
     SSL_CTX_set_default_passwd_cb(ctx, key_pass_cb);
-    SSL_CTX_set_default_passwd_cb_userdata(ctx, cfg->tls_key_file_pass);
-    if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert_file) <= 0) {
+    SSL_CTX_set_default_passwd_cb_userdata(ctx, id.pass);
+    if (SSL_CTX_use_certificate_chain_file(ctx, id.cert) <= 0) {
         last_error(e, sizeof(e));
-        log_msg(LL_WARNING, "Failed to load certificate: %s: %s", cfg->tls_cert_file, e);
+        log_msg(LL_WARNING, "Failed to load certificate: %s: %s", id.cert, e);
         return -1;
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key_file, SSL_FILETYPE_PEM) <= 0) {
+    if (SSL_CTX_use_PrivateKey_file(ctx, id.key, SSL_FILETYPE_PEM) <= 0) {
         last_error(e, sizeof(e));
-        log_msg(LL_WARNING, "Failed to load private key: %s: %s", cfg->tls_key_file, e);
+        log_msg(LL_WARNING, "Failed to load private key: %s: %s", id.key, e);
         return -1;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {
@@ -165,7 +181,8 @@ static int check_config(const config *cfg, int *protos) {
         log_msg(LL_WARNING, "No tls-key-file configured!");
         return -1;
     }
-    if (cfg->tls_auth_clients != TLS_AUTH_NO && !cfg->tls_ca_cert_file && !cfg->tls_ca_cert_dir) {
+    if ((cfg->tls_auth_clients != TLS_AUTH_NO || cfg->tls_replication) &&
+        !cfg->tls_ca_cert_file && !cfg->tls_ca_cert_dir) {
         log_msg(LL_WARNING, "Either tls-ca-cert-file or tls-ca-cert-dir must be specified when "
                             "tls-cluster, tls-replication or tls-auth-clients are enabled!");
         return -1;
@@ -179,17 +196,21 @@ static int check_config(const config *cfg, int *protos) {
     return 0;
 }
 
-static SSL_CTX *build_context(const config *cfg) {
+/* The server context (client = 0) or the one a replica connects to its
+ * master with (client = 1), which always verifies the master's
+ * certificate. */
+static SSL_CTX *build_context(const config *cfg, int client) {
     int protos;
     if (check_config(cfg, &protos) < 0) return NULL;
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    SSL_CTX *ctx = SSL_CTX_new(client ? TLS_client_method() : TLS_server_method());
     if (!ctx) return NULL;
+    if (client) SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     SSL_CTX_set_options(ctx, protocol_options(protos) | SSL_OP_NO_COMPRESSION |
                                  SSL_OP_NO_RENEGOTIATION | SSL_OP_SINGLE_DH_USE |
                                  SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    set_session_cache(ctx, cfg);
-    if (load_files(ctx, cfg) < 0 || load_dh_params(ctx, cfg->tls_dh_params_file) < 0 ||
+    if (!client) set_session_cache(ctx, cfg);
+    if (load_files(ctx, cfg, client) < 0 || load_dh_params(ctx, cfg->tls_dh_params_file) < 0 ||
         set_ciphers(ctx, cfg) < 0) {
         SSL_CTX_free(ctx);
         return NULL;
@@ -201,17 +222,36 @@ static SSL_CTX *build_context(const config *cfg) {
 }
 
 int tls_configure(server *s) {
-    SSL_CTX *ctx = build_context(&s->cfg);
+    SSL_CTX *ctx = build_context(&s->cfg, 0);
     if (!ctx) return -1;
-    if (s->tls_ctx) SSL_CTX_free(s->tls_ctx);
+    SSL_CTX *cctx = build_context(&s->cfg, 1);
+    if (!cctx) {
+        SSL_CTX_free(ctx);
+        return -1;
+    }
+    if (!s->tls_ctx)
+        log_msg(LL_NOTICE, "TLS replication links are encrypted on the I/O threads in user "
+                           "space (kernel TLS %s)",
+                tlsio_ktls_available() ? "is offered but not used" : "is not offered here");
+    tls_release(s);
     s->tls_ctx = ctx;
+    s->tls_client_ctx = cctx;
     return 0;
 }
 
 void tls_release(server *s) {
-    if (s->tls_ctx) SSL_CTX_free(s->tls_ctx);
-    s->tls_ctx = NULL;
+    /* A connection in progress on an I/O thread holds its own reference. */
+    SSL_CTX_free(s->tls_ctx);
+    SSL_CTX_free(s->tls_client_ctx);
+    s->tls_ctx = s->tls_client_ctx = NULL;
 }
+
+struct ssl_ctx_st *tls_client_context(server *s) {
+    if (!s->tls_client_ctx || SSL_CTX_up_ref(s->tls_client_ctx) != 1) return NULL;
+    return s->tls_client_ctx;
+}
+
+void tls_context_unref(struct ssl_ctx_st *ctx) { SSL_CTX_free(ctx); }
 
 int tls_enabled(const server *s) { return s->tls_ctx != NULL; }
 

@@ -12,8 +12,10 @@
  * write) is handed back so that the caller's epoll interest can follow
  * it, and one client stuck in a handshake never stalls another.
  *
- * The replication link does not use TLS yet (tls-replication stays "no");
- * the I/O threads will drive OpenSSL over memory BIOs in a later step. */
+ * The replication link is encrypted on the I/O threads (io/tlsio.h): a
+ * replica on tls-port hands its session over with its socket, and a
+ * replica with tls-replication connects to its master with the client
+ * context built here next to the server's. */
 #ifndef RM_TLS_H
 #define RM_TLS_H
 
@@ -22,6 +24,7 @@
 
 struct server;
 struct ssl_st;
+struct ssl_ctx_st;
 
 /* Build a context from the server's tls-* directives and make it the one
  * new connections use. 0, or -1 with the reason logged and the previous
@@ -29,8 +32,14 @@ struct ssl_st;
 int tls_configure(struct server *s);
 /* Drop the context (server_free). */
 void tls_release(struct server *s);
-/* Whether a context exists (tls-port was set at startup). */
+/* Whether a context exists (tls-port or tls-replication at startup, or
+ * tls-replication set since). */
 int tls_enabled(const struct server *s);
+/* The context a replica connects to its master with, with a reference the
+ * caller owns (any thread may drop it with tls_context_unref); NULL when
+ * TLS is not configured. */
+struct ssl_ctx_st *tls_client_context(struct server *s);
+void tls_context_unref(struct ssl_ctx_st *ctx);
 
 /* A server-side SSL for accepted socket fd, with the peer verification
  * tls-auth-clients asks for now. NULL on failure (logged). */

@@ -9,4 +9,5 @@ void types_register(void) {
     t_hash_register();
     t_set_register();
     t_zset_register();
+    t_stream_register();
 }

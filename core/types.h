@@ -1,5 +1,5 @@
 /* types: registration of the collection types. Each type module (lists,
- * hashes, sets, sorted sets) registers its value operations with object.c
+ * hashes, sets, sorted sets, streams) registers its value operations with object.c
  * and its command table with commands.c; types_register() calls them all
  * once, before the command table is built. */
 #ifndef RM_TYPES_H
@@ -11,5 +11,6 @@ void t_list_register(void);
 void t_hash_register(void);
 void t_set_register(void);
 void t_zset_register(void);
+void t_stream_register(void);
 
 #endif

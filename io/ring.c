@@ -237,6 +237,14 @@ int ring_prep_tee(ring *r, ring_req *req, int fd_in, int fd_out, unsigned nbytes
     return 0;
 }
 
+int ring_prep_nop(ring *r, ring_req *req) {
+    struct io_uring_sqe *sqe;
+    int rc = start_req(r, req, RING_REQ_OP, &sqe);
+    if (rc < 0) return rc;
+    io_uring_prep_nop(sqe);
+    return 0;
+}
+
 int ring_prep_read(ring *r, ring_req *req, int fd, void *buf, unsigned len, uint64_t off) {
     struct io_uring_sqe *sqe;
     int rc = start_req(r, req, RING_REQ_OP, &sqe);

@@ -147,6 +147,8 @@ int ring_prep_splice(ring *r, ring_req *req, int fd_in, int64_t off_in, int fd_o
 /* Duplicate up to nbytes from pipe fd_in into pipe fd_out without consuming. */
 int ring_prep_tee(ring *r, ring_req *req, int fd_in, int fd_out, unsigned nbytes,
                   unsigned splice_flags);
+/* A request that does nothing: its completion comes at the next reap. */
+int ring_prep_nop(ring *r, ring_req *req);
 /* A read; for an eventfd, buf is a uint64_t the kernel fills with the
  * counter (which it resets) when the eventfd is signalled. */
 int ring_prep_read(ring *r, ring_req *req, int fd, void *buf, unsigned len, uint64_t off);

@@ -79,6 +79,8 @@ static inline uint64_t link_closed_val(int reason, int err) {
 static inline int link_closed_reason(uint64_t val) { return (int)(uint32_t)val; }
 static inline int link_closed_errno(uint64_t val) { return (int)(uint32_t)(val >> 32); }
 
+struct ssl_st;
+
 typedef struct link_adopt {
     uint64_t id;
     int fd;
@@ -89,6 +91,8 @@ typedef struct link_adopt {
     backlog_cursor cur;
     char *preamble; /* mem_alloc'd bytes to send first (pending replies, +CONTINUE) */
     size_t preamble_len;
+    struct ssl_st *ssl; /* a client on tls-port: its TLS session (handshake done),
+                           the I/O thread's from now on; NULL for plain TCP */
 } link_adopt;
 
 typedef struct link_fullsync {

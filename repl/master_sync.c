@@ -229,6 +229,10 @@ static void handover(client *c, repl_replica *rr, const backlog_cursor *cur, con
     link_adopt *a = link_adopt_new(rr->id, fd, rr->name, rr->state, r->bl, rr->slot, cur,
                                    c->reply + c->reply_sent, dstr_len(c->reply) - c->reply_sent,
                                    line, linelen);
+    /* A replica on tls-port: its session goes with the socket, and the I/O
+     * thread encrypts from then on (io/tlsio.h). */
+    a->ssl = c->ssl;
+    c->ssl = NULL;
     rr->thr = io_pool_assign(&r->pool);
     rr->next = r->replicas;
     r->replicas = rr;
@@ -355,12 +359,6 @@ static void sync_command(client *c, int is_psync) {
      * its backlog) only while its link is up, as Redis. */
     if (s->cfg.replicaof_host && !replica_link_up(s)) {
         reply_error(c, "NOMASTERLINK Can't SYNC while not connected with my master");
-        return;
-    }
-    /* The I/O threads speak plain TCP only: a replica on tls-port would
-     * get a stream they cannot encrypt (the replication step of TLS). */
-    if (c->ssl) {
-        reply_error(c, "ERR replication over TLS is not supported yet");
         return;
     }
     if (c->fd < 0 || repl_ensure_pool(s) < 0) {

@@ -59,6 +59,7 @@
 #include "core/propagate.h"
 #include "core/rdb.h"
 #include "core/reply.h"
+#include "core/tls.h"
 #include "core/util.h"
 #include "repl/master_int.h"
 #include "repl/replica_conn.h"
@@ -187,6 +188,7 @@ static void start_connection(server *s) {
     snprintf(st->dbfilename, sizeof(st->dbfilename), "%s", s->cfg.dbfilename);
     st->tcp_nodelay = !s->cfg.repl_disable_tcp_nodelay;
     st->psync_failover = rs->failover;
+    if (s->cfg.tls_replication) st->ssl_ctx = tls_client_context(s);
     rs->shared = mem_calloc(sizeof(*rs->shared));
     atomic_store_explicit(&rs->shared->last_io_ms, util_ms_time(), memory_order_relaxed);
     atomic_store_explicit(&rs->shared->applied, rs->have_cached ? rs->cached_offset : 0,

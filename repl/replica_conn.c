@@ -51,10 +51,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "core/config.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/tls.h"
 #include "core/util.h"
+#include "io/tlsio.h"
 #include "repl/replica_conn_int.h"
 
 static void rconn_send_pump(rconn *c);
@@ -119,18 +123,22 @@ char *rconn_ack_cmd(long long offset, size_t *len) {
 /* ---- lifetime ----------------------------------------------------------- */
 
 static int rconn_busy(const rconn *c) {
-    return c->conn_req.busy || c->recv_req.busy || c->send_req.busy || c->file_req.busy;
+    return c->conn_req.busy || c->recv_req.busy || c->send_req.busy || c->file_req.busy ||
+           c->hs_req.busy || tlsio_busy(c->tls);
 }
 
 static void rconn_start_free(rconn_start *s) {
     if (s == NULL) return;
     if (s->auth_user) dstr_free(s->auth_user);
     if (s->auth_pass) dstr_free(s->auth_pass);
+    tls_context_unref(s->ssl_ctx);
     mem_free(s);
 }
 
 /* Everything but the struct's own memory; no request may be in flight. */
 static void rconn_release(rconn *c) {
+    tlsio_free(c->tls);
+    c->tls = NULL;
     if (c->fd >= 0) close(c->fd);
     c->fd = -1;
     rconn_drop_tmpfile(c);
@@ -169,7 +177,8 @@ void rconn_close(rconn *c, int reason) {
     c->slot = NULL;
     /* The descriptor stays open until finalize, so cancelling by fd names
      * this socket only. A file write is not cancelled: it ends soon. */
-    if (c->fd >= 0 && (c->conn_req.busy || c->recv_req.busy || c->send_req.busy)) {
+    if (c->fd >= 0 && (c->conn_req.busy || c->recv_req.busy || c->send_req.busy ||
+                       c->hs_req.busy || tlsio_busy(c->tls))) {
         shutdown(c->fd, SHUT_RDWR);
         ring_prep_cancel_fd(rconn_ring(c), c->fd);
     }
@@ -279,7 +288,13 @@ static void rconn_send_pump(rconn *c) {
     if (c->closing || c->send_req.busy || c->out_head == NULL || c->step == RCONN_STEP_CONNECT)
         return;
     rconn_out *o = c->out_head;
-    int rc = ring_prep_send(rconn_ring(c), &c->send_req, c->fd, o->p + o->off, o->len - o->off, 0);
+    int rc;
+    if (c->tls) {
+        struct iovec iov = {.iov_base = o->p + o->off, .iov_len = o->len - o->off};
+        rc = tlsio_send(rconn_ring(c), c->tls, &c->send_req, c->fd, &iov, 1);
+    } else {
+        rc = ring_prep_send(rconn_ring(c), &c->send_req, c->fd, o->p + o->off, o->len - o->off, 0);
+    }
     if (rc < 0) rconn_send_failed(c, -rc);
 }
 
@@ -551,13 +566,17 @@ static void rconn_resume(rconn *c) {
     rconn_arm_recv(c);
 }
 
+int rconn_recv(rconn *c, void *buf, size_t len) {
+    if (c->tls) return tlsio_recv(rconn_ring(c), c->tls, &c->recv_req, c->fd, buf, len);
+    return ring_prep_recv(rconn_ring(c), &c->recv_req, c->fd, buf, len, 0);
+}
+
 void rconn_arm_recv(rconn *c) {
     if (c->closing || c->recv_req.busy) return;
     if (c->step >= RCONN_STEP_PAYLOAD && rconn_hold_reading(c)) return;
     int rc;
     if (c->step < RCONN_STEP_PAYLOAD) {
-        rc = ring_prep_recv(rconn_ring(c), &c->recv_req, c->fd, c->in + c->in_len,
-                            RCONN_LINE_MAX - c->in_len, 0);
+        rc = rconn_recv(c, c->in + c->in_len, RCONN_LINE_MAX - c->in_len);
     } else {
         /* Payload: a held-back tail goes first (an EOF mark may straddle
          * two recvs), and a $<len> payload is read no further than its
@@ -568,8 +587,7 @@ void rconn_arm_recv(rconn *c) {
             want = (size_t)c->left;
         c->rbuf = rconn_buf_new(c->tail_len + cap);
         memcpy(c->rbuf->data, c->tail, c->tail_len);
-        rc = ring_prep_recv(rconn_ring(c), &c->recv_req, c->fd, c->rbuf->data + c->tail_len, want,
-                            0);
+        rc = rconn_recv(c, c->rbuf->data + c->tail_len, want);
     }
     if (rc < 0) {
         log_msg(LL_WARNING, "Unable to read from MASTER: %s", strerror(-rc));
@@ -604,6 +622,47 @@ static int rconn_resolve(rconn *c) {
 
 static void rconn_on_connect(ring *r, ring_req *req, int res, uint32_t flags);
 static void rconn_connected(rconn *c, int res);
+static void rconn_handshake_start(rconn *c);
+
+/* ---- TLS (tls-replication) ----------------------------------------------
+ *
+ * The TLS handshake runs on the ring like everything else (io/tlsio.h);
+ * a master whose certificate does not verify is logged with OpenSSL's
+ * reason and the connection closed, and the keyspace retries a second
+ * later, as after any failed connect. */
+
+static void rconn_tls_idle(void *arg) { rconn_finalize(arg); }
+
+static void rconn_on_tls_handshake(ring *r, ring_req *req, int res, uint32_t flags) {
+    (void)r;
+    (void)flags;
+    rconn *c = req->data;
+    if (rconn_cb_enter(c)) return;
+    if (res < 0) {
+        log_msg(LL_WARNING, "Error condition on socket for SYNC: TLS handshake with MASTER "
+                            "failed: %s",
+                res == -EPROTO ? tlsio_error(c->tls) : strerror(-res));
+        rconn_close(c, RCONN_CLOSED_CONNECT);
+    } else {
+        rconn_handshake_start(c);
+    }
+    rconn_cb_leave(c);
+}
+
+static void rconn_tls_start(rconn *c) {
+    SSL *ssl = SSL_new(c->start->ssl_ctx);
+    if (ssl) {
+        SSL_set_connect_state(ssl);
+        c->tls = tlsio_new(ssl);
+    }
+    int rc = c->tls ? tlsio_handshake(rconn_ring(c), c->tls, &c->hs_req, c->fd) : -ENOMEM;
+    if (c->tls) tlsio_set_idle_cb(c->tls, rconn_tls_idle, c);
+    if (rc < 0) {
+        log_msg(LL_WARNING, "Error condition on socket for SYNC: unable to start TLS: %s",
+                strerror(-rc));
+        rconn_close(c, RCONN_CLOSED_CONNECT);
+    }
+}
 
 /* A non-blocking socket, connecting to addrs[cur_addr] through the ring. */
 static int rconn_connect_next(rconn *c) {
@@ -640,6 +699,16 @@ static void rconn_connected(rconn *c, int res) {
     }
     log_msg(LL_NOTICE, "Non blocking connect for SYNC fired the event.");
     rconn_progress(c);
+    if (c->start->ssl_ctx) {
+        rconn_tls_start(c);
+        return;
+    }
+    rconn_handshake_start(c);
+}
+
+/* The replication handshake, once the connection (and its TLS session,
+ * if any) is up. */
+static void rconn_handshake_start(rconn *c) {
     rconn_set_state(c, RCONN_HANDSHAKE);
     c->in = mem_alloc(RCONN_LINE_MAX + 1);
     c->in_len = 0;
@@ -663,6 +732,7 @@ static void rconn_begin(io_thread *t, void **slot, uint64_t id, rconn_start *s) 
     ring_req_init(&c->recv_req, rconn_on_recv, c);
     ring_req_init(&c->send_req, rconn_on_sent, c);
     ring_req_init(&c->file_req, rconn_on_file, c);
+    ring_req_init(&c->hs_req, rconn_on_tls_handshake, c);
     *slot = c;
     c->depth++;
     rconn_connect_start(c);

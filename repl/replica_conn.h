@@ -166,6 +166,8 @@ typedef struct rconn_shared {
     _Atomic int paused;               /* the I/O thread waits for a RESUME */
 } rconn_shared;
 
+struct ssl_ctx_st;
+
 typedef struct rconn_start {
     char host[256];
     int port;
@@ -181,6 +183,8 @@ typedef struct rconn_start {
     char dbfilename[256];   /* the file the payload is renamed to when to_disk */
     int tcp_nodelay;        /* !repl-disable-tcp-nodelay */
     int psync_failover;     /* PSYNC ... FAILOVER: the master is our FAILOVER target */
+    struct ssl_ctx_st *ssl_ctx; /* tls-replication: the client context (a reference
+                                   this start owns), NULL for plain TCP */
     rconn_shared *shared;
 } rconn_start;
 

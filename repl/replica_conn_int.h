@@ -96,6 +96,11 @@ typedef struct rconn {
 
     int paused; /* flow control: no recv until RCONN_MSG_RESUME */
 
+    /* tls-replication: the session every byte goes through once the
+     * handshake (hs_req) is done (io/tlsio.h). */
+    struct tlsio *tls;
+    ring_req hs_req;
+
     int closing;
     int reason; /* enum rconn_close_reason */
     int depth;  /* callbacks and messages running on it: it is freed only
@@ -104,6 +109,8 @@ typedef struct rconn {
 } rconn;
 
 /* replica_conn.c */
+/* A recv into buf, in the clear or through the TLS session. */
+int rconn_recv(rconn *c, void *buf, size_t len);
 void rconn_report(rconn *c, uint32_t type, uint64_t val, void *ptr);
 void rconn_set_state(rconn *c, int state);
 void rconn_close(rconn *c, int reason);

@@ -58,6 +58,7 @@
 #include <strings.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -65,6 +66,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
+#include "io/tlsio.h"
 #include "repl/link.h"
 #include "repl/link_parse.h"
 #include "repl/replica_conn.h"
@@ -119,6 +121,16 @@ struct replica_link {
     int bulk_outq;              /* the socket's send queue at the last TICK */
     int pipe_r, pipe_w;
     ring_req splice_in, splice_out;
+    /* Payload over TLS: a disk payload is mapped and encrypted from the
+     * page cache; an EOF-framed one is read from its pipe into bulk_buf
+     * (the one copy a pipe forces), then encrypted from there. */
+    char *bulk_map;
+    char *bulk_buf;
+    size_t bulk_buf_len, bulk_buf_off;
+
+    /* A replica on tls-port: every byte to and from the socket goes
+     * through its session (io/tlsio.h). NULL on plain TCP. */
+    tlsio *tls;
 
     /* Stream. */
     tx_slot tx[LINK_TX_SLOTS];
@@ -176,7 +188,9 @@ static void set_state(replica_link *l, int state) {
 /* ---- lifetime ----------------------------------------------------------- */
 
 static int link_busy(const replica_link *l) {
-    if (l->ctl_req.busy || l->splice_in.busy || l->splice_out.busy || l->recv_req.busy) return 1;
+    if (l->ctl_req.busy || l->splice_in.busy || l->splice_out.busy || l->recv_req.busy ||
+        tlsio_busy(l->tls))
+        return 1;
     for (int i = 0; i < LINK_TX_SLOTS; i++)
         if (l->tx[i].req.busy) return 1;
     return 0;
@@ -187,9 +201,17 @@ static void close_fd(int *fd) {
     *fd = -1;
 }
 
+static void unmap_payload(replica_link *l) {
+    if (l->bulk_map) munmap(l->bulk_map, (size_t)l->bulk_size);
+    l->bulk_map = NULL;
+}
+
 /* l->fd is not ours to close: it went back with the CLOSED report, or, at
  * shutdown, stays with the keyspace's record. */
 static void link_free(replica_link *l) {
+    unmap_payload(l);
+    mem_free(l->bulk_buf);
+    tlsio_free(l->tls);
     close_fd(&l->bulk_fd);
     close_fd(&l->pipe_r);
     close_fd(&l->pipe_w);
@@ -210,7 +232,9 @@ static void unlink_from_thread(replica_link *l) {
 
 /* Nothing in flight but zero-copy notifications. */
 static int only_notifications_pending(const replica_link *l) {
-    if (l->ctl_req.busy || l->splice_in.busy || l->splice_out.busy || l->recv_req.busy) return 0;
+    if (l->ctl_req.busy || l->splice_in.busy || l->splice_out.busy || l->recv_req.busy ||
+        tlsio_busy(l->tls))
+        return 0;
     for (int i = 0; i < LINK_TX_SLOTS; i++)
         if (l->tx[i].req.busy && !l->tx[i].sent) return 0;
     return 1;
@@ -297,6 +321,13 @@ static void on_ctl_sent(ring *r, ring_req *req, int res, uint32_t flags) {
     link_pump(l);
 }
 
+/* A send of len bytes at p, in the clear or through the TLS session. */
+static int link_send(replica_link *l, ring_req *req, const void *p, size_t len) {
+    if (!l->tls) return ring_prep_send(ring_of(l), req, l->fd, p, len, 0);
+    struct iovec iov = {.iov_base = (void *)p, .iov_len = len};
+    return tlsio_send(ring_of(l), l->tls, req, l->fd, &iov, 1);
+}
+
 static int ctl_pump(replica_link *l) {
     if (!l->infl) {
         if (l->pend_len == 0) return 0;
@@ -306,8 +337,7 @@ static int ctl_pump(replica_link *l) {
         l->pend = NULL;
         l->pend_len = l->pend_cap = 0;
     }
-    int rc = ring_prep_send(ring_of(l), &l->ctl_req, l->fd, l->infl + l->infl_off,
-                            l->infl_len - l->infl_off, 0);
+    int rc = link_send(l, &l->ctl_req, l->infl + l->infl_off, l->infl_len - l->infl_off);
     if (rc < 0) {
         link_close(l, LINK_CLOSED_IO, -rc);
         return 1;
@@ -319,6 +349,7 @@ static int ctl_pump(replica_link *l) {
 /* ---- payload ------------------------------------------------------------ */
 
 static void bulk_finished(replica_link *l) {
+    unmap_payload(l);
     close_fd(&l->bulk_fd);
     close_fd(&l->pipe_r);
     close_fd(&l->pipe_w);
@@ -385,8 +416,87 @@ static void on_splice_in(ring *r, ring_req *req, int res, uint32_t flags) {
     link_pump(l);
 }
 
+/* ---- payload over TLS ---------------------------------------------------
+ *
+ * No splice: the bytes must pass through the cipher. A disk payload is
+ * mapped and encrypted in place; an EOF-framed payload comes through its
+ * pipe, which has to be read into user memory first. The same requests
+ * are used (splice_in reads the pipe, splice_out sends), so lifetime and
+ * cancellation are the plain path's. */
+
+static void on_tls_bulk_in(ring *r, ring_req *req, int res, uint32_t flags) {
+    (void)r;
+    (void)flags;
+    replica_link *l = req->data;
+    l->tx_busy = 0;
+    if (l->closing) {
+        maybe_finalize(l);
+        return;
+    }
+    if (res < 0) {
+        link_close(l, LINK_CLOSED_IO, -res);
+        return;
+    }
+    if (res == 0) {
+        bulk_finished(l); /* the child closed the pipe after the EOF mark */
+    } else {
+        l->bulk_buf_len = (size_t)res;
+        l->bulk_buf_off = 0;
+    }
+    link_pump(l);
+}
+
+static void on_tls_bulk_out(ring *r, ring_req *req, int res, uint32_t flags) {
+    (void)r;
+    (void)flags;
+    replica_link *l = req->data;
+    l->tx_busy = 0;
+    count_out(l, res);
+    if (l->closing) {
+        maybe_finalize(l);
+        return;
+    }
+    if (res <= 0) {
+        link_close(l, LINK_CLOSED_IO, res < 0 ? -res : EPIPE);
+        return;
+    }
+    l->bulk_sent += res;
+    if (l->bulk_size < 0) l->bulk_buf_off += (size_t)res;
+    else if (l->bulk_sent == l->bulk_size) bulk_finished(l);
+    link_pump(l);
+}
+
+static void tls_bulk_pump(replica_link *l) {
+    int rc;
+    if (l->bulk_size >= 0) {
+        if (l->bulk_sent == l->bulk_size) {
+            bulk_finished(l); /* an empty payload */
+            link_pump(l);
+            return;
+        }
+        rc = link_send(l, &l->splice_out, l->bulk_map + l->bulk_sent,
+                       (size_t)(l->bulk_size - l->bulk_sent));
+    } else if (l->bulk_buf_off < l->bulk_buf_len) {
+        rc = link_send(l, &l->splice_out, l->bulk_buf + l->bulk_buf_off,
+                       l->bulk_buf_len - l->bulk_buf_off);
+    } else {
+        if (!l->bulk_buf) l->bulk_buf = mem_alloc(TLSIO_SEND_MAX);
+        rc = ring_prep_read(ring_of(l), &l->splice_in, l->bulk_fd, l->bulk_buf, TLSIO_SEND_MAX,
+                            (uint64_t)-1);
+    }
+    if (rc < 0) {
+        link_close(l, LINK_CLOSED_IO, -rc);
+        return;
+    }
+    l->tx_busy = 1;
+}
+
 static void bulk_pump(replica_link *l) {
     int rc;
+    if (l->tls) {
+        tls_bulk_pump(l);
+        return;
+    }
     if (l->bulk_size < 0) {
         rc = ring_prep_splice(ring_of(l), &l->splice_out, l->bulk_fd, -1, l->fd, -1,
                               LINK_SPLICE_CHUNK, SPLICE_F_MOVE);
@@ -510,7 +620,13 @@ static void stream_pump(replica_link *l) {
                                                            : IORING_OP_SENDMSG_ZC);
     ts->res = 0;
     int rc;
-    if (niov == 1 && zc)
+    if (l->tls) {
+        /* Encrypted from the blocks where they lie; the ciphertext is the
+         * session's own buffer, so the send is a plain one and the slot
+         * completes with it. */
+        ts->zc = 0;
+        rc = tlsio_send(ring_of(l), l->tls, &ts->req, l->fd, ts->iov, niov);
+    } else if (niov == 1 && zc)
         rc = ring_prep_send_zc(ring_of(l), &ts->req, l->fd, ts->iov[0].iov_base, n, 0,
                                on_tx_release);
     else if (niov == 1)
@@ -607,7 +723,12 @@ static void on_recv(ring *r, ring_req *req, int res, uint32_t flags) {
 }
 
 static void arm_recv(replica_link *l) {
-    int rc = ring_prep_recv(ring_of(l), &l->recv_req, l->fd, l->rbuf + l->rlen,
+    int rc;
+    if (l->tls)
+        rc = tlsio_recv(ring_of(l), l->tls, &l->recv_req, l->fd, l->rbuf + l->rlen,
+                        sizeof(l->rbuf) - l->rlen);
+    else
+        rc = ring_prep_recv(ring_of(l), &l->recv_req, l->fd, l->rbuf + l->rlen,
                             sizeof(l->rbuf) - l->rlen, 0);
     if (rc < 0) link_close(l, LINK_CLOSED_IO, -rc);
 }
@@ -619,6 +740,10 @@ static replica_link *find_link(link_thread *lt, uint64_t id) {
         if (lt->links[i]->id == id && !lt->links[i]->closing) return lt->links[i];
     return NULL;
 }
+
+/* A flush of the session's own (an alert, a key update) completed: a
+ * closing link may have been waiting for it. */
+static void on_tls_idle(void *arg) { maybe_finalize(arg); }
 
 static void adopt(link_thread *lt, link_adopt *a) {
     replica_link *l = mem_calloc(sizeof(*l));
@@ -634,9 +759,14 @@ static void adopt(link_thread *lt, link_adopt *a) {
     l->bulk_size = -1;
     l->acked = -1;
     ring_req_init(&l->ctl_req, on_ctl_sent, l);
-    ring_req_init(&l->splice_in, on_splice_in, l);
-    ring_req_init(&l->splice_out, on_splice_out, l);
+    ring_req_init(&l->splice_in, a->ssl ? on_tls_bulk_in : on_splice_in, l);
+    ring_req_init(&l->splice_out, a->ssl ? on_tls_bulk_out : on_splice_out, l);
     ring_req_init(&l->recv_req, on_recv, l);
+    int a_had_ssl = a->ssl != NULL;
+    if (a->ssl) {
+        l->tls = tlsio_new(a->ssl);
+        if (l->tls) tlsio_set_idle_cb(l->tls, on_tls_idle, l);
+    }
     if (a->preamble_len) ctl_append(l, a->preamble, a->preamble_len);
     mem_free(a->preamble);
     mem_free(a);
@@ -645,6 +775,11 @@ static void adopt(link_thread *lt, link_adopt *a) {
         lt->links = mem_realloc(lt->links, sizeof(*lt->links) * (size_t)lt->cap);
     }
     lt->links[lt->n++] = l;
+    if (a_had_ssl && !l->tls) {
+        log_msg(LL_WARNING, "Unable to set up TLS for replica %s: closing the link", l->name);
+        link_close(l, LINK_CLOSED_IO, ENOMEM);
+        return;
+    }
     arm_recv(l);
     if (!l->closing) link_pump(l);
 }
@@ -658,20 +793,40 @@ static void fullsync(replica_link *l, link_fullsync *f) {
     link_pump(l);
 }
 
+/* A disk payload over TLS: the file mapped, encrypted from the page cache. */
+static int map_payload(replica_link *l) {
+    if (l->bulk_size == 0) return 0;
+    void *m = mmap(NULL, (size_t)l->bulk_size, PROT_READ, MAP_PRIVATE, l->bulk_fd, 0);
+    if (m == MAP_FAILED) {
+        log_msg(LL_WARNING, "Unable to map the RDB for replica %s: %s", l->name, strerror(errno));
+        return -errno;
+    }
+    madvise(m, (size_t)l->bulk_size, MADV_SEQUENTIAL);
+    l->bulk_map = m;
+    return 0;
+}
+
+/* A disk payload in the clear: spliced from the file through a pipe. */
+static int make_splice_pipe(replica_link *l) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) return -errno;
+    fcntl(p[1], F_SETPIPE_SZ, (int)LINK_SPLICE_CHUNK); /* best effort */
+    l->pipe_r = p[0];
+    l->pipe_w = p[1];
+    return 0;
+}
+
 static void bulk(replica_link *l, int fd, uint64_t size) {
     l->bulk_fd = fd;
     if (size == LINK_BULK_EOF) {
         l->bulk_size = -1;
     } else {
         l->bulk_size = (long long)size;
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0) {
-            link_close(l, LINK_CLOSED_IO, errno);
+        int rc = l->tls ? map_payload(l) : make_splice_pipe(l);
+        if (rc < 0) {
+            link_close(l, LINK_CLOSED_IO, -rc);
             return;
         }
-        fcntl(p[1], F_SETPIPE_SZ, (int)LINK_SPLICE_CHUNK); /* best effort */
-        l->pipe_r = p[0];
-        l->pipe_w = p[1];
         char hdr[32];
         int n = snprintf(hdr, sizeof(hdr), "$%lld\r\n", l->bulk_size);
         ctl_append(l, hdr, (size_t)n);

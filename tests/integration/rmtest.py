@@ -114,6 +114,13 @@ def encode_command(*args):
     return b"".join(out)
 
 
+# A server's plain port -> (its tls-port, an ssl.SSLContext): while a port
+# is listed, RespConn(port) connects to the TLS port instead, so a test
+# written against plain connections runs unchanged over TLS (test_tls.py
+# runs the differential tests that way).
+TLS_ROUTES = {}
+
+
 class RespConn:
     """A blocking RESP2 connection that keeps every reply's raw bytes."""
 
@@ -124,8 +131,13 @@ class RespConn:
             self.sock.settimeout(self.timeout)
             self.sock.connect(unix_path)
         else:
+            tls = TLS_ROUTES.get(port)
+            if tls:
+                port = tls[0]
             self.sock = socket.create_connection((host, port), timeout=self.timeout)
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if tls:
+                self.sock = tls[1].wrap_socket(self.sock, server_hostname="localhost")
         self.buf = b""
         self.pos = 0
 

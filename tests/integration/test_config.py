@@ -276,7 +276,6 @@ REFUSED_LINES = [
     "syslog-enabled yes",
     "rdb-del-sync-files yes",
     "shutdown-on-sigterm nosave",
-    "tls-replication yes",
 ]
 
 
@@ -361,7 +360,6 @@ CONFIG_SET_REFUSED = [
     ("maxmemory", "10mb"),
     ("maxmemory-policy", "allkeys-lfu"),
     ("rdb-del-sync-files", "yes"),
-    ("tls-replication", "yes"),
 ]
 
 

@@ -3,8 +3,8 @@
 Each module run makes its own CA, server certificates and a client
 certificate with the openssl CLI in the test's tmp dir. Where it is cheap
 the same setup runs on redis-server (Debian's is built with TLS) so that
-both servers are held to the same behaviour. The replication link has no
-TLS yet: a SYNC over TLS is refused.
+both servers are held to the same behaviour. The replication link over TLS
+is test_repl_tls.py's.
 """
 
 import shutil
@@ -17,6 +17,7 @@ import pytest
 
 import rmtest
 from rmtest import free_port
+from tls_helpers import make_certs, openssl
 
 SLOW = rmtest.SLOWDOWN
 
@@ -24,34 +25,9 @@ pytestmark = pytest.mark.skipif(shutil.which("openssl") is None,
                                 reason="openssl CLI missing (apt-get install openssl)")
 
 
-def openssl(*args, cwd):
-    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def signed_cert(d, name, cn, ca="ca", ext=None):
-    openssl("req", "-new", "-nodes", "-newkey", "rsa:2048", "-keyout", name + ".key",
-            "-out", name + ".csr", "-subj", "/CN=" + cn, cwd=d)
-    args = ["x509", "-req", "-in", name + ".csr", "-CA", ca + ".crt", "-CAkey", ca + ".key",
-            "-CAcreateserial", "-out", name + ".crt", "-days", "2"]
-    if ext:
-        (d / (name + ".ext")).write_text(ext)
-        args += ["-extfile", name + ".ext"]
-    openssl(*args, cwd=d)
-    return str(d / (name + ".crt")), str(d / (name + ".key"))
-
-
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tls")
-    openssl("req", "-x509", "-new", "-nodes", "-newkey", "rsa:2048", "-keyout", "ca.key",
-            "-out", "ca.crt", "-days", "2", "-subj", "/CN=Ringmaster Test CA", cwd=d)
-    san = "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-    c = {"dir": d, "ca": str(d / "ca.crt")}
-    c["cert"], c["key"] = signed_cert(d, "server", "server-one", ext=san)
-    c["cert2"], c["key2"] = signed_cert(d, "server2", "server-two", ext=san)
-    c["client_cert"], c["client_key"] = signed_cert(d, "client", "client")
-    return c
+    return make_certs(tmp_path_factory.mktemp("tls"))
 
 
 def tls_args(certs, tls_port, auth="yes", **extra):
@@ -323,12 +299,48 @@ def test_config_file_and_rewrite(servers, certs, tmp_path):
     with server.raw() as c:
         assert c.call("CONFIG", "SET", "tls-session-cache-timeout", "60") == b"OK"
         assert c.call("CONFIG", "REWRITE") == b"OK"
-        reply = c.call("CONFIG", "SET", "tls-port", str(free_port()))
-        assert isinstance(reply, rmtest.RespError), reply
     text = conf.read_text()
     for line in ("tls-port %d" % tls_port, "tls-auth-clients optional",
                  "tls-session-cache-size 1000", "tls-session-cache-timeout 60"):
         assert line in text, text
+
+
+@pytest.mark.parametrize("kind", ["ringmaster", "redis"])
+def test_config_set_ports_at_runtime(servers, certs, kind):
+    """CONFIG SET tls-port and port move the listeners, as on Redis 7.0:
+    the new port serves, the old one is closed, connected clients stay; a
+    port that cannot be bound is refused with the old one kept; tls-port 0
+    closes TLS."""
+    server = start(servers, kind, certs, "no")
+    kept = server.raw()
+    new_tls, new_plain = free_port(), free_port()
+    assert kept.call("CONFIG", "SET", "tls-port", str(new_tls)) == b"OK"
+    assert refused(certs, server.tls_port)
+    with tls_socket(certs, new_tls) as s:
+        assert tls_call(s, "PING") == b"+PONG\r\n"
+    assert kept.call("CONFIG", "SET", "port", str(new_plain)) == b"OK"
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+    with rmtest.RespConn(port=new_plain) as c:
+        assert c.call("PING") == b"PONG"
+    assert kept.call("PING") == b"PONG"
+    # A port somebody else holds: refused, the current one still serves.
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    taken = blocker.getsockname()[1]
+    reply = kept.call("CONFIG", "SET", "port", str(taken))
+    assert isinstance(reply, rmtest.RespError), reply
+    assert "Unable to listen on this port" in reply.message, reply
+    assert kept.call("CONFIG", "GET", "port") == [b"port", str(new_plain).encode()]
+    with rmtest.RespConn(port=new_plain) as c:
+        assert c.call("PING") == b"PONG"
+    blocker.close()
+    assert kept.call("CONFIG", "SET", "tls-port", "0") == b"OK"
+    assert refused(certs, new_tls)
+    kept.close()
+    server.port = new_plain  # for the fixture's shutdown
 
 
 def test_missing_cert_refuses_to_start(servers, certs):
@@ -340,12 +352,6 @@ def test_missing_cert_refuses_to_start(servers, certs):
     assert "No tls-key-file configured!" in log, log
     assert "Failed to configure TLS" in log, log
 
-
-def test_sync_over_tls_refused(servers, certs):
-    server = start(servers, "ringmaster", certs)
-    with tls_socket(certs, server.tls_port) as s:
-        assert tls_call(s, "SYNC").startswith(b"-ERR replication over TLS")
-        assert tls_call(s, "PING") == b"+PONG\r\n"
 
 
 @pytest.mark.parametrize("transport", ["plain", "tls"])
@@ -371,6 +377,31 @@ def test_behaviour_same_over_both_transports(servers, certs, transport):
     p.close()
     assert r.blpop("empty", timeout=0.2) is None
     r.close()
+
+
+@pytest.mark.parametrize("module", ["test_differential_core", "test_differential_hash",
+                                    "test_differential_set"])
+def test_differential_suite_over_tls(servers, certs, module):
+    """A representative part of the suite, unchanged, over TLS: each
+    differential module's first seed (fewer commands) with every connection
+    to both servers going through their tls-port, replies compared byte for
+    byte and digests equal, as over plain TCP."""
+    diff = __import__(module)
+    rm = start(servers, "ringmaster", certs, "no")
+    ref = start(servers, "redis", certs, "no")
+    ctx = tls_context(certs)
+    rmtest.TLS_ROUTES.update({rm.port: (rm.tls_port, ctx), ref.port: (ref.tls_port, ctx)})
+    try:
+        differ = diff.Differ(diff.DEFAULT_SEEDS[0], rm, ref)
+        try:
+            conns = [c for side in (differ.rm, differ.ref)
+                     for c in (side.conns.values() if hasattr(side, "conns") else [side])]
+            assert conns and all(isinstance(c.sock, ssl.SSLSocket) for c in conns)
+            differ.run(rmtest.scaled(800))
+        finally:
+            differ.close()
+    finally:
+        rmtest.TLS_ROUTES.clear()
 
 
 def test_encrypted_key_with_pass(servers, certs):
