@@ -124,6 +124,7 @@ class Cluster:
         srv = rmtest.ServerProcess(binary, wd, name=name, args=args, port=port)
         srv.kind = kind
         srv.extra = args
+        srv.tls_port = None  # the caller sets it when it gave one
         self.servers.append(srv)
         srv.start()
         return srv
@@ -147,6 +148,7 @@ class Cluster:
         srv.stop()
         new = self.start(srv.kind, srv.name, *(args or srv.extra), workdir=srv.workdir,
                          port=srv.port)
+        new.tls_port = srv.tls_port
         self.servers.remove(srv)
         if loaded:
             wait_for("%s done loading" % new.name, lambda: call(new, "PING") == b"PONG", 60)

@@ -2,7 +2,7 @@
 """Run one chaos scenario against a replication topology for a given time.
 
     RINGMASTER_BIN=build/ringmaster /usr/bin/python3 tests/chaos/run.py SCENARIO \
-        [--seconds N] [--seed S] [--topology T] [--diskless-load L] [--soak] [--keep]
+        [--seconds N] [--seed S] [--topology T] [--tls] [--diskless-load L] [--soak] [--keep]
 
 Scenarios (each a seeded random schedule of faults, a write load on the
 master while they happen, and a final check once they stop that every
@@ -30,9 +30,11 @@ replica's DEBUG DIGEST and master_repl_offset equal its master's):
 
 Topologies (--topology): rm (Ringmaster master and replicas, the default),
 redis-master (redis-server 7.0 master, Ringmaster replicas), redis-replica
-(Ringmaster master, redis-server replicas), tls (redis-server on both ends
-with tls-replication: proves the proxy byte-transparent; Ringmaster has no
-TLS replication yet).
+(Ringmaster master, redis-server replicas), redis (redis-server on both
+ends: the control that a scenario's expectations are Redis's). --tls puts
+the replication links on the master's tls-port with tls-replication yes;
+the proxy stays byte-transparent (it only loses sight of the phases: armed
+payload and stream faults do not fire, handshake ones count TLS bytes).
 
 The last line on stdout is the result as JSON; the exit code is 0 when every
 check held, 1 otherwise (the reason on stderr). --soak runs for an hour
@@ -55,7 +57,7 @@ ROLES = {
     "rm": ("ringmaster", "ringmaster"),
     "redis-master": ("redis", "ringmaster"),
     "redis-replica": ("ringmaster", "redis"),
-    "tls": ("redis", "redis"),
+    "redis": ("redis", "redis"),
 }
 
 
@@ -95,9 +97,17 @@ class Run:
     def start_replica(self, proxy, name, *extra):
         args = ("--replicaof", "127.0.0.1", proxy.port, "--repl-timeout", "10",
                 "--repl-diskless-load", self.args.diskless_load) + self.tls_args + tuple(extra)
-        if self.args.topology == "tls":
-            args += ("--tls-replication", "yes")
-        return self.cluster.start(self.replica_kind, name, *args)
+        if self.args.tls:
+            # Its own tls-port too: promoted, it serves its siblings over TLS.
+            tls_port = cl.rmtest.free_port()
+            args += ("--tls-replication", "yes", "--tls-port", tls_port)
+        srv = self.cluster.start(self.replica_kind, name, *args)
+        srv.tls_port = tls_port if self.args.tls else None
+        return srv
+
+    def link_port(self, srv):
+        """The port a replica of `srv` connects to: its tls-port under --tls."""
+        return srv.tls_port if self.args.tls else srv.port
 
     def setup_tls(self):
         d = os.path.join(self.cluster.base, "tls")
@@ -121,14 +131,15 @@ class Run:
     def topology(self, replicas=2, backlog="16mb", master_extra=(), replica_extra=()):
         """A master, `replicas` replicas each behind its own fault proxy."""
         tls_port = None
-        if self.args.topology == "tls":
+        if self.args.tls:
             self.setup_tls()
             tls_port = cl.rmtest.free_port()
             master_extra = tuple(master_extra) + ("--tls-port", tls_port)
         m = self.start_master(*self.master_args(backlog, *master_extra))
+        m.tls_port = tls_port
         reps, proxies = [], []
         for i in range(replicas):
-            p = self.cluster.proxy(tls_port or m, "proxy%d" % (i + 1))
+            p = self.cluster.proxy(self.link_port(m), "proxy%d" % (i + 1))
             proxies.append(p)
             reps.append(self.start_replica(p, "replica%d" % (i + 1), *replica_extra))
         self.deadline = time.monotonic() + self.args.seconds  # faults for the whole time
@@ -305,9 +316,13 @@ class Run:
         proxy.cmd("throttle 2000000")
         r = self.cluster.restart(r)
 
+        # Under TLS the proxy cannot see the phases: every link stays in
+        # "handshake", and 100 KB into it is well into the payload.
+        phase = "handshake" if self.args.tls else "payload"
+
         def mid_payload():
             st = proxy.stats()
-            return any(ph == "payload" and n > 100000
+            return any(ph == phase and n > 100000
                        for ph, n in zip(st["phases"], st["phase_bytes"]))
         cl.wait_for("%s in the payload phase" % r.name, mid_payload, timeout=30, interval=0.02)
         self.cluster.kill9(r)
@@ -348,7 +363,7 @@ class Run:
         cl.wait_converged(m, reps)
         cl.call(r1, "REPLICAOF", "NO", "ONE")
         cl.call(m, "REPLICAOF", "127.0.0.1", r1.port)
-        p2.cmd("upstream %d" % r1.port)
+        p2.cmd("upstream %d" % self.link_port(r1))
         p2.fault("cut")
         self.counter.bank(m)
         load.retarget(r1.port)
@@ -359,7 +374,7 @@ class Run:
         confirmed = load.replicated
         # Fail back: the old master (a replica of replica1 since) is promoted.
         cl.call(m, "REPLICAOF", "NO", "ONE")
-        p2.cmd("upstream %d" % m.port)
+        p2.cmd("upstream %d" % self.link_port(m))
         p2.fault("cut")
         load.retarget(m.port)
         have = cl.counter_on(m)
@@ -529,6 +544,7 @@ class Run:
         self.result.update({
             "scenario": self.args.scenario, "topology": self.args.topology,
             "seed": self.args.seed, "diskless_load": self.args.diskless_load,
+            "tls": self.args.tls,
             "seconds": round(time.monotonic() - t0, 1),
             "faults": self.faults, "data_lost": self.data_lost, "crashes": len(crashes),
         })
@@ -551,6 +567,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=None)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--topology", choices=sorted(ROLES), default="rm")
+    ap.add_argument("--tls", action="store_true",
+                    help="the replication links over TLS (the proxy stays byte-transparent)")
     ap.add_argument("--diskless-load", choices=["disabled", "on-empty-db", "swapdb"],
                     default="disabled", help="the replicas' repl-diskless-load")
     ap.add_argument("--soak", action="store_true", help="a long run (default an hour)")
