@@ -202,7 +202,7 @@ void blocking_check_timeouts(server *s) {
         if (now < c->bstate.timeout_ms) continue;
         const char *r = c->bstate.timeout_reply;
         blocking_unblock(c);
-        reply_raw(c, r, strlen(r));
+        reply_canned(c, r);
         resume_client(c);
     }
 }

@@ -25,6 +25,8 @@
 #include "core/dict.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/monitor.h"
+#include "core/tracking.h"
 #include "core/multi.h"
 #include "core/pubsub.h"
 #include "core/reply.h"
@@ -63,9 +65,25 @@ void client_reset_argv(client *c) {
 }
 
 void client_set_argv(client *c, dstr *argv, int argc) {
+    if (c->keep_orig_argv && !c->orig_argv && c->argv != argv) {
+        c->orig_argv = c->argv;
+        c->orig_argc = c->argc;
+        c->argv = NULL;
+        c->argc = 0;
+    }
     client_reset_argv(c);
     c->argv = argv;
     c->argc = argc;
+}
+
+void client_replace_arg(client *c, int i, dstr v) {
+    if (c->keep_orig_argv && !c->orig_argv) {
+        c->orig_argv = mem_alloc(sizeof(dstr) * (size_t)c->argc);
+        for (int j = 0; j < c->argc; j++) c->orig_argv[j] = dstr_dup(c->argv[j]);
+        c->orig_argc = c->argc;
+    }
+    dstr_free(c->argv[i]);
+    c->argv[i] = v;
 }
 
 /* Replace the command vector with the given C strings or dstrs... here
@@ -125,11 +143,15 @@ void client_free(client *c) {
         close(c->fd);
     }
     blocking_unblock(c);
+    monitor_remove(c);
+    tracking_disable(c);
     pubsub_client_reset(c);
     multi_discard(c);
     db_unwatch_all(c);
     mem_free(c->watched);
     client_reset_argv(c);
+    for (int i = 0; i < c->orig_argc; i++) dstr_free(c->orig_argv[i]);
+    mem_free(c->orig_argv);
     req_parser_free(&c->parser);
     dstr_free(c->querybuf);
     dstr_free(c->reply);
@@ -151,16 +173,41 @@ client *client_create_master(server *s, const char *addr, int dbid) {
 
 int client_db_index(const client *c) { return (int)(c->db - c->srv->dbs); }
 
+/* The first error line of a reply (printable, into err): the reply itself,
+ * or one inside EXEC's array. Only called when the command did reply an
+ * error, so the line found is that error (a bulk string holding "\r\n-"
+ * before it could only blur the text, not invent a failure). */
+static void copy_first_error(const char *r, size_t len, char *err, size_t errlen) {
+    size_t at = 0;
+    if (!len || r[0] != '-') {
+        const char *p = NULL;
+        for (size_t i = 0; i + 2 < len; i++)
+            if (r[i] == '\r' && r[i + 1] == '\n' && r[i + 2] == '-') {
+                p = r + i + 2;
+                break;
+            }
+        if (!p) {
+            snprintf(err, errlen, "(error)");
+            return;
+        }
+        at = (size_t)(p - r);
+    }
+    const char *end = memchr(r + at, '\r', len - at);
+    size_t n = end ? (size_t)(end - (r + at)) : len - at;
+    log_repr(err, errlen, r + at + 1, n ? n - 1 : 0);
+}
+
 int client_run_master_command(client *c, dstr *argv, int argc, char *err, size_t errlen) {
     server *s = c->srv;
     client_set_argv(c, argv, argc);
     client *prev = s->current_client;
+    long long errors_before = s->stat_total_error_replies;
     s->current_client = c; /* db.c: the master's commands see expired keys */
     process_command(c);
     s->current_client = prev;
     if (errlen) err[0] = '\0';
-    if (errlen && dstr_len(c->reply) && c->reply[0] == '-')
-        log_repr(err, errlen, c->reply + 1, dstr_len(c->reply) - 3);
+    if (errlen && s->stat_total_error_replies > errors_before)
+        copy_first_error(c->reply, dstr_len(c->reply), err, errlen);
     dstr_clear(c->reply);
     client_reset_argv(c);
     return (c->flags & CLIENT_MULTI) != 0;
@@ -428,14 +475,19 @@ dstr client_info_string(client *c, dstr out) {
     char flags[16];
     int f = 0;
     /* In Redis's order (catClientInfoString). */
+    if (c->flags & CLIENT_MONITOR) flags[f++] = 'O';
     if (c->flags & CLIENT_REPLICA) flags[f++] = 'S';
     if (c->flags & CLIENT_MASTER) flags[f++] = 'M';
     if (c->flags & CLIENT_PUBSUB) flags[f++] = 'P';
     if (c->flags & CLIENT_MULTI) flags[f++] = 'x';
     if (c->flags & CLIENT_PAUSED) flags[f++] = 'b';
+    if (c->flags & CLIENT_TRACKING) flags[f++] = 't';
+    if (c->flags & CLIENT_TRACKING_BROKEN_REDIR) flags[f++] = 'R';
+    if (c->flags & CLIENT_TRACKING_BCAST) flags[f++] = 'B';
     if (c->flags & CLIENT_DIRTY_CAS) flags[f++] = 'd';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) flags[f++] = 'c';
     if (c->flags & CLIENT_UNIX_SOCKET) flags[f++] = 'U';
+    if (c->flags & CLIENT_NO_EVICT) flags[f++] = 'e';
     if (f == 0) flags[f++] = 'N';
     flags[f] = '\0';
     const char *cmd = c->lastcmd ? c->lastcmd->name : "NULL";
@@ -443,8 +495,8 @@ dstr client_info_string(client *c, dstr out) {
         out,
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%lld "
         "psub=%lld ssub=%lld multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
-        "rbp=%zu obl=0 oll=0 omem=%zu tot-mem=%zu events=r%s cmd=%s user=default redir=-1 "
-        "resp=%d",
+        "rbp=%zu obl=0 oll=0 omem=%zu tot-mem=%zu events=r%s cmd=%s user=default "
+        "redir=%lld resp=%d",
         (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
         (now - c->ctime_ms) / 1000, (now - c->last_interaction_ms) / 1000, flags, c->db->id,
         pubsub_client_count(c, PUBSUB_CHANNEL), pubsub_client_count(c, PUBSUB_PATTERN),
@@ -452,5 +504,6 @@ dstr client_info_string(client *c, dstr out) {
         dstr_len(c->querybuf), dstr_avail(c->querybuf), dstr_alloc_size(c->querybuf), c->qb_peak,
         dstr_len(c->reply) - c->reply_sent,
         sizeof(client) + dstr_alloc_size(c->querybuf) + dstr_alloc_size(c->reply),
-        (c->flags & CLIENT_WRITE_ARMED) ? "w" : "", cmd, c->resp);
+        (c->flags & CLIENT_WRITE_ARMED) ? "w" : "", cmd,
+        (c->flags & CLIENT_TRACKING) ? (long long)c->tracking_redirect : -1LL, c->resp);
 }

@@ -376,12 +376,10 @@ static void expire_generic(client *c, long long basetime, int seconds) {
     notify_event(s, NOTIFY_GENERIC, "expire", key, c->db->id);
     reply_int(c, 1);
     if (c->cmd->proc != cmd_pexpireat) {
-        dstr_free(c->argv[0]);
-        c->argv[0] = dstr_from("PEXPIREAT");
+        client_replace_arg(c, 0, dstr_from("PEXPIREAT"));
     }
     if (basetime != 0 || seconds) {
-        dstr_free(c->argv[2]);
-        c->argv[2] = dstr_from_ll(when);
+        client_replace_arg(c, 2, dstr_from_ll(when));
     }
     server_dirty(c, 1);
 }

@@ -9,8 +9,8 @@
  * keep the same length, step back in the second string), so that replies
  * are byte for byte Redis's. A missing key is an empty string.
  *
- * IDX answers a two-entry map ("matches", "len"), sent as its RESP2 form,
- * a flat array of four, like every reply of this server today. */
+ * IDX answers a two-entry map ("matches", "len"): a flat array of four in
+ * RESP2, a map in RESP3. */
 #include <stdint.h>
 #include <string.h>
 
@@ -148,7 +148,7 @@ void cmd_lcs(client *c) {
         lcs_range *r = NULL;
         size_t n = 0;
         lcs_walk(t, a, b, NULL, minlen, &r, &n);
-        reply_array(c, 4);
+        reply_map(c, 2);
         reply_bulk_cstr(c, "matches");
         reply_array(c, (long long)n);
         for (size_t k = 0; k < n; k++) {

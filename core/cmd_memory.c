@@ -176,7 +176,7 @@ void cmd_memory_stats(client *c) {
     int dbs = 0;
     for (int j = 0; j < s->dbnum; j++)
         if (dict_size(s->dbs[j].keys)) dbs++;
-    reply_array(c, 2 * (27 + dbs));
+    reply_map(c, 27 + dbs);
     field_int(c, "peak.allocated", (long long)m.peak);
     field_int(c, "total.allocated", (long long)m.total);
     field_int(c, "startup.allocated", (long long)m.startup);
@@ -193,7 +193,7 @@ void cmd_memory_stats(client *c) {
         char name[32];
         snprintf(name, sizeof(name), "db.%d", j);
         reply_bulk_cstr(c, name);
-        reply_array(c, 6);
+        reply_map(c, 3);
         field_int(c, "overhead.hashtable.main", (long long)(dict_buckets(d->keys) * sizeof(void *)));
         field_int(c, "overhead.hashtable.expires",
                   (long long)(dict_buckets(d->expires) * sizeof(void *)));

@@ -10,6 +10,8 @@
 #include "core/lazyfree.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/monitor.h"
+#include "core/tracking.h"
 #include "core/multi.h"
 #include "core/persist.h"
 #include "core/pubsub.h"
@@ -87,7 +89,7 @@ void cmd_config_get(client *c) {
     config_get_ctx x = {c, NULL, NULL, 0, 0};
     for (int i = 2; i < c->argc; i++)
         config_get(&c->srv->cfg, c->argv[i], dstr_len(c->argv[i]), config_get_collect, &x);
-    reply_array(c, x.n * 2);
+    reply_map(c, x.n);
     for (int i = 0; i < x.n; i++) {
         reply_bulk_dstr(c, x.names[i]);
         reply_bulk_dstr(c, x.values[i]);
@@ -377,27 +379,21 @@ void cmd_hello(client *c) {
                        "time");
         return;
     }
-    if (ver == 3) {
-        /* RESP3 is not implemented: after what Redis 7.0 checks and does
-         * first (so an unauthenticated HELLO 3 gets NOAUTH, as there),
-         * answer as Redis does for a version it does not know, so clients
-         * fall back to RESP2. */
-        reply_error(c, "NOPROTO unsupported protocol version");
-        return;
-    }
-    reply_array(c, 14);
+    /* The reply is already in the protocol asked for. */
+    c->resp = (int)ver;
+    reply_map(c, 7);
     reply_bulk_cstr(c, "server");
     reply_bulk_cstr(c, "redis");
     reply_bulk_cstr(c, "version");
     reply_bulk_cstr(c, RM_VERSION);
     reply_bulk_cstr(c, "proto");
-    reply_int(c, 2);
+    reply_int(c, c->resp);
     reply_bulk_cstr(c, "id");
     reply_int(c, (long long)c->id);
     reply_bulk_cstr(c, "mode");
     reply_bulk_cstr(c, "standalone");
     reply_bulk_cstr(c, "role");
-    reply_bulk_cstr(c, "master");
+    reply_bulk_cstr(c, c->srv->cfg.replicaof_host ? "replica" : "master");
     reply_bulk_cstr(c, "modules");
     reply_array(c, 0);
 }
@@ -408,6 +404,8 @@ void cmd_quit(client *c) {
 }
 
 void cmd_reset(client *c) {
+    monitor_remove(c);
+    tracking_disable(c);
     multi_discard(c);
     db_unwatch_all(c);
     c->db = &c->srv->dbs[0];

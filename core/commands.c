@@ -22,13 +22,17 @@
 
 #include "core/commands.h"
 #include "core/db.h"
+#include "core/latency.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/monitor.h"
 #include "core/multi.h"
 #include "core/persist.h"
 #include "core/propagate.h"
 #include "core/pubsub.h"
 #include "core/reply.h"
+#include "core/slowlog.h"
+#include "core/tracking.h"
 #include "core/util.h"
 #include "repl/repl.h"
 
@@ -45,9 +49,9 @@
 #define NM CMD_NO_MULTI
 #define BZ CMD_ALLOW_BUSY
 
-#define CMD(n, p, a, f, fk, lk, ks) {n, p, a, f, fk, lk, ks, NULL, 0, 0, 0, 0, NULL}
-#define CMDS(n, a, f, subs) {n, NULL, a, f, 0, 0, 0, subs, 0, 0, 0, 0, NULL}
-#define END {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL}
+#define CMD(n, p, a, f, fk, lk, ks) COMMAND_ROW(n, p, a, f, fk, lk, ks)
+#define CMDS(n, a, f, subs) COMMAND_WITH_SUBS(n, a, f, subs)
+#define END COMMAND_END
 
 static command memory_subs[] = {
     CMD("memory|usage", cmd_memory_usage, -3, R, 2, 2, 1),
@@ -105,7 +109,30 @@ static command client_subs[] = {
     CMD("client|info", cmd_client_info, 2, NS | LD | ST, 0, 0, 0),
     CMD("client|no-evict", cmd_client_no_evict, 3, A | NS | LD | ST, 0, 0, 0),
     CMD("client|reply", cmd_client_reply, 3, NS | LD | ST, 0, 0, 0),
+    CMD("client|tracking", cmd_client_tracking, -3, NS | LD | ST, 0, 0, 0),
+    CMD("client|caching", cmd_client_caching, 3, NS | LD | ST, 0, 0, 0),
+    CMD("client|getredir", cmd_client_getredir, 2, NS | LD | ST, 0, 0, 0),
+    CMD("client|trackinginfo", cmd_client_trackinginfo, 2, NS | LD | ST, 0, 0, 0),
     CMD("client|help", cmd_client_help, 2, LD | ST, 0, 0, 0),
+    END,
+};
+
+static command slowlog_subs[] = {
+    CMD("slowlog|get", cmd_slowlog_get, -2, A | LD | ST, 0, 0, 0),
+    CMD("slowlog|len", cmd_slowlog_len, 2, A | LD | ST, 0, 0, 0),
+    CMD("slowlog|reset", cmd_slowlog_reset, 2, A | LD | ST, 0, 0, 0),
+    CMD("slowlog|help", cmd_slowlog_help, 2, LD | ST, 0, 0, 0),
+    END,
+};
+
+static command latency_subs[] = {
+    CMD("latency|latest", cmd_latency_latest, 2, A | NS | LD | ST, 0, 0, 0),
+    CMD("latency|history", cmd_latency_history, 3, A | NS | LD | ST, 0, 0, 0),
+    CMD("latency|reset", cmd_latency_reset, -2, A | NS | LD | ST, 0, 0, 0),
+    CMD("latency|graph", cmd_latency_graph, 3, A | NS | LD | ST, 0, 0, 0),
+    CMD("latency|doctor", cmd_latency_doctor, 2, A | NS | LD | ST, 0, 0, 0),
+    CMD("latency|histogram", cmd_latency_histogram, -2, A | NS | LD | ST, 0, 0, 0),
+    CMD("latency|help", cmd_latency_help, 2, LD | ST, 0, 0, 0),
     END,
 };
 
@@ -133,6 +160,31 @@ static command command_table[] = {
     CMD("substr", cmd_getrange, 4, R, 1, 1, 1),
     CMD("setrange", cmd_setrange, 4, W | D, 1, 1, 1),
     CMD("lcs", cmd_lcs, -3, R, 1, 2, 1),
+    /* bitmaps */
+    CMD("setbit", cmd_setbit, 4, W | D, 1, 1, 1),
+    CMD("getbit", cmd_getbit, 3, R | F, 1, 1, 1),
+    CMD("bitcount", cmd_bitcount, -2, R, 1, 1, 1),
+    CMD("bitpos", cmd_bitpos, -3, R, 1, 1, 1),
+    CMD("bitop", cmd_bitop, -4, W | D, 2, -1, 1),
+    CMD("bitfield", cmd_bitfield, -2, W | D, 1, 1, 1),
+    CMD("bitfield_ro", cmd_bitfield_ro, -2, R | F, 1, 1, 1),
+    /* HyperLogLog */
+    CMD("pfadd", cmd_pfadd, -2, W | D | F, 1, 1, 1),
+    CMD("pfcount", cmd_pfcount, -2, R, 1, -1, 1),
+    CMD("pfmerge", cmd_pfmerge, -2, W | D, 1, -1, 1),
+    CMD("pfdebug", cmd_pfdebug, 3, W | D | A, 2, 2, 1),
+    CMD("pfselftest", cmd_pfselftest, 1, A, 0, 0, 0),
+    /* geo */
+    CMD("geoadd", cmd_geoadd, -5, W | D, 1, 1, 1),
+    CMD("geodist", cmd_geodist, -4, R, 1, 1, 1),
+    CMD("geohash", cmd_geohash, -2, R, 1, 1, 1),
+    CMD("geopos", cmd_geopos, -2, R, 1, 1, 1),
+    CMD("georadius", cmd_georadius, -6, W | D | CMD_MOVABLE_KEYS, 1, 1, 1),
+    CMD("georadius_ro", cmd_georadius_ro, -6, R, 1, 1, 1),
+    CMD("georadiusbymember", cmd_georadiusbymember, -5, W | D | CMD_MOVABLE_KEYS, 1, 1, 1),
+    CMD("georadiusbymember_ro", cmd_georadiusbymember_ro, -5, R, 1, 1, 1),
+    CMD("geosearch", cmd_geosearch, -7, R, 1, 1, 1),
+    CMD("geosearchstore", cmd_geosearchstore, -8, W | D, 1, 2, 1),
     /* keys */
     CMD("del", cmd_del, -2, W, 1, -1, 1),
     CMD("unlink", cmd_unlink, -2, W | F, 1, -1, 1),
@@ -172,9 +224,11 @@ static command command_table[] = {
     CMD("time", cmd_time, 1, LD | ST | F, 0, 0, 0),
     CMD("info", cmd_info, -1, LD | ST, 0, 0, 0),
     CMDS("config", -2, 0, config_subs),
-    {"command", cmd_command, -1, LD | ST, 0, 0, 0, command_subs, 0, 0, 0, 0, NULL},
+    {"command", cmd_command, -1, LD | ST, 0, 0, 0, command_subs, 0, 0, 0, 0, NULL, NULL},
     CMDS("client", -2, 0, client_subs),
     CMDS("script", -2, 0, script_subs),
+    CMDS("slowlog", -2, 0, slowlog_subs),
+    CMDS("latency", -2, 0, latency_subs),
     CMD("hello", cmd_hello, -1, NS | LD | ST | F | NA, 0, 0, 0),
     CMD("auth", cmd_auth, -2, NS | LD | ST | F | NA, 0, 0, 0),
     CMD("quit", cmd_quit, -1, NS | LD | ST | F | NA, 0, 0, 0),
@@ -187,6 +241,7 @@ static command command_table[] = {
     CMD("watch", cmd_watch, -2, NS | LD | ST | F, 1, -1, 1),
     CMD("unwatch", cmd_unwatch, 1, NS | LD | ST | F, 0, 0, 0),
     CMD("debug", cmd_debug, -2, A | NS | LD | ST, 0, 0, 0),
+    CMD("monitor", cmd_monitor, 1, A | NS | LD | ST, 0, 0, 0),
     END,
 };
 
@@ -229,6 +284,7 @@ void commands_init(server *s) {
 
 static void reset_one(command *cmd) {
     cmd->calls = cmd->usec = cmd->rejected_calls = cmd->failed_calls = 0;
+    latency_reset_command(cmd);
 }
 
 void commands_reset_stats(server *s) {
@@ -358,7 +414,7 @@ int process_command(client *c) {
             upper[i] = '\0';
             snprintf(buf, sizeof(buf), "ERR unknown subcommand '%.128s'. Try %s HELP.",
                      c->argv[1], upper);
-            base->rejected_calls++;
+            /* No command was found, so none counts it (Redis 7.0). */
             reject(c, buf);
             return -1;
         }
@@ -380,7 +436,8 @@ int process_command(client *c) {
             reject(c, "NOAUTH Authentication required.");
         return -1;
     }
-    const char *refusal = write_refusal(c, cmd, buf, sizeof(buf));
+    const char *refusal = monitor_refusal(c, cmd);
+    if (!refusal) refusal = write_refusal(c, cmd, buf, sizeof(buf));
     if (refusal) {
         cmd->rejected_calls++;
         if (cmd->proc == cmd_exec)
@@ -404,25 +461,93 @@ int process_command(client *c) {
     return 0;
 }
 
+/* Whether argument j of argv is a secret SLOWLOG and MONITOR show as
+ * "(redacted)", as Redis 7.0's redactClientCommandArgument: every argument
+ * of AUTH, the user name and password after HELLO's AUTH option (as far as
+ * HELLO's own parse reaches). */
+int command_arg_redacted(const command *cmd, dstr *argv, int argc, int j) {
+    if (cmd->proc == cmd_auth) return j >= 1;
+    if (cmd->proc != cmd_hello) return 0;
+    for (int i = 2; i < argc; i++) {
+        int more = argc - 1 - i;
+        if (arg_is(argv[i], "auth") && more >= 2) {
+            if (j == i + 1 || j == i + 2) return 1;
+            i += 2;
+        } else if (arg_is(argv[i], "setname") && more >= 1) {
+            i++;
+        } else {
+            break;
+        }
+    }
+    return 0;
+}
+
+/* The argv as the client sent it, for SLOWLOG and MONITOR. */
+static dstr *sent_argv(client *c, int *argc) {
+    *argc = c->orig_argv ? c->orig_argc : c->argc;
+    return c->orig_argv ? c->orig_argv : c->argv;
+}
+
+static void free_orig_argv(client *c) {
+    for (int i = 0; i < c->orig_argc; i++) dstr_free(c->orig_argv[i]);
+    mem_free(c->orig_argv);
+    c->orig_argv = NULL;
+    c->orig_argc = 0;
+}
+
 void call_command(client *c, const command *cmd) {
     server *s = c->srv;
     command *mcmd = (command *)cmd;
     long long dirty_before = s->dirty;
     long long errors_before = s->stat_total_error_replies;
+    /* EXEC runs its queue through here too: each level keeps its own. */
+    dstr *outer_orig = c->orig_argv;
+    int outer_origc = c->orig_argc;
+    c->orig_argv = NULL;
+    c->orig_argc = 0;
     util_clock_freeze();
     long long start = util_elapsed_us();
-    c->cmd = cmd;
+    /* Before it runs, as Redis sets it: CLIENT LIST shows a client's own
+     * CLIENT LIST as its command. */
+    c->cmd = c->lastcmd = cmd;
     c->flags &= ~(uint32_t)(CLIENT_FORCE_PROPAGATE | CLIENT_PREVENT_PROPAGATE);
     s->call_depth++;
+    c->keep_orig_argv++;
     cmd->proc(c);
+    c->keep_orig_argv--;
     s->call_depth--;
     long long dur = util_elapsed_us() - start;
     util_clock_thaw();
     mcmd->calls++;
     mcmd->usec += dur;
-    if (s->stat_total_error_replies != errors_before) mcmd->failed_calls++;
+    /* (CONFIG RESETSTAT zeroes the counter: that is no failure.) */
+    if (s->stat_total_error_replies > errors_before) mcmd->failed_calls++;
     s->stat_numcommands++;
-    c->lastcmd = cmd;
+    if (c->flags & CLIENT_TRACKING) {
+        tracking_remember_keys(c, cmd);
+        tracking_after_command(c, cmd);
+    }
+    /* A command that blocked is logged when it is served, as in Redis;
+     * EXEC is not (its commands are, one by one). */
+    int blocked = (c->flags & CLIENT_BLOCKED) && (!c->bstate.ready_key || c->bstate.reblocked);
+    if (!blocked) {
+        latency_add_sample_if_needed(s, (cmd->flags & CMD_FAST) ? "fast-command" : "command",
+                                     dur / 1000);
+        latency_track_command(s, mcmd, dur);
+    }
+    if (!blocked && cmd->proc != cmd_exec) {
+        int argc;
+        dstr *argv = sent_argv(c, &argc);
+        slowlog_push(s, c, cmd, argv, argc, dur);
+    }
+    if (s->nmonitors) {
+        int argc;
+        dstr *argv = sent_argv(c, &argc);
+        monitor_feed(s, c, cmd, argv, argc);
+    }
+    free_orig_argv(c);
+    c->orig_argv = outer_orig;
+    c->orig_argc = outer_origc;
     int forced = (c->flags & CLIENT_FORCE_PROPAGATE) != 0;
     int prevented = (c->flags & CLIENT_PREVENT_PROPAGATE) != 0;
     c->flags &= ~(uint32_t)(CLIENT_FORCE_PROPAGATE | CLIENT_PREVENT_PROPAGATE);
@@ -516,15 +641,17 @@ void command_reply_info(client *c, const command *cmd) {
     int nflags = 0;
     for (int i = 0; i < 15; i++)
         if (shown & (1u << i)) nflags++;
-    reply_array(c, nflags);
+    reply_set(c, nflags);
     for (int i = 0; i < 15; i++)
         if (shown & (1u << i)) reply_status(c, flag_names[i]);
     reply_int(c, cmd->first_key);
     reply_int(c, cmd->last_key);
     reply_int(c, cmd->key_step);
-    reply_array(c, 0); /* ACL categories */
-    reply_array(c, 0); /* tips */
-    reply_array(c, 0); /* key specs */
+    /* Sets in RESP3, as Redis 7.0 sends them; left empty here (no ACL
+     * categories, tips or key specs are recorded). */
+    reply_set(c, 0); /* ACL categories */
+    reply_set(c, 0); /* tips */
+    reply_set(c, 0); /* key specs */
     int nsubs = 0;
     if (cmd->subcommands)
         for (const command *sub = cmd->subcommands; sub->name; sub++) nsubs++;

@@ -26,6 +26,37 @@ void cmd_decrby(client *c);
 void cmd_incrbyfloat(client *c);
 void cmd_getrange(client *c);
 void cmd_setrange(client *c);
+/* Make the string value `o` of `key` a raw dstr that may be modified in
+ * place (Redis's dbUnshareStringValue); returns the value now stored. */
+obj *string_unshare_raw(client *c, obj *o, const dstr key);
+
+/* t_bitmap.c */
+void cmd_setbit(client *c);
+void cmd_getbit(client *c);
+void cmd_bitcount(client *c);
+void cmd_bitpos(client *c);
+void cmd_bitop(client *c);
+void cmd_bitfield(client *c);
+void cmd_bitfield_ro(client *c);
+
+/* t_hll.c */
+void cmd_pfadd(client *c);
+void cmd_pfcount(client *c);
+void cmd_pfmerge(client *c);
+void cmd_pfdebug(client *c);
+void cmd_pfselftest(client *c);
+
+/* t_geo.c */
+void cmd_geoadd(client *c);
+void cmd_geodist(client *c);
+void cmd_geohash(client *c);
+void cmd_geopos(client *c);
+void cmd_georadius(client *c);
+void cmd_georadius_ro(client *c);
+void cmd_georadiusbymember(client *c);
+void cmd_georadiusbymember_ro(client *c);
+void cmd_geosearch(client *c);
+void cmd_geosearchstore(client *c);
 
 /* cmd_keys.c */
 void cmd_del(client *c);
@@ -152,6 +183,9 @@ int check_string_length(client *c, long long size, long long append);
 void server_dirty(client *c, long long n);
 void commands_register_table(command *table);
 void command_reply_info(client *c, const command *cmd);
+/* Whether argument j is a secret (AUTH's, HELLO's AUTH) that SLOWLOG and
+ * MONITOR replace with "(redacted)". */
+int command_arg_redacted(const command *cmd, dstr *argv, int argc, int j);
 const command *command_find(server *s, const char *name);
 
 #endif

@@ -53,6 +53,10 @@ static const cfg_enum protected_enum[] = {
     {"no", PROTECTED_NO}, {"yes", PROTECTED_YES}, {"local", PROTECTED_LOCAL}, {NULL, 0}};
 static const cfg_enum tls_auth_enum[] = {
     {"no", TLS_AUTH_NO}, {"yes", TLS_AUTH_YES}, {"optional", TLS_AUTH_OPTIONAL}, {NULL, 0}};
+static const cfg_enum propagation_err_enum[] = {{"ignore", PROPAGATION_ERR_IGNORE},
+                                                {"panic", PROPAGATION_ERR_PANIC},
+                                                {"panic-on-replicas", PROPAGATION_ERR_PANIC_ON_REPLICAS},
+                                                {NULL, 0}};
 static const cfg_enum diskless_load_enum[] = {
     {"disabled", 0}, {"on-empty-db", 1}, {"swapdb", 2}, {NULL, 0}};
 
@@ -100,9 +104,24 @@ const cfg_entry config_table[] = {
      * promise Ringmaster does not keep. */
     {"maxmemory", NULL, K_MEM, OFF(maxmemory), "0", 0, LLONG_MAX, NULL, F_DEFAULT_ONLY, NULL,
      NULL},
+    {"shutdown-on-sigint", NULL, K_CUSTOM, 0, "default", 0, 0, NULL, 0, config_set_shutdown_sigint,
+     config_get_shutdown_sigint},
+    {"shutdown-on-sigterm", NULL, K_CUSTOM, 0, "default", 0, 0, NULL, 0, config_set_shutdown_sigterm,
+     config_get_shutdown_sigterm},
     {"daemonize", NULL, K_BOOL, OFF(daemonize), "no", 0, 0, NULL, F_IMMUTABLE, NULL, NULL},
     {"active-expire-effort", NULL, K_INT, OFF(active_expire_effort), "1", 1, 10, NULL, 0, NULL,
      NULL},
+    {"slowlog-log-slower-than", NULL, K_LL, OFF(slowlog_log_slower_than), "10000", -1,
+     LLONG_MAX, NULL, 0, NULL, NULL},
+    {"slowlog-max-len", NULL, K_LL, OFF(slowlog_max_len), "128", 0, LONG_MAX, NULL, 0, NULL,
+     NULL},
+    {"latency-monitor-threshold", NULL, K_LL, OFF(latency_monitor_threshold), "0", 0, LLONG_MAX,
+     NULL, 0, NULL, NULL},
+    {"latency-tracking", NULL, K_BOOL, OFF(latency_tracking), "yes", 0, 0, NULL, 0, NULL, NULL},
+    {"latency-tracking-info-percentiles", NULL, K_CUSTOM, 0, "50 99 99.9", 0, 0, NULL, F_QUOTED,
+     config_set_percentiles, config_get_percentiles},
+    {"tracking-table-max-keys", NULL, K_LL, OFF(tracking_table_max_keys), "1000000", 0,
+     LONG_MAX, NULL, 0, NULL, NULL},
     {"repl-io-threads", NULL, K_INT, OFF(repl_io_threads), "1", 1, 8, NULL, F_IMMUTABLE, NULL,
      NULL},
     {"repl-backlog-size", NULL, K_MEM, OFF(repl_backlog_size), "1mb", 1, LLONG_MAX, NULL, 0,
@@ -138,6 +157,8 @@ const cfg_entry config_table[] = {
      65535, NULL, 0, NULL, NULL},
     {"replica-read-only", "slave-read-only", K_BOOL, OFF(replica_read_only), "yes", 0, 0, NULL,
      0, NULL, NULL},
+    {"propagation-error-behavior", NULL, K_ENUM, OFF(propagation_error_behavior), "ignore", 0, 0,
+     propagation_err_enum, 0, NULL, NULL},
     {"replica-serve-stale-data", "slave-serve-stale-data", K_BOOL,
      OFF(replica_serve_stale_data), "yes", 0, 0, NULL, 0, NULL, NULL},
     {"replica-priority", "slave-priority", K_INT, OFF(replica_priority), "100", 0, INT_MAX, NULL,
@@ -161,6 +182,8 @@ const cfg_entry config_table[] = {
      OFF(zset_max_listpack_entries), "128", 0, LLONG_MAX, NULL, 0, NULL, NULL},
     {"zset-max-listpack-value", "zset-max-ziplist-value", K_LL, OFF(zset_max_listpack_value),
      "64", 0, LLONG_MAX, NULL, 0, NULL, NULL},
+    {"hll-sparse-max-bytes", NULL, K_MEM, OFF(hll_sparse_max_bytes), "3000", 0, LONG_MAX, NULL,
+     0, NULL, NULL},
     {"stream-node-max-bytes", NULL, K_MEM, OFF(stream_node_max_bytes), "4kb", 0, LLONG_MAX,
      NULL, 0, NULL, NULL},
     {"stream-node-max-entries", NULL, K_LL, OFF(stream_node_max_entries), "100", 0, LLONG_MAX,
@@ -295,7 +318,9 @@ static int apply_custom(config *cfg, const cfg_entry *e, dstr *argv, int argc, c
      * space-separated string ("--save '900 1'", CONFIG SET save "900 1"),
      * as Redis 7.0 does. */
     int multi = !strcmp(e->name, "save") || !strcmp(e->name, "bind") ||
-                !strcmp(e->name, "client-output-buffer-limit");
+                !strcmp(e->name, "client-output-buffer-limit") ||
+                !strcmp(e->name, "latency-tracking-info-percentiles") ||
+                !strncmp(e->name, "shutdown-on-sig", 15);
     if (multi && argc == 2 && strchr(argv[1], ' ')) {
         int n;
         dstr *parts = split_args(argv[1], dstr_len(argv[1]), &n);

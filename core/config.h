@@ -23,10 +23,14 @@
 
 #define CONFIG_MAX_BIND 16
 #define CONFIG_MAX_SAVEPARAMS 16
+#define CONFIG_MAX_PERCENTILES 16
 
 enum { LL_DEBUG = 0, LL_VERBOSE = 1, LL_NOTICE = 2, LL_WARNING = 3, LL_NOTHING = 4 };
 enum { DEBUG_CMD_NO = 0, DEBUG_CMD_YES = 1, DEBUG_CMD_LOCAL = 2 };
 enum { PROTECTED_NO = 0, PROTECTED_YES = 1, PROTECTED_LOCAL = 2 };
+/* SHUTDOWN's flags (SHUTDOWN_NOSAVE and SHUTDOWN_SAVE are persist's). */
+enum { SHUTDOWN_NOSAVE = 1, SHUTDOWN_SAVE = 2, SHUTDOWN_FORCE = 4, SHUTDOWN_NOW = 8 };
+enum { PROPAGATION_ERR_IGNORE = 0, PROPAGATION_ERR_PANIC = 1, PROPAGATION_ERR_PANIC_ON_REPLICAS = 2 };
 enum { TLS_AUTH_NO = 0, TLS_AUTH_YES = 1, TLS_AUTH_OPTIONAL = 2 };
 
 typedef struct save_param {
@@ -70,7 +74,16 @@ typedef struct config {
     int stop_writes_on_bgsave_error;
     long long maxmemory;
     int daemonize;
+    int shutdown_on_sigint, shutdown_on_sigterm; /* SHUTDOWN_* flags a signal shuts down with */
     int active_expire_effort;
+    /* introspection (slowlog.c, latency.c) */
+    long long slowlog_log_slower_than; /* microseconds; -1 = off */
+    long long slowlog_max_len;
+    long long latency_monitor_threshold; /* milliseconds; 0 = off */
+    int latency_tracking;                /* per-command latency histograms */
+    double latency_percentiles[CONFIG_MAX_PERCENTILES]; /* INFO latencystats */
+    int nlatency_percentiles;
+    long long tracking_table_max_keys; /* 0 = no limit */
     /* replication (used by repl/; here so CONFIG sees one table) */
     int repl_io_threads;
     long long repl_backlog_size;
@@ -90,6 +103,7 @@ typedef struct config {
     dstr replica_announce_ip;
     int replica_announce_port;
     int replica_read_only;
+    int propagation_error_behavior; /* PROPAGATION_ERR_*: a stream command that fails */
     int replica_serve_stale_data;
     int replica_priority;
     int repl_disable_tcp_nodelay;
@@ -106,6 +120,7 @@ typedef struct config {
     long long set_max_intset_entries;
     long long zset_max_listpack_entries;
     long long zset_max_listpack_value;
+    long long hll_sparse_max_bytes; /* a sparse HyperLogLog's largest size */
     long long stream_node_max_bytes;
     long long stream_node_max_entries;
     int lazyfree_lazy_user_del;   /* DEL frees like UNLINK */
@@ -166,6 +181,8 @@ int config_set_many(config *cfg, const dstr *names, const dstr *values, int n,
  * config_set_error.msg; *unknown is set when the directive does not exist. */
 int config_set(config *cfg, const char *name, const char *value, size_t vlen, int *unknown,
                char *err, size_t errlen);
+/* A latency percentile as Redis prints it (99.9, 50). */
+dstr config_cat_percentile(dstr out, double p);
 /* Rewrite `path` so that it holds the current configuration. */
 int config_rewrite(const config *cfg, const char *path, char *err, size_t errlen);
 

@@ -14,13 +14,10 @@
  *            cluster-enabled, tls-cluster, syslog-enabled
  *            (the log would not go there), socket-mark-id and
  *            bind-source-addr (packets would leave unmarked or from another
- *            address), shutdown-on-sigint/-sigterm (a signal would save or
- *            not otherwise), rdb-del-sync-files yes (a replication RDB
+ *            address), rdb-del-sync-files yes (a replication RDB
  *            would stay on disk).
- *   accepted  everything else, among them latency-monitor-threshold and
- *            slowlog-* (their only reader, LATENCY / SLOWLOG, is an unknown
- *            command), maxmemory-policy's other policies (maxmemory must be
- *            0, and then none evicts), lazyfree-lazy-eviction, -expire
+ *   accepted  everything else, among them maxmemory-policy's other policies (maxmemory must be 0, and
+ *            then none evicts), lazyfree-lazy-eviction, -expire
  *            and -server-del (those values are freed inline, which only
  *            takes longer), activerehashing,
  *            activedefrag, jemalloc-bg-thread, io-threads, oom-score-adj,
@@ -84,12 +81,6 @@ static const absent_directive table[] = {
     {"rdb-del-sync-files", NULL, "no", A_BOOL, S, NULL},
     {"rdb-save-incremental-fsync", NULL, "yes", A_BOOL, 0, NULL},
     {"bgsave_cpulist", NULL, "", A_ANY, I, NULL},
-    /* latency, slowlog */
-    {"latency-monitor-threshold", NULL, "0", A_INT, 0, NULL},
-    {"latency-tracking", NULL, "yes", A_BOOL, 0, NULL},
-    {"latency-tracking-info-percentiles", NULL, "50 99 99.9", A_ANY, 0, NULL},
-    {"slowlog-log-slower-than", NULL, "10000", A_INT, 0, NULL},
-    {"slowlog-max-len", NULL, "128", A_INT, 0, NULL},
     /* memory policy: maxmemory itself is in config.c (only 0) */
     {"maxmemory-policy", NULL, "noeviction", A_ENUM, 0,
      "volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, "
@@ -116,9 +107,6 @@ static const absent_directive table[] = {
     {"oom-score-adj", NULL, "no", A_ENUM, 0, "no, yes, relative, absolute"},
     {"oom-score-adj-values", NULL, "0 200 800", A_ANY, 0, NULL},
     {"disable-thp", NULL, "yes", A_BOOL, I, NULL},
-    /* data types without an implementation */
-    {"hll-sparse-max-bytes", NULL, "3000", A_ANY, 0, NULL},
-    {"tracking-table-max-keys", NULL, "1000000", A_INT, 0, NULL},
     /* scripting, modules, ACL */
     {"lua-time-limit", NULL, "5000", A_INT, 0, NULL},
     {"busy-reply-threshold", NULL, "5000", A_INT, 0, NULL},
@@ -145,14 +133,10 @@ static const absent_directive table[] = {
     {"syslog-facility", NULL, "local0", A_ANY, I, NULL},
     {"crash-log-enabled", NULL, "yes", A_BOOL, 0, NULL},
     {"crash-memcheck-enabled", NULL, "yes", A_BOOL, 0, NULL},
-    {"shutdown-on-sigint", NULL, "default", A_ANY, S, NULL},
-    {"shutdown-on-sigterm", NULL, "default", A_ANY, S, NULL},
     {"ignore-warnings", NULL, "", A_ANY, 0, NULL},
     /* replication extras */
     {"replica-announced", NULL, "yes", A_BOOL, 0, NULL},
     {"replica-ignore-disk-write-errors", NULL, "no", A_BOOL, 0, NULL},
-    {"propagation-error-behavior", NULL, "ignore", A_ENUM, 0,
-     "ignore, panic, panic-on-replicas"},
     /* cluster */
     {"cluster-enabled", NULL, "no", A_BOOL, S | I, NULL},
     {"cluster-config-file", NULL, "nodes.conf", A_ANY, I, NULL},

@@ -4,7 +4,7 @@
  * 7.0 knows and Ringmaster does not implement is listed here with Redis's
  * compiled default. Each is one of:
  *   tuning   accepting any valid value leaves Ringmaster doing what the
- *            operator asked (slowlog-max-len, lazyfree-lazy-expire,
+ *            operator asked (lazyfree-lazy-expire, activerehashing,
  *            io-threads, supervised): it loads, with a one-line warning.
  *   strict   a value other than the default asks for the missing feature
  *            (appendonly yes, cluster-enabled yes, tls-replication yes): only

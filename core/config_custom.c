@@ -4,6 +4,7 @@
  * (config.c refuses those first), and either stores the whole value or
  * leaves the config as it was and says why in `err`. */
 #include <errno.h>
+#include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,118 @@ dstr config_get_save(const config *cfg) {
     for (int i = 0; i < cfg->nsave; i++)
         s = dstr_catfmt(s, "%s%lld %lld", i ? " " : "", cfg->save[i].seconds,
                         cfg->save[i].changes);
+    return s;
+}
+
+static const struct {
+    const char *word;
+    int flag;
+} shutdown_words[] = {{"default", 0},
+                      {"save", SHUTDOWN_SAVE},
+                      {"nosave", SHUTDOWN_NOSAVE},
+                      {"now", SHUTDOWN_NOW},
+                      {"force", SHUTDOWN_FORCE}};
+#define N_SHUTDOWN_WORDS (int)(sizeof(shutdown_words) / sizeof(shutdown_words[0]))
+
+/* Redis's multi-word enum: the flags of every word given, ORed. */
+static int parse_shutdown_flags(dstr *argv, int argc, int *out, char *err, size_t errlen) {
+    int flags = 0;
+    if (argc == 0) {
+        config_fmt_err(err, errlen, "wrong number of arguments");
+        return -1;
+    }
+    for (int i = 0; i < argc; i++) {
+        int j;
+        for (j = 0; j < N_SHUTDOWN_WORDS; j++)
+            if (config_is_cstr(argv[i]) && !strcasecmp(argv[i], shutdown_words[j].word)) break;
+        if (j == N_SHUTDOWN_WORDS) {
+            config_fmt_err(err, errlen,
+                           "argument(s) must be one of the following: default, save, nosave, "
+                           "now, force");
+            return -1;
+        }
+        flags |= shutdown_words[j].flag;
+    }
+    if ((flags & SHUTDOWN_SAVE) && (flags & SHUTDOWN_NOSAVE)) {
+        config_fmt_err(err, errlen, "shutdown options SAVE and NOSAVE can't be used simultaneously");
+        return -1;
+    }
+    *out = flags;
+    return 0;
+}
+
+int config_set_shutdown_sigint(config *cfg, dstr *argv, int argc, char *err, size_t errlen) {
+    return parse_shutdown_flags(argv, argc, &cfg->shutdown_on_sigint, err, errlen);
+}
+
+int config_set_shutdown_sigterm(config *cfg, dstr *argv, int argc, char *err, size_t errlen) {
+    return parse_shutdown_flags(argv, argc, &cfg->shutdown_on_sigterm, err, errlen);
+}
+
+/* The words of the flags in the enum's order, or "default". */
+static dstr shutdown_flags_string(int flags) {
+    if (!flags) return dstr_from("default");
+    dstr s = dstr_empty();
+    for (int j = 1; j < N_SHUTDOWN_WORDS; j++) {
+        if (!(flags & shutdown_words[j].flag)) continue;
+        if (dstr_len(s)) s = dstr_cats(s, " ");
+        s = dstr_cats(s, shutdown_words[j].word);
+    }
+    return s;
+}
+
+dstr config_get_shutdown_sigint(const config *cfg) {
+    return shutdown_flags_string(cfg->shutdown_on_sigint);
+}
+
+dstr config_get_shutdown_sigterm(const config *cfg) {
+    return shutdown_flags_string(cfg->shutdown_on_sigterm);
+}
+
+/* latency-tracking-info-percentiles: up to CONFIG_MAX_PERCENTILES numbers
+ * in [0, 100]; "" for none. */
+int config_set_percentiles(config *cfg, dstr *argv, int argc, char *err, size_t errlen) {
+    double v[CONFIG_MAX_PERCENTILES];
+    if (argc == 1 && dstr_len(argv[0]) == 0) argc = 0;
+    if (argc > CONFIG_MAX_PERCENTILES) {
+        config_fmt_err(err, errlen, "Too many latency-tracking-info-percentiles parameters");
+        return -1;
+    }
+    for (int i = 0; i < argc; i++) {
+        if (!util_str_to_d(argv[i], dstr_len(argv[i]), &v[i])) {
+            config_fmt_err(err, errlen, "Invalid latency-tracking-info-percentiles parameters");
+            return -1;
+        }
+        if (v[i] > 100.0 || v[i] < 0.0) {
+            config_fmt_err(err, errlen,
+                           "latency-tracking-info-percentiles parameters should sit between "
+                           "[0.0,100.0]");
+            return -1;
+        }
+    }
+    memcpy(cfg->latency_percentiles, v, sizeof(double) * (size_t)argc);
+    cfg->nlatency_percentiles = argc;
+    return 0;
+}
+
+/* A percentile as Redis prints it: %f with the trailing zeros (and a
+ * trailing dot) cut, so 99.9 is "99.9" and 50 is "50". */
+dstr config_cat_percentile(dstr out, double p) {
+    char buf[64];
+    int n = snprintf(buf, sizeof(buf), "%f", p);
+    if (memchr(buf, '.', (size_t)n)) {
+        while (n > 0 && buf[n - 1] == '0') n--;
+        if (n > 0 && buf[n - 1] == '.') n--;
+    }
+    return dstr_cat(out, buf, (size_t)n);
+}
+
+dstr config_get_percentiles(const config *cfg) {
+    dstr s = dstr_empty();
+    for (int i = 0; i < cfg->nlatency_percentiles; i++) {
+        if (i) s = dstr_cats(s, " ");
+        s = config_cat_percentile(s, cfg->latency_percentiles[i]);
+    }
     return s;
 }
 

@@ -68,6 +68,13 @@ dstr config_get_bind(const config *cfg);
 int config_set_save(config *cfg, dstr *argv, int argc, char *err, size_t errlen);
 int config_add_save(config *cfg, dstr *argv, int argc, char *err, size_t errlen);
 dstr config_get_save(const config *cfg);
+/* shutdown-on-sigint and -sigterm: "default" or save|nosave, now, force. */
+int config_set_shutdown_sigint(config *cfg, dstr *argv, int argc, char *err, size_t errlen);
+int config_set_shutdown_sigterm(config *cfg, dstr *argv, int argc, char *err, size_t errlen);
+dstr config_get_shutdown_sigint(const config *cfg);
+dstr config_get_shutdown_sigterm(const config *cfg);
+int config_set_percentiles(config *cfg, dstr *argv, int argc, char *err, size_t errlen);
+dstr config_get_percentiles(const config *cfg);
 int config_set_obuf(config *cfg, dstr *argv, int argc, char *err, size_t errlen);
 dstr config_get_obuf(const config *cfg);
 int config_set_replicaof(config *cfg, dstr *argv, int argc, char *err, size_t errlen);

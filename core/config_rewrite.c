@@ -16,31 +16,6 @@
 #include "core/mem.h"
 #include "core/splitargs.h"
 
-/* A string value as Redis's sdscatrepr() writes it, always in double
- * quotes: the file reader (splitargs) turns every escape back into the
- * byte, so a value with a NUL, a newline or a quote reads back the same. */
-static dstr quote_value(dstr out, const char *v, size_t n) {
-    out = dstr_cats(out, "\"");
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)v[i];
-        switch (ch) {
-        case '\\': out = dstr_cats(out, "\\\\"); break;
-        case '"': out = dstr_cats(out, "\\\""); break;
-        case '\n': out = dstr_cats(out, "\\n"); break;
-        case '\r': out = dstr_cats(out, "\\r"); break;
-        case '\t': out = dstr_cats(out, "\\t"); break;
-        case '\a': out = dstr_cats(out, "\\a"); break;
-        case '\b': out = dstr_cats(out, "\\b"); break;
-        default:
-            if (ch >= ' ' && ch <= '~')
-                out = dstr_cat(out, &v[i], 1);
-            else
-                out = dstr_catfmt(out, "\\x%02x", ch);
-        }
-    }
-    return dstr_cats(out, "\"");
-}
-
 /* The line for directive `e`, or NULL when it has none: a master has no
  * `replicaof` line, as Redis removes it (an empty one would not load). */
 static dstr directive_line(const config *cfg, const cfg_entry *e) {
@@ -49,7 +24,7 @@ static dstr directive_line(const config *cfg, const cfg_entry *e) {
     dstr v = config_value_string(cfg, e);
     line = dstr_cats(line, " ");
     if (e->kind == K_STR || (e->flags & F_QUOTED) || !strcmp(e->name, "dir"))
-        line = quote_value(line, v, dstr_len(v));
+        line = dstr_catrepr(line, v, dstr_len(v));
     else if (!strcmp(e->name, "save") && dstr_len(v) == 0)
         line = dstr_cats(line, "\"\"");
     else /* numbers, words, and lists of them: nothing to quote */

@@ -15,6 +15,8 @@
 #include <limits.h>
 #include <string.h>
 
+#include "core/latency.h"
+#include "core/tracking.h"
 #include "core/lazyfree.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -89,7 +91,9 @@ int db_key_is_expired(db *d, const dstr key) {
 
 static void delete_expired(server *s, db *d, const dstr key) {
     dstr k = dstr_dup(key);
+    long long start = util_mono_us();
     db_delete(s, d, k);
+    latency_add_sample_if_needed(s, "expire-del", (util_mono_us() - start) / 1000);
     notify_event(s, NOTIFY_EXPIRED, "expired", k, d->id);
     s->stat_expiredkeys++;
     dstr argv[2] = {dstr_from("DEL"), k};
@@ -296,12 +300,16 @@ void db_active_expire_cycle(server *s, int fast) {
             repeat = x.sampled > 0 && x.nvictims * 100 / x.sampled > 10 + effort;
             if (util_mono_us() - start > budget_us) {
                 s->stat_expired_time_cap_reached++;
-                s->stat_expire_cycle_time_used += util_mono_us() - start;
+                long long used = util_mono_us() - start;
+                s->stat_expire_cycle_time_used += used;
+                latency_add_sample_if_needed(s, "expire-cycle", used / 1000);
                 return;
             }
         } while (repeat);
     }
-    s->stat_expire_cycle_time_used += util_mono_us() - start;
+    long long used = util_mono_us() - start;
+    s->stat_expire_cycle_time_used += used;
+    latency_add_sample_if_needed(s, "expire-cycle", used / 1000);
     if (sampled_total)
         s->stat_expired_stale_perc = expired_total * 100 / sampled_total;
 }
@@ -339,6 +347,7 @@ static void empty_db(db *d, int async) {
 
 long long db_empty(server *s, int dbid, int async) {
     long long removed = 0;
+    tracking_invalidate_all(s);
     for (int j = 0; j < s->dbnum; j++) {
         if (dbid != -1 && j != dbid) continue;
         db *d = &s->dbs[j];
@@ -419,7 +428,7 @@ void db_cron_rehash(server *s) {
 /* ---- WATCH ---- */
 
 void db_signal_modified(server *s, db *d, const dstr key) {
-    (void)s;
+    tracking_invalidate_key(s, key);
     if (dict_size(d->watched) == 0) return;
     dict_entry *de = dict_find(d->watched, key);
     if (!de) return;

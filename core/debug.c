@@ -100,6 +100,56 @@ void debug_register(const char *name, command_proc fn) {
 /* DEBUG POPULATE count [prefix] [size]: string keys "<prefix>:<n>" with
  * values "value:<n>" (padded with zero bytes or cut to `size`), skipping
  * keys that exist. Not propagated, as in Redis. */
+/* DEBUG PROTOCOL <type>: one reply of each RESP3 type, as Redis 7.0 sends
+ * it (and its RESP2 form), for clients to test their parsers against. */
+static void debug_protocol(client *c, const dstr type) {
+    if (arg_is(type, "string")) {
+        reply_bulk_cstr(c, "Hello World");
+    } else if (arg_is(type, "integer")) {
+        reply_int(c, 12345);
+    } else if (arg_is(type, "double")) {
+        reply_double(c, 3.141);
+    } else if (arg_is(type, "bignum")) {
+        reply_bignum(c, "1234567999999999999999999999999999999", 37);
+    } else if (arg_is(type, "null")) {
+        reply_null(c);
+    } else if (arg_is(type, "array") || arg_is(type, "set") || arg_is(type, "map")) {
+        if (arg_is(type, "array")) reply_array(c, 3);
+        else if (arg_is(type, "set")) reply_set(c, 3);
+        else reply_map(c, 3);
+        for (int j = 0; j < 3; j++) {
+            reply_int(c, j);
+            if (arg_is(type, "map")) reply_bool(c, j == 1);
+        }
+    } else if (arg_is(type, "attrib")) {
+        if (c->resp == 3) {
+            reply_attribute(c, 1);
+            reply_bulk_cstr(c, "key-popularity");
+            reply_array(c, 2);
+            reply_bulk_cstr(c, "key:123");
+            reply_int(c, 90);
+        }
+        reply_bulk_cstr(c, "Some real reply following the attribute");
+    } else if (arg_is(type, "push")) {
+        if (c->resp != 3) {
+            reply_error(c, "ERR RESP2 is not supported by this command");
+            return;
+        }
+        reply_push(c, 2);
+        reply_bulk_cstr(c, "server-cpu-usage");
+        reply_int(c, 42);
+        reply_bulk_cstr(c, "Some real reply following the push reply");
+    } else if (arg_is(type, "verbatim")) {
+        reply_verbatim(c, "This is a verbatim\nstring", 25);
+    } else if (arg_is(type, "true") || arg_is(type, "false")) {
+        reply_bool(c, arg_is(type, "true"));
+    } else {
+        reply_error(c, "ERR Wrong protocol type name. Please use one of the following: "
+                       "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|"
+                       "true|false");
+    }
+}
+
 static void debug_populate(client *c) {
     long long count, size = 0;
     if (!util_str_to_ll(c->argv[2], dstr_len(c->argv[2]), &count) || count < 0) {
@@ -188,6 +238,8 @@ void cmd_debug(client *c) {
                  (void *)o, obj_encoding_name(o), o->type == OBJ_STRING ? obj_string_len(o) : 0,
                  o->lru, obj_idle_seconds(o));
         reply_status(c, buf);
+    } else if (arg_is(sub, "protocol") && c->argc == 3) {
+        debug_protocol(c, c->argv[2]);
     } else if (arg_is(sub, "populate") && c->argc >= 3 && c->argc <= 5) {
         debug_populate(c);
     } else if (arg_is(sub, "log") && c->argc == 3) {

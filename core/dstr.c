@@ -184,3 +184,25 @@ int dstr_cmp(const dstr a, const dstr b) {
     if (c) return c;
     return la < lb ? -1 : (la > lb ? 1 : 0);
 }
+
+dstr dstr_catrepr(dstr out, const char *v, size_t n) {
+    out = dstr_cats(out, "\"");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        switch (ch) {
+        case '\\': out = dstr_cats(out, "\\\\"); break;
+        case '"': out = dstr_cats(out, "\\\""); break;
+        case '\n': out = dstr_cats(out, "\\n"); break;
+        case '\r': out = dstr_cats(out, "\\r"); break;
+        case '\t': out = dstr_cats(out, "\\t"); break;
+        case '\a': out = dstr_cats(out, "\\a"); break;
+        case '\b': out = dstr_cats(out, "\\b"); break;
+        default:
+            if (ch >= ' ' && ch <= '~')
+                out = dstr_cat(out, &v[i], 1);
+            else
+                out = dstr_catfmt(out, "\\x%02x", ch);
+        }
+    }
+    return dstr_cats(out, "\"");
+}

@@ -47,6 +47,10 @@ dstr dstr_cat(dstr s, const void *p, size_t len);
 dstr dstr_cats(dstr s, const char *cstr);
 dstr dstr_catd(dstr s, const dstr t);
 dstr dstr_catfmt(dstr s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* p[0..len) in double quotes as Redis's sdscatrepr() writes it: \\ \" \n
+ * \r \t \a \b escaped, other bytes outside ' '..'~' as \xHH. MONITOR's
+ * lines and CONFIG REWRITE's values (splitargs reads every escape back). */
+dstr dstr_catrepr(dstr s, const char *p, size_t len);
 dstr dstr_catvfmt(dstr s, const char *fmt, va_list ap);
 /* Keep bytes [start, start+len) only. */
 void dstr_keep(dstr s, size_t start, size_t len);

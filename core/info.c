@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "core/commands.h"
+#include "core/latency.h"
+#include "core/tracking.h"
 #include "core/lazyfree.h"
 #include "core/mem.h"
 #include "core/persist.h"
@@ -53,12 +55,14 @@ static dstr section_clients(server *s, dstr o) {
         /* Redis's timeout table: the blocked clients that will time out. */
         if ((c->flags & CLIENT_BLOCKED) && c->bstate.timeout_ms) in_timeout_table++;
     }
+    long long tr_clients, tr_keys, tr_items, tr_prefixes;
+    tracking_info(s, &tr_clients, &tr_keys, &tr_items, &tr_prefixes);
     return dstr_catfmt(o,
                        "# Clients\r\nconnected_clients:%d\r\ncluster_connections:0\r\n"
                        "maxclients:%d\r\nclient_recent_max_input_buffer:%zu\r\n"
                        "client_recent_max_output_buffer:%zu\r\nblocked_clients:%d\r\n"
-                       "tracking_clients:0\r\nclients_in_timeout_table:%d\r\n",
-                       s->nclients, s->cfg.maxclients, maxin, maxout, blocked,
+                       "tracking_clients:%lld\r\nclients_in_timeout_table:%d\r\n",
+                       s->nclients, s->cfg.maxclients, maxin, maxout, blocked, tr_clients,
                        in_timeout_table);
 }
 
@@ -110,6 +114,8 @@ static dstr section_stats(server *s, dstr o) {
     repl_sync_stats(s, &sync_full, &sync_ok, &sync_err);
     long long total_forks, latest_fork_usec;
     persist_fork_stats(s, &total_forks, &latest_fork_usec);
+    long long tr_clients, tr_keys, tr_items, tr_prefixes;
+    tracking_info(s, &tr_clients, &tr_keys, &tr_items, &tr_prefixes);
     /* The replication I/O threads' bytes, with Redis's meaning (repl.h):
      * the totals include them, what a master reads from its replicas is
      * ordinary input. */
@@ -132,8 +138,8 @@ static dstr section_stats(server *s, dstr o) {
         "total_forks:%lld\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\n"
         "active_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\n"
         "active_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\n"
-        "current_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\n"
-        "tracking_total_prefixes:0\r\nunexpected_error_replies:%lld\r\n"
+        "current_active_defrag_time:0\r\ntracking_total_keys:%lld\r\n"
+        "tracking_total_items:%lld\r\ntracking_total_prefixes:%lld\r\nunexpected_error_replies:%lld\r\n"
         "total_error_replies:%lld\r\ndump_payload_sanitizations:0\r\n"
         "total_reads_processed:%lld\r\ntotal_writes_processed:%lld\r\n"
         "io_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n"
@@ -148,7 +154,8 @@ static dstr section_stats(server *s, dstr o) {
         s->stat_expire_cycle_time_used / 1000, s->stat_evictedkeys, s->stat_keyspace_hits,
         s->stat_keyspace_misses, pubsub_server_count(s, PUBSUB_CHANNEL),
         pubsub_server_count(s, PUBSUB_PATTERN), pubsub_server_count(s, PUBSUB_SHARD),
-        latest_fork_usec, total_forks, s->stat_unexpected_error_replies,
+        latest_fork_usec, total_forks, tr_keys, tr_items, tr_prefixes,
+        s->stat_unexpected_error_replies,
         s->stat_total_error_replies,
         s->stat_io_reads, s->stat_io_writes, s->stat_client_qbuf_limit_disconnections);
 }
@@ -243,6 +250,7 @@ static const info_section sections[] = {
     {"modules", section_modules, 1},
     {"commandstats", section_commandstats, 0},
     {"errorstats", section_errorstats, 1},
+    {"latencystats", latency_info_section, 0},
     {"cluster", section_cluster, 1},
     {"keyspace", section_keyspace, 1},
     {NULL, NULL, 0},

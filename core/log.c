@@ -22,7 +22,7 @@
 
 static atomic_int log_level = LL_NOTICE;
 static char log_path[4096];
-static volatile char log_role = 'M';
+static _Atomic char log_role = 'M'; /* set by the keyspace thread, read by any */
 
 static int current_level(void) { return atomic_load_explicit(&log_level, memory_order_relaxed); }
 
@@ -35,7 +35,7 @@ void log_setup(int level, const char *logfile) {
 }
 
 void log_set_level(int level) { atomic_store_explicit(&log_level, level, memory_order_relaxed); }
-void log_set_role(char role) { log_role = role; }
+void log_set_role(char role) { atomic_store_explicit(&log_role, role, memory_order_relaxed); }
 
 static void log_write(const char *line, size_t len) {
     if (log_path[0]) {
@@ -141,7 +141,8 @@ void log_msg(int level, const char *fmt, ...) {
     snprintf(when + off, sizeof(when) - off, "%03d", (int)(tv.tv_usec / 1000));
 
     char line[2300];
-    int n = snprintf(line, sizeof(line), "%d:%c %s %c %s\n", (int)getpid(), log_role, when,
+    int n = snprintf(line, sizeof(line), "%d:%c %s %c %s\n", (int)getpid(),
+                     atomic_load_explicit(&log_role, memory_order_relaxed), when,
                      marks[level], text);
     if (n < 0) return;
     if ((size_t)n >= sizeof(line)) n = sizeof(line) - 1;

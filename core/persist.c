@@ -54,6 +54,7 @@
 #include "core/commands.h"
 #include "core/db.h"
 #include "core/debug.h"
+#include "core/latency.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/reply.h"
@@ -268,6 +269,7 @@ pid_t persist_fork(server *s) {
     }
     ps->latest_fork_usec = util_mono_us() - start;
     ps->total_forks++;
+    latency_add_sample_if_needed(s, "fork", ps->latest_fork_usec / 1000);
     close_child_info(ps); /* a previous child's pipe, if it was never reaped */
     ps->child_info_fd = pfd[0];
     ps->cur_keys_total = keys;
@@ -586,11 +588,11 @@ static void debug_reload(client *c) {
     reply_ok(c);
 }
 
-#define PCMD(n, p, a, f) {n, p, a, f, 0, 0, 0, NULL, 0, 0, 0, 0, NULL}
+#define PCMD(n, p, a, f) {n, p, a, f, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL}
 static command persist_commands[] = {
     PCMD("save", cmd_save, 1, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_MULTI),
     PCMD("bgsave", cmd_bgsave, -1, CMD_ADMIN | CMD_NOSCRIPT),
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
 void persist_register(void) {

@@ -415,8 +415,8 @@ const char *pubsub_refusal(const client *c, const command *cmd, char *buf, size_
 #define ST CMD_STALE
 #define F CMD_FAST
 #define MR CMD_MAY_REPLICATE
-#define CMD(n, p, a, f, fk, lk, ks) {n, p, a, f, fk, lk, ks, NULL, 0, 0, 0, 0, NULL}
-#define END {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL}
+#define CMD(n, p, a, f, fk, lk, ks) COMMAND_ROW(n, p, a, f, fk, lk, ks)
+#define END COMMAND_END
 
 static command pubsub_subs[] = {
     CMD("pubsub|channels", cmd_pubsub_channels, -2, PS | LD | ST, 0, 0, 0),
@@ -439,7 +439,7 @@ static command pubsub_commands[] = {
     CMD("ssubscribe", cmd_ssubscribe, -2, PS | NS | LD | ST, 1, -1, 1),
     CMD("sunsubscribe", cmd_sunsubscribe, -1, PS | NS | LD | ST, 1, -1, 1),
     CMD("spublish", cmd_spublish, 3, PS | LD | ST | F | MR, 1, 1, 1),
-    {"pubsub", NULL, -2, 0, 0, 0, 0, pubsub_subs, 0, 0, 0, 0, NULL},
+    {"pubsub", NULL, -2, 0, 0, 0, 0, pubsub_subs, 0, 0, 0, 0, NULL, NULL},
     END,
 };
 

@@ -29,6 +29,12 @@ void reply_raw(client *c, const void *p, size_t len) {
     reply_track(c);
 }
 
+void reply_canned(client *c, const char *resp2) {
+    if (!strcmp(resp2, "$-1\r\n")) reply_null(c);
+    else if (!strcmp(resp2, "*-1\r\n")) reply_null_array(c);
+    else reply_raw(c, resp2, strlen(resp2));
+}
+
 void reply_ok(client *c) { reply_raw(c, "+OK\r\n", 5); }
 
 void reply_status(client *c, const char *status) {
@@ -142,17 +148,89 @@ void reply_bulk_obj(client *c, const obj *o) {
     reply_bulk(c, p, len);
 }
 
-void reply_null(client *c) { reply_raw(c, "$-1\r\n", 5); }
-void reply_null_array(client *c) { reply_raw(c, "*-1\r\n", 5); }
+void reply_null(client *c) {
+    if (c->resp == 3) reply_raw(c, "_\r\n", 3);
+    else reply_raw(c, "$-1\r\n", 5);
+}
+
+void reply_null_array(client *c) {
+    if (c->resp == 3) reply_raw(c, "_\r\n", 3);
+    else reply_raw(c, "*-1\r\n", 5);
+}
+
 void reply_array(client *c, long long n) { reply_prefixed_len(c, '*', n); }
+
+void reply_map(client *c, long long n) {
+    if (c->resp == 3) reply_prefixed_len(c, '%', n);
+    else reply_prefixed_len(c, '*', 2 * n);
+}
+
+long long reply_pair_list_len(const client *c, long long n, int pairs) {
+    return pairs && c->resp != 3 ? 2 * n : n;
+}
+
+void reply_pair_list(client *c, long long n, int pairs) {
+    reply_array(c, reply_pair_list_len(c, n, pairs));
+}
+
+void reply_pair(client *c, int pairs) {
+    if (pairs && c->resp == 3) reply_array(c, 2);
+}
+
+void reply_set(client *c, long long n) { reply_prefixed_len(c, c->resp == 3 ? '~' : '*', n); }
 
 void reply_double(client *c, double d) {
     char buf[128];
-    int n = util_d_to_str(buf, sizeof(buf), d);
-    reply_bulk(c, buf, (size_t)n);
+    int n = util_d_to_str(buf + 1, sizeof(buf) - 3, d);
+    if (c->resp != 3) {
+        reply_bulk(c, buf + 1, (size_t)n);
+        return;
+    }
+    buf[0] = ',';
+    memcpy(buf + 1 + n, "\r\n", 2);
+    reply_raw(c, buf, (size_t)n + 3);
 }
 
-void reply_verbatim(client *c, const char *p, size_t len) { reply_bulk(c, p, len); }
+void reply_human_double(client *c, const char *text, size_t len) {
+    if (c->resp != 3) {
+        reply_bulk(c, text, len);
+        return;
+    }
+    reply_raw(c, ",", 1);
+    reply_raw(c, text, len);
+    reply_raw(c, "\r\n", 2);
+}
+
+void reply_bool(client *c, int b) {
+    if (c->resp == 3) reply_raw(c, b ? "#t\r\n" : "#f\r\n", 4);
+    else reply_raw(c, b ? ":1\r\n" : ":0\r\n", 4);
+}
+
+void reply_bignum(client *c, const char *digits, size_t len) {
+    if (c->resp != 3) {
+        reply_bulk(c, digits, len);
+        return;
+    }
+    reply_raw(c, "(", 1);
+    reply_raw(c, digits, len);
+    reply_raw(c, "\r\n", 2);
+}
+
+void reply_verbatim(client *c, const char *p, size_t len) {
+    if (c->resp != 3) {
+        reply_bulk(c, p, len);
+        return;
+    }
+    c->reply = dstr_grow(c->reply, len + 32);
+    reply_prefixed_len(c, '=', (long long)len + 4);
+    reply_raw(c, "txt:", 4);
+    reply_raw(c, p, len);
+    reply_raw(c, "\r\n", 2);
+}
+
+void reply_attribute(client *c, long long n) {
+    if (c->resp == 3) reply_prefixed_len(c, '|', n);
+}
 
 void reply_push(client *c, long long n) { reply_prefixed_len(c, c->resp == 3 ? '>' : '*', n); }
 
@@ -180,10 +258,10 @@ size_t reply_defer_len(client *c) {
     return at;
 }
 
-void reply_set_deferred_len(client *c, size_t handle, long long n) {
+static void set_deferred(client *c, size_t handle, char prefix, long long n) {
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) return;
     char hdr[DEFER_WIDTH];
-    hdr[0] = '*';
+    hdr[0] = prefix;
     int len = util_ll_to_str(hdr + 1, sizeof(hdr) - 3, n);
     hdr[len + 1] = '\r';
     hdr[len + 2] = '\n';
@@ -194,3 +272,17 @@ void reply_set_deferred_len(client *c, size_t handle, long long n) {
             total - handle - DEFER_WIDTH);
     dstr_setlen(c->reply, total - (DEFER_WIDTH - hlen));
 }
+
+void reply_set_deferred_len(client *c, size_t handle, long long n) {
+    set_deferred(c, handle, '*', n);
+}
+
+void reply_set_deferred_map(client *c, size_t handle, long long n) {
+    if (c->resp == 3) set_deferred(c, handle, '%', n);
+    else set_deferred(c, handle, '*', 2 * n);
+}
+
+void reply_set_deferred_set(client *c, size_t handle, long long n) {
+    set_deferred(c, handle, c->resp == 3 ? '~' : '*', n);
+}
+

@@ -32,6 +32,9 @@
 #include "core/pubsub.h"
 #include "core/propagate.h"
 #include "core/reply.h"
+#include "core/slowlog.h"
+#include "core/latency.h"
+#include "core/tracking.h"
 #include "core/server.h"
 #include "core/tls.h"
 #include "core/types.h"
@@ -99,6 +102,9 @@ int server_init(server *s) {
     s->active_expire_enabled = 1;
     s->epfd = -1;
     s->errorstats = dict_create(&errorstats_type);
+    slowlog_init(s);
+    latency_init(s);
+    tracking_init(s);
     db_init_all(s);
     pubsub_init(s);
     types_register();
@@ -123,6 +129,10 @@ void server_free(server *s) {
     mem_free(s->shutdown_waiters);
     lazyfree_shutdown(); /* what FLUSHALL ASYNC and the like handed over */
     dict_release(s->errorstats);
+    slowlog_free(s);
+    latency_free(s);
+    tracking_free(s);
+    mem_free(s->monitors);
     dict_release(s->commands);
     propagate_flush(s);
     repl_free(s);
@@ -754,16 +764,21 @@ void server_main_loop(server *s) {
         blocking_check_timeouts(s);
         blocking_handle_ready(s);
         int repl_busy = repl_before_sleep(s);
+        tracking_before_sleep(s);
         flush_pending_writes(s);
         free_closing_clients(s);
         if (shutdown_signal) {
+            int shutdown_signal_was_int = shutdown_signal == SIGINT;
             log_msg(LL_WARNING, "Received %s scheduling shutdown...",
-                    shutdown_signal == SIGINT ? "SIGINT" : "SIGTERM");
+                    shutdown_signal_was_int ? "SIGINT" : "SIGTERM");
             shutdown_signal = 0;
             /* Redis's prepareForShutdown: a failed final save keeps the
              * server running rather than losing the writes; lagging
              * replicas are waited for as a SHUTDOWN waits. */
-            int rc = server_begin_shutdown(s, 0, NULL);
+            int rc = server_begin_shutdown(s,
+                                           shutdown_signal_was_int ? s->cfg.shutdown_on_sigint
+                                                                   : s->cfg.shutdown_on_sigterm,
+                                           NULL);
             if (rc < 0)
                 log_msg(LL_WARNING, "SIGTERM received but errors trying to shut down the "
                                     "server, check the logs for more information");

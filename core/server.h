@@ -65,7 +65,15 @@ typedef struct command {
     /* statistics for INFO commandstats */
     long long calls, usec, rejected_calls, failed_calls;
     struct command *parent;
+    struct latency_hist *latency; /* LATENCY HISTOGRAM's (latency.c), NULL before a call */
 } command;
+
+/* A command table row. Designated initializers: a field added to
+ * `command` needs no change to any table. */
+#define COMMAND_ROW(n, p, a, f, fk, lk, ks)                                                     \
+    {.name = n, .proc = p, .arity = a, .flags = f, .first_key = fk, .last_key = lk, .key_step = ks}
+#define COMMAND_WITH_SUBS(n, a, f, subs) {.name = n, .arity = a, .flags = f, .subcommands = subs}
+#define COMMAND_END {.name = NULL}
 
 /* Client flags. */
 enum {
@@ -90,6 +98,14 @@ enum {
     CLIENT_TLS_HANDSHAKE = 1 << 18,   /* TLS: accepted, handshake not finished */
     CLIENT_TLS_READ_WANTS_WRITE = 1 << 19, /* TLS: SSL_read waits for the socket to take data */
     CLIENT_PREVENT_PROPAGATE = 1 << 20, /* the command queued its own effects: not its argv */
+    /* CLIENT TRACKING (tracking.c) */
+    CLIENT_TRACKING = 1 << 21,
+    CLIENT_TRACKING_BCAST = 1 << 22,
+    CLIENT_TRACKING_OPTIN = 1 << 23,
+    CLIENT_TRACKING_OPTOUT = 1 << 24,
+    CLIENT_TRACKING_NOLOOP = 1 << 25,
+    CLIENT_TRACKING_CACHING = 1 << 26, /* CLIENT CACHING yes|no, for the next command */
+    CLIENT_TRACKING_BROKEN_REDIR = 1 << 27,
 };
 
 /* Client classes, as Redis's getClientType: CLIENT LIST/KILL TYPE and the
@@ -153,6 +169,15 @@ typedef struct client {
     struct client_pubsub *pubsub; /* subscriptions (pubsub.c), NULL before the first */
     long long obuf_soft_since_ms; /* over the soft output-buffer limit since, 0 if not */
     struct ssl_st *ssl; /* TLS connection (tls.h), NULL for a plain one */
+    /* While call_command runs (keep_orig_argv > 0), an argv the command
+     * replaces (its propagated form) is kept here, so that SLOWLOG and
+     * MONITOR show what the client sent, as Redis's original_argv. */
+    uint64_t tracking_redirect; /* CLIENT TRACKING REDIRECT, 0 for none */
+    dstr *tracking_prefixes;    /* BCAST's prefixes */
+    int ntracking_prefixes;
+    int keep_orig_argv;
+    dstr *orig_argv;
+    int orig_argc;
 } client;
 
 typedef struct watched_key {
@@ -281,6 +306,11 @@ typedef struct server {
     struct pubsub_state *pubsub; /* channels and patterns (pubsub.c), opaque here */
     struct ssl_ctx_st *tls_ctx;  /* for tls-port's connections (tls.c), NULL without */
     struct ssl_ctx_st *tls_client_ctx; /* for the connection to a master (tls-replication) */
+    struct slowlog *slowlog;     /* SLOWLOG's entries (slowlog.c) */
+    client **monitors;           /* MONITOR's clients (monitor.c) */
+    struct latency_state *latency; /* LATENCY's events (latency.c) */
+    struct tracking_state *tracking; /* CLIENT TRACKING's table (tracking.c) */
+    int nmonitors, monitors_cap;
 } server;
 
 /* Lifecycle (server.c). */
@@ -295,8 +325,7 @@ long long server_inst_rate(const server *s, int metric);
 void server_inst_reset(server *s);
 int server_prepare_shutdown(server *s, int flags);
 client *server_find_client(server *s, uint64_t id); /* NULL when gone */
-/* SHUTDOWN flags (SHUTDOWN_NOSAVE and SHUTDOWN_SAVE are persist's). */
-enum { SHUTDOWN_NOSAVE = 1, SHUTDOWN_SAVE = 2, SHUTDOWN_FORCE = 4, SHUTDOWN_NOW = 8 };
+/* SHUTDOWN flags: config.h (shutdown-on-sigint and -sigterm hold them). */
 /* Start shutting down, as Redis's prepareForShutdown: unless NOW, with
  * shutdown-timeout set and replicas behind, writes are held and the
  * shutdown waits (client c, if any, blocked) for them to catch up or the
@@ -367,6 +396,8 @@ int client_write_pending(client *c);
 void client_set_write_interest(client *c, int on);
 void client_reset_argv(client *c);
 void client_rewrite_argv(client *c, int argc, ...);
+/* Replace argument i (taking v over), the original kept for SLOWLOG. */
+void client_replace_arg(client *c, int i, dstr v);
 void client_set_argv(client *c, dstr *argv, int argc);
 dstr client_info_string(client *c, dstr out);
 int client_is_local(client *c);

@@ -27,7 +27,7 @@
 static stream *lookup(client *c, const dstr key, const char *missing, int write) {
     obj *o = write ? db_lookup_write(c->srv, c->db, key) : db_lookup_read(c->srv, c->db, key);
     if (!o) {
-        if (missing) reply_raw(c, missing, strlen(missing));
+        if (missing) reply_canned(c, missing);
         return NULL;
     }
     if (o->type != OBJ_STREAM) {
@@ -422,9 +422,9 @@ void cmd_xinfo_help(client *c);
 #define D CMD_DENYOOM
 #define F CMD_FAST
 #define B CMD_BLOCKING
-#define CMD(n, p, a, f, fk, lk, st) {n, p, a, f, fk, lk, st, NULL, 0, 0, 0, 0, NULL}
-#define CMDS(n, a, f, subs) {n, NULL, a, f, 0, 0, 0, subs, 0, 0, 0, 0, NULL}
-#define END {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL}
+#define CMD(n, p, a, f, fk, lk, st) COMMAND_ROW(n, p, a, f, fk, lk, st)
+#define CMDS(n, a, f, subs) COMMAND_WITH_SUBS(n, a, f, subs)
+#define END COMMAND_END
 
 static command xgroup_subs[] = {
     CMD("xgroup|create", cmd_xgroup_create, -5, W | D, 2, 2, 1),

@@ -671,7 +671,8 @@ void cmd_xread(client *c) {
         if (++served == 1) handle = reply_defer_len(c);
         stream_id start = gt;
         stream_id_incr(&start);
-        reply_array(c, 2);
+        /* A map from stream to entries in RESP3, pairs in RESP2. */
+        if (c->resp != 3) reply_array(c, 2);
         reply_bulk_dstr(c, key);
         if (a.groupname) {
             stream_consumer *cons =
@@ -689,7 +690,8 @@ void cmd_xread(client *c) {
         }
     }
     if (served) {
-        reply_set_deferred_len(c, handle, served);
+        if (c->resp == 3) reply_set_deferred_map(c, handle, served);
+        else reply_set_deferred_len(c, handle, served);
     } else if (a.timeout != -1 && client_may_block(c)) {
         /* Wait for entries after the IDs resolved now: "$" becomes the ID
          * it stands for, so a re-execution does not move the target. */

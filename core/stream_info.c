@@ -21,9 +21,6 @@ static void subcommand_syntax(client *c) {
                  c->argv[1]);
 }
 
-/* Maps go out as RESP2 flat arrays, like every reply Ringmaster makes. */
-static void reply_map(client *c, long long n) { reply_array(c, n * 2); }
-
 static void field(client *c, const char *name) { reply_bulk_cstr(c, name); }
 
 static void reply_lag(client *c, const stream *s, const stream_group *g) {

@@ -63,7 +63,7 @@ static obj *lookup_write_or_create(client *c) {
 static obj *lookup_read_or_reply(client *c, const char *missing) {
     obj *o = db_lookup_read(c->srv, c->db, c->argv[1]);
     if (!o) {
-        reply_raw(c, missing, strlen(missing));
+        reply_canned(c, missing);
         return NULL;
     }
     if (wrong_type(c, o)) return NULL;
@@ -245,10 +245,13 @@ static void cmd_hexists(client *c) {
 enum { WANT_FIELDS = 1, WANT_VALUES = 2 };
 
 static void getall_generic(client *c, int want) {
-    obj *o = lookup_read_or_reply(c, R_EMPTY_ARRAY);
+    obj *o = lookup_read_or_reply(c, want == (WANT_FIELDS | WANT_VALUES) && c->resp == 3
+                                          ? "%0\r\n"
+                                          : R_EMPTY_ARRAY);
     if (!o) return;
     long long n = (long long)hash_len(o);
-    reply_array(c, want == (WANT_FIELDS | WANT_VALUES) ? n * 2 : n);
+    if (want == (WANT_FIELDS | WANT_VALUES)) reply_map(c, n);
+    else reply_array(c, n);
     hash_iter it;
     hash_pair pair;
     hash_iter_init(o, &it);
@@ -363,8 +366,10 @@ static void cmd_hscan(client *c) {
 
 /* ---- HRANDFIELD --------------------------------------------------------- */
 
-static void reply_pair(client *c, const char *f, size_t flen, const char *v, size_t vlen,
-                       int withvalues) {
+/* A field, with its value a pair (nested in RESP3). */
+static void reply_field(client *c, const char *f, size_t flen, const char *v, size_t vlen,
+                        int withvalues) {
+    reply_pair(c, withvalues);
     reply_bulk(c, f, flen);
     if (withvalues) reply_bulk(c, v, vlen);
 }
@@ -372,7 +377,7 @@ static void reply_pair(client *c, const char *f, size_t flen, const char *v, siz
 static void reply_pack_pair(client *c, const hpack *p, size_t pos, int withvalues) {
     hpack_pair pair;
     hpack_read(p, pos, &pair);
-    reply_pair(c, pair.field, pair.flen, pair.value, pair.vlen, withvalues);
+    reply_field(c, pair.field, pair.flen, pair.value, pair.vlen, withvalues);
 }
 
 static uint64_t ptr_hash(const void *k) { return dict_hash_bytes(&k, sizeof(k)); }
@@ -397,7 +402,7 @@ static void rand_unique_from_table(client *c, dict *d, unsigned long count, int 
             dict_entry *t = all[i];
             all[i] = all[j];
             all[j] = t;
-            reply_pair(c, all[i]->key, dstr_len(all[i]->key), all[i]->v.val,
+            reply_field(c, all[i]->key, dstr_len(all[i]->key), all[i]->v.val,
                        dstr_len(all[i]->v.val), withvalues);
         }
         mem_free(all);
@@ -409,7 +414,7 @@ static void rand_unique_from_table(client *c, dict *d, unsigned long count, int 
     while (added < count) {
         dict_entry *de = dict_random_entry(d);
         if (dict_add(seen, de, NULL) != 0) continue;
-        reply_pair(c, de->key, dstr_len(de->key), de->v.val, dstr_len(de->v.val), withvalues);
+        reply_field(c, de->key, dstr_len(de->key), de->v.val, dstr_len(de->v.val), withvalues);
         added++;
     }
     dict_release(seen);
@@ -428,7 +433,7 @@ static void hrandfield_with_count(client *c, long l, int withvalues) {
 
     /* Repetitions allowed: each pick independent, in random order. */
     if (!uniq || count == 1) {
-        reply_array(c, (long long)(withvalues ? count * 2 : count));
+        reply_pair_list(c, (long long)count, withvalues);
         if (o->enc == ENC_LISTPACK) {
             const hpack *p = o->ptr;
             uint32_t *pos = mem_alloc(size * sizeof(*pos));
@@ -438,7 +443,7 @@ static void hrandfield_with_count(client *c, long l, int withvalues) {
         } else {
             while (count--) {
                 dict_entry *de = dict_random_entry(o->ptr);
-                reply_pair(c, de->key, dstr_len(de->key), de->v.val, dstr_len(de->v.val),
+                reply_field(c, de->key, dstr_len(de->key), de->v.val, dstr_len(de->v.val),
                            withvalues);
             }
         }
@@ -446,13 +451,13 @@ static void hrandfield_with_count(client *c, long l, int withvalues) {
     }
 
     unsigned long n = count < size ? count : size;
-    reply_array(c, (long long)(withvalues ? n * 2 : n));
+    reply_pair_list(c, (long long)n, withvalues);
     if (count >= size) {
         hash_iter it;
         hash_pair pair;
         hash_iter_init(o, &it);
         while (hash_iter_next(&it, &pair))
-            reply_pair(c, pair.field, pair.flen, pair.value, pair.vlen, withvalues);
+            reply_field(c, pair.field, pair.flen, pair.value, pair.vlen, withvalues);
         hash_iter_done(&it);
         return;
     }
@@ -499,7 +504,7 @@ static void cmd_hrandfield(client *c) {
 #define R CMD_READONLY
 #define D CMD_DENYOOM
 #define F CMD_FAST
-#define CMD(n, p, a, f) {n, p, a, f, 1, 1, 1, NULL, 0, 0, 0, 0, NULL}
+#define CMD(n, p, a, f) COMMAND_ROW(n, p, a, f, 1, 1, 1)
 
 static command hash_commands[] = {
     CMD("hset", cmd_hset, -4, W | D | F),
@@ -518,7 +523,7 @@ static command hash_commands[] = {
     CMD("hexists", cmd_hexists, 3, R | F),
     CMD("hrandfield", cmd_hrandfield, -2, R),
     CMD("hscan", cmd_hscan, -3, R),
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
 void t_hash_register(void) {

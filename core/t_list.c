@@ -719,7 +719,7 @@ static void cmd_brpoplpush(client *c) {
 #define F CMD_FAST
 #define NS CMD_NOSCRIPT
 #define B CMD_BLOCKING
-#define CMD(n, p, a, f, fk, lk, ks) {n, p, a, f, fk, lk, ks, NULL, 0, 0, 0, 0, NULL}
+#define CMD(n, p, a, f, fk, lk, ks) COMMAND_ROW(n, p, a, f, fk, lk, ks)
 
 /* Arity, flags and key positions as COMMAND INFO shows them in Redis 7.0
  * (LMPOP and BLMPOP have movable keys: 0 0 0). */
@@ -746,7 +746,7 @@ static command list_commands[] = {
     CMD("brpoplpush", cmd_brpoplpush, 4, W | D | NS | B, 1, 2, 1),
     CMD("blmove", cmd_blmove, 6, W | D | NS | B, 1, 2, 1),
     CMD("blmpop", cmd_blmpop, -5, W | B | CMD_MOVABLE_KEYS, 0, 0, 0),
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
 void t_list_register(void) {

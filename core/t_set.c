@@ -208,10 +208,13 @@ static int by_size_desc(const void *a, const void *b) {
     return sx < sy ? 1 : sx > sy ? -1 : 0;
 }
 
-static void reply_set(client *c, const obj *set) {
+/* Every member: a set reply (RESP3's set type), or an array where Redis
+ * sends one (SRANDMEMBER). */
+static void reply_members(client *c, const obj *set, int as_set) {
     set_iter it;
     set_elem e;
-    reply_array(c, (long long)set_size(set));
+    if (as_set) reply_set(c, (long long)set_size(set));
+    else reply_array(c, (long long)set_size(set));
     set_iter_init(set, &it);
     while (set_iter_next(&it, &e)) reply_elem(c, &e);
     set_iter_done(&it);
@@ -308,7 +311,7 @@ static void sunion_diff_generic(client *c, dstr *keys, int n, const dstr dstkey,
     if (dstkey) {
         store_result(c, dstkey, result, op == SET_OP_UNION ? "sunionstore" : "sdiffstore");
     } else {
-        reply_set(c, result);
+        reply_members(c, result, 1);
         obj_free(result);
     }
 }
@@ -365,7 +368,7 @@ static void sinter_generic(client *c, dstr *keys, long n, const dstr dstkey, int
         } else if (card_only) {
             reply_int(c, 0);
         } else {
-            reply_array(c, 0);
+            reply_set(c, 0);
         }
         return;
     }
@@ -403,7 +406,7 @@ static void sinter_generic(client *c, dstr *keys, long n, const dstr dstkey, int
     else if (dstkey)
         store_result(c, dstkey, result, "sinterstore");
     else
-        reply_set_deferred_len(c, handle, card);
+        reply_set_deferred_set(c, handle, card);
 }
 
 static void cmd_sinter(client *c) { sinter_generic(c, c->argv + 1, c->argc - 1, NULL, 0, 0); }
@@ -472,12 +475,12 @@ static void spop_with_count(client *c) {
         return;
     obj *o = db_lookup_write(s, c->db, c->argv[1]);
     if (!o) {
-        reply_array(c, 0);
+        reply_set(c, 0);
         return;
     }
     if (wrong_type(c, o)) return;
     if (count == 0) {
-        reply_array(c, 0);
+        reply_set(c, 0);
         return;
     }
     unsigned long long size = set_size(o);
@@ -492,7 +495,7 @@ static void spop_with_count(client *c) {
         return;
     }
     notify_event(s, NOTIFY_SET, "spop", c->argv[1], c->db->id);
-    reply_array(c, count);
+    reply_set(c, count);
     unsigned long long remaining = size - (unsigned long long)count;
     srem_chain chain = {c, NULL};
     if (remaining * SPOP_MOVE_STRATEGY_MUL > (unsigned long long)count) {
@@ -582,7 +585,7 @@ static void srandmember_with_count(client *c) {
         return;
     }
     if (count >= size) {
-        reply_set(c, o);
+        reply_members(c, o, 0);
         return;
     }
     dict *picked = dict_create(&tmp_dict_type);
@@ -742,7 +745,7 @@ static void cmd_sscan(client *c) {
 #define R CMD_READONLY
 #define D CMD_DENYOOM
 #define F CMD_FAST
-#define CMD(n, p, a, f, fk, lk, ks) {n, p, a, f, fk, lk, ks, NULL, 0, 0, 0, 0, NULL}
+#define CMD(n, p, a, f, fk, lk, ks) COMMAND_ROW(n, p, a, f, fk, lk, ks)
 
 static command set_commands[] = {
     CMD("sadd", cmd_sadd, -3, W | D | F, 1, 1, 1),
@@ -762,7 +765,7 @@ static command set_commands[] = {
     CMD("sdiff", cmd_sdiff, -2, R, 1, -1, 1),
     CMD("sdiffstore", cmd_sdiffstore, -3, W | D, 1, -1, 1),
     CMD("sscan", cmd_sscan, -3, R, 1, 1, 1),
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
 void t_set_register(void) {

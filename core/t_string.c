@@ -143,7 +143,7 @@ static void set_generic(client *c, int flags, int key_idx, int val_idx, int expi
     if (((flags & SET_NX) && found) || ((flags & SET_XX) && !found)) {
         if (!(flags & SET_GET)) {
             if (abort_reply)
-                reply_raw(c, abort_reply, strlen(abort_reply));
+                reply_canned(c, abort_reply);
             else
                 reply_null(c);
         }
@@ -202,8 +202,7 @@ void cmd_getset(client *c) {
     db_set(c->srv, c->db, c->argv[1], value_from_arg(c, 2), 0);
     notify_event(c->srv, NOTIFY_STRING, "set", c->argv[1], c->db->id);
     server_dirty(c, 1);
-    dstr_free(c->argv[0]);
-    c->argv[0] = dstr_from("SET");
+    client_replace_arg(c, 0, dstr_from("SET"));
 }
 
 void cmd_getdel(client *c) {
@@ -292,8 +291,7 @@ static void mset_generic(client *c, int nx) {
 void cmd_mset(client *c) { mset_generic(c, 0); }
 void cmd_msetnx(client *c) { mset_generic(c, 1); }
 
-/* Make the string value of `key` a raw dstr we may modify in place. */
-static obj *unshare_raw(client *c, obj *o, const dstr key) {
+obj *string_unshare_raw(client *c, obj *o, const dstr key) {
     if (o->enc == ENC_RAW) return o;
     char buf[32];
     size_t len;
@@ -315,7 +313,7 @@ void cmd_append(client *c) {
         if (not_string(c, o)) return;
         size_t add = dstr_len(c->argv[2]);
         if (check_string_length(c, (long long)obj_string_len(o), (long long)add) < 0) return;
-        o = unshare_raw(c, o, c->argv[1]);
+        o = string_unshare_raw(c, o, c->argv[1]);
         o->ptr = dstr_cat(o->ptr, c->argv[2], add);
         total = dstr_len(o->ptr);
         db_signal_modified(s, c->db, c->argv[1]);
@@ -474,7 +472,7 @@ void cmd_setrange(client *c) {
             return;
         }
         if (check_string_length(c, offset, (long long)vlen) < 0) return;
-        o = unshare_raw(c, o, c->argv[1]);
+        o = string_unshare_raw(c, o, c->argv[1]);
     }
     o->ptr = dstr_grow_zero(o->ptr, (size_t)offset + vlen);
     memcpy(o->ptr + offset, value, vlen);

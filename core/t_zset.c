@@ -442,7 +442,7 @@ static const obj_type_ops zset_ops = {zset_free_value, zset_dup_value, zset_dige
 #define F CMD_FAST
 #define NS CMD_NOSCRIPT
 #define BL CMD_BLOCKING
-#define CMD(n, p, a, f, fk, lk, ks) {n, p, a, f, fk, lk, ks, NULL, 0, 0, 0, 0, NULL}
+#define CMD(n, p, a, f, fk, lk, ks) COMMAND_ROW(n, p, a, f, fk, lk, ks)
 
 static command zset_commands[] = {
     CMD("zadd", cmd_zadd, -4, W | D | F, 1, 1, 1),
@@ -480,7 +480,7 @@ static command zset_commands[] = {
     CMD("zintercard", cmd_zintercard, -3, R | CMD_MOVABLE_KEYS, 0, 0, 0),
     CMD("zscan", cmd_zscan, -3, R, 1, 1, 1),
     CMD("zrandmember", cmd_zrandmember, -2, R, 1, 1, 1),
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
 void t_zset_register(void) {

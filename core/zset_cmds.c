@@ -301,7 +301,9 @@ static void zpop_command(client *c, int where) {
     if (c->argc == 3 && arg_ll_range(c, c->argv[2], 0, LONG_MAX, &count,
                                      "ERR value is out of range, must be positive") < 0)
         return;
-    zpop_generic(c, &c->argv[1], 1, where, (long)count, 0);
+    /* With a count, RESP3 nests each member with its score. */
+    zpop_generic(c, &c->argv[1], 1, where, (long)count,
+                 c->argc == 3 && c->resp == 3 ? POP_NESTED : 0);
 }
 
 void cmd_zpopmin(client *c) { zpop_command(c, ZSET_MIN); }
@@ -439,23 +441,25 @@ static void zrandmember_with_count(client *c, long l, int withscores) {
     zentry e;
     if (!uniq || count == 1) {
         /* With repetitions: independent draws. */
-        reply_array(c, withscores ? (long long)count * 2 : (long long)count);
+        reply_pair_list(c, (long long)count, withscores);
         while (count--) {
             random_entry(&cur, size, &e);
+            reply_pair(c, withscores);
             reply_entry(c, &e, withscores);
             if (c->flags & CLIENT_CLOSE_ASAP) break;
         }
     } else if (count >= size) {
         /* The whole set, walked from the top as Redis does. */
-        reply_array(c, withscores ? (long long)size * 2 : (long long)size);
+        reply_pair_list(c, (long long)size, withscores);
         for (zcur_seek_rank(&cur, (long)size - 1); zcur_valid(&cur); zcur_prev(&cur)) {
             zcur_get(&cur, &e);
+            reply_pair(c, withscores);
             reply_entry(c, &e, withscores);
         }
     } else if (count * 3 > size) {
         /* Distinct members, many of them: the first `count` places of a
          * partial Fisher-Yates shuffle of all the ranks. */
-        reply_array(c, withscores ? (long long)count * 2 : (long long)count);
+        reply_pair_list(c, (long long)count, withscores);
         size_t *ranks = mem_alloc(sizeof(size_t) * size);
         for (size_t i = 0; i < size; i++) ranks[i] = i;
         for (size_t i = 0; i < count; i++) {
@@ -465,13 +469,14 @@ static void zrandmember_with_count(client *c, long l, int withscores) {
             ranks[j] = t;
             zcur_seek_rank(&cur, (long)ranks[i]);
             zcur_get(&cur, &e);
+            reply_pair(c, withscores);
             reply_entry(c, &e, withscores);
         }
         mem_free(ranks);
     } else {
         /* Distinct members, few of them: random ranks, skipping repeats,
          * in O(count) memory. */
-        reply_array(c, withscores ? (long long)count * 2 : (long long)count);
+        reply_pair_list(c, (long long)count, withscores);
         dict *seen = dict_create(&rank_set_type);
         dict_expand(seen, count);
         for (unsigned long added = 0; added < count;) {
@@ -480,6 +485,7 @@ static void zrandmember_with_count(client *c, long l, int withscores) {
             added++;
             zcur_seek_rank(&cur, (long)rank);
             zcur_get(&cur, &e);
+            reply_pair(c, withscores);
             reply_entry(c, &e, withscores);
         }
         dict_release(seen);

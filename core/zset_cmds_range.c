@@ -120,7 +120,7 @@ static void out_begin(range_out *out, long length) {
     if (out->deferred)
         out->handle = reply_defer_len(out->c);
     else
-        reply_array(out->c, out->withscores ? length * 2 : length);
+        reply_pair_list(out->c, length, out->withscores);
 }
 
 static void out_emit(range_out *out, const zentry *e) {
@@ -132,6 +132,7 @@ static void out_emit(range_out *out, const zentry *e) {
         dstr_free(m);
         return;
     }
+    reply_pair(out->c, out->withscores);
     reply_bulk(out->c, e->m, e->len);
     if (out->withscores) reply_double(out->c, e->score);
 }
@@ -144,7 +145,7 @@ static void out_end(range_out *out) {
     }
     if (out->deferred)
         reply_set_deferred_len(out->c, out->handle,
-                               out->withscores ? out->emitted * 2 : out->emitted);
+                               reply_pair_list_len(out->c, out->emitted, out->withscores));
 }
 
 /* ---- the three kinds of range ----------------------------------------- */

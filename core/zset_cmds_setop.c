@@ -332,11 +332,12 @@ static void setop_generic(client *c, const dstr dstkey, int numkeys_idx, int op,
         return;
     }
     size_t len = zset_length(dst);
-    reply_array(c, withscores ? (long long)len * 2 : (long long)len);
+    reply_pair_list(c, (long long)len, withscores);
     zset_iter it;
     zentry e;
     zset_iter_init(&it, dst);
     while (zset_iter_next(&it, &e)) {
+        reply_pair(c, withscores);
         reply_bulk(c, e.m, e.len);
         if (withscores) reply_double(c, e.score);
     }

@@ -496,10 +496,10 @@ long long repl_client_kill(server *s, const char *addr, const char *laddr, long 
 
 static command sync_commands[] = {
     {"sync", cmd_sync, 1, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_MULTI, 0, 0, 0, NULL, 0, 0, 0, 0,
-     NULL},
+     NULL, NULL},
     {"psync", cmd_psync, -3, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_MULTI, 0, 0, 0, NULL, 0, 0, 0, 0,
-     NULL},
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL},
+     NULL, NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
 void repl_register_sync(void) { commands_register_table(sync_commands); }

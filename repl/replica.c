@@ -47,6 +47,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -121,6 +122,12 @@ typedef struct replica_state {
      * then continues from its MULTI, and a snapshot taken meanwhile has
      * an offset that matches its data. */
     dstr txn;
+
+    /* Errors the stream's commands got (stream_error): lines logged in
+     * the current second, and those left out since the last line. */
+    long long err_log_sec;
+    int err_logged;
+    long long err_suppressed;
 } replica_state;
 
 static replica_state *rs_of(server *s) { return repl_of(s)->rs; }
@@ -263,6 +270,54 @@ static void send_ack(replica_state *rs, long long offset) {
     post(rs, RCONN_MSG_SEND, buf, (uint64_t)len);
 }
 
+/* The bytes of a stream command's name kept in case it fails. */
+#define STREAM_CMD_NAME_MAX 32
+/* At most this many lines a second about failing stream commands. */
+#define STREAM_ERR_LOGS_PER_SEC 10
+
+/* A command of the master's stream got an error here. Nobody reads our
+ * replies to the master, but an error means this replica now diverges
+ * from it: say so with Redis 7.0's line (afterErrorReply), at most
+ * STREAM_ERR_LOGS_PER_SEC a second so that a master sending a command
+ * Ringmaster lacks, thousands of times, does not flood the log; count it
+ * in INFO's unexpected_error_replies; and obey propagation-error-behavior:
+ * panic (or panic-on-replicas) stops a read-only replica here, rather than
+ * let it serve data its master does not have. */
+static void stream_error(server *s, replica_state *rs, const char *name, size_t nlen,
+                         const char *err) {
+    char shown[3 * STREAM_CMD_NAME_MAX + 8];
+    log_repr(shown, sizeof(shown), name, nlen);
+    const char *text = strncmp(err, "ERR ", 4) ? err : err + 4;
+    s->stat_unexpected_error_replies++;
+    long long sec = util_ms_time() / 1000;
+    if (sec != rs->err_log_sec) {
+        rs->err_log_sec = sec;
+        rs->err_logged = 0;
+    }
+    int panic = s->cfg.replica_read_only &&
+                s->cfg.propagation_error_behavior != PROPAGATION_ERR_IGNORE;
+    if (rs->err_logged < STREAM_ERR_LOGS_PER_SEC || panic) {
+        rs->err_logged++;
+        if (rs->err_suppressed)
+            log_msg(LL_WARNING, "%lld more errors replying to the master were not logged",
+                    rs->err_suppressed);
+        rs->err_suppressed = 0;
+        log_msg(LL_WARNING,
+                "== CRITICAL == This replica is sending an error to its master: '%s' after "
+                "processing the command '%s'",
+                text, shown);
+    } else {
+        rs->err_suppressed++;
+    }
+    if (panic) {
+        log_msg(LL_WARNING,
+                "Guru Meditation: This replica panicked sending an error to its master after "
+                "processing the command '%s' (propagation-error-behavior)",
+                shown);
+        abort();
+    }
+}
+
 /* Run the complete commands in buf[0..len), the parser resuming at
  * rs->parsed. Each command adds its own bytes to the offset and to the
  * backlog after it ran. Returns where the last command run ended; the
@@ -298,13 +353,13 @@ static size_t run_commands(server *s, replica_state *rs, client *c, const char *
             for (int i = 0; i < argc; i++) dstr_free(argv[i]);
             mem_free(argv);
         } else {
-            char err[256];
+            char err[256], name[STREAM_CMD_NAME_MAX + 1];
+            size_t nlen = argc ? dstr_len(argv[0]) : 0;
+            if (nlen > STREAM_CMD_NAME_MAX) nlen = STREAM_CMD_NAME_MAX;
+            if (nlen) memcpy(name, argv[0], nlen);
+            name[nlen] = '\0';
             in_multi = client_run_master_command(c, argv, argc, err, sizeof(err));
-            /* Nobody reads our replies to the master, but an error means we
-             * diverge from it: say so, as Redis does. */
-            if (err[0])
-                log_msg(LL_WARNING, "== CRITICAL == This replica is sending an error to its "
-                                    "master: '%s'", err);
+            if (err[0]) stream_error(s, rs, name, nlen, err);
         }
         if (in_multi || dstr_len(rs->txn)) {
             rs->txn = dstr_cat(rs->txn, buf + cmd_start, pos - cmd_start);
@@ -652,6 +707,7 @@ static void set_master(server *s, const char *host, int port) {
     mem_free(s->cfg.replicaof_host);
     s->cfg.replicaof_host = mem_strdup(host);
     s->cfg.replicaof_port = port;
+    log_set_role('S');
     if (was_master) {
         /* Our own history is the best guess of what the new master has
          * (Redis's replicationCacheMasterUsingMyself): a demoted master
@@ -676,6 +732,7 @@ static void unset_master(server *s) {
     mem_free(s->cfg.replicaof_host);
     s->cfg.replicaof_host = NULL;
     s->cfg.replicaof_port = 0;
+    log_set_role('M');
     rs->have_cached = 0;
     rs->state = RS_NONE;
     rs->down_since_ms = 0;
@@ -765,6 +822,8 @@ const char *repl_command_refusal(server *s, const client *c, const command *cmd,
 }
 
 void replica_cron(server *s) {
+    /* Log lines say which role the server has, as Redis's ("S" replica). */
+    log_set_role(repl_is_replica(s) ? 'S' : 'M');
     replica_state *rs = rs_of(s);
     if (!rs) return;
     long long now = util_ms_time();
@@ -950,10 +1009,10 @@ void replica_free(server *s) {
 
 static command replica_commands[] = {
     {"replicaof", cmd_replicaof, 3, CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE, 0, 0, 0, NULL, 0, 0,
-     0, 0, NULL},
+     0, 0, NULL, NULL},
     {"slaveof", cmd_replicaof, 3, CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE, 0, 0, 0, NULL, 0, 0, 0,
-     0, NULL},
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL},
+     0, NULL, NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
 void replica_register(void) { commands_register_table(replica_commands); }

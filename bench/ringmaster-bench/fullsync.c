@@ -60,7 +60,7 @@ static int is_local(const char *host) {
 }
 
 /* The master's pid when /proc can be read for it, else 0. */
-static int master_pid(rmb_run *run, redisContext *mc) {
+static int master_pid(rmb_run *run, rmb_conn *mc) {
     char err[200];
     char *info = rmb_info(mc, "server", err, sizeof(err));
     int pid = info ? (int)rmb_info_ll(info, "process_id", 0) : 0;
@@ -71,7 +71,7 @@ static int master_pid(rmb_run *run, redisContext *mc) {
     return access(path, R_OK) == 0 ? pid : 0;
 }
 
-static long long info_field(redisContext *c, const char *section, const char *field) {
+static long long info_field(rmb_conn *c, const char *section, const char *field) {
     char err[200];
     char *info = rmb_info(c, section, err, sizeof(err));
     long long v = info ? rmb_info_ll(info, field, -1) : -1;
@@ -80,8 +80,8 @@ static long long info_field(redisContext *c, const char *section, const char *fi
 }
 
 /* The largest omem= among the master's replica connections; -1 unknown. */
-static long long replica_omem(redisContext *mc) {
-    redisReply *r = redisCommand(mc, "CLIENT LIST TYPE replica");
+static long long replica_omem(rmb_conn *mc) {
+    redisReply *r = rmb_conn_command(mc, "CLIENT LIST TYPE replica");
     long long max = -1;
     if (r && r->type == REDIS_REPLY_STRING) {
         for (const char *p = strstr(r->str, " omem="); p; p = strstr(p + 1, " omem="))
@@ -91,7 +91,7 @@ static long long replica_omem(redisContext *mc) {
     return max;
 }
 
-static int synced(redisContext *rc) {
+static int synced(rmb_conn *rc) {
     char err[200], status[16];
     char *info = rmb_info(rc, "replication", err, sizeof(err));
     if (!info) return -1;
@@ -101,16 +101,16 @@ static int synced(redisContext *rc) {
     return done;
 }
 
-static int command_ok(redisContext *c, const char *fmt, const char *a, int port, char *err) {
-    redisReply *r = port ? redisCommand(c, fmt, a, port) : redisCommand(c, fmt);
+static int command_ok(rmb_conn *c, const char *fmt, const char *a, int port, char *err) {
+    redisReply *r = port ? rmb_conn_command(c, fmt, a, port) : rmb_conn_command(c, fmt);
     int ok = r && r->type != REDIS_REPLY_ERROR;
-    if (!ok) snprintf(err, 200, "%s", r ? r->str : c->errstr);
+    if (!ok) snprintf(err, 200, "%s", r ? r->str : rmb_conn_error(c));
     freeReplyObject(r);
     return ok;
 }
 
 /* Poll until the sync is over, keeping the peaks; 0 or -1 (fs->err). */
-static int watch(rmb_run *run, redisContext *mc, redisContext *rc, int pid) {
+static int watch(rmb_run *run, rmb_conn *mc, rmb_conn *rc, int pid) {
     rmb_fullsync *fs = &run->fs;
     uint64_t t0 = rmb_now_ns();
     while (!run->fatal) {
@@ -131,7 +131,7 @@ static int watch(rmb_run *run, redisContext *mc, redisContext *rc, int pid) {
     return snprintf(fs->err, sizeof(fs->err), "the master went away"), -1;
 }
 
-static int resync(rmb_run *run, redisContext *mc, redisContext *rc) {
+static int resync(rmb_run *run, rmb_conn *mc, rmb_conn *rc) {
     rmb_fullsync *fs = &run->fs;
     char role[16], err[200];
     char *info = rmb_info(rc, "replication", err, sizeof(err));
@@ -158,13 +158,13 @@ static void *fullsync_main(void *arg) {
     rmb_fullsync *fs = &run->fs;
     while (!run->stop && rmb_run_seconds(run) < 1.0) usleep(10000);
     char err[200];
-    redisContext *mc = rmb_connect(run, &run->master.addr, err, sizeof(err));
-    redisContext *rc = mc ? rmb_connect(run, &run->replicas[0].addr, err, sizeof(err)) : NULL;
+    rmb_conn *mc = rmb_connect(run, &run->master.addr, err, sizeof(err));
+    rmb_conn *rc = mc ? rmb_connect(run, &run->replicas[0].addr, err, sizeof(err)) : NULL;
     int ok = 0;
     if (!rc) snprintf(fs->err, sizeof(fs->err), "%s", err);
     else if (!run->stop) ok = resync(run, mc, rc) == 0;
-    if (mc) redisFree(mc);
-    if (rc) redisFree(rc);
+    rmb_conn_close(mc);
+    rmb_conn_close(rc);
     pthread_mutex_lock(&run->lock);
     fs->ok = ok;
     fs->done = 1;

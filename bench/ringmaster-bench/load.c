@@ -1,7 +1,7 @@
 /* load: the client threads that load the master.
  *
  * Each thread drives its share of the --clients connections from one
- * poll loop (non-blocking hiredis contexts). Every request's start time
+ * poll loop (non-blocking connections, conn.h). Every request's start time
  * goes into its connection's FIFO, and replies come back in order, so the
  * reply pops the time its latency is measured from:
  *   closed loop: the moment it was sent, --pipeline in flight per connection;
@@ -17,10 +17,9 @@
 #include <string.h>
 
 typedef struct lconn {
-    redisContext *c;
+    rmb_conn *c;
     uint64_t *fifo; /* start times of the requests in flight, a ring */
     size_t head, count, cap;
-    int unsent; /* hiredis holds output not yet written */
 } lconn;
 
 typedef struct lthread {
@@ -71,12 +70,16 @@ static void send_one(lthread *t, lconn *l, uint64_t start) {
     uint64_t r = xorshift(&t->rng);
     char key[32];
     int klen = snprintf(key, sizeof(key), "key:%llu", (unsigned long long)(r % (uint64_t)o->keyspace));
+    int len;
     if (o->mixed && (r >> 40) & 1)
-        redisAppendCommand(l->c, "GET %b", key, (size_t)klen);
+        len = rmb_conn_append(l->c, "GET %b", key, (size_t)klen);
     else
-        redisAppendCommand(l->c, "SET %b %b", key, (size_t)klen, t->value, (size_t)o->value_size);
+        len = rmb_conn_append(l->c, "SET %b %b", key, (size_t)klen, t->value, (size_t)o->value_size);
+    if (len < 0) {
+        rmb_fail_master(t->run, "master %s: %s", t->run->master.addr.name, rmb_conn_error(l->c));
+        return;
+    }
     fifo_push(l, start);
-    l->unsent = 1;
 }
 
 /* Hand out what is due now: the schedule's due operations (open loop) or
@@ -96,26 +99,30 @@ static void issue(lthread *t, uint64_t now) {
 }
 
 static int flush(lthread *t, lconn *l) {
-    int done = 0;
-    if (redisBufferWrite(l->c, &done) == REDIS_ERR) {
-        rmb_fail_master(t->run, "master %s: write failed: %s", t->run->master.addr.name, l->c->errstr);
+    if (rmb_conn_flush(l->c) < 0) {
+        rmb_fail_master(t->run, "master %s: write failed: %s", t->run->master.addr.name,
+                        rmb_conn_error(l->c));
         return -1;
     }
-    l->unsent = !done;
     return 0;
 }
 
 static int read_replies(lthread *t, lconn *l) {
-    if (redisBufferRead(l->c) == REDIS_ERR) {
-        rmb_fail_master(t->run, "master %s: %s", t->run->master.addr.name, l->c->errstr);
+    if (rmb_conn_read(l->c) < 0) {
+        rmb_fail_master(t->run, "master %s: %s", t->run->master.addr.name, rmb_conn_error(l->c));
         return -1;
     }
     uint64_t now = rmb_now_ns();
-    void *reply;
-    while (l->count && redisGetReplyFromReader(l->c, &reply) == REDIS_OK && reply) {
+    redisReply *reply;
+    while (l->count) {
+        if (rmb_conn_reply(l->c, &reply) < 0) {
+            rmb_fail_master(t->run, "master %s: %s", t->run->master.addr.name, rmb_conn_error(l->c));
+            return -1;
+        }
+        if (!reply) break;
         uint64_t start = fifo_pop(l);
         rmb_hist_record(&t->hist, now > start ? now - start : 0);
-        if (((redisReply *)reply)->type == REDIS_REPLY_ERROR) t->errors++;
+        if (reply->type == REDIS_REPLY_ERROR) t->errors++;
         t->ops++;
         freeReplyObject(reply);
     }
@@ -158,22 +165,24 @@ static int poll_timeout_us(const lthread *t, uint64_t now) {
 }
 
 static int wait_io(lthread *t, struct pollfd *pfd, uint64_t now) {
+    int buffered = 0; /* TLS plaintext OpenSSL holds: read it without sleeping */
     for (int i = 0; i < t->nconn; i++) {
-        pfd[i].fd = t->conns[i].c->fd;
-        pfd[i].events = (t->conns[i].count ? POLLIN : 0) | (t->conns[i].unsent ? POLLOUT : 0);
+        pfd[i].fd = rmb_conn_fd(t->conns[i].c);
+        pfd[i].events = rmb_conn_events(t->conns[i].c, t->conns[i].count > 0);
         pfd[i].revents = 0;
+        buffered |= rmb_conn_buffered(t->conns[i].c);
     }
-    int us = poll_timeout_us(t, now);
+    int us = buffered ? 0 : poll_timeout_us(t, now);
     struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000};
     int n = ppoll(pfd, (nfds_t)t->nconn, &ts, NULL);
     if (n < 0 && errno != EINTR) {
         rmb_fail_master(t->run, "poll: %s", strerror(errno));
         return -1;
     }
-    for (int i = 0; n > 0 && i < t->nconn; i++) {
-        if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
-            if (read_replies(t, &t->conns[i]) < 0) return -1;
-        if ((pfd[i].revents & POLLOUT) && flush(t, &t->conns[i]) < 0) return -1;
+    for (int i = 0; (n > 0 || buffered) && i < t->nconn; i++) {
+        int ready = rmb_conn_ready(t->conns[i].c, n > 0 ? pfd[i].revents : 0);
+        if ((ready & RMB_CONN_READ) && read_replies(t, &t->conns[i]) < 0) return -1;
+        if ((ready & RMB_CONN_WRITE) && flush(t, &t->conns[i]) < 0) return -1;
     }
     return 0;
 }
@@ -187,7 +196,7 @@ static void *load_main(void *arg) {
         if (finished(t, now)) break;
         issue(t, now);
         for (int i = 0; i < t->nconn; i++)
-            if (t->conns[i].unsent && flush(t, &t->conns[i]) < 0) goto out;
+            if (rmb_conn_unsent(t->conns[i].c) && flush(t, &t->conns[i]) < 0) goto out;
         if (wait_io(t, pfd, now) < 0) break;
         if (rmb_now_ns() - last_merge >= 100000000) {
             merge(t);
@@ -205,13 +214,12 @@ static int connect_thread(rmb_run *run, lthread *t, int first, int count) {
     t->conns = calloc((size_t)count, sizeof(lconn));
     t->nconn = count;
     for (int i = 0; i < count; i++) {
-        redisContext *c = rmb_connect(run, &run->master.addr, err, sizeof(err));
+        rmb_conn *c = rmb_connect(run, &run->master.addr, err, sizeof(err));
         if (!c) {
             rmb_fail_master(run, "cannot connect to master %s (client %d): %s",
                             run->master.addr.name, first + i, err);
             return -1;
         }
-        rmb_set_nonblocking(c);
         t->conns[i].c = c;
     }
     return 0;
@@ -247,7 +255,7 @@ void rmb_load_join(rmb_run *run) {
         lthread *t = &threads[i];
         if (t->tid) pthread_join(t->tid, NULL);
         for (int k = 0; k < t->nconn; k++) {
-            if (t->conns[k].c) redisFree(t->conns[k].c);
+            rmb_conn_close(t->conns[k].c);
             free(t->conns[k].fifo);
         }
         free(t->conns);

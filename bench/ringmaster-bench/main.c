@@ -290,8 +290,13 @@ int main(int argc, char **argv) {
         return rc < 0 ? 1 : 0;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (o.tls && !(run.tls = rmb_tls_context(&o, err, sizeof(err)))) {
+        fprintf(stderr, "ringmaster-bench: %s\n", err);
+        return 1;
+    }
     if ((rc = prepare(&o))) {
         rmb_probe_join(&run);
+        SSL_CTX_free(run.tls);
         return rc;
     }
     const char *names[RMB_MAX_REPLICAS];
@@ -307,5 +312,6 @@ int main(int argc, char **argv) {
     }
     rc = finish(&s);
     rmb_samples_free(&s);
+    SSL_CTX_free(run.tls);
     return rc;
 }

@@ -49,7 +49,7 @@ static void *monitor_main(void *arg) {
     monitor_arg *m = arg;
     rmb_run *run = m->run;
     rmb_node *n = m->node;
-    redisContext *c = NULL;
+    rmb_conn *c = NULL;
     uint64_t seen = 0;
     char err[200];
     for (;;) {
@@ -65,7 +65,7 @@ static void *monitor_main(void *arg) {
         }
         char *info = rmb_info(c, "replication", err, sizeof(err));
         if (!info) {
-            redisFree(c);
+            rmb_conn_close(c);
             c = NULL;
             failed(run, n, err);
             continue;
@@ -73,7 +73,7 @@ static void *monitor_main(void *arg) {
         store(run, n, info, seen);
         free(info);
     }
-    if (c) redisFree(c);
+    rmb_conn_close(c);
     return NULL;
 }
 

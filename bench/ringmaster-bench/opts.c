@@ -15,6 +15,8 @@ void rmb_usage(void) {
         "                        [--threads T] [--value-size B] [--keyspace N]\n"
         "                        [--workload set|mixed] [--out DIR] [--password PW]\n"
         "                        [--full-sync] [--probe-interval MS] [--timeout SEC] [--quiet]\n"
+        "                        [--tls [--cacert FILE] [--cacertdir DIR] [--cert FILE --key FILE]\n"
+        "                         [--sni NAME] [--insecure] [--tls-ciphers L] [--tls-ciphersuites L]]\n"
         "\n"
         "Loads the master and measures each replica's lag every 100 ms: in bytes\n"
         "(master_repl_offset minus the replica's applied offset) and in ms (a PUBLISH\n"
@@ -34,9 +36,19 @@ void rmb_usage(void) {
         "                    report the sync time, the master's peak memory and the stream\n"
         "  --probe-interval  ms between probe PUBLISHes (10..100, default 10)\n"
         "  --timeout SEC     a server silent this long is unreachable (default 5)\n"
-        "  --tls             not supported in this build (Debian's hiredis 0.14 has no TLS)\n"
+        "  --tls             every connection over TLS (the servers' tls-port), with:\n"
+        "  --cacert FILE     CA certificate file to verify with\n"
+        "  --cacertdir DIR   directory where trusted CA certificates are stored; with\n"
+        "                    neither, the system-wide trusted roots apply\n"
+        "  --cert FILE       client certificate to authenticate with (needs --key)\n"
+        "  --key FILE        private key file to authenticate with\n"
+        "  --sni NAME        server name indication\n"
+        "  --insecure        skip the verification of the servers' certificates\n"
+        "  --tls-ciphers L / --tls-ciphersuites L  ciphers (TLSv1.2) / suites (TLSv1.3)\n"
+        "                    in order of preference, separated by ':'\n"
         "Exit status: 0 on success, 2 when the master cannot be reached, 3 when a\n"
-        "replica could not be reached (at the start or during the run), 1 on usage errors.\n",
+        "replica could not be reached (at the start or during the run), 1 on usage errors\n"
+        "(a TLS file OpenSSL cannot use among them).\n",
         stdout);
 }
 
@@ -71,7 +83,8 @@ static int number(const char *s, double min, double max, double *out) {
 
 enum { O_MASTER = 256, O_REPLICA, O_RATE, O_DURATION, O_CLIENTS, O_PIPELINE, O_THREADS,
        O_VALUE, O_KEYSPACE, O_WORKLOAD, O_OUT, O_PASSWORD, O_TLS, O_FULLSYNC, O_PROBE,
-       O_TIMEOUT, O_QUIET, O_HELP };
+       O_TIMEOUT, O_QUIET, O_HELP, O_CACERT, O_CACERTDIR, O_CERT, O_KEY, O_SNI, O_INSECURE,
+       O_CIPHERS, O_CIPHERSUITES };
 
 static const struct option long_opts[] = {
     {"master", required_argument, 0, O_MASTER},     {"replica", required_argument, 0, O_REPLICA},
@@ -83,7 +96,12 @@ static const struct option long_opts[] = {
     {"tls", no_argument, 0, O_TLS},                 {"full-sync", no_argument, 0, O_FULLSYNC},
     {"probe-interval", required_argument, 0, O_PROBE},
     {"timeout", required_argument, 0, O_TIMEOUT},   {"quiet", no_argument, 0, O_QUIET},
-    {"help", no_argument, 0, O_HELP},               {0, 0, 0, 0}};
+    {"help", no_argument, 0, O_HELP},               {"cacert", required_argument, 0, O_CACERT},
+    {"cacertdir", required_argument, 0, O_CACERTDIR}, {"cert", required_argument, 0, O_CERT},
+    {"key", required_argument, 0, O_KEY},           {"sni", required_argument, 0, O_SNI},
+    {"insecure", no_argument, 0, O_INSECURE},       {"tls-ciphers", required_argument, 0, O_CIPHERS},
+    {"tls-ciphersuites", required_argument, 0, O_CIPHERSUITES},
+    {0, 0, 0, 0}};
 
 /* The numeric options: where each goes and its bounds. */
 typedef struct numopt {
@@ -157,6 +175,14 @@ static int one_opt(rmb_opts *o, int c, const char *arg, char *err, size_t errlen
     case O_OUT: o->out = arg; return 0;
     case O_PASSWORD: o->password = arg; return 0;
     case O_TLS: o->tls = 1; return 0;
+    case O_INSECURE: o->insecure = 1; return 0;
+    case O_CACERT: o->cacert = arg; return 0;
+    case O_CACERTDIR: o->cacertdir = arg; return 0;
+    case O_CERT: o->cert = arg; return 0;
+    case O_KEY: o->key = arg; return 0;
+    case O_SNI: o->sni = arg; return 0;
+    case O_CIPHERS: o->ciphers = arg; return 0;
+    case O_CIPHERSUITES: o->ciphersuites = arg; return 0;
     case O_FULLSYNC: o->full_sync = 1; return 0;
     case O_QUIET: o->quiet = 1; return 0;
     default:
@@ -164,6 +190,32 @@ static int one_opt(rmb_opts *o, int c, const char *arg, char *err, size_t errlen
         snprintf(err, errlen, "bad value '%s' for an option (see --help for the ranges)", arg);
         return -1;
     }
+}
+
+/* The TLS options make sense only together with --tls, and a client
+ * certificate only with its key. The files themselves are checked when
+ * OpenSSL loads them (conn.c), with its reason. */
+static int check_tls(const rmb_opts *o, char *err, size_t errlen) {
+    const char *names[] = {"--cacert", "--cacertdir", "--cert", "--key", "--sni",
+                           "--tls-ciphers", "--tls-ciphersuites"};
+    const char *values[] = {o->cacert, o->cacertdir, o->cert, o->key, o->sni,
+                            o->ciphers, o->ciphersuites};
+    for (size_t k = 0; !o->tls && k < sizeof(names) / sizeof(names[0]); k++) {
+        if (values[k]) {
+            snprintf(err, errlen, "%s needs --tls", names[k]);
+            return -1;
+        }
+    }
+    if (!o->tls && o->insecure) {
+        snprintf(err, errlen, "--insecure needs --tls");
+        return -1;
+    }
+    if (!o->cert != !o->key) {
+        snprintf(err, errlen, "--cert and --key go together (%s is missing)",
+                 o->cert ? "--key" : "--cert");
+        return -1;
+    }
+    return 0;
 }
 
 int rmb_parse_opts(rmb_opts *o, int argc, char **argv, char *err, size_t errlen) {
@@ -186,11 +238,7 @@ int rmb_parse_opts(rmb_opts *o, int argc, char **argv, char *err, size_t errlen)
         snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
         return -1;
     }
-    if (o->tls) {
-        snprintf(err, errlen, "--tls is not supported in this build: Debian's hiredis 0.14 has "
-                              "no TLS library (hiredis_ssl needs hiredis 1.0 or later)");
-        return -1;
-    }
+    if (check_tls(o, err, errlen) < 0) return -1;
     if (!o->master.port || !o->nrep) {
         snprintf(err, errlen, "--master and at least one --replica are required");
         return -1;

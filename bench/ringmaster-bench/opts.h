@@ -24,7 +24,11 @@ typedef struct rmb_opts {
     int mixed; /* workload: 0 = SET only, 1 = half GET, half SET */
     const char *out;
     const char *password;
+    /* TLS, as redis-cli names it: --tls, --cacert, --cacertdir, --cert,
+     * --key, --sni, --insecure, --tls-ciphers, --tls-ciphersuites */
     int tls;
+    int insecure; /* no verification of the server's certificate */
+    const char *cacert, *cacertdir, *cert, *key, *sni, *ciphers, *ciphersuites;
     int full_sync;
     double timeout;   /* seconds a server may take to answer before it counts as unreachable */
     int probe_ms;     /* probe PUBLISH interval */

@@ -23,12 +23,11 @@
 typedef struct probe {
     rmb_run *run;
     pthread_t tid;
-    redisContext *pub;
-    redisContext *sub[RMB_MAX_REPLICAS];
+    rmb_conn *pub;
+    rmb_conn *sub[RMB_MAX_REPLICAS];
     char channel[64];
     uint64_t *ack; /* ack time of probe seq (1-based) */
     size_t ack_cap;
-    int unsent;
 } probe;
 
 static probe P;
@@ -51,10 +50,12 @@ static void update_pending(const probe *p, rmb_node *n) {
 
 static int read_acks(probe *p) {
     rmb_run *run = p->run;
-    if (redisBufferRead(p->pub) == REDIS_ERR) return -1;
+    if (rmb_conn_read(p->pub) < 0) return -1;
     uint64_t now = rmb_now_ns();
-    void *reply;
-    while (redisGetReplyFromReader(p->pub, &reply) == REDIS_OK && reply) {
+    redisReply *reply;
+    for (;;) {
+        if (rmb_conn_reply(p->pub, &reply) < 0) return -1;
+        if (!reply) break;
         freeReplyObject(reply);
         pthread_mutex_lock(&run->lock);
         record_ack(p, ++run->probes_acked, now);
@@ -80,15 +81,16 @@ static void delivered(probe *p, rmb_node *n, uint64_t seq, uint64_t now) {
 
 static int read_messages(probe *p, int i) {
     rmb_node *n = &p->run->replicas[i];
-    if (redisBufferRead(p->sub[i]) == REDIS_ERR) return -1;
+    if (rmb_conn_read(p->sub[i]) < 0) return -1;
     uint64_t now = rmb_now_ns();
-    void *reply;
-    while (redisGetReplyFromReader(p->sub[i], &reply) == REDIS_OK && reply) {
-        redisReply *r = reply;
+    redisReply *r;
+    for (;;) {
+        if (rmb_conn_reply(p->sub[i], &r) < 0) return -1;
+        if (!r) break;
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[2]->str &&
             strcmp(r->element[0]->str, "message") == 0)
             delivered(p, n, strtoull(r->element[2]->str, NULL, 10), now);
-        freeReplyObject(reply);
+        freeReplyObject(r);
     }
     return 0;
 }
@@ -99,48 +101,48 @@ static void lose_subscriber(probe *p, int i) {
     pthread_mutex_lock(&run->lock);
     n->probe_lost = 1;
     n->pending_since = 0;
-    rmb_mark_down(run, n, p->sub[i]->errstr[0] ? p->sub[i]->errstr : "connection closed");
+    const char *why = rmb_conn_error(p->sub[i]);
+    rmb_mark_down(run, n, why[0] ? why : "connection closed");
     pthread_mutex_unlock(&run->lock);
-    redisFree(p->sub[i]);
+    rmb_conn_close(p->sub[i]);
     p->sub[i] = NULL;
 }
 
 static void publish(probe *p, uint64_t seq) {
-    char msg[24], *cmd;
+    char msg[24];
     snprintf(msg, sizeof(msg), "%llu", (unsigned long long)seq);
-    int len = redisFormatCommand(&cmd, "PUBLISH %s %s", p->channel, msg);
-    if (len < 0) abort();
-    redisAppendFormattedCommand(p->pub, cmd, (size_t)len);
-    redisFreeCommand(cmd);
+    int len = rmb_conn_append(p->pub, "PUBLISH %s %s", p->channel, msg);
+    if (len < 0) abort(); /* out of memory */
     pthread_mutex_lock(&p->run->lock);
     p->run->probes_sent = seq;
     p->run->probe_bytes += (uint64_t)len; /* also what each replica's stream carries */
     pthread_mutex_unlock(&p->run->lock);
-    p->unsent = 1;
 }
 
 static int poll_once(probe *p, int timeout_ms) {
     rmb_run *run = p->run;
     struct pollfd pfd[RMB_MAX_REPLICAS + 1];
-    int idx[RMB_MAX_REPLICAS + 1], nfd = 0;
-    pfd[nfd] = (struct pollfd){p->pub->fd, POLLIN | (p->unsent ? POLLOUT : 0), 0};
+    rmb_conn *conn[RMB_MAX_REPLICAS + 1];
+    int idx[RMB_MAX_REPLICAS + 1], nfd = 0, buffered = 0;
+    conn[nfd] = p->pub;
     idx[nfd++] = -1;
     for (int i = 0; i < run->nrep; i++) {
         if (!p->sub[i]) continue;
-        pfd[nfd] = (struct pollfd){p->sub[i]->fd, POLLIN, 0};
+        conn[nfd] = p->sub[i];
         idx[nfd++] = i;
     }
-    if (poll(pfd, (nfds_t)nfd, timeout_ms) < 0) return errno == EINTR ? 0 : -1;
-    /* The master first: an ack read before a delivery keeps the lag exact. */
-    if (pfd[0].revents & (POLLIN | POLLERR | POLLHUP))
-        if (read_acks(p) < 0) return -1;
-    if (pfd[0].revents & POLLOUT) {
-        int done = 0;
-        if (redisBufferWrite(p->pub, &done) == REDIS_ERR) return -1;
-        p->unsent = !done;
+    for (int k = 0; k < nfd; k++) {
+        pfd[k] = (struct pollfd){rmb_conn_fd(conn[k]), rmb_conn_events(conn[k], 1), 0};
+        buffered |= rmb_conn_buffered(conn[k]); /* TLS plaintext already in OpenSSL */
     }
+    int n = poll(pfd, (nfds_t)nfd, buffered ? 0 : timeout_ms);
+    if (n < 0) return errno == EINTR ? 0 : -1;
+    /* The master first: an ack read before a delivery keeps the lag exact. */
+    int ready = rmb_conn_ready(p->pub, pfd[0].revents);
+    if ((ready & RMB_CONN_READ) && read_acks(p) < 0) return -1;
+    if ((ready & RMB_CONN_WRITE) && rmb_conn_flush(p->pub) < 0) return -1;
     for (int k = 1; k < nfd; k++)
-        if ((pfd[k].revents & (POLLIN | POLLERR | POLLHUP)) && read_messages(p, idx[k]) < 0)
+        if ((rmb_conn_ready(conn[k], pfd[k].revents) & RMB_CONN_READ) && read_messages(p, idx[k]) < 0)
             lose_subscriber(p, idx[k]);
     return 0;
 }
@@ -157,32 +159,28 @@ static void *probe_main(void *arg) {
             next += interval;
             if (next < now) next = now + interval; /* after a stall, no burst */
         }
-        if (p->unsent) {
-            int done = 0;
-            if (redisBufferWrite(p->pub, &done) == REDIS_ERR) break;
-            p->unsent = !done;
-        }
+        if (rmb_conn_flush(p->pub) < 0) break;
         int wait_ms = (int)((next - now) / 1000000) + 1;
         if (poll_once(p, wait_ms < 10 ? wait_ms : 10) < 0) break;
     }
     if (!run->stop)
         rmb_fail_master(run, "master %s: probe connection: %s", run->master.addr.name,
-                        p->pub->errstr[0] ? p->pub->errstr : strerror(errno));
+                        rmb_conn_error(p->pub)[0] ? rmb_conn_error(p->pub) : strerror(errno));
     return NULL;
 }
 
-static redisContext *subscribe(probe *p, const rmb_addr *a, char *err, size_t len) {
-    redisContext *c = rmb_connect(p->run, a, err, len);
+static rmb_conn *subscribe(probe *p, const rmb_addr *a, char *err, size_t len) {
+    rmb_conn *c = rmb_connect(p->run, a, err, len);
     if (!c) return NULL;
-    redisReply *r = redisCommand(c, "SUBSCRIBE %s", p->channel);
+    redisReply *r = rmb_conn_command(c, "SUBSCRIBE %s", p->channel);
     int ok = r && r->type == REDIS_REPLY_ARRAY;
-    if (!ok) snprintf(err, len, "SUBSCRIBE: %s", !r ? c->errstr : r->str ? r->str : "bad reply");
+    if (!ok)
+        snprintf(err, len, "SUBSCRIBE: %s", !r ? rmb_conn_error(c) : r->str ? r->str : "bad reply");
     freeReplyObject(r);
     if (!ok) {
-        redisFree(c);
+        rmb_conn_close(c);
         return NULL;
     }
-    rmb_set_nonblocking(c);
     return c;
 }
 
@@ -192,7 +190,6 @@ int rmb_probe_start(rmb_run *run, int *which, char *err, size_t len) {
     snprintf(p->channel, sizeof(p->channel), "ringmaster-bench:probe:%d", (int)getpid());
     *which = -1;
     if (!(p->pub = rmb_connect(run, &run->master.addr, err, len))) return -1;
-    rmb_set_nonblocking(p->pub);
     for (int i = 0; i < run->nrep; i++) {
         run->replicas[i].last_delivery_ms = -1;
         *which = i;
@@ -206,9 +203,8 @@ int rmb_probe_start(rmb_run *run, int *which, char *err, size_t len) {
 void rmb_probe_join(rmb_run *run) {
     probe *p = &P;
     if (p->tid) pthread_join(p->tid, NULL);
-    if (p->pub) redisFree(p->pub);
-    for (int i = 0; i < run->nrep; i++)
-        if (p->sub[i]) redisFree(p->sub[i]);
+    rmb_conn_close(p->pub);
+    for (int i = 0; i < run->nrep; i++) rmb_conn_close(p->sub[i]);
     free(p->ack);
     memset(p, 0, sizeof(*p));
 }

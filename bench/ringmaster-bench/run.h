@@ -9,11 +9,11 @@
 #ifndef RMB_RUN_H
 #define RMB_RUN_H
 
-#include <hiredis/hiredis.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "conn.h"
 #include "hist.h"
 #include "opts.h"
 
@@ -53,6 +53,7 @@ typedef struct rmb_fullsync {
 
 typedef struct rmb_run {
     rmb_opts *o;
+    SSL_CTX *tls; /* --tls: every connection's context; NULL over plain TCP */
     uint64_t start_ns;
     uint64_t load_end_ns; /* the load stops sending here */
     atomic_int stop;      /* every thread winds down */
@@ -76,13 +77,11 @@ typedef struct rmb_run {
 uint64_t rmb_now_ns(void);
 double rmb_run_seconds(const rmb_run *run); /* seconds since the start */
 
-/* A blocking context to a, authenticated when the run has a password, its
- * replies bounded by the run's timeout; NULL with err filled. */
-redisContext *rmb_connect(const rmb_run *run, const rmb_addr *a, char *err, size_t len);
-/* The same context, switched to non-blocking I/O for a poll loop. */
-void rmb_set_nonblocking(redisContext *c);
+/* A connection to a (TLS with --tls), authenticated when the run has a
+ * password, its waits bounded by the run's timeout; NULL with err filled. */
+rmb_conn *rmb_connect(const rmb_run *run, const rmb_addr *a, char *err, size_t len);
 /* The text of INFO <section>, malloc'd; NULL on an error (err filled). */
-char *rmb_info(redisContext *c, const char *section, char *err, size_t len);
+char *rmb_info(rmb_conn *c, const char *section, char *err, size_t len);
 /* The master is gone: say why once and stop the run. */
 void rmb_fail_master(rmb_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A server did not answer: record it (under the lock). */

@@ -88,3 +88,20 @@ def test_lcs_fixed_cases(pair):
         err = c.call_raw(b"LCS", b"big", b"big")
         c.call(b"CONFIG", b"SET", b"proto-max-bulk-len", b"512mb")
         assert err.startswith(b"-ERR Insufficient memory, transient memory for LCS exceeds")
+
+
+def test_lcs_idx_is_a_map_in_resp3(pair):
+    conns = [RespConn(srv.port) for srv in pair]
+    try:
+        for c in conns:
+            c.call(b"HELLO", b"3")
+            c.call(b"MSET", b"key1", b"ohmytext", b"key2", b"mynewtext")
+        for args in ([b"LCS", b"key1", b"key2", b"IDX", b"WITHMATCHLEN"],
+                     [b"LCS", b"key1", b"key2", b"IDX", b"MINMATCHLEN", b"3"],
+                     [b"LCS", b"key1", b"missing", b"IDX"]):
+            rm, ref = (c.call_raw(*args) for c in conns)
+            assert rm == ref, args
+            assert rm.startswith(b"%2\r\n")
+    finally:
+        for c in conns:
+            c.close()

@@ -92,3 +92,21 @@ def test_command_info_of_the_new_commands(pair):
     finally:
         for c in conns:
             c.close()
+
+
+def test_resp3_shapes(pair):
+    conns = [RespConn(srv.port) for srv in pair]
+    try:
+        for c in conns:
+            c.call(b"HELLO", b"3")
+            c.call(b"FLUSHALL")
+            c.call(b"SET", b"k", b"v")
+        rm, ref = (c.call_raw(b"MEMORY", b"DOCTOR") for c in conns)
+        assert rm == ref
+        rm, ref = (c.call_raw(b"MEMORY", b"STATS") for c in conns)
+        assert rm[:1] == ref[:1] == b"%"
+        assert rm.split(b"\r\n")[0] == ref.split(b"\r\n")[0]
+        assert b"%3\r\n" in rm and b"%3\r\n" in ref  # db.0
+    finally:
+        for c in conns:
+            c.close()

@@ -369,11 +369,12 @@ BAD_MASTERS = {
 }
 
 
-def synced_to_fake(servers, fake, name):
-    """A Ringmaster replica (diskless load) of `fake`, sent a valid payload at
-    offset 1000; returns it and the master side of its link."""
+def synced_to_fake(servers, fake, name, *extra):
+    """A Ringmaster replica (diskless load) of `fake`, with directives
+    `extra`, sent a valid payload at offset 1000; returns it and the master
+    side of its link."""
     rdb = valid_rdb(servers)
-    replica = servers.ringmaster("--repl-diskless-load", "on-empty-db", name=name)
+    replica = servers.ringmaster("--repl-diskless-load", "on-empty-db", *extra, name=name)
     with replica.raw() as c:
         assert c.call_raw("REPLICAOF", "127.0.0.1", str(fake.port)) == b"+OK\r\n"
     conn = fake.accept_and_handshake()
@@ -413,6 +414,78 @@ def test_stream_in_any_chunking_counts_exact_offsets(servers):
             assert c.call("LINDEX", "list", "-1") == b"x" * (39 * 7)
             assert c.call("GET", "last") == b"one"
             assert c.call("GET", "good") is None  # in db 0
+        conn.close()
+    finally:
+        fake.close()
+
+
+CRITICAL = "== CRITICAL == This replica is sending an error to its master"
+
+
+def test_failing_stream_commands_are_logged_counted_and_skipped(servers):
+    """A command of the stream that fails here (one Ringmaster lacks, a type
+    error) is logged with Redis's line naming the command, at most 10 lines
+    a second, counted in unexpected_error_replies, and, under the default
+    propagation-error-behavior (ignore), the stream goes on."""
+    fake = FakeMaster()
+    try:
+        replica, conn = synced_to_fake(servers, fake, "ignore")
+        stream = [rmtest.encode_command("XADD", "s", "*", "f", "v")]
+        stream += [rmtest.encode_command("SET", "str", "x"),
+                   rmtest.encode_command("LPUSH", "str", "y")]
+        stream += [rmtest.encode_command("PFADD", "hll", "e%d" % i) for i in range(30)]
+        # An error inside a transaction of the stream counts as well.
+        stream += [rmtest.encode_command("MULTI"), rmtest.encode_command("INCR", "n"),
+                   rmtest.encode_command("INCR", "str"), rmtest.encode_command("EXEC")]
+        stream.append(rmtest.encode_command("SET", "after", "1"))
+        data = b"".join(stream)
+        conn.sendall(data)
+        wait_for("the replica to apply the stream",
+                 lambda: int(info(replica)["master_repl_offset"]) == 1000 + len(data))
+        assert info(replica, "stats")["unexpected_error_replies"] == "33"
+        assert info(replica)["master_link_status"] == "up"
+        with replica.raw() as c:
+            assert c.call("GET", "after") == b"1"
+            assert c.call("GET", "str") == b"x"
+            assert c.call("GET", "n") == b"1"
+        log = replica.log_text()
+        assert CRITICAL + ": 'unknown command 'XADD'" in log
+        assert "after processing the command 'XADD'" in log
+        assert ("'WRONGTYPE Operation against a key holding the wrong kind of value' "
+                "after processing the command 'LPUSH'") in log
+        # 33 errors within a second or two: the log has at most 10 a second.
+        assert log.count(CRITICAL) < 33
+        conn.close()
+    finally:
+        fake.close()
+
+
+@pytest.mark.parametrize("behavior,read_only,panics", [
+    ("panic", "yes", True), ("panic-on-replicas", "yes", True), ("panic", "no", False)])
+def test_propagation_error_behavior_panic(servers, behavior, read_only, panics):
+    """Under panic and panic-on-replicas a read-only replica stops at the
+    first failing stream command rather than serve diverging data; a
+    writable replica does not (as Redis 7.0)."""
+    fake = FakeMaster()
+    try:
+        replica, conn = synced_to_fake(servers, fake, "panic", "--propagation-error-behavior",
+                                       behavior, "--replica-read-only", read_only)
+        with replica.raw() as c:
+            assert c.call("CONFIG", "GET", "propagation-error-behavior") == [
+                b"propagation-error-behavior", behavior.encode()]
+        if panics:
+            replica.expect_exit()
+        data = rmtest.encode_command("NOSUCHCOMMAND", "a") + rmtest.encode_command("SET", "b", "1")
+        conn.sendall(data)
+        if panics:
+            code = replica.wait_exit()
+            assert code is not None and code != 0
+            assert "panicked sending an error to its master after processing the command " \
+                   "'NOSUCHCOMMAND'" in replica.log_text()
+        else:
+            wait_for("the replica to apply the stream",
+                     lambda: int(info(replica)["master_repl_offset"]) == 1000 + len(data))
+            assert info(replica, "stats")["unexpected_error_replies"] == "1"
         conn.close()
     finally:
         fake.close()

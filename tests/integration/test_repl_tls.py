@@ -18,8 +18,7 @@ import pytest
 
 import rmtest
 from repl_helpers import assert_same_digest, benchmark_load, call, info, wait_for, write_every_type
-from rmtest import free_port
-from tls_helpers import make_certs, signed_cert
+from tls_helpers import make_certs, signed_cert, tls_node, tls_replica
 
 SLOW = rmtest.SLOWDOWN
 
@@ -35,24 +34,6 @@ def certs(tmp_path_factory):
         c["dir"], "expired", "expired-server", ext="subjectAltName=IP:127.0.0.1\n", days=0)
     time.sleep(1.1)
     return c
-
-
-def tls_node(servers, kind, certs, *extra, name, cert="cert", ca="ca", auth="yes"):
-    """A redis-server or Ringmaster with a tls-port (and its plain port)
-    and tls-replication on, presenting certs[cert] and trusting certs[ca]."""
-    tls_port = free_port()
-    args = ["--tls-port", tls_port, "--tls-cert-file", certs[cert],
-            "--tls-key-file", certs[cert.replace("cert", "key")], "--tls-ca-cert-file", certs[ca],
-            "--tls-auth-clients", auth, "--tls-replication", "yes", "--save", "",
-            "--repl-timeout", "60"] + list(extra)
-    node = getattr(servers, kind)(*args, name=name)
-    node.tls_port = tls_port
-    return node
-
-
-def tls_replica(servers, kind, certs, master, *extra, name="replica", **kw):
-    return tls_node(servers, kind, certs, "--replicaof", "127.0.0.1", master.tls_port, *extra,
-                    name=name, **kw)
 
 
 def caught_up(master, replica, timeout=30):

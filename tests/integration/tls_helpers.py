@@ -4,10 +4,14 @@ make_certs(d) gives a CA and, signed by it, two server certificates (for
 127.0.0.1 and localhost) and a client certificate; and a second CA with a
 certificate of its own, which a server trusting only the first CA must
 refuse (and the other way round). signed_cert(..., days=0) makes one that
-expires the second it is made.
+expires the second it is made. tls_node starts a server (redis-server or
+Ringmaster) with a tls-port and tls-replication on; tls_replica one that
+replicates from such a master's tls-port.
 """
 
 import subprocess
+
+from rmtest import free_port
 
 
 def openssl(*args, cwd):
@@ -43,3 +47,21 @@ def make_certs(d):
     c["other_cert"], c["other_key"] = signed_cert(d, "other", "other-server", ca="other-ca",
                                                   ext=san)
     return c
+
+
+def tls_node(servers, kind, certs, *extra, name, cert="cert", ca="ca", auth="yes"):
+    """A redis-server or Ringmaster with a tls-port (and its plain port)
+    and tls-replication on, presenting certs[cert] and trusting certs[ca]."""
+    tls_port = free_port()
+    args = ["--tls-port", tls_port, "--tls-cert-file", certs[cert],
+            "--tls-key-file", certs[cert.replace("cert", "key")], "--tls-ca-cert-file", certs[ca],
+            "--tls-auth-clients", auth, "--tls-replication", "yes", "--save", "",
+            "--repl-timeout", "60"] + list(extra)
+    node = getattr(servers, kind)(*args, name=name)
+    node.tls_port = tls_port
+    return node
+
+
+def tls_replica(servers, kind, certs, master, *extra, name="replica", **kw):
+    return tls_node(servers, kind, certs, "--replicaof", "127.0.0.1", master.tls_port, *extra,
+                    name=name, **kw)

@@ -2,7 +2,7 @@
  * library): the histogram's bucket arithmetic and percentiles, the
  * open-loop schedule (its rate, its even spacing across threads, and that
  * a stall is caught up with intended times kept), the CSV and SVG writers,
- * and the option and INFO parsing. */
+ * and the option (TLS ones included) and INFO parsing. */
 #include <check.h>
 #include <math.h>
 #include <stdarg.h>
@@ -213,10 +213,55 @@ START_TEST(test_options) {
     ck_assert_int_eq(o.probe_ms, 10);
     ck_assert_int_eq(parse(&o, err, "--master", "h:0", "--replica", "7001", NULL), -1);
     ck_assert_int_eq(parse(&o, err, "--master", "7000", NULL), -1);
-    ck_assert_int_eq(parse(&o, err, "--master", "7000", "--replica", "7001", "--tls", NULL), -1);
-    ck_assert_ptr_nonnull(strstr(err, "not supported in this build"));
+    ck_assert_int_eq(o.tls, 0);
     ck_assert_int_eq(parse(&o, err, "--master", "7000", "--replica", "7001", "--probe-interval",
                            "5", NULL), -1);
+}
+END_TEST
+
+START_TEST(test_tls_options) {
+    /* redis-cli's names; every file reaches OpenSSL as given. */
+    rmb_opts o;
+    char err[256];
+    ck_assert_int_eq(parse(&o, err, "--master", "7000", "--replica", "7001", "--tls", "--cacert",
+                           "ca.crt", "--cacertdir", "/etc/ssl/certs", "--cert", "c.crt", "--key",
+                           "c.key", "--sni", "db.example", "--insecure", "--tls-ciphers",
+                           "HIGH", "--tls-ciphersuites", "TLS_AES_128_GCM_SHA256", NULL), 0);
+    ck_assert_int_eq(o.tls, 1);
+    ck_assert_int_eq(o.insecure, 1);
+    ck_assert_str_eq(o.cacert, "ca.crt");
+    ck_assert_str_eq(o.cacertdir, "/etc/ssl/certs");
+    ck_assert_str_eq(o.cert, "c.crt");
+    ck_assert_str_eq(o.key, "c.key");
+    ck_assert_str_eq(o.sni, "db.example");
+    ck_assert_str_eq(o.ciphers, "HIGH");
+    ck_assert_str_eq(o.ciphersuites, "TLS_AES_128_GCM_SHA256");
+    ck_assert_int_eq(o.keyspace, 100000); /* --key is not --keyspace */
+    /* --tls alone: verification on, the system's roots. */
+    ck_assert_int_eq(parse(&o, err, "--master", "7000", "--replica", "7001", "--tls", NULL), 0);
+    ck_assert_int_eq(o.insecure, 0);
+    ck_assert_ptr_null(o.cacert);
+    ck_assert_ptr_null(o.cert);
+    /* A TLS option without --tls is a mistake, not silently plaintext. */
+    const char *alone[][2] = {{"--cacert", "x"}, {"--cacertdir", "x"}, {"--cert", "x"},
+                              {"--key", "x"}, {"--sni", "x"}, {"--tls-ciphers", "x"},
+                              {"--tls-ciphersuites", "x"}, {"--insecure", NULL}};
+    for (size_t k = 0; k < sizeof(alone) / sizeof(alone[0]); k++) {
+        ck_assert_int_eq(parse(&o, err, "--master", "7000", "--replica", "7001", alone[k][0],
+                               alone[k][1], NULL), -1);
+        char want[64];
+        snprintf(want, sizeof(want), "%s needs --tls", alone[k][0]);
+        ck_assert_str_eq(err, want);
+    }
+    ck_assert_int_eq(parse(&o, err, "--master", "7000", "--replica", "7001", "--tls", "--cert",
+                           "c.crt", NULL), -1);
+    ck_assert_str_eq(err, "--cert and --key go together (--key is missing)");
+    ck_assert_int_eq(parse(&o, err, "--master", "7000", "--replica", "7001", "--tls", "--key",
+                           "c.key", NULL), -1);
+    ck_assert_str_eq(err, "--cert and --key go together (--cert is missing)");
+    ck_assert_int_eq(parse(&o, err, "--master", "7000", "--replica", "7001", "--tls", "--cacert",
+                           NULL), -1);
+    ck_assert_ptr_nonnull(strstr(err, "missing value: --cacert"));
 }
 END_TEST
 
@@ -245,6 +290,7 @@ static Suite *bench_suite(void) {
     tcase_add_test(tc, test_svg_empty);
     tcase_add_test(tc, test_nice_step_and_bytes);
     tcase_add_test(tc, test_options);
+    tcase_add_test(tc, test_tls_options);
     tcase_add_test(tc, test_info_fields);
     suite_add_tcase(s, tc);
     return s;

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/unit/test_certs.h"
 #include "tests/unit/test_support.h"
 
 #define DEADLINE_MS 20000
@@ -29,19 +30,7 @@ static X509 *cert;
 
 /* A self-signed certificate for CN=tlsio-test, valid for a day. */
 static void make_identity(void) {
-    if (cert) return;
-    key = EVP_RSA_gen(2048);
-    ck_assert_ptr_nonnull(key);
-    cert = X509_new();
-    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert), -60);
-    X509_gmtime_adj(X509_getm_notAfter(cert), 86400);
-    X509_set_pubkey(cert, key);
-    X509_NAME *name = X509_get_subject_name(cert);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"tlsio-test", -1,
-                               -1, 0);
-    X509_set_issuer_name(cert, name);
-    ck_assert_int_gt(X509_sign(cert, key, EVP_sha256()), 0);
+    if (!cert) test_self_signed("tlsio-test", &key, &cert);
 }
 
 static SSL_CTX *server_ctx(void) {

@@ -1,0 +1,188 @@
+"""Each chaos scenario of tests/chaos/ run briefly, so CI covers them.
+
+tests/chaos/run.py does the work (a fault proxy per replica, a seeded
+schedule, a write load, the final DEBUG DIGEST and offset check); this file
+runs each scenario for a few seconds with a fixed seed and checks the JSON it
+prints: no failure, no crash, nothing lost, and the numbers each scenario
+promises (partial resyncs dominating under link cuts, one full resync per
+outage past the backlog). The long runs are `run.py SCENARIO --seconds N`
+or `--soak`; tests/chaos/README.md has their table.
+
+The proxy itself is checked first against a plain echo server: bytes pass
+unchanged both ways, stall holds them, cut and reset end the link.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+
+import rmtest
+
+CHAOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "chaos")
+sys.path.insert(0, CHAOS)
+
+import chaoslib  # noqa: E402
+
+RUN_TIMEOUT = 150 * rmtest.SLOWDOWN
+
+
+def run_scenario(scenario, seconds, seed, topology="rm", tls=False):
+    if rmtest.ringmaster_bin() is None:
+        pytest.skip("RINGMASTER_BIN is not set")
+    if rmtest.redis_server_bin() is None and topology != "rm":
+        pytest.skip("redis-server is not installed")
+    cmd = ["/usr/bin/python3", os.path.join(CHAOS, "run.py"), scenario, "--seconds",
+           str(seconds * rmtest.SLOWDOWN), "--seed", str(seed), "--topology", topology]
+    if tls:
+        cmd.append("--tls")
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=RUN_TIMEOUT, env=dict(os.environ))
+    out = proc.stdout.decode().strip().splitlines()
+    assert out, "run.py printed nothing\n%s" % proc.stderr.decode()[-4000:]
+    result = json.loads(out[-1])
+    assert proc.returncode == 0, "%s\n%s" % (out[-1], proc.stderr.decode()[-6000:])
+    assert result["crashes"] == 0 and result["data_lost"] == 0, result
+    return result
+
+
+class EchoServer(threading.Thread):
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+
+    def run(self):
+        while True:
+            try:
+                s, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.echo, args=(s,), daemon=True).start()
+
+    @staticmethod
+    def echo(s):
+        with s:
+            while True:
+                try:
+                    data = s.recv(65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                s.sendall(data)
+
+
+def recv_exact(s, n):
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_proxy_is_transparent_and_faults_links(tmp_path):
+    echo = EchoServer()
+    echo.start()
+    proxy = chaoslib.FaultProxy(str(tmp_path), echo.port)
+    try:
+        c = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+        payload = bytes(range(256)) * 2000
+        c.sendall(payload)
+        assert recv_exact(c, len(payload)) == payload
+        # stall holds the bytes, resume lets them through
+        assert proxy.fault("stall") == "1"
+        c.sendall(b"held")
+        c.settimeout(0.5)
+        with pytest.raises(socket.timeout):
+            c.recv(10)
+        proxy.cmd("resume")
+        c.settimeout(5)
+        assert recv_exact(c, 4) == b"held"
+        # cut: the client reads EOF
+        assert proxy.fault("cut") == "1"
+        assert c.recv(10) == b""
+        c.close()
+        # reset: the client sees ECONNRESET
+        c = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+        c.sendall(b"x")
+        assert recv_exact(c, 1) == b"x"
+        proxy.fault("reset")
+        with pytest.raises(ConnectionResetError):
+            c.recv(10)
+        c.close()
+        # down: new links are accepted and closed at once
+        proxy.fault("down")
+        c = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+        assert c.recv(10) == b""
+        c.close()
+        st = proxy.stats()
+        assert st["counts"]["refused"] == 1 and st["counts"]["cut"] == 2
+        proxy.cmd("up")
+        # SIGUSR1 cuts the live links
+        c = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+        c.sendall(b"y")
+        assert recv_exact(c, 1) == b"y"
+        os.kill(proxy.proc.pid, signal.SIGUSR1)
+        assert c.recv(10) == b""
+        c.close()
+        # the proxy's own seeded schedule: cuts every 50-100 ms
+        proxy.cmd("random 7 50 100 cut")
+        c = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+        assert c.recv(10) == b""
+        c.close()
+        proxy.cmd("random off")
+        assert proxy.stats()["counts"]["cut"] >= 4
+        with pytest.raises(RuntimeError, match="ERR unknown command"):
+            proxy.cmd("explode")
+    finally:
+        proxy.stop()
+        echo.listener.close()
+
+
+def test_linkcut_partial_resyncs_dominate():
+    r = run_scenario("linkcut", 12, seed=11)
+    assert r["faults"] >= 3 and r["sync_partial_ok"] > r["full_after_initial"], r
+
+
+@pytest.mark.parametrize("topology", ["redis-master", "redis-replica"])
+def test_linkcut_mixed_topologies(topology):
+    r = run_scenario("linkcut", 6, seed=12, topology=topology)
+    assert r["sync_partial_ok"] > r["full_after_initial"], r
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI missing")
+def test_linkcut_over_tls():
+    """The proxy is byte-transparent: the same faults on TLS replication links."""
+    r = run_scenario("linkcut", 6, seed=17, tls=True)
+    assert r["tls"] and r["sync_partial_ok"] > r["full_after_initial"], r
+
+
+def test_backlog_outage_one_full_resync():
+    r = run_scenario("backlog", 6, seed=13)
+    assert r["outages"] >= 1, r
+
+
+def test_kills():
+    r = run_scenario("kills", 8, seed=14)
+    assert set(r["kills"]) == {"replica-mid-sync", "master-mid-stream", "promoted-replica"}, r
+
+
+def test_sigstop():
+    r = run_scenario("sigstop", 8, seed=15)
+    assert sum(r["stops"].values()) >= 1, r
+
+
+def test_disk():
+    r = run_scenario("disk", 3, seed=16)
+    if "skipped" in r:
+        pytest.skip(r["skipped"])
+    assert r["cycles"] >= 1, r
