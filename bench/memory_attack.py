@@ -46,6 +46,7 @@ import rmtest  # noqa: E402
 from rmtest import RespConn, encode_command  # noqa: E402
 
 MB = 1024 * 1024
+REPLICA_WRITE_BYTES = 128 * MB  # what the writer sends while the replicas sit idle
 
 
 def proc_status_bytes(pid, field):
@@ -204,7 +205,7 @@ def attack_idle_replicas(server, clients):
     time.sleep(1.0)  # the snapshot, then the replicas are streaming
     value = b"w" * (64 * 1024)
     with RespConn(server.port) as c:
-        for i in range(64 * MB // len(value) // 64):
+        for i in range(REPLICA_WRITE_BYTES // len(value) // 64):
             c.send(encode_command("SET", "stream:%d" % (i % 32), value) * 64)
             for _ in range(64):
                 c.read_reply()

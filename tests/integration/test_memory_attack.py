@@ -26,11 +26,18 @@ import memory_attack  # noqa: E402
 MB = 1024 * 1024
 SLACK = 64 * MB
 MAX_RTT = 2.0 * rmtest.SLOWDOWN
-# Slow readers are closed in the event that takes them past the limit, one
-# at a time, so their buffers never pile up: at most a few clients' worth
-# of RSS (Redis shows about one). Before the loop freed them at once, 40 of
-# them held ~95 MB together.
-SLOW_READERS_RSS = 8 * (4 * MB + 512 * 1024)
+# Tighter than clients x limit where Ringmaster can do better, as Redis does:
+#  - slow readers are closed in the event that takes them past the limit,
+#    one at a time, so their buffers never pile up: a few clients' worth of
+#    RSS (Redis shows about one). Before the loop freed them at the end of
+#    the epoll batch, 40 of them held ~95 MB together.
+#  - idle replicas are behind the same shared stream: one limit's worth of
+#    it, plus the writer's own buffers. Before the backlog was trimmed as it
+#    grew (only in the cron), 128 MB of writes held ~80 MB.
+TIGHT = {
+    "slow-readers": ("rss_growth", 8 * (4 * MB + 512 * 1024)),
+    "idle-replicas": ("used_growth", 32 * MB),
+}
 
 
 @pytest.fixture(scope="module")
@@ -62,5 +69,7 @@ def test_attack_is_bounded(attack, tmp_path, figures):
     assert rm["used_growth"] <= rm["bound"] + SLACK, "used_memory past the limits\n" + shown
     if not rmtest.SANITIZE:  # ASan's quarantine and shadow memory are RSS too
         assert rm["rss_growth"] <= rm["bound"] + SLACK, "RSS past the limits\n" + shown
-        if attack == "slow-readers":
-            assert rm["rss_growth"] <= SLOW_READERS_RSS, "closed readers piled up\n" + shown
+    if attack in TIGHT:
+        figure, limit = TIGHT[attack]
+        if figure == "used_growth" or not rmtest.SANITIZE:
+            assert rm[figure] <= limit, "%s over %d MB\n%s" % (figure, limit // MB, shown)
