@@ -339,6 +339,9 @@ def run(ports, seeds, seconds, jobs=6, streams_per_seed=STREAMS_PER_SEED, log=pr
             except Mismatch as e:
                 with lock:
                     mismatches.append(str(e))
+            except OSError as e:  # a server that stops reading or accepting
+                with lock:
+                    mismatches.append("seed %d stream %d: %r" % (item + (e,)))
             with lock:
                 count[0] += 1
 
