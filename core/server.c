@@ -819,6 +819,14 @@ void server_main_loop(server *s) {
                 !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_TLS_HANDSHAKE))) {
                 if (client_write_pending(c) < 0) c->flags |= CLIENT_CLOSE_ASAP;
             }
+            /* A client closing now (over a query or output buffer limit,
+             * a dead socket) is freed before the next event of the batch,
+             * as Redis frees it before serving the next client: otherwise
+             * up to a whole batch of attackers, each at its limit, would
+             * hold memory at once. Replica and master links keep to the
+             * end of the pass, where their teardown is ordered. */
+            if ((c->flags & CLIENT_CLOSE_ASAP) && !(c->flags & (CLIENT_REPLICA | CLIENT_MASTER)))
+                client_free(c);
         }
     }
     flush_pending_writes(s);
