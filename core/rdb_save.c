@@ -4,6 +4,8 @@
  *   "REDIS0010"
  *   AUX redis-ver, redis-bits, ctime, used-mem, [repl-stream-db, repl-id,
  *       repl-offset], aof-base             (0xFA <string> <string>)
+ *   per function library: FUNCTION2 (0xF5) <string code>, before the keys
+ *       as Redis 7.0 writes them (so a loader registers them first)
  *   per non-empty db: SELECTDB <len>, RESIZEDB <keys> <expires>,
  *       then per key: [EXPIRETIME_MS <u64 LE>] <type> <key> <value>
  *   EOF (0xFF) <CRC64 of everything before, u64 LE; zero when
@@ -48,6 +50,7 @@
 
 #include "core/crc64.h"
 #include "core/db.h"
+#include "core/functions.h"
 #include "core/log.h"
 #include "core/lzf.h"
 #include "core/mem.h"
@@ -506,6 +509,13 @@ static dict_entry *key_walk_next(key_walk *kw) {
     return de;
 }
 
+static void save_functions(rdb_writer *w, const fn_store *fs) {
+    for (int i = 0; fs && i < fs->n; i++) {
+        w_byte(w, RDB_OPCODE_FUNCTION2);
+        w_string(w, fs->libs[i]->code, dstr_len(fs->libs[i]->code));
+    }
+}
+
 int rdb_save_to_sink(server *s, const rdb_sink *sink, const rdb_save_info *rsi,
                      const rdb_save_progress *progress, rdb_save_stats *stats, char *err,
                      size_t errlen) {
@@ -526,6 +536,7 @@ int rdb_save_to_sink(server *s, const rdb_sink *sink, const rdb_save_info *rsi,
         w_aux_ll(&w, "repl-offset", rsi->repl_offset);
     }
     w_aux_ll(&w, "aof-base", 0);
+    save_functions(&w, s->functions);
     long long keys = 0;
     long long delay = s->cfg.rdb_key_save_delay;
     for (int j = 0; j < s->dbnum && !w.err; j++) {
@@ -582,6 +593,20 @@ int rdb_save_to_sink(server *s, const rdb_sink *sink, const rdb_save_info *rsi,
         return -1;
     }
     return 0;
+}
+
+dstr rdb_functions_blob(const fn_store *fs, int compress) {
+    dstr out = dstr_empty();
+    rdb_sink sk;
+    rdb_sink_mem(&sk, &out);
+    rdb_writer w = {.sink = &sk, .compress = compress};
+    w.buf = mem_alloc(WBUF_SIZE);
+    save_functions(&w, fs);
+    w_flush(&w);
+    mem_free(w.buf);
+    mem_free(w.cbuf);
+    mem_free(w.lzf);
+    return out;
 }
 
 /* Durability protocol: the snapshot is written to a temp file named after
