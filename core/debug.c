@@ -24,6 +24,7 @@
 #include "core/commands.h"
 #include "core/db.h"
 #include "core/log.h"
+#include "core/quicklist.h"
 #include "core/reply.h"
 #include "core/util.h"
 
@@ -195,6 +196,14 @@ void cmd_debug(client *c) {
         char text[1024];
         log_msg(LL_WARNING, "DEBUG LOG: %s",
                 log_repr(text, sizeof(text), c->argv[2], dstr_len(c->argv[2])));
+        reply_ok(c);
+    } else if (arg_is(sub, "quicklist-packed-threshold") && c->argc == 3) {
+        unsigned long long sz;
+        if (!util_mem_to_ull(c->argv[2], &sz) || ql_set_packed_threshold(sz) < 0) {
+            reply_error(c, "ERR argument must be a memory value bigger than 1 and smaller "
+                           "than 4gb");
+            return;
+        }
         reply_ok(c);
     } else if (arg_is(sub, "help")) {
         static const char *lines[] = {

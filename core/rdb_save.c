@@ -23,6 +23,7 @@
  *   string                    RDB_TYPE_STRING
  *   list (quicklist)          RDB_TYPE_LIST_QUICKLIST_2: <node count>, per
  *                             node <container 2 = packed> <listpack blob>
+ *                             or <container 1 = plain> <element string>
  *   set intset / hashtable    RDB_TYPE_SET_INTSET <intset blob> /
  *                             RDB_TYPE_SET <count> <member>...
  *   hash listpack / hashtable RDB_TYPE_HASH_LISTPACK <listpack f,v,f,v> /
@@ -278,6 +279,16 @@ static void save_list(rdb_writer *w, const obj *o) {
     w_len(w, nodes);
     for (const ql_node *n = ql_first_node(ql); n; n = n->next) {
         if (!n->count) continue;
+        if (n->plain) { /* QUICKLIST_NODE_CONTAINER_PLAIN: the raw element */
+            lpl_elem e;
+            char buf[UTIL_LONG_STR_SIZE];
+            size_t len;
+            lpl_read(n->data, &e);
+            const char *p = lpl_elem_bytes(&e, buf, &len);
+            w_len(w, 1);
+            w_string(w, p, len);
+            continue;
+        }
         w_len(w, 2); /* QUICKLIST_NODE_CONTAINER_PACKED */
         lpb_reset(&w->lpb);
         if (!run_needs_reencode(n)) {
