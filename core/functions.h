@@ -9,32 +9,32 @@
 
 /* Function flags, in the order Redis lists them (FUNCTION LIST). */
 enum {
-  FN_FLAG_NO_WRITES = 1 << 0,
-  FN_FLAG_ALLOW_OOM = 1 << 1,
-  FN_FLAG_ALLOW_STALE = 1 << 2,
-  FN_FLAG_NO_CLUSTER = 1 << 3,
-  FN_FLAG_ALLOW_CROSS_SLOT = 1 << 4,
-  FN_FLAG_COUNT = 5,
+    FN_FLAG_NO_WRITES = 1 << 0,
+    FN_FLAG_ALLOW_OOM = 1 << 1,
+    FN_FLAG_ALLOW_STALE = 1 << 2,
+    FN_FLAG_NO_CLUSTER = 1 << 3,
+    FN_FLAG_ALLOW_CROSS_SLOT = 1 << 4,
+    FN_FLAG_COUNT = 5,
 };
 
 typedef struct fn_func {
-  dstr name;
-  dstr desc; /* NULL: no description */
-  unsigned flags;
+    dstr name;
+    dstr desc; /* NULL: no description */
+    unsigned flags;
 } fn_func;
 
 typedef struct fn_lib {
-  dstr name;
-  dstr code; /* the whole text given to FUNCTION LOAD, shebang included */
-  fn_func *funcs;
-  int nfuncs;
+    dstr name;
+    dstr code; /* the whole text given to FUNCTION LOAD, shebang included */
+    fn_func *funcs;
+    int nfuncs;
 } fn_lib;
 
 /* Libraries sorted by name (Redis's order is its dict's, i.e. arbitrary). */
 typedef struct fn_store {
-  fn_lib **libs;
-  int n, cap;
-  long long nfuncs; /* over all libraries */
+    fn_lib **libs;
+    int n, cap;
+    long long nfuncs; /* over all libraries */
 } fn_store;
 
 /* Checks a library must pass. FN_STRICT is a client's FUNCTION LOAD or
@@ -51,15 +51,14 @@ const char *fn_flag_name(int bit);
  * in err when the code is refused; when `into` is given, a name it holds
  * is refused (without FN_REPLACE) before the functions are looked at, in
  * Redis's order of checks. */
-fn_lib *fn_lib_parse(const char *code, size_t len, const fn_store *into,
-                     int flags, char *err, size_t errlen);
+fn_lib *fn_lib_parse(const char *code, size_t len, const fn_store *into, int flags, char *err,
+                     size_t errlen);
 void fn_lib_free(fn_lib *lib);
 fn_lib *fn_store_find(const fn_store *fs, const char *name, size_t len);
 /* Add lib (taken over on success). -1 with Redis's error when the name is
  * taken (without FN_REPLACE) or a function name belongs to another library
  * (FN_STRICT only). */
-int fn_store_add(fn_store *fs, fn_lib *lib, int flags, char *err,
-                 size_t errlen);
+int fn_store_add(fn_store *fs, fn_lib *lib, int flags, char *err, size_t errlen);
 /* Remove and free the named library; -1 when there is none. */
 int fn_store_delete(fn_store *fs, const char *name, size_t len);
 void fn_store_clear(fn_store *fs);
@@ -71,7 +70,7 @@ int fn_store_has_function(const fn_store *fs, const char *name, size_t len);
 dstr fn_dump_payload(const fn_store *fs, int compress);
 /* Parse a FUNCTION DUMP payload into a fresh store (checks per flags'
  * FN_STRICT). NULL with Redis's error in err. */
-fn_store *fn_restore_payload(const unsigned char *p, size_t len, int flags,
-                             char *err, size_t errlen);
+fn_store *fn_restore_payload(const unsigned char *p, size_t len, int flags, char *err,
+                             size_t errlen);
 
 #endif

@@ -42,6 +42,8 @@ CASES = [
     ("FUNCTION", "LOAD", "#!js name=a-b\nredis.register_function('q', function() end)"),
     ("FUNCTION", "LOAD", "#! lua name=y\nredis.register_function('q', function() end)"),
     ("FUNCTION", "LOAD", "#!lua name=y\n"),
+    ("FUNCTION", "LOAD", "#!lua name=y\n-- redis.register_function('q', function() end)\n"
+                         "local s = [[redis.register_function('r', function() end)]]\n"),
     ("FUNCTION", "LOAD", "#!lua name=y\nredis.register_function('', function() end)"),
     ("FUNCTION", "LOAD", "#!lua name=y\nredis.register_function('q', function() end)\n"
                          "redis.register_function('q', function() end)"),
