@@ -13,6 +13,7 @@ normalised (sorted).
 
 import os
 import shutil
+import socket
 import time
 
 import repl_helpers as rh
@@ -223,3 +224,61 @@ def test_ringmaster_master_propagates_functions_to_redis(servers):
     while time.monotonic() < deadline and len(normalised_list(replica)) != 1:
         time.sleep(0.05)
     assert len(normalised_list(replica)) == 1
+
+
+def _attach_as_replica(server):
+    """A raw connection that full-syncs from server (disk payload) and is
+    left at the start of the command stream."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    buf = b""
+
+    def line():
+        nonlocal buf
+        while b"\r\n" not in buf:
+            buf += sock.recv(65536)
+        out, buf = buf.split(b"\r\n", 1)
+        return out
+
+    sock.sendall(rmtest.encode_command("REPLCONF", "capa", "psync2"))
+    assert line() == b"+OK"
+    sock.sendall(rmtest.encode_command("PSYNC", "?", "-1"))
+    assert line().startswith(b"+FULLRESYNC")
+    head = line()
+    while head in (b"", b"\n") or head.startswith(b"\n"):  # keepalive newlines
+        head = head.lstrip(b"\n") or line()
+    assert head.startswith(b"$"), head
+    need = int(head[1:])
+    while len(buf) < need:
+        buf += sock.recv(65536)
+    return sock, buf[need:]
+
+
+def _stream(sock, rest, until, timeout=10.0):
+    data = rest
+    deadline = time.monotonic() + timeout
+    while until not in data and time.monotonic() < deadline:
+        data += sock.recv(65536)
+    return data
+
+
+def test_propagated_bytes_match_redis(servers):
+    """What LOAD, REPLACE, DELETE, RESTORE and FLUSH put in the replication
+    stream, byte for byte, with redis-server's."""
+    got = []
+    for s in (servers.ringmaster("--repl-diskless-sync", "no"),
+              servers.redis("--repl-diskless-sync", "no")):
+        sock, rest = _attach_as_replica(s)
+        load_libs(s, LIB_ONE)
+        dump = rh.call(s, "FUNCTION", "DUMP")
+        rh.call(s, "FUNCTION", "LOAD", "REPLACE", LIB_ONE)
+        rh.call(s, "FUNCTION", "LOAD", "bad")  # refused: not propagated
+        rh.call(s, "FUNCTION", "DELETE", "one")
+        rh.call(s, "FUNCTION", "RESTORE", dump, "APPEND")
+        rh.call(s, "FUNCTION", "FLUSH", "SYNC")
+        rh.call(s, "SET", "end", "mark")
+        data = _stream(sock, rest, b"mark\r\n")
+        sock.close()
+        # PINGs come on each server's own schedule: not part of the comparison.
+        got.append(data.replace(rmtest.encode_command("PING"), b""))
+    assert got[0] == got[1]
+    assert b"RESTORE" in got[0]
