@@ -148,9 +148,13 @@ typedef struct rdb_load_info {
     int repl_stream_db;   /* -1 when absent */
     long long keys_loaded;
     long long keys_expired;
-    long long functions_skipped;
+    long long functions_loaded;
     uint64_t bytes;
 } rdb_load_info;
+
+/* The FUNCTION2 records of every library (FUNCTION DUMP's body). */
+struct fn_store;
+dstr rdb_functions_blob(const struct fn_store *fs, int compress);
 
 typedef struct rdb_loader rdb_loader;
 

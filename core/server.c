@@ -25,6 +25,7 @@
 
 #include "core/blocking.h"
 #include "core/db.h"
+#include "core/functions.h"
 #include "core/lazyfree.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -107,6 +108,7 @@ int server_init(server *s) {
     tracking_init(s);
     db_init_all(s);
     pubsub_init(s);
+    s->functions = fn_store_new();
     types_register();
     pubsub_register();
     persist_register();
@@ -126,6 +128,8 @@ void server_free(server *s) {
     persist_free(s);
     db_free_all(s);
     pubsub_free(s);
+    fn_store_free(s->functions);
+    s->functions = NULL;
     mem_free(s->shutdown_waiters);
     lazyfree_shutdown(); /* what FLUSHALL ASYNC and the like handed over */
     dict_release(s->errorstats);
