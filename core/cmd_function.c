@@ -164,7 +164,7 @@ void cmd_function_restore(client *c) {
 }
 
 static void reply_library(client *c, const fn_lib *lib, int with_code) {
-    reply_array(c, with_code ? 8 : 6);
+    reply_map(c, with_code ? 4 : 3);
     reply_bulk_cstr(c, "library_name");
     reply_bulk_dstr(c, lib->name);
     reply_bulk_cstr(c, "engine");
@@ -173,7 +173,7 @@ static void reply_library(client *c, const fn_lib *lib, int with_code) {
     reply_array(c, lib->nfuncs);
     for (int i = 0; i < lib->nfuncs; i++) {
         const fn_func *f = &lib->funcs[i];
-        reply_array(c, 6);
+        reply_map(c, 3);
         reply_bulk_cstr(c, "name");
         reply_bulk_dstr(c, f->name);
         reply_bulk_cstr(c, "description");
@@ -182,7 +182,7 @@ static void reply_library(client *c, const fn_lib *lib, int with_code) {
         else
             reply_null(c);
         reply_bulk_cstr(c, "flags");
-        reply_array(c, __builtin_popcount(f->flags));
+        reply_set(c, __builtin_popcount(f->flags));
         for (int b = 0; b < FN_FLAG_COUNT; b++)
             if (f->flags & (1u << b)) reply_status(c, fn_flag_name(b));
     }
@@ -229,13 +229,13 @@ void cmd_function_list(client *c) {
 
 void cmd_function_stats(client *c) {
     const fn_store *fs = c->srv->functions;
-    reply_array(c, 4);
+    reply_map(c, 2);
     reply_bulk_cstr(c, "running_script");
     reply_null(c);
     reply_bulk_cstr(c, "engines");
-    reply_array(c, 2);
+    reply_map(c, 1);
     reply_bulk_cstr(c, "LUA");
-    reply_array(c, 4);
+    reply_map(c, 2);
     reply_bulk_cstr(c, "libraries_count");
     reply_int(c, fs->n);
     reply_bulk_cstr(c, "functions_count");
