@@ -98,6 +98,20 @@ static command script_subs[] = {
     END,
 };
 
+/* Functions are stored and replicated, never run (cmd_function.c). */
+static command function_subs[] = {
+    CMD("function|load", cmd_function_load, -3, W | D | NS, 0, 0, 0),
+    CMD("function|delete", cmd_function_delete, 3, W | NS, 0, 0, 0),
+    CMD("function|flush", cmd_function_flush, -2, W | NS, 0, 0, 0),
+    CMD("function|dump", cmd_function_dump, 2, NS, 0, 0, 0),
+    CMD("function|restore", cmd_function_restore, -3, W | D | NS, 0, 0, 0),
+    CMD("function|list", cmd_function_list, -2, NS, 0, 0, 0),
+    CMD("function|stats", cmd_function_stats, 2, NS | BZ, 0, 0, 0),
+    CMD("function|kill", cmd_function_kill, 2, NS | BZ, 0, 0, 0),
+    CMD("function|help", cmd_function_help, 2, LD | ST, 0, 0, 0),
+    END,
+};
+
 static command client_subs[] = {
     CMD("client|id", cmd_client_id, 2, NS | LD | ST, 0, 0, 0),
     CMD("client|setname", cmd_client_setname, 3, NS | LD | ST, 0, 0, 0),
@@ -229,6 +243,9 @@ static command command_table[] = {
     CMDS("script", -2, 0, script_subs),
     CMDS("slowlog", -2, 0, slowlog_subs),
     CMDS("latency", -2, 0, latency_subs),
+    CMDS("function", -2, 0, function_subs),
+    CMD("fcall", cmd_fcall, -3, NS | MR | ST, 0, 0, 0),
+    CMD("fcall_ro", cmd_fcall, -3, NS | ST, 0, 0, 0),
     CMD("hello", cmd_hello, -1, NS | LD | ST | F | NA, 0, 0, 0),
     CMD("auth", cmd_auth, -2, NS | LD | ST | F | NA, 0, 0, 0),
     CMD("quit", cmd_quit, -1, NS | LD | ST | F | NA, 0, 0, 0),

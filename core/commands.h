@@ -110,6 +110,18 @@ void cmd_memory_malloc_stats(client *c);
 void cmd_memory_purge(client *c);
 void cmd_memory_help(client *c);
 
+/* cmd_function.c */
+void cmd_function_load(client *c);
+void cmd_function_delete(client *c);
+void cmd_function_flush(client *c);
+void cmd_function_dump(client *c);
+void cmd_function_restore(client *c);
+void cmd_function_list(client *c);
+void cmd_function_stats(client *c);
+void cmd_function_kill(client *c);
+void cmd_function_help(client *c);
+void cmd_fcall(client *c);
+
 /* cmd_server.c */
 void cmd_ping(client *c);
 void cmd_echo(client *c);

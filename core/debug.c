@@ -24,6 +24,7 @@
 #include "core/commands.h"
 #include "core/db.h"
 #include "core/log.h"
+#include "core/quicklist.h"
 #include "core/reply.h"
 #include "core/util.h"
 
@@ -248,6 +249,14 @@ void cmd_debug(client *c) {
         log_msg(LL_WARNING, "DEBUG LOG: %s",
                 log_repr(text, sizeof(text), c->argv[2], dstr_len(c->argv[2])));
         reply_ok(c);
+    } else if (arg_is(sub, "quicklist-packed-threshold") && c->argc == 3) {
+        unsigned long long sz;
+        if (!util_mem_to_ull(c->argv[2], &sz) || ql_set_packed_threshold(sz) < 0) {
+            reply_error(c, "ERR argument must be a memory value bigger than 1 and smaller "
+                           "than 4gb");
+            return;
+        }
+        reply_ok(c);
     } else if (arg_is(sub, "help")) {
         static const char *lines[] = {
             "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -260,6 +269,9 @@ void cmd_debug(client *c) {
             "    Setting it to 0 disables expiring keys in background when they are not",
             "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
             "    default.",
+            "QUICKLIST-PACKED-THRESHOLD <size>",
+            "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+            "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
             "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
             "HELP", "    Print this help.",
         };

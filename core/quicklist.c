@@ -22,11 +22,33 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/util.h"
 
 #define QL_SIZE_SAFETY_LIMIT 8192
 #define QL_FILL_MAX 32767
 #define QL_COMPRESS_MAX 65535
 static const size_t ql_size_levels[] = {4096, 8192, 16384, 32768, 65536};
+
+/* Written only by DEBUG QUICKLIST-PACKED-THRESHOLD on the keyspace thread,
+ * which owns every list. */
+static unsigned long long packed_threshold = QL_PACKED_THRESHOLD_DEFAULT;
+
+int ql_set_packed_threshold(unsigned long long bytes) {
+    if (bytes > (1ULL << 32) - (1ULL << 20)) return -1;
+    packed_threshold = bytes ? bytes : QL_PACKED_THRESHOLD_DEFAULT;
+    return 0;
+}
+
+/* Redis measures the element as the string it was given: an integer by
+ * its decimal spelling. */
+static int is_large(const lpl_entry *e) {
+    size_t len = e->len;
+    if (!e->str) {
+        char buf[UTIL_LONG_STR_SIZE];
+        len = (size_t)util_ll_to_str(buf, sizeof(buf), e->ival);
+    }
+    return len >= packed_threshold;
+}
 
 quicklist *ql_create(long long fill, long long compress) {
     quicklist *ql = mem_alloc(sizeof(*ql));
@@ -62,8 +84,9 @@ static int run_allowed(const quicklist *ql, size_t bytes, uint32_t count) {
     return bytes <= QL_SIZE_SAFETY_LIMIT && count <= (uint32_t)ql->fill;
 }
 
-static int node_fits(const quicklist *ql, const ql_node *n, size_t add) {
-    return run_allowed(ql, (size_t)n->bytes + add, n->count + 1);
+static int node_fits(const quicklist *ql, const ql_node *n, const lpl_entry *e) {
+    if (n->plain || is_large(e)) return 0;
+    return run_allowed(ql, (size_t)n->bytes + e->total, n->count + 1);
 }
 
 static void relink(quicklist *ql, ql_node *n) {
@@ -113,12 +136,14 @@ static void node_drop(quicklist *ql, ql_node *n) {
     mem_free(n);
 }
 
-/* A new node holding just e, linked after prev. */
+/* A new node holding just e, linked after prev: a plain one for a large
+ * element. */
 static ql_node *node_new_with(quicklist *ql, ql_node *prev, const lpl_entry *e) {
     ql_node *n = mem_alloc(sizeof(ql_node) + e->total);
     lpl_write(n->data, e);
     n->bytes = (uint32_t)e->total;
     n->count = 1;
+    n->plain = is_large(e);
     node_link_after(ql, prev, n);
     ql->count++;
     return n;
@@ -198,7 +223,9 @@ static ql_node *locate(const quicklist *ql, unsigned long index, uint32_t *in_no
  * the node that now holds a's entries. */
 static ql_node *node_merge_next(quicklist *ql, ql_node *a) {
     ql_node *b = a ? a->next : NULL;
-    if (!b || !run_allowed(ql, (size_t)a->bytes + b->bytes, a->count + b->count)) return a;
+    if (!b || a->plain || b->plain ||
+        !run_allowed(ql, (size_t)a->bytes + b->bytes, a->count + b->count))
+        return a;
     uint32_t old = a->bytes;
     a = node_resize(ql, a, (size_t)old + b->bytes);
     memcpy(a->data + old, b->data, b->bytes);
@@ -218,6 +245,7 @@ static ql_node *node_split(quicklist *ql, ql_node *n, uint32_t off, ql_node **le
     memcpy(r->data, n->data + off, rbytes);
     r->bytes = rbytes;
     r->count = n->count - idx;
+    r->plain = 0;
     n->bytes = off;
     n->count = idx;
     n = node_resize(ql, n, off);
@@ -228,19 +256,19 @@ static ql_node *node_split(quicklist *ql, ql_node *n, uint32_t off, ql_node **le
 
 /* Insert e at byte offset off of node n (off may equal n->bytes). */
 static void insert_at(quicklist *ql, ql_node *n, uint32_t off, const lpl_entry *e) {
-    if (node_fits(ql, n, e->total)) {
+    if (node_fits(ql, n, e)) {
         node_insert(ql, n, off, e);
         return;
     }
     if (off == n->bytes) {
-        if (n->next && node_fits(ql, n->next, e->total))
+        if (n->next && node_fits(ql, n->next, e))
             node_insert(ql, n->next, 0, e);
         else
             node_new_with(ql, n, e);
         return;
     }
     if (off == 0) {
-        if (n->prev && node_fits(ql, n->prev, e->total))
+        if (n->prev && node_fits(ql, n->prev, e))
             node_insert(ql, n->prev, n->prev->bytes, e);
         else
             node_new_with(ql, n->prev, e);
@@ -248,9 +276,13 @@ static void insert_at(quicklist *ql, ql_node *n, uint32_t off, const lpl_entry *
     }
     ql_node *left;
     ql_node *right = node_split(ql, n, off, &left);
-    if (node_fits(ql, left, e->total))
+    if (is_large(e)) { /* its own plain node between the halves, no merging */
+        node_new_with(ql, left, e);
+        return;
+    }
+    if (node_fits(ql, left, e))
         left = node_insert(ql, left, left->bytes, e);
-    else if (node_fits(ql, right, e->total))
+    else if (node_fits(ql, right, e))
         right = node_insert(ql, right, 0, e);
     else
         node_new_with(ql, left, e);
@@ -262,16 +294,23 @@ static void insert_at(quicklist *ql, ql_node *n, uint32_t off, const lpl_entry *
 
 void ql_push_entry(quicklist *ql, const lpl_entry *e, int where) {
     if (where == QL_HEAD) {
-        if (ql->head && node_fits(ql, ql->head, e->total))
+        if (ql->head && node_fits(ql, ql->head, e))
             node_insert(ql, ql->head, 0, e);
         else
             node_new_with(ql, NULL, e);
     } else {
-        if (ql->tail && node_fits(ql, ql->tail, e->total))
+        if (ql->tail && node_fits(ql, ql->tail, e))
             node_insert(ql, ql->tail, ql->tail->bytes, e);
         else
             node_new_with(ql, ql->tail, e);
     }
+}
+
+void ql_append_plain(quicklist *ql, const void *s, size_t len) {
+    lpl_entry e;
+    lpl_prepare(&e, s, len);
+    ql_node *n = node_new_with(ql, ql->tail, &e);
+    n->plain = 1;
 }
 
 void ql_push(quicklist *ql, const void *s, size_t len, int where) {
@@ -328,18 +367,23 @@ int ql_replace(quicklist *ql, long long index, const lpl_entry *e) {
     uint32_t off = entry_offset(n, k);
     uint32_t osz = (uint32_t)lpl_size_at(n->data + off);
     size_t nbytes = (size_t)n->bytes - osz + e->total;
-    if (run_allowed(ql, nbytes, n->count)) {
+    int large = is_large(e);
+    /* A lone entry is rewritten in place, its node becoming plain or
+     * packed as the new element requires (Redis replaces the node). */
+    if (n->count == 1 || (!large && run_allowed(ql, nbytes, n->count))) {
         uint32_t old = n->bytes;
         if (e->total > osz) n = node_resize(ql, n, nbytes);
         memmove(n->data + off + e->total, n->data + off + osz, old - off - osz);
         lpl_write(n->data + off, e);
         n->bytes = (uint32_t)nbytes;
+        if (n->count == 1) n->plain = large;
         if (e->total < osz) node_resize(ql, n, nbytes);
         return 1;
     }
-    /* The node cannot take the new size (it has other entries, since a
-     * lone entry always fits): remove the old one, insert the new one
-     * where it was, splitting the node if needed. */
+    /* The packed node cannot take the new element (too big for its fill,
+     * or large): remove the old one, insert the new one where it was,
+     * splitting the node if needed. The node had other entries, so it
+     * survives the cut. */
     n = node_cut(ql, n, off, osz, 1);
     insert_at(ql, n, off, e);
     return 1;
@@ -375,6 +419,7 @@ quicklist *ql_dup(const quicklist *ql) {
         memcpy(m->data, n->data, n->bytes);
         m->bytes = n->bytes;
         m->count = n->count;
+        m->plain = n->plain;
         node_link_after(d, d->tail, m);
         d->count += n->count;
     }
@@ -464,7 +509,7 @@ int ql_check(const quicklist *ql) {
             k++;
         }
         if (off != n->bytes || k != n->count) return 0;
-        if (!run_allowed(ql, n->bytes, n->count)) return 0;
+        if (n->plain ? n->count != 1 : !run_allowed(ql, n->bytes, n->count)) return 0;
         count += n->count;
         len++;
         prev = n;

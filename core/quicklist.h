@@ -9,6 +9,13 @@
  * gets a node of its own. list-compress-depth is recorded but nodes are
  * never compressed.
  *
+ * Plain nodes, as in Redis 7.0: an element of at least the packed
+ * threshold (1 GB unless DEBUG QUICKLIST-PACKED-THRESHOLD lowers it) lives
+ * alone in a node marked `plain`, which never takes another entry and is
+ * never merged; the RDB writes it as a PLAIN container (the raw string)
+ * rather than a listpack. In memory its one entry has the same layout as
+ * in a packed node, so reads and iteration do not care.
+ *
  * Cost: push and pop at either end are O(size of the end node) for the
  * memmove, like a listpack; access by index walks nodes from the nearer end
  * and then entries inside one node, O(nodes + node entries). */
@@ -24,8 +31,9 @@ enum { QL_HEAD = 0, QL_TAIL = 1 };
 
 typedef struct ql_node {
     struct ql_node *prev, *next;
-    uint32_t bytes; /* size of the run in data[] */
-    uint32_t count; /* entries in the run */
+    uint32_t bytes;     /* size of the run in data[] */
+    uint32_t count : 31; /* entries in the run */
+    uint32_t plain : 1;  /* one large element, Redis's PLAIN container */
     unsigned char data[];
 } ql_node;
 
@@ -49,6 +57,12 @@ typedef struct ql_iter {
     uint32_t cur_off;
 } ql_iter;
 
+/* Redis 7.0's packed_threshold, process-wide like Redis's (it is a
+ * debugging knob): elements of at least this many bytes get plain nodes. */
+#define QL_PACKED_THRESHOLD_DEFAULT (1ULL << 30)
+/* 0 restores the default; above 4 GB - 1 MB is refused (-1), as Redis. */
+int ql_set_packed_threshold(unsigned long long bytes);
+
 quicklist *ql_create(long long fill, long long compress);
 void ql_release(quicklist *ql);
 quicklist *ql_dup(const quicklist *ql);
@@ -56,6 +70,8 @@ static inline unsigned long ql_count(const quicklist *ql) { return ql->count; }
 
 void ql_push(quicklist *ql, const void *s, size_t len, int where);
 void ql_push_entry(quicklist *ql, const lpl_entry *e, int where);
+/* Append s as a plain node whatever its size (an RDB PLAIN container). */
+void ql_append_plain(quicklist *ql, const void *s, size_t len);
 /* The element at one end, left in place. 0 when the list is empty. */
 int ql_peek(const quicklist *ql, int where, lpl_elem *out);
 /* Remove the element at one end (the list must not be empty). */

@@ -133,6 +133,11 @@ int rdb_save_file(server *s, const char *filename, const rdb_save_info *rsi,
  * RDB_VERSION in two little-endian bytes, and the CRC64 of all that in
  * eight little-endian bytes. Always checksummed, whatever rdbchecksum. */
 dstr rdb_dump_payload(server *s, const obj *o);
+/* The trailer of every DUMP payload (values, FUNCTION DUMP): append
+ * RDB_VERSION and the CRC64 to `body`; check them (0 when the version is
+ * one we read and the checksum matches, else -1). */
+dstr rdb_payload_seal(dstr body);
+int rdb_payload_check(const void *p, size_t len);
 
 /* RESTORE's half: check the trailer (version <= RDB_VERSION, CRC64) and
  * parse the value. Returns 0 with *out set, or -1 with *err pointing at
@@ -163,9 +168,13 @@ typedef struct rdb_load_info {
     int repl_stream_db;   /* -1 when absent */
     long long keys_loaded;
     long long keys_expired;
-    long long functions_skipped;
+    long long functions_loaded;
     uint64_t bytes;
 } rdb_load_info;
+
+/* The FUNCTION2 records of every library (FUNCTION DUMP's body). */
+struct fn_store;
+dstr rdb_functions_blob(const struct fn_store *fs, int compress);
 
 typedef struct rdb_loader rdb_loader;
 

@@ -42,6 +42,7 @@
 
 #include "core/crc64.h"
 #include "core/db.h"
+#include "core/functions.h"
 #include "core/log.h"
 #include "core/lzf.h"
 #include "core/mem.h"
@@ -545,6 +546,24 @@ static int aux_field(rdb_loader *ld, const sview *k, const sview *v) {
     return U_OK;
 }
 
+/* A function library: its code, registered into the staged store without
+ * the client-side checks (functions.c), as whatever wrote the file held
+ * it. A malformed shebang or a library name seen twice is refused, as
+ * Redis refuses the file. */
+static int unit_function(rdb_loader *ld, cur *c) {
+    sview v;
+    int rc;
+    char why[256];
+    if ((rc = c_string(ld, c, &v, 1))) return rc;
+    fn_lib *lib = fn_lib_parse((const char *)v.p, v.len, NULL, 0, why, sizeof(why));
+    if (!lib || fn_store_add(ld->stage->functions, lib, 0, why, sizeof(why)) < 0) {
+        fn_lib_free(lib);
+        return fail(ld, "Failed loading library: Failed creating the library: %s", why);
+    }
+    ld->info.functions_loaded++;
+    return U_OK;
+}
+
 static int unit_record(rdb_loader *ld, cur *c) {
     unsigned op;
     int rc;
@@ -585,13 +604,7 @@ static int unit_record(rdb_loader *ld, cur *c) {
     case RDB_OPCODE_AUX:
         if ((rc = c_string(ld, c, &k, 0)) || (rc = c_string(ld, c, &v, 1))) return rc;
         return aux_field(ld, &k, &v);
-    case RDB_OPCODE_FUNCTION2:
-        if ((rc = c_string(ld, c, &v, 1))) return rc;
-        ld->info.functions_skipped++;
-        log_msg(LL_WARNING, "Skipping a function library in the RDB (%zu bytes): Ringmaster "
-                            "does not implement FUNCTION",
-                v.len);
-        return U_OK;
+    case RDB_OPCODE_FUNCTION2: return unit_function(ld, c);
     case RDB_OPCODE_FUNCTION_PRE_GA:
         return fail(ld, "Pre-release function format not supported.");
     case RDB_OPCODE_MODULE_AUX: {
@@ -684,6 +697,7 @@ rdb_loader *rdb_loader_new(server *s, int flags) {
     /* A DUMP payload's value never reaches a db: one staged db will do. */
     ld->stage->cfg.databases = (flags & RDB_LOAD_ONE_VALUE) ? 1 : s->dbnum;
     db_init_all(ld->stage);
+    ld->stage->functions = fn_store_new();
     ld->cur = &ld->stage->dbs[0];
     return ld;
 }
@@ -761,6 +775,11 @@ void rdb_loader_commit(rdb_loader *ld) {
         b->keys = k;
         b->expires = e;
     }
+    /* The file's libraries replace the server's, as a Redis replica's
+     * full sync and DEBUG RELOAD end with the master's / the file's. */
+    fn_store *f = s->functions;
+    s->functions = ld->stage->functions;
+    ld->stage->functions = f;
 }
 
 void rdb_loader_free(rdb_loader *ld) {
@@ -769,6 +788,7 @@ void rdb_loader_free(rdb_loader *ld) {
     if (ld->val) obj_free(ld->val);
     rdb_keyq_clear(&ld->keyq);
     db_free_all(ld->stage);
+    fn_store_free(ld->stage->functions);
     mem_free(ld->stage);
     mem_free(ld->buf);
     mem_free(ld->scratch[0]);
@@ -776,6 +796,14 @@ void rdb_loader_free(rdb_loader *ld) {
     dstr_free(ld->member);
     if (ld->one) obj_free(ld->one);
     mem_free(ld);
+}
+
+int rdb_payload_check(const void *p, size_t len) {
+    const unsigned char *b = p;
+    if (len < 10) return -1;
+    const unsigned char *footer = b + len - 10;
+    unsigned ver = (unsigned)footer[0] | ((unsigned)footer[1] << 8);
+    return ver > RDB_VERSION || crc64(0, b, len - 8) != le(footer + 2, 8) ? -1 : 0;
 }
 
 /* The payload's value is parsed by the file loader itself, framed as a
@@ -788,13 +816,7 @@ int rdb_restore_payload(server *s, const void *p, size_t len, obj **out, const c
     static const char *bad_data = "Bad data format";
     const unsigned char *b = p;
     *out = NULL;
-    if (len < 10) {
-        *err = bad_trailer;
-        return -1;
-    }
-    const unsigned char *footer = b + len - 10;
-    unsigned ver = (unsigned)footer[0] | ((unsigned)footer[1] << 8);
-    if (ver > RDB_VERSION || crc64(0, b, len - 8) != le(footer + 2, 8)) {
+    if (rdb_payload_check(p, len) < 0) {
         *err = bad_trailer;
         return -1;
     }

@@ -28,6 +28,7 @@
 #include "core/rdb.h"
 #include "core/rdb_blob.h"
 #include "core/t_hash.h"
+#include "core/quicklist.h"
 #include "core/t_list.h"
 #include "core/t_set.h"
 #include "core/t_zset.h"
@@ -183,8 +184,8 @@ int rdb_value_add(server *s, dstr *scratch, int type, obj *o, const char *a, siz
         return walk_blob(&w, rdb_ziplist_walk, (const unsigned char *)a, alen, why, whylen);
     }
     default: { /* RDB_TYPE_LIST_QUICKLIST_2: blen is the container */
-        if (blen == 1) {
-            list_obj_push(o, a, alen, QL_TAIL);
+        if (blen == 1) { /* PLAIN: a plain node whatever its size, as Redis */
+            ql_append_plain(o->ptr, a, alen);
             return 0;
         }
         walk_ctx w = {s, scratch, o, OBJ_LIST, 0, 0};

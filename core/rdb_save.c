@@ -4,6 +4,8 @@
  *   "REDIS0010"
  *   AUX redis-ver, redis-bits, ctime, used-mem, [repl-stream-db, repl-id,
  *       repl-offset], aof-base             (0xFA <string> <string>)
+ *   per function library: FUNCTION2 (0xF5) <string code>, before the keys
+ *       as Redis 7.0 writes them (so a loader registers them first)
  *   per non-empty db: SELECTDB <len>, RESIZEDB <keys> <expires>,
  *       then per key: [EXPIRETIME_MS <u64 LE>] <type> <key> <value>
  *   EOF (0xFF) <CRC64 of everything before, u64 LE; zero when
@@ -21,6 +23,7 @@
  *   string                    RDB_TYPE_STRING
  *   list (quicklist)          RDB_TYPE_LIST_QUICKLIST_2: <node count>, per
  *                             node <container 2 = packed> <listpack blob>
+ *                             or <container 1 = plain> <element string>
  *   set intset / hashtable    RDB_TYPE_SET_INTSET <intset blob> /
  *                             RDB_TYPE_SET <count> <member>...
  *   hash listpack / hashtable RDB_TYPE_HASH_LISTPACK <listpack f,v,f,v> /
@@ -48,6 +51,7 @@
 
 #include "core/crc64.h"
 #include "core/db.h"
+#include "core/functions.h"
 #include "core/log.h"
 #include "core/lzf.h"
 #include "core/mem.h"
@@ -275,6 +279,16 @@ static void save_list(rdb_writer *w, const obj *o) {
     w_len(w, nodes);
     for (const ql_node *n = ql_first_node(ql); n; n = n->next) {
         if (!n->count) continue;
+        if (n->plain) { /* QUICKLIST_NODE_CONTAINER_PLAIN: the raw element */
+            lpl_elem e;
+            char buf[UTIL_LONG_STR_SIZE];
+            size_t len;
+            lpl_read(n->data, &e);
+            const char *p = lpl_elem_bytes(&e, buf, &len);
+            w_len(w, 1);
+            w_string(w, p, len);
+            continue;
+        }
         w_len(w, 2); /* QUICKLIST_NODE_CONTAINER_PACKED */
         lpb_reset(&w->lpb);
         if (!run_needs_reencode(n)) {
@@ -470,11 +484,15 @@ dstr rdb_dump_payload(server *s, const obj *o) {
     save_value(&w, o);
     w_flush(&w);
     w_release(&w);
+    return rdb_payload_seal(out);
+}
+
+dstr rdb_payload_seal(dstr body) {
     unsigned char trailer[10] = {RDB_VERSION & 0xFF, RDB_VERSION >> 8};
-    out = dstr_cat(out, trailer, 2);
-    uint64_t crc = crc64(0, out, dstr_len(out));
+    body = dstr_cat(body, trailer, 2);
+    uint64_t crc = crc64(0, body, dstr_len(body));
     for (int i = 0; i < 8; i++) trailer[2 + i] = (unsigned char)(crc >> (8 * i));
-    return dstr_cat(out, trailer + 2, 8);
+    return dstr_cat(body, trailer + 2, 8);
 }
 
 static void key_save_delay(long long v) {
@@ -532,6 +550,13 @@ static dict_entry *key_walk_next(key_walk *kw) {
     return de;
 }
 
+static void save_functions(rdb_writer *w, const fn_store *fs) {
+    for (int i = 0; fs && i < fs->n; i++) {
+        w_byte(w, RDB_OPCODE_FUNCTION2);
+        w_string(w, fs->libs[i]->code, dstr_len(fs->libs[i]->code));
+    }
+}
+
 int rdb_save_to_sink(server *s, const rdb_sink *sink, const rdb_save_info *rsi,
                      const rdb_save_progress *progress, rdb_save_stats *stats, char *err,
                      size_t errlen) {
@@ -552,6 +577,7 @@ int rdb_save_to_sink(server *s, const rdb_sink *sink, const rdb_save_info *rsi,
         w_aux_ll(&w, "repl-offset", rsi->repl_offset);
     }
     w_aux_ll(&w, "aof-base", 0);
+    save_functions(&w, s->functions);
     long long keys = 0;
     long long delay = s->cfg.rdb_key_save_delay;
     for (int j = 0; j < s->dbnum && !w.err; j++) {
@@ -605,6 +631,20 @@ int rdb_save_to_sink(server *s, const rdb_sink *sink, const rdb_save_info *rsi,
         return -1;
     }
     return 0;
+}
+
+dstr rdb_functions_blob(const fn_store *fs, int compress) {
+    dstr out = dstr_empty();
+    rdb_sink sk;
+    rdb_sink_mem(&sk, &out);
+    rdb_writer w = {.sink = &sk, .compress = compress};
+    w.buf = mem_alloc(WBUF_SIZE);
+    save_functions(&w, fs);
+    w_flush(&w);
+    mem_free(w.buf);
+    mem_free(w.cbuf);
+    mem_free(w.lzf);
+    return out;
 }
 
 /* Durability protocol: the snapshot is written to a temp file named after

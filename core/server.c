@@ -25,6 +25,7 @@
 
 #include "core/blocking.h"
 #include "core/db.h"
+#include "core/functions.h"
 #include "core/lazyfree.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -107,6 +108,7 @@ int server_init(server *s) {
     tracking_init(s);
     db_init_all(s);
     pubsub_init(s);
+    s->functions = fn_store_new();
     types_register();
     pubsub_register();
     persist_register();
@@ -126,6 +128,8 @@ void server_free(server *s) {
     persist_free(s);
     db_free_all(s);
     pubsub_free(s);
+    fn_store_free(s->functions);
+    s->functions = NULL;
     mem_free(s->shutdown_waiters);
     lazyfree_shutdown(); /* what FLUSHALL ASYNC and the like handed over */
     dict_release(s->errorstats);
@@ -819,6 +823,14 @@ void server_main_loop(server *s) {
                 !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_TLS_HANDSHAKE))) {
                 if (client_write_pending(c) < 0) c->flags |= CLIENT_CLOSE_ASAP;
             }
+            /* A client closing now (over a query or output buffer limit,
+             * a dead socket) is freed before the next event of the batch,
+             * as Redis frees it before serving the next client: otherwise
+             * up to a whole batch of attackers, each at its limit, would
+             * hold memory at once. Replica and master links keep to the
+             * end of the pass, where their teardown is ordered. */
+            if ((c->flags & CLIENT_CLOSE_ASAP) && !(c->flags & (CLIENT_REPLICA | CLIENT_MASTER)))
+                client_free(c);
         }
     }
     flush_pending_writes(s);

@@ -304,6 +304,7 @@ typedef struct server {
     int loading;
     struct repl_state *repl; /* replication (repl/), opaque here */
     struct pubsub_state *pubsub; /* channels and patterns (pubsub.c), opaque here */
+    struct fn_store *functions;  /* FUNCTION libraries (functions.c), never NULL once up */
     struct ssl_ctx_st *tls_ctx;  /* for tls-port's connections (tls.c), NULL without */
     struct ssl_ctx_st *tls_client_ctx; /* for the connection to a master (tls-replication) */
     struct slowlog *slowlog;     /* SLOWLOG's entries (slowlog.c) */

@@ -208,6 +208,11 @@ int repl_before_sleep(server *s) {
         r->getack_end = r->master_repl_offset;
     }
     backlog_publish(r->bl);
+    /* Free what the window and the replicas are done with as the stream
+     * grows, not only in the cron: a writer fast enough would otherwise
+     * pile a tenth of a second of writes on top of repl-backlog-size and
+     * every replica's output-buffer limit (Redis trims at every append). */
+    backlog_trim(r->bl);
     if (r->pool_started && r->master_repl_offset != r->poked_end) {
         r->poked_end = r->master_repl_offset;
         spsc_msg poke = {.type = LINK_MSG_POKE, .fd = -1};

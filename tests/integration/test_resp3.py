@@ -195,6 +195,8 @@ SHAPED = [
     ("SLOWLOG", "GET"), ("SLOWLOG", "LEN"), ("LATENCY", "LATEST"), ("LATENCY", "HISTOGRAM", "set"),
     ("CLIENT", "TRACKINGINFO"), ("CLIENT", "TRACKING", "on", "BCAST"), ("CLIENT", "TRACKINGINFO"),
     ("CLIENT", "GETREDIR"),
+    ("FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', function() return 1 end)"),
+    ("FUNCTION", "LIST"), ("FUNCTION", "LIST", "WITHCODE"), ("FUNCTION", "STATS"),
 ]
 
 

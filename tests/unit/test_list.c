@@ -291,6 +291,41 @@ START_TEST(quicklist_random_ops) {
 }
 END_TEST
 
+/* Redis 7.0's plain nodes: with a low packed threshold many elements get
+ * a node of their own; ql_check verifies a plain node holds exactly one,
+ * and the random walk that every operation keeps the list's content. */
+START_TEST(quicklist_plain_nodes) {
+    ck_assert_int_eq(ql_set_packed_threshold(60), 0);
+    int fills[] = {-2, 1, 3, 128};
+    for (size_t i = 0; i < sizeof(fills) / sizeof(fills[0]); i++)
+        random_ops(fills[i], 2000 + (unsigned)i, 3000);
+    char big[100];
+    memset(big, 'x', sizeof(big));
+    quicklist *ql = ql_create(-2, 0);
+    ql_push(ql, "a", 1, QL_TAIL);
+    ql_push(ql, big, sizeof(big), QL_TAIL);
+    ql_push(ql, "b", 1, QL_TAIL);
+    ql_push(ql, big, 60, QL_HEAD); /* the threshold itself is large */
+    ql_push(ql, big, 59, QL_HEAD);
+    ck_assert_uint_eq(ql->len, 5);
+    ck_assert(!ql->head->plain && ql->head->next->plain && ql->tail->prev->plain);
+    lpl_entry e;
+    lpl_prepare(&e, "small", 5);
+    ck_assert(ql_replace(ql, 3, &e)); /* a plain node's element becomes small */
+    ck_assert(!ql->tail->prev->plain);
+    lpl_prepare(&e, big, 80);
+    ck_assert(ql_replace(ql, 0, &e)); /* and a lone packed one becomes large */
+    ck_assert(ql->head->plain);
+    ck_assert(ql_check(ql));
+    quicklist *d = ql_dup(ql);
+    ck_assert(d->head->plain && ql_check(d));
+    ql_release(d);
+    ql_release(ql);
+    ck_assert_int_eq(ql_set_packed_threshold((1ULL << 32)), -1);
+    ck_assert_int_eq(ql_set_packed_threshold(0), 0);
+}
+END_TEST
+
 START_TEST(quicklist_node_limits) {
     /* -2: 8 KiB runs. 1000 three-byte entries fit in one node. */
     quicklist *ql = ql_create(-2, 0);
@@ -527,6 +562,7 @@ int main(void) {
     tcase_add_test(tc, codec_roundtrip);
     tcase_add_test(tc, quicklist_random_ops);
     tcase_add_test(tc, quicklist_node_limits);
+    tcase_add_test(tc, quicklist_plain_nodes);
     suite_add_tcase(s, tc);
     TCase *tcc = tcase_create("commands");
     tcase_add_checked_fixture(tcc, setup, teardown);
