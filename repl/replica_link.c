@@ -366,29 +366,34 @@ static void bulk_finished(replica_link *l) {
     }
 }
 
+/* The start of every payload request's completion: 1 when the caller
+ * must stop, because the link is closing (finalized once idle) or the
+ * request failed: res < 0, or 0 where 0 is an error (zero_err, its errno;
+ * 0 when 0 is an end the caller handles). */
+static int bulk_req_stops(replica_link *l, int res, int zero_err) {
+    l->tx_busy = 0;
+    if (l->closing) {
+        maybe_finalize(l);
+        return 1;
+    }
+    if (res < 0 || (res == 0 && zero_err)) {
+        link_close(l, LINK_CLOSED_IO, res < 0 ? -res : zero_err);
+        return 1;
+    }
+    return 0;
+}
+
 static void on_splice_out(ring *r, ring_req *req, int res, uint32_t flags) {
     (void)r;
     (void)flags;
     replica_link *l = req->data;
-    l->tx_busy = 0;
     count_out(l, res);
-    if (l->closing) {
-        maybe_finalize(l);
-        return;
-    }
-    if (res < 0) {
-        link_close(l, LINK_CLOSED_IO, -res);
-        return;
-    }
+    /* The child's pipe: 0 is its end, the EOF mark already went out. */
+    if (bulk_req_stops(l, res, l->bulk_size < 0 ? 0 : EPIPE)) return;
     if (l->bulk_size < 0) {
-        /* The child's pipe: 0 is its end, the EOF mark already went out. */
         if (res == 0) bulk_finished(l);
         else l->bulk_sent += res;
     } else {
-        if (res == 0) {
-            link_close(l, LINK_CLOSED_IO, EPIPE);
-            return;
-        }
         l->in_pipe -= res;
         l->bulk_sent += res;
         if (l->bulk_sent == l->bulk_size) bulk_finished(l);
@@ -400,17 +405,9 @@ static void on_splice_in(ring *r, ring_req *req, int res, uint32_t flags) {
     (void)r;
     (void)flags;
     replica_link *l = req->data;
-    l->tx_busy = 0;
-    if (l->closing) {
-        maybe_finalize(l);
-        return;
-    }
-    if (res <= 0) {
-        /* The file is shorter than it was at fstat: it was replaced or
-         * truncated under us, and the replica would get a torn payload. */
-        link_close(l, LINK_CLOSED_IO, res < 0 ? -res : EIO);
-        return;
-    }
+    /* 0: the file is shorter than it was at fstat: it was replaced or
+     * truncated under us, and the replica would get a torn payload. */
+    if (bulk_req_stops(l, res, EIO)) return;
     l->file_off += res;
     l->in_pipe += res;
     link_pump(l);
@@ -428,15 +425,7 @@ static void on_tls_bulk_in(ring *r, ring_req *req, int res, uint32_t flags) {
     (void)r;
     (void)flags;
     replica_link *l = req->data;
-    l->tx_busy = 0;
-    if (l->closing) {
-        maybe_finalize(l);
-        return;
-    }
-    if (res < 0) {
-        link_close(l, LINK_CLOSED_IO, -res);
-        return;
-    }
+    if (bulk_req_stops(l, res, 0)) return;
     if (res == 0) {
         bulk_finished(l); /* the child closed the pipe after the EOF mark */
     } else {
@@ -450,16 +439,8 @@ static void on_tls_bulk_out(ring *r, ring_req *req, int res, uint32_t flags) {
     (void)r;
     (void)flags;
     replica_link *l = req->data;
-    l->tx_busy = 0;
     count_out(l, res);
-    if (l->closing) {
-        maybe_finalize(l);
-        return;
-    }
-    if (res <= 0) {
-        link_close(l, LINK_CLOSED_IO, res < 0 ? -res : EPIPE);
-        return;
-    }
+    if (bulk_req_stops(l, res, EPIPE)) return;
     l->bulk_sent += res;
     if (l->bulk_size < 0) l->bulk_buf_off += (size_t)res;
     else if (l->bulk_sent == l->bulk_size) bulk_finished(l);
