@@ -264,16 +264,20 @@ def test_masterauth_masteruser_and_announced_address(servers, master_kind):
             c.call("AUTH", "s3cret")
             text = c.call("INFO", "replication").decode()
         return "slave0:ip=10.1.2.3,port=7777,state=online" in text
-    wait_for("the replica to be online under its announced address", announced)
-    assert info(replica)["master_link_status"] == "up"
-    with replica.raw() as c:
-        listing = c.call("CLIENT", "LIST", "TYPE", "master").decode()
-        assert c.call("CONFIG", "SET", "replica-announced", "no") == b"OK"
-        assert "replica_announced:0" in c.call("INFO", "replication").decode()
-    assert "flags=M" in listing
-    with master.raw() as c:  # the harness stops servers without a password
-        c.call("AUTH", "s3cret")
-        assert c.call("CONFIG", "SET", "requirepass", "") == b"OK"
+    try:
+        wait_for("the replica to be online under its announced address", announced)
+        # The master calls it online once the payload is sent; the replica
+        # says "up" once it has loaded it.
+        wait_for("the replica's link", lambda: info(replica)["master_link_status"] == "up")
+        with replica.raw() as c:
+            listing = c.call("CLIENT", "LIST", "TYPE", "master").decode()
+            assert c.call("CONFIG", "SET", "replica-announced", "no") == b"OK"
+            assert "replica_announced:0" in c.call("INFO", "replication").decode()
+        assert "flags=M" in listing
+    finally:
+        with master.raw() as c:  # the harness stops servers without a password
+            c.call("AUTH", "s3cret")
+            assert c.call("CONFIG", "SET", "requirepass", "") == b"OK"
 
 
 # ---- masters that misbehave ---------------------------------------------------------
