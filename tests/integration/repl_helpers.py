@@ -68,6 +68,19 @@ def wait_synced(master, replicas, timeout=20.0):
     return wait_for("replicas in sync with the master", synced, timeout)
 
 
+def wait_snapshots_taken(master, count, timeout=30.0):
+    """Wait until the master lists `count` replicas, each past the fork of
+    its snapshot (sending it, or online). A test whose load holds one of the
+    effects Redis 7.0 leaves unpropagated (a BITFIELD whose only write
+    OVERFLOW FAIL refused still grows the string) calls this before the load,
+    so replicas that got separate snapshots hold the same data."""
+    def taken():
+        states = [v for k, v in info(master).items() if k.startswith("slave")]
+        return len(states) == count and all(
+            ",state=send_bulk," in v or ",state=online," in v for v in states)
+    return wait_for("%d replicas' snapshots to be taken" % count, taken, timeout)
+
+
 EMPTY_DIGEST = b"0" * 40
 
 
@@ -80,8 +93,27 @@ def assert_same_digest(master, replicas):
     assert want != EMPTY_DIGEST, "the master's dataset is empty: the digest comparison is void"
     for r in replicas:
         got = call(r, "DEBUG", "DIGEST")
-        assert got == want, "digest of %s %r != master's %r" % (r.name, got, want)
+        assert got == want, "digest of %s %r != master's %r; keys that differ: %s" % (
+            r.name, got, want, differing_keys(master, r))
     return want
+
+
+def differing_keys(a, b, limit=10):
+    """The first `limit` keys (db, key, type on a, type on b) whose DEBUG
+    DIGEST-VALUE differs between a and b, in every database: what a failed
+    digest comparison reports so the divergence can be found."""
+    out = []
+    with a.raw() as ca, b.raw() as cb:
+        for db in range(16):
+            ca.call("SELECT", db)
+            cb.call("SELECT", db)
+            keys = set(ca.call("KEYS", "*")) | set(cb.call("KEYS", "*"))
+            for k in sorted(keys):
+                if ca.call("DEBUG", "DIGEST-VALUE", k) != cb.call("DEBUG", "DIGEST-VALUE", k):
+                    out.append((db, k, ca.call("TYPE", k), cb.call("TYPE", k)))
+                    if len(out) >= limit:
+                        return out
+    return out
 
 
 def write_every_type(master, prefix="k", n=200):

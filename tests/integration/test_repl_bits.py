@@ -26,7 +26,7 @@ import pytest
 import rmtest
 import test_differential_bits
 import test_differential_hll
-from repl_helpers import call, info, wait_for
+from repl_helpers import call, info, wait_for, wait_snapshots_taken
 
 COMMANDS_PER_PHASE = rmtest.scaled(1500)
 
@@ -87,6 +87,7 @@ def test_replicas_agree_after_bit_hll_geo_load(servers, master_kind):
                     "--save", "")
     reference = servers.redis(*replica_args, name="redis-replica")
     replica = servers.ringmaster(*replica_args, name="rm-replica")
+    wait_snapshots_taken(master, 2)
     run_load(master, gens, rng, COMMANDS_PER_PHASE)
     caught_up(master, reference)
     caught_up(master, replica)
