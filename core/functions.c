@@ -66,6 +66,19 @@ void fn_store_clear(fn_store *fs) {
     fs->nfuncs = 0;
 }
 
+size_t fn_store_memory(const fn_store *fs) {
+    size_t total = sizeof(*fs) + (size_t)fs->cap * sizeof(fs->libs[0]);
+    for (int i = 0; i < fs->n; i++) {
+        const fn_lib *lib = fs->libs[i];
+        total += sizeof(*lib) + dstr_alloc_size(lib->name) + dstr_alloc_size(lib->code) +
+                 (size_t)lib->nfuncs * sizeof(lib->funcs[0]);
+        for (int j = 0; j < lib->nfuncs; j++)
+            total += dstr_alloc_size(lib->funcs[j].name) +
+                     (lib->funcs[j].desc ? dstr_alloc_size(lib->funcs[j].desc) : 0);
+    }
+    return total;
+}
+
 void fn_store_free(fn_store *fs) {
     if (!fs) return;
     fn_store_clear(fs);

@@ -62,6 +62,8 @@ int fn_store_add(fn_store *fs, fn_lib *lib, int flags, char *err, size_t errlen)
 /* Remove and free the named library; -1 when there is none. */
 int fn_store_delete(fn_store *fs, const char *name, size_t len);
 void fn_store_clear(fn_store *fs);
+/* Bytes the store holds (INFO memory's used_memory_functions). */
+size_t fn_store_memory(const fn_store *fs);
 /* Does any library define this function? */
 int fn_store_has_function(const fn_store *fs, const char *name, size_t len);
 

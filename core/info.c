@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/commands.h"
+#include "core/functions.h"
 #include "core/latency.h"
 #include "core/tracking.h"
 #include "core/lazyfree.h"
@@ -78,6 +79,9 @@ static dstr section_memory(server *s, dstr o) {
     long long sysmem = (long long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE);
     util_bytes_to_human(h_sys, sizeof(h_sys), (unsigned long long)sysmem);
     util_bytes_to_human(h_max, sizeof(h_max), (unsigned long long)s->cfg.maxmemory);
+    size_t fn_mem = fn_store_memory(s->functions);
+    char h_fn[32];
+    util_bytes_to_human(h_fn, sizeof(h_fn), fn_mem);
     size_t overhead = 0;
     for (client *c = s->clients; c; c = c->next)
         overhead += sizeof(client) + dstr_alloc_size(c->querybuf) + dstr_alloc_size(c->reply);
@@ -91,14 +95,23 @@ static dstr section_memory(server *s, dstr o) {
         "used_memory_rss_human:%s\r\nused_memory_peak:%zu\r\nused_memory_peak_human:%s\r\n"
         "used_memory_peak_perc:%.2f%%\r\nused_memory_overhead:%zu\r\nused_memory_startup:%zu\r\n"
         "used_memory_dataset:%zu\r\nused_memory_dataset_perc:%.2f%%\r\n"
-        "total_system_memory:%lld\r\ntotal_system_memory_human:%s\r\nused_memory_lua:0\r\n"
-        "used_memory_scripts:0\r\nmaxmemory:%lld\r\nmaxmemory_human:%s\r\n"
+        "total_system_memory:%lld\r\ntotal_system_memory_human:%s\r\n"
+        /* No script runs here, so there is no Lua VM and no script
+         * cache: the VM and eval figures are 0, the functions' are the
+         * library store's. */
+        "used_memory_lua:0\r\nused_memory_vm_eval:0\r\nused_memory_lua_human:0B\r\n"
+        "used_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\n"
+        "number_of_functions:%lld\r\nnumber_of_libraries:%d\r\nused_memory_vm_functions:0\r\n"
+        "used_memory_vm_total:0\r\nused_memory_vm_total_human:0B\r\n"
+        "used_memory_functions:%zu\r\nused_memory_scripts:%zu\r\n"
+        "used_memory_scripts_human:%s\r\nmaxmemory:%lld\r\nmaxmemory_human:%s\r\n"
         "maxmemory_policy:noeviction\r\nmem_fragmentation_ratio:%.2f\r\n"
         "mem_allocator:%s\r\nlazyfree_pending_objects:%lld\r\nlazyfreed_objects:%lld\r\n",
         used, h_used, rss, h_rss, peak_memory, h_peak,
         peak_memory ? (double)used * 100 / (double)peak_memory : 0.0, overhead, s->mem_startup,
         dataset,
-        used ? (double)dataset * 100 / (double)used : 0.0, sysmem, h_sys, s->cfg.maxmemory, h_max,
+        used ? (double)dataset * 100 / (double)used : 0.0, sysmem, h_sys, s->functions->nfuncs,
+        s->functions->n, fn_mem, fn_mem, h_fn, s->cfg.maxmemory, h_max,
         used ? (double)rss / (double)used : 0.0, mem_allocator_name(), lazyfree_pending(),
         lazyfree_freed());
 }

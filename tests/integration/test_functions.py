@@ -282,3 +282,34 @@ def test_propagated_bytes_match_redis(servers):
         got.append(data.replace(rmtest.encode_command("PING"), b""))
     assert got[0] == got[1]
     assert b"RESTORE" in got[0]
+
+
+def test_info_counts_functions_and_libraries_as_redis(servers):
+    """INFO memory's number_of_functions and number_of_libraries follow
+    loads, replacements, deletes and flushes as Redis's do; the store's
+    memory (used_memory_functions, part of used_memory_scripts) grows with a
+    library and returns when it goes."""
+    rm, redis = servers.ringmaster(), servers.redis()
+    steps = [("FUNCTION", "LOAD", LIB_A), ("FUNCTION", "LOAD", LIB_B),
+             ("FUNCTION", "LOAD", "REPLACE", LIB_ONE.replace("one", "liba")),
+             ("FUNCTION", "DELETE", "libb"), ("FUNCTION", "FLUSH", "ASYNC")]
+
+    def counts(server):
+        i = rh.info(server, "memory")
+        return (int(i["number_of_functions"]), int(i["number_of_libraries"]),
+                int(i["number_of_cached_scripts"]))
+
+    seen, sizes = [], []
+    empty = int(rh.info(rm, "memory")["used_memory_functions"])
+    for step in steps:
+        assert rh.call(rm, *step) == rh.call(redis, *step), step
+        assert counts(rm) == counts(redis), step
+        seen.append(counts(rm))
+        mem = rh.info(rm, "memory")
+        assert int(mem["used_memory_scripts"]) == int(mem["used_memory_functions"])
+        if step[1] == "LOAD" and len(step) == 3:
+            assert int(mem["used_memory_functions"]) > empty
+        sizes.append(int(mem["used_memory_functions"]))
+    assert seen == [(2, 1, 0), (3, 2, 0), (2, 2, 0), (1, 1, 0), (0, 0, 0)]
+    # Flushed: the store keeps only its (grown) table of libraries.
+    assert sizes[-1] < min(sizes[:-1])
