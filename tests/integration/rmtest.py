@@ -110,6 +110,16 @@ class ConnectionClosed(Exception):
     """The server closed the connection while a reply was expected."""
 
 
+def flat_pairs(reply):
+    """A reply of pairs as the flat list RESP2 gives: RESP3 sends
+    HRANDFIELD WITHVALUES, ZRANDMEMBER WITHSCORES and ZRANGE WITHSCORES as
+    an array of 2-element arrays. Anything else comes back unchanged."""
+    if isinstance(reply, list) and reply and all(
+            isinstance(p, list) and len(p) == 2 for p in reply):
+        return [x for p in reply for x in p]
+    return reply
+
+
 def encode_command(*args):
     """Encode arguments as a RESP multibulk request."""
     out = [b"*%d\r\n" % len(args)]

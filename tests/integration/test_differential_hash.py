@@ -350,6 +350,7 @@ def check_randfield(step, reply, contents):
     if not isinstance(reply, list):
         return "not an array"
     if withvalues:
+        reply = rmtest.flat_pairs(reply)
         items = list(zip(reply[0::2], reply[1::2]))
         if len(reply) % 2:
             return "odd length with values"

@@ -588,6 +588,7 @@ class Differ:
             return
         scores = dict(contents)
         for label, val in (("ringmaster", rm_val), ("redis", ref_val)):
+            val = rmtest.flat_pairs(val)
             items = list(zip(val[0::2], val[1::2])) if withscores else [(m, None) for m in val]
             ok = len(items) == abs(count)
             ok = ok and all(m in scores and (s is None or s == scores[m]) for m, s in items)
@@ -598,7 +599,7 @@ class Differ:
 
     @staticmethod
     def zset_contents(side, key):
-        flat = side.control.call(b"ZRANGE", key, b"0", b"-1", b"WITHSCORES")
+        flat = rmtest.flat_pairs(side.control.call(b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"))
         return list(zip(flat[0::2], flat[1::2]))
 
 

@@ -15,9 +15,10 @@ import pytest
 import rmtest
 from rmtest import RespConn
 
-# The hash and zset generators check random picks (HRANDFIELD, ZRANDMEMBER)
-# by walking flat RESP2 pairs: their RESP3 replies are covered by FIXED.
-DIFF_MODULES = ["test_differential_core", "test_differential_set", "test_differential_stream"]
+# The hash and zset generators read RESP3's pairs of HRANDFIELD WITHVALUES
+# and ZRANDMEMBER/ZRANGE WITHSCORES through rmtest.flat_pairs.
+DIFF_MODULES = ["test_differential_core", "test_differential_set", "test_differential_stream",
+                "test_differential_hash"]
 
 
 def run_differ(module, rm, ref, commands):
@@ -43,7 +44,8 @@ def test_differential_suite_in_resp3(servers, module):
 # Generators whose test function takes (seed, (ringmaster, redis)).
 PAIR_TESTS = [("test_differential_bits", "test_random_bit_commands"),
               ("test_differential_hll", "test_random_hll_commands"),
-              ("test_differential_geo", "test_random_geo_commands")]
+              ("test_differential_geo", "test_random_geo_commands"),
+              ("test_differential_zset", "test_random_zset_commands")]
 
 
 @pytest.mark.parametrize("module,test", PAIR_TESTS)
