@@ -95,6 +95,22 @@ static void reply_header(client *c, const stream *s) {
     xs_reply_id(c, &s->first_id);
 }
 
+/* XINFO STREAM FULL's "pending" of a group (with_consumer: id, consumer,
+ * delivery time, count) or of a consumer (without it): the first `count`
+ * entries, all of them when count is 0. */
+static void reply_pending(client *c, const ptrvec *pel, long long count, int with_consumer) {
+    size_t n = count && (size_t)count < pel->n ? (size_t)count : pel->n;
+    reply_array(c, (long long)n);
+    for (size_t i = 0; i < n; i++) {
+        const stream_nack *nack = pel->v[i];
+        reply_array(c, with_consumer ? 4 : 3);
+        xs_reply_id(c, &nack->id);
+        if (with_consumer) reply_bulk_dstr(c, nack->consumer->name);
+        reply_int(c, nack->delivery_time);
+        reply_int(c, (long long)nack->delivery_count);
+    }
+}
+
 static void reply_group_full(client *c, stream *s, const stream_group *g, long long count) {
     reply_map(c, 7);
     field(c, "name");
@@ -108,16 +124,7 @@ static void reply_group_full(client *c, stream *s, const stream_group *g, long l
     field(c, "pel-count");
     reply_int(c, (long long)g->pel.n);
     field(c, "pending");
-    size_t np = count && (size_t)count < g->pel.n ? (size_t)count : g->pel.n;
-    reply_array(c, (long long)np);
-    for (size_t i = 0; i < np; i++) {
-        const stream_nack *n = g->pel.v[i];
-        reply_array(c, 4);
-        xs_reply_id(c, &n->id);
-        reply_bulk_dstr(c, n->consumer->name);
-        reply_int(c, n->delivery_time);
-        reply_int(c, (long long)n->delivery_count);
-    }
+    reply_pending(c, &g->pel, count, 1);
     field(c, "consumers");
     reply_array(c, (long long)g->consumers.n);
     for (size_t i = 0; i < g->consumers.n; i++) {
@@ -130,15 +137,7 @@ static void reply_group_full(client *c, stream *s, const stream_group *g, long l
         field(c, "pel-count");
         reply_int(c, (long long)cons->pel.n);
         field(c, "pending");
-        size_t nc = count && (size_t)count < cons->pel.n ? (size_t)count : cons->pel.n;
-        reply_array(c, (long long)nc);
-        for (size_t j = 0; j < nc; j++) {
-            const stream_nack *n = cons->pel.v[j];
-            reply_array(c, 3);
-            xs_reply_id(c, &n->id);
-            reply_int(c, n->delivery_time);
-            reply_int(c, (long long)n->delivery_count);
-        }
+        reply_pending(c, &cons->pel, count, 0);
     }
 }
 
