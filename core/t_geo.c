@@ -182,49 +182,53 @@ void cmd_geodist(client *c) {
     reply_distance(c, geo_distance(a[0], a[1], b[0], b[1]) / to_meter);
 }
 
-void cmd_geohash(client *c) {
-    static const char alphabet[] = "0123456789bcdefghjkmnpqrstuvwxyz";
+/* GEOHASH and GEOPOS: one reply per member named after the key, made by
+ * `one` from the member's coordinates (NULL for a member that is not
+ * there); nothing more when the key holds another type. */
+static void reply_per_member(client *c, void (*one)(client *c, const double *xy)) {
     int bad;
     obj *o = geo_lookup(c, c->argv[1], &bad);
     if (bad) return;
     reply_array(c, c->argc - 2);
     for (int j = 2; j < c->argc; j++) {
         double xy[2];
-        if (!member_xy(o, c->argv[j], xy)) {
-            reply_null(c);
-            continue;
-        }
-        /* Our latitude range is -85..85; a standard geohash uses -90..90:
-         * decode, then encode again with the standard ranges. */
-        geo_range lon = {-180, 180}, lat = {-90, 90};
-        geo_bits hash;
-        geo_encode(&lon, &lat, xy[0], xy[1], 26, &hash);
-        char buf[11];
-        for (int i = 0; i < 11; i++) {
-            /* 52 bits make 10 characters; the 11th is always '0'. */
-            int idx = i == 10 ? 0 : (int)((hash.bits >> (52 - ((i + 1) * 5))) & 0x1f);
-            buf[i] = alphabet[idx];
-        }
-        reply_bulk(c, buf, 11);
+        one(c, member_xy(o, c->argv[j], xy) ? xy : NULL);
     }
 }
 
-void cmd_geopos(client *c) {
-    int bad;
-    obj *o = geo_lookup(c, c->argv[1], &bad);
-    if (bad) return;
-    reply_array(c, c->argc - 2);
-    for (int j = 2; j < c->argc; j++) {
-        double xy[2];
-        if (!member_xy(o, c->argv[j], xy)) {
-            reply_null_array(c);
-            continue;
-        }
-        reply_array(c, 2);
-        reply_coord(c, xy[0]);
-        reply_coord(c, xy[1]);
+static void reply_geohash(client *c, const double *xy) {
+    static const char alphabet[] = "0123456789bcdefghjkmnpqrstuvwxyz";
+    if (!xy) {
+        reply_null(c);
+        return;
     }
+    /* Our latitude range is -85..85; a standard geohash uses -90..90:
+     * decode, then encode again with the standard ranges. */
+    geo_range lon = {-180, 180}, lat = {-90, 90};
+    geo_bits hash;
+    geo_encode(&lon, &lat, xy[0], xy[1], 26, &hash);
+    char buf[11];
+    for (int i = 0; i < 11; i++) {
+        /* 52 bits make 10 characters; the 11th is always '0'. */
+        int idx = i == 10 ? 0 : (int)((hash.bits >> (52 - ((i + 1) * 5))) & 0x1f);
+        buf[i] = alphabet[idx];
+    }
+    reply_bulk(c, buf, 11);
 }
+
+static void reply_geopos(client *c, const double *xy) {
+    if (!xy) {
+        reply_null_array(c);
+        return;
+    }
+    reply_array(c, 2);
+    reply_coord(c, xy[0]);
+    reply_coord(c, xy[1]);
+}
+
+void cmd_geohash(client *c) { reply_per_member(c, reply_geohash); }
+
+void cmd_geopos(client *c) { reply_per_member(c, reply_geopos); }
 
 /* ---- searches ----------------------------------------------------------------- */
 
