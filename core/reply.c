@@ -191,14 +191,19 @@ void reply_double(client *c, double d) {
     reply_raw(c, buf, (size_t)n + 3);
 }
 
-void reply_human_double(client *c, const char *text, size_t len) {
+/* A RESP3 one-line type (`prefix` then the text), a bulk string in RESP2. */
+static void reply_typed_line(client *c, char prefix, const char *text, size_t len) {
     if (c->resp != 3) {
         reply_bulk(c, text, len);
         return;
     }
-    reply_raw(c, ",", 1);
+    reply_raw(c, &prefix, 1);
     reply_raw(c, text, len);
     reply_raw(c, "\r\n", 2);
+}
+
+void reply_human_double(client *c, const char *text, size_t len) {
+    reply_typed_line(c, ',', text, len);
 }
 
 void reply_bool(client *c, int b) {
@@ -207,13 +212,7 @@ void reply_bool(client *c, int b) {
 }
 
 void reply_bignum(client *c, const char *digits, size_t len) {
-    if (c->resp != 3) {
-        reply_bulk(c, digits, len);
-        return;
-    }
-    reply_raw(c, "(", 1);
-    reply_raw(c, digits, len);
-    reply_raw(c, "\r\n", 2);
+    reply_typed_line(c, '(', digits, len);
 }
 
 void reply_verbatim(client *c, const char *p, size_t len) {
