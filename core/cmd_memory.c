@@ -127,13 +127,7 @@ void cmd_memory_usage(client *c) {
     reply_int(c, (long long)usage);
 }
 
-typedef struct mem_overview {
-    size_t peak, total, startup, clients_replicas, clients_normal, overhead, dataset;
-    long long keys;
-    size_t active, resident, rss;
-} mem_overview;
-
-static void overview(server *s, mem_overview *m) {
+void mem_overview_get(server *s, mem_overview *m) {
     memset(m, 0, sizeof(*m));
     m->total = mem_used();
     if (m->total > s->stat_peak_memory) s->stat_peak_memory = m->total;
@@ -172,7 +166,7 @@ static double ratio(size_t a, size_t b) { return b ? (double)a / (double)b : 0; 
 void cmd_memory_stats(client *c) {
     server *s = c->srv;
     mem_overview m;
-    overview(s, &m);
+    mem_overview_get(s, &m);
     int dbs = 0;
     for (int j = 0; j < s->dbnum; j++)
         if (dict_size(s->dbs[j].keys)) dbs++;
@@ -226,7 +220,7 @@ static void reply_text(client *c, const char *text) { reply_verbatim(c, text, st
  * and large client buffers. */
 void cmd_memory_doctor(client *c) {
     mem_overview m;
-    overview(c->srv, &m);
+    mem_overview_get(c->srv, &m);
     if (m.total < 5 * 1024 * 1024) {
         reply_text(c, "Hi Sam, this instance is empty or is using very little memory, my "
                                "issues detector can't be used in these conditions. Please, leave "

@@ -103,6 +103,15 @@ void cmd_sort_ro(client *c);
 void cmd_lcs(client *c);
 
 /* cmd_memory.c */
+/* Where the memory goes, as MEMORY STATS and INFO memory report it: the
+ * overhead is Redis's (startup, clients, the keyspace tables), the dataset
+ * what remains of used memory. */
+typedef struct mem_overview {
+    size_t peak, total, startup, clients_replicas, clients_normal, overhead, dataset;
+    long long keys;
+    size_t active, resident, rss;
+} mem_overview;
+void mem_overview_get(server *s, mem_overview *m);
 void cmd_memory_usage(client *c);
 void cmd_memory_stats(client *c);
 void cmd_memory_doctor(client *c);

@@ -68,10 +68,9 @@ static dstr section_clients(server *s, dstr o) {
 }
 
 static dstr section_memory(server *s, dstr o) {
-    size_t used = mem_used();
-    size_t rss = mem_rss();
-    if (used > s->stat_peak_memory) s->stat_peak_memory = used;
-    size_t peak_memory = s->stat_peak_memory;
+    mem_overview m;
+    mem_overview_get(s, &m);
+    size_t used = m.total, rss = m.rss, peak_memory = m.peak;
     char h_used[32], h_rss[32], h_peak[32], h_sys[32], h_max[32];
     util_bytes_to_human(h_used, sizeof(h_used), used);
     util_bytes_to_human(h_rss, sizeof(h_rss), rss);
@@ -82,13 +81,7 @@ static dstr section_memory(server *s, dstr o) {
     size_t fn_mem = fn_store_memory(s->functions);
     char h_fn[32];
     util_bytes_to_human(h_fn, sizeof(h_fn), fn_mem);
-    size_t overhead = 0;
-    for (client *c = s->clients; c; c = c->next)
-        overhead += sizeof(client) + dstr_alloc_size(c->querybuf) + dstr_alloc_size(c->reply);
-    for (int j = 0; j < s->dbnum; j++)
-        overhead += (dict_buckets(s->dbs[j].keys) + dict_buckets(s->dbs[j].expires)) *
-                    sizeof(void *);
-    size_t dataset = used > overhead ? used - overhead : 0;
+    size_t overhead = m.overhead, dataset = m.dataset;
     return dstr_catfmt(
         o,
         "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
