@@ -41,14 +41,13 @@ int ql_set_packed_threshold(unsigned long long bytes) {
 
 /* Redis measures the element as the string it was given: an integer by
  * its decimal spelling. */
-static int is_large(const lpl_entry *e) {
-    size_t len = e->len;
-    if (!e->str) {
-        char buf[UTIL_LONG_STR_SIZE];
-        len = (size_t)util_ll_to_str(buf, sizeof(buf), e->ival);
-    }
-    return len >= packed_threshold;
+static size_t given_len(const lpl_entry *e) {
+    if (e->str) return e->len;
+    char buf[UTIL_LONG_STR_SIZE];
+    return (size_t)util_ll_to_str(buf, sizeof(buf), e->ival);
 }
+
+static int is_large(const lpl_entry *e) { return given_len(e) >= packed_threshold; }
 
 quicklist *ql_create(long long fill, long long compress) {
     quicklist *ql = mem_alloc(sizeof(*ql));
@@ -76,17 +75,36 @@ void ql_release(quicklist *ql) {
 
 /* ---- node primitives ---- */
 
-/* Whether a run of `bytes` bytes and `count` entries respects the fill. A
- * single entry always fits: it gets a node of its own. */
-static int run_allowed(const quicklist *ql, size_t bytes, uint32_t count) {
-    if (count <= 1) return 1;
-    if (ql->fill < 0) return bytes <= ql_size_levels[-ql->fill - 1];
-    return bytes <= QL_SIZE_SAFETY_LIMIT && count <= (uint32_t)ql->fill;
+/* Where a node's limits are checked, Redis 7.0 measures it as a listpack:
+ * the run plus the 6-byte header and the end byte. */
+#define LP_FRAME 7
+/* Redis 7.0's estimate of what one more entry adds to a listpack beyond
+ * the element's given length (SIZE_ESTIMATE_OVERHEAD). */
+#define QL_ENTRY_ESTIMATE 8
+
+/* Whether a listpack of `lp_bytes` bytes and `count` entries respects the
+ * fill: a negative fill is a size level, a positive one an entry count
+ * under the 8 KB safety limit. */
+static int size_allowed(const quicklist *ql, size_t lp_bytes, uint32_t count) {
+    if (ql->fill < 0) return lp_bytes <= ql_size_levels[-ql->fill - 1];
+    return lp_bytes <= QL_SIZE_SAFETY_LIMIT && count <= (uint32_t)ql->fill;
 }
 
+/* Redis 7.0's _quicklistNodeAllowInsert: the node's listpack, the element
+ * as given and the estimate. The estimate, not the exact entry size, is
+ * what decides, so nodes split exactly where Redis's do and the RDB and
+ * DUMP bytes of a list are Redis's. */
 static int node_fits(const quicklist *ql, const ql_node *n, const lpl_entry *e) {
-    if (n->plain || is_large(e)) return 0;
-    return run_allowed(ql, (size_t)n->bytes + e->total, n->count + 1);
+    if (!n || n->plain || is_large(e)) return 0;
+    return size_allowed(ql, (size_t)n->bytes + LP_FRAME + given_len(e) + QL_ENTRY_ESTIMATE,
+                        n->count + 1);
+}
+
+/* Redis 7.0's _quicklistNodeAllowMerge: the joined listpack is exact, one
+ * header and end byte fewer than the two. */
+static int merge_allowed(const quicklist *ql, const ql_node *a, const ql_node *b) {
+    if (!a || !b || a->plain || b->plain) return 0;
+    return size_allowed(ql, (size_t)a->bytes + b->bytes + LP_FRAME, a->count + b->count);
 }
 
 static void relink(quicklist *ql, ql_node *n) {
@@ -219,13 +237,9 @@ static ql_node *locate(const quicklist *ql, unsigned long index, uint32_t *in_no
     return n;
 }
 
-/* Merge b = a->next into a when the joined run respects the fill. Returns
- * the node that now holds a's entries. */
-static ql_node *node_merge_next(quicklist *ql, ql_node *a) {
-    ql_node *b = a ? a->next : NULL;
-    if (!b || a->plain || b->plain ||
-        !run_allowed(ql, (size_t)a->bytes + b->bytes, a->count + b->count))
-        return a;
+/* Join a->next onto the end of a. Returns the node holding both. */
+static ql_node *node_merge(quicklist *ql, ql_node *a) {
+    ql_node *b = a->next;
     uint32_t old = a->bytes;
     a = node_resize(ql, a, (size_t)old + b->bytes);
     memcpy(a->data + old, b->data, b->bytes);
@@ -234,6 +248,18 @@ static ql_node *node_merge_next(quicklist *ql, ql_node *a) {
     b->count = 0; /* its entries now live in a: keep ql->count */
     node_drop(ql, b);
     return a;
+}
+
+/* Redis 7.0's _quicklistMergeNodes after a split: the two nodes before
+ * center, the two after it, then center with what precedes it and the
+ * result with what follows, each when the joined node respects the fill. */
+static void merge_around(quicklist *ql, ql_node *center) {
+    ql_node *prev = center->prev, *next = center->next;
+    if (prev && merge_allowed(ql, prev->prev, prev)) node_merge(ql, prev->prev);
+    if (next && merge_allowed(ql, next, next->next)) node_merge(ql, next);
+    ql_node *target = center;
+    if (merge_allowed(ql, center->prev, center)) target = node_merge(ql, center->prev);
+    if (merge_allowed(ql, target, target->next)) node_merge(ql, target);
 }
 
 /* Move n's entries from offset off (entry index idx) into a new node
@@ -254,40 +280,51 @@ static ql_node *node_split(quicklist *ql, ql_node *n, uint32_t off, ql_node **le
     return r;
 }
 
-/* Insert e at byte offset off of node n (off may equal n->bytes). */
-static void insert_at(quicklist *ql, ql_node *n, uint32_t off, const lpl_entry *e) {
+/* Insert e before or after the entry at byte offset `at` of n, as Redis
+ * 7.0's _quicklistInsert does, so the nodes come out where Redis's do: into
+ * n when it has room; at n's edge, into the neighbour with room or a new
+ * node; otherwise n is split at the insertion point, e joins the part cut
+ * off (on the side of the cut, with no check of its room: Redis does not
+ * check either), and the nodes around are merged where they fit. A large
+ * element takes a plain node of its own, at n's edge or between n's two
+ * halves. */
+static void insert_near(quicklist *ql, ql_node *n, uint32_t at, int after, const lpl_entry *e) {
+    uint32_t at_size = (uint32_t)lpl_size_at(n->data + at);
+    uint32_t off = after ? at + at_size : at;
+    int at_tail = after && off == n->bytes;
+    int at_head = !after && at == 0;
+    if (is_large(e)) {
+        if (n->plain || at_tail || at_head) {
+            node_new_with(ql, after ? n : n->prev, e);
+        } else {
+            ql_node *left;
+            node_split(ql, n, off, &left);
+            node_new_with(ql, left, e);
+        }
+        return;
+    }
     if (node_fits(ql, n, e)) {
         node_insert(ql, n, off, e);
-        return;
+    } else if (at_tail && node_fits(ql, n->next, e)) {
+        node_insert(ql, n->next, 0, e);
+    } else if (at_head && node_fits(ql, n->prev, e)) {
+        node_insert(ql, n->prev, n->prev->bytes, e);
+    } else if (at_tail || at_head) {
+        node_new_with(ql, after ? n : n->prev, e);
+    } else {
+        /* Redis keeps the pivot in the original node: after it, the node
+         * is the left part and e starts the right one; before it, the
+         * node is the right part and e ends the left one. */
+        ql_node *left;
+        ql_node *right = node_split(ql, n, off, &left);
+        if (after) {
+            node_insert(ql, right, 0, e);
+            merge_around(ql, left);
+        } else {
+            left = node_insert(ql, left, left->bytes, e);
+            merge_around(ql, left->next);
+        }
     }
-    if (off == n->bytes) {
-        if (n->next && node_fits(ql, n->next, e))
-            node_insert(ql, n->next, 0, e);
-        else
-            node_new_with(ql, n, e);
-        return;
-    }
-    if (off == 0) {
-        if (n->prev && node_fits(ql, n->prev, e))
-            node_insert(ql, n->prev, n->prev->bytes, e);
-        else
-            node_new_with(ql, n->prev, e);
-        return;
-    }
-    ql_node *left;
-    ql_node *right = node_split(ql, n, off, &left);
-    if (is_large(e)) { /* its own plain node between the halves, no merging */
-        node_new_with(ql, left, e);
-        return;
-    }
-    if (node_fits(ql, left, e))
-        left = node_insert(ql, left, left->bytes, e);
-    else if (node_fits(ql, right, e))
-        right = node_insert(ql, right, 0, e);
-    else
-        node_new_with(ql, left, e);
-    node_merge_next(ql, right);
-    if (left->prev) node_merge_next(ql, left->prev);
 }
 
 /* ---- list operations ---- */
@@ -311,6 +348,17 @@ void ql_append_plain(quicklist *ql, const void *s, size_t len) {
     lpl_prepare(&e, s, len);
     ql_node *n = node_new_with(ql, ql->tail, &e);
     n->plain = 1;
+}
+
+void ql_load_entry(quicklist *ql, const void *s, size_t len, int new_node) {
+    lpl_entry e;
+    lpl_prepare(&e, s, len);
+    if (new_node || !ql->tail || ql->tail->plain) {
+        ql_node *n = node_new_with(ql, ql->tail, &e);
+        n->plain = 0;
+    } else {
+        node_insert(ql, ql->tail, ql->tail->bytes, &e);
+    }
 }
 
 void ql_push(quicklist *ql, const void *s, size_t len, int where) {
@@ -359,6 +407,11 @@ int ql_index(const quicklist *ql, long long index, lpl_elem *out) {
     return 1;
 }
 
+/* Redis 7.0's quicklistReplaceEntry: a packed node takes the new element
+ * in place whatever its size, a plain node a new large one. Otherwise the
+ * element is inserted after the old one and the old one removed: a small
+ * element replacing a plain node may so land in the next node, a large one
+ * in a packed node gets a plain node next to it. */
 int ql_replace(quicklist *ql, long long index, const lpl_entry *e) {
     unsigned long i;
     if (!normalize(ql, index, &i)) return 0;
@@ -366,26 +419,29 @@ int ql_replace(quicklist *ql, long long index, const lpl_entry *e) {
     ql_node *n = locate(ql, i, &k);
     uint32_t off = entry_offset(n, k);
     uint32_t osz = (uint32_t)lpl_size_at(n->data + off);
-    size_t nbytes = (size_t)n->bytes - osz + e->total;
     int large = is_large(e);
-    /* A lone entry is rewritten in place, its node becoming plain or
-     * packed as the new element requires (Redis replaces the node). */
-    if (n->count == 1 || (!large && run_allowed(ql, nbytes, n->count))) {
+    if (n->plain == large) {
+        size_t nbytes = (size_t)n->bytes - osz + e->total;
         uint32_t old = n->bytes;
         if (e->total > osz) n = node_resize(ql, n, nbytes);
         memmove(n->data + off + e->total, n->data + off + osz, old - off - osz);
         lpl_write(n->data + off, e);
         n->bytes = (uint32_t)nbytes;
-        if (n->count == 1) n->plain = large;
         if (e->total < osz) node_resize(ql, n, nbytes);
         return 1;
     }
-    /* The packed node cannot take the new element (too big for its fill,
-     * or large): remove the old one, insert the new one where it was,
-     * splitting the node if needed. The node had other entries, so it
-     * survives the cut. */
-    n = node_cut(ql, n, off, osz, 1);
-    insert_at(ql, n, off, e);
+    if (n->plain) { /* a small element: n is left where it was */
+        insert_near(ql, n, 0, 1, e);
+        node_drop(ql, n);
+        return 1;
+    }
+    /* A large element in a packed node: its plain node goes after n, or
+     * between n cut after the old entry and the rest; the old entry is
+     * then n's last. */
+    ql_node *left = n;
+    if (off + osz < n->bytes) node_split(ql, n, off + osz, &left);
+    node_new_with(ql, left, e);
+    node_cut(ql, left, off, osz, 1);
     return 1;
 }
 
@@ -488,9 +544,7 @@ void ql_iter_delete(ql_iter *it) {
 void ql_iter_insert(ql_iter *it, const lpl_entry *e, int after) {
     ql_node *n = it->cur_node;
     if (!n) return;
-    uint32_t off = it->cur_off;
-    if (after) off += (uint32_t)lpl_size_at(n->data + off);
-    insert_at(it->ql, n, off, e);
+    insert_near(it->ql, n, it->cur_off, after, e);
     it->node = NULL;
     it->cur_node = NULL;
 }
@@ -509,7 +563,7 @@ int ql_check(const quicklist *ql) {
             k++;
         }
         if (off != n->bytes || k != n->count) return 0;
-        if (n->plain ? n->count != 1 : !run_allowed(ql, n->bytes, n->count)) return 0;
+        if (n->plain && n->count != 1) return 0;
         count += n->count;
         len++;
         prev = n;

@@ -4,10 +4,14 @@
  * Redis 7.0 stores every list this way (OBJECT ENCODING always answers
  * "quicklist"), and so does Ringmaster. The node size limit is the
  * list-max-listpack-size in force when the list was created: a negative
- * fill caps a node's run at 4/8/16/32/64 KiB (-1..-5), a positive one caps
- * its entry count (and its size at 8 KiB). An element bigger than the cap
- * gets a node of its own. list-compress-depth is recorded but nodes are
- * never compressed.
+ * fill caps a node's listpack at 4/8/16/32/64 KiB (-1..-5), a positive one
+ * caps its entry count (and its size at 8 KiB). Whether an element fits is
+ * decided by Redis 7.0's estimate (the element as given plus 8 bytes), not
+ * the exact entry size, and inserts in the middle split and merge nodes as
+ * Redis's do, so a list's nodes, and with them its RDB and DUMP bytes, are
+ * the ones Redis would have. A node loaded from an RDB is kept whole, as
+ * Redis keeps it, even past the fill. list-compress-depth is recorded but
+ * nodes are never compressed.
  *
  * Plain nodes, as in Redis 7.0: an element of at least the packed
  * threshold (1 GB unless DEBUG QUICKLIST-PACKED-THRESHOLD lowers it) lives
@@ -72,6 +76,10 @@ void ql_push(quicklist *ql, const void *s, size_t len, int where);
 void ql_push_entry(quicklist *ql, const lpl_entry *e, int where);
 /* Append s as a plain node whatever its size (an RDB PLAIN container). */
 void ql_append_plain(quicklist *ql, const void *s, size_t len);
+/* An RDB load appending a packed node's elements: the first into a new
+ * node (new_node), the others into the tail node whatever the fill says,
+ * so a loaded node stays whole, as Redis 7.0 keeps it. */
+void ql_load_entry(quicklist *ql, const void *s, size_t len, int new_node);
 /* The element at one end, left in place. 0 when the list is empty. */
 int ql_peek(const quicklist *ql, int where, lpl_elem *out);
 /* Remove the element at one end (the list must not be empty). */

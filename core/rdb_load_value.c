@@ -74,12 +74,21 @@ typedef struct walk_ctx {
     int kind;       /* OBJ_* */
     int have_first; /* *scratch holds the first half of a pending pair */
     int err;        /* -1 duplicate, -2 NaN, -3 bad score */
+    int list_node;  /* a list blob that is one quicklist node: 1 until its
+                       first element is in, then 2 */
 } walk_ctx;
 
 static int walk_elem(void *priv, const char *p, size_t len) {
     walk_ctx *w = priv;
     switch (w->kind) {
-    case OBJ_LIST: list_obj_push(w->o, p, len, QL_TAIL); return 0;
+    case OBJ_LIST:
+        if (w->list_node) {
+            ql_load_entry(w->o->ptr, p, len, w->list_node == 1);
+            w->list_node = 2;
+        } else {
+            list_obj_push(w->o, p, len, QL_TAIL);
+        }
+        return 0;
     case OBJ_SET:
         if (set_member(w->s, w->o, scratch_fill(w->scratch, p, len)) < 0) return w->err = -1;
         return 0;
@@ -180,7 +189,7 @@ int rdb_value_add(server *s, dstr *scratch, int type, obj *o, const char *a, siz
         }
         return 0;
     case RDB_TYPE_LIST_QUICKLIST: {
-        walk_ctx w = {s, scratch, o, OBJ_LIST, 0, 0};
+        walk_ctx w = {s, scratch, o, OBJ_LIST, 0, 0, 1};
         return walk_blob(&w, rdb_ziplist_walk, (const unsigned char *)a, alen, why, whylen);
     }
     default: { /* RDB_TYPE_LIST_QUICKLIST_2: blen is the container */
@@ -188,7 +197,7 @@ int rdb_value_add(server *s, dstr *scratch, int type, obj *o, const char *a, siz
             ql_append_plain(o->ptr, a, alen);
             return 0;
         }
-        walk_ctx w = {s, scratch, o, OBJ_LIST, 0, 0};
+        walk_ctx w = {s, scratch, o, OBJ_LIST, 0, 0, 1};
         return walk_blob(&w, rdb_listpack_walk, (const unsigned char *)a, alen, why, whylen);
     }
     }
@@ -226,7 +235,7 @@ int rdb_value_from_blob(server *s, dstr *scratch, int type, const unsigned char 
         *out = o;
         return 0;
     }
-    walk_ctx w = {s, scratch, NULL, 0, 0, 0};
+    walk_ctx w = {s, scratch, NULL, 0, 0, 0, 0};
     walk_fn fn = rdb_listpack_walk;
     switch (type) {
     case RDB_TYPE_LIST_ZIPLIST:
