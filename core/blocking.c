@@ -207,6 +207,18 @@ void blocking_check_timeouts(server *s) {
     }
 }
 
+int blocking_cut_short(client *c, int error) {
+    if (!(c->flags & CLIENT_BLOCKED)) return 0;
+    const char *r = c->bstate.timeout_reply;
+    blocking_unblock(c);
+    if (error || !r)
+        reply_error(c, BLOCKING_UNBLOCKED_ERROR);
+    else
+        reply_canned(c, r);
+    resume_client(c);
+    return 1;
+}
+
 long long blocking_next_timeout(server *s) {
     long long next = 0;
     if (s->blocked_clients == 0) return 0;

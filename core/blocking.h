@@ -35,6 +35,11 @@ void blocking_signal_key(server *s, db *d, const dstr key);
 void blocking_handle_ready(server *s);
 void blocking_check_timeouts(server *s);
 void blocking_unblock(client *c);
+/* CLIENT UNBLOCK of a client blocked on keys: it gets its timeout reply,
+ * or the UNBLOCKED error, at once, then runs what it pipelined. 0 when c
+ * is not blocked. */
+#define BLOCKING_UNBLOCKED_ERROR "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+int blocking_cut_short(client *c, int error);
 long long blocking_next_timeout(server *s);
 int blocking_count(server *s);
 

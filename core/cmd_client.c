@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/blocking.h"
 #include "core/commands.h"
 #include "core/reply.h"
 #include "core/util.h"
@@ -257,6 +258,32 @@ void cmd_client_reply(client *c) {
     reply_error(c, "ERR CLIENT REPLY OFF|SKIP is not supported by Ringmaster");
 }
 
+/* CLIENT UNBLOCK id [TIMEOUT|ERROR]: a client blocked in a blocking read
+ * or in WAIT is answered now, as if its timeout had come (the default) or
+ * with the UNBLOCKED error. 1 when a client was so released. */
+void cmd_client_unblock(client *c) {
+    if (c->argc > 4) {
+        reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.128s'. "
+                        "Try CLIENT HELP.",
+                     c->argv[1]);
+        return;
+    }
+    long long id;
+    if (arg_ll(c, c->argv[2], &id) < 0) return;
+    int error = 0;
+    if (c->argc == 4) {
+        if (arg_is(c->argv[3], "error")) {
+            error = 1;
+        } else if (!arg_is(c->argv[3], "timeout")) {
+            reply_error(c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    }
+    client *t = id > 0 ? server_find_client(c->srv, (uint64_t)id) : NULL;
+    int done = t && (repl_wait_cut_short(c->srv, t, error) || blocking_cut_short(t, error));
+    reply_int(c, done);
+}
+
 void cmd_client_help(client *c) {
     static const char *lines[] = {
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -271,9 +298,16 @@ void cmd_client_help(client *c) {
         "PAUSE <timeout> [WRITE|ALL]", "    Suspend all, or just write, clients for <timeout> milliseconds.",
         "SETNAME <name>", "    Assign the name <name> to the current connection.",
         "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
-        "HELP", "    Print this help.",
+        "CACHING (YES|NO)", "    Say whether the next command's keys are tracked (OPTIN/OPTOUT).",
+        "GETREDIR", "    Return the id tracking messages are redirected to, or -1.",
+        "REPLY (ON|OFF|SKIP)", "    Turn the replies to this connection on or off.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Turn server assisted client side caching on or off.",
+        "TRACKINGINFO", "    Return the tracking state of this connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Answer a client blocked in a blocking command now, as on its timeout or with an "
+        "error.",
     };
-    int n = (int)(sizeof(lines) / sizeof(lines[0]));
-    reply_array(c, n);
-    for (int i = 0; i < n; i++) reply_status(c, lines[i]);
+    reply_help(c, lines, (int)(sizeof(lines) / sizeof(lines[0])));
 }

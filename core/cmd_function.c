@@ -298,8 +298,6 @@ void cmd_function_help(client *c) {
         "there is a "
         "chance of failure",
         "      in case of functions name collision with another library).",
-        "HELP",
-        "    Prints this help.",
     };
     reply_help(c, lines, (int)(sizeof(lines) / sizeof(lines[0])));
 }

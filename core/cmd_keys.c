@@ -473,12 +473,8 @@ void cmd_object_help(client *c) {
         "REFCOUNT <key>",
         "    Return the number of references of the value associated with the specified",
         "    <key>.",
-        "HELP",
-        "    Print this help.",
     };
-    int n = (int)(sizeof(lines) / sizeof(lines[0]));
-    reply_array(c, n);
-    for (int i = 0; i < n; i++) reply_status(c, lines[i]);
+    reply_help(c, lines, (int)(sizeof(lines) / sizeof(lines[0])));
 }
 
 void cmd_dbsize(client *c) { reply_int(c, (long long)dict_size(c->db->keys)); }

@@ -289,8 +289,6 @@ void cmd_memory_help(client *c) {
         "USAGE <key> [SAMPLES <count>]",
         "    Return memory in bytes used by <key> and its value. Nested values are",
         "    sampled up to <count> times (default: 5, 0 means sample all).",
-        "HELP",
-        "    Prints this help.",
     };
     reply_help(c, lines, (int)(sizeof(lines) / sizeof(lines[0])));
 }

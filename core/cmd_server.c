@@ -57,7 +57,6 @@ void cmd_script_help(client *c) {
     static const char *lines[] = {
         "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "KILL", "    Kill the currently executing Lua script.",
-        "HELP", "    Print this help.",
     };
     reply_help(c, lines, (int)(sizeof(lines) / sizeof(lines[0])));
 }
@@ -179,8 +178,6 @@ void cmd_config_help(client *c) {
         "    Reset statistics reported by the INFO command.",
         "REWRITE",
         "    Rewrite the configuration file.",
-        "HELP",
-        "    Print this help.",
     };
     reply_help(c, lines, (int)(sizeof(lines) / sizeof(lines[0])));
 }
@@ -293,8 +290,6 @@ void cmd_command_help(client *c) {
         "    Return documentation details about multiple Redis commands.",
         "GETKEYS <full-command>",
         "    Return the keys from a full Redis command.",
-        "HELP",
-        "    Print this help.",
     };
     reply_help(c, lines, (int)(sizeof(lines) / sizeof(lines[0])));
 }

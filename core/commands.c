@@ -127,6 +127,7 @@ static command client_subs[] = {
     CMD("client|caching", cmd_client_caching, 3, NS | LD | ST, 0, 0, 0),
     CMD("client|getredir", cmd_client_getredir, 2, NS | LD | ST, 0, 0, 0),
     CMD("client|trackinginfo", cmd_client_trackinginfo, 2, NS | LD | ST, 0, 0, 0),
+    CMD("client|unblock", cmd_client_unblock, -3, A | NS | LD | ST, 0, 0, 0),
     CMD("client|help", cmd_client_help, 2, LD | ST, 0, 0, 0),
     END,
 };

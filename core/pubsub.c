@@ -387,8 +387,6 @@ static void cmd_pubsub_help(client *c) {
         "'*').",
         "SHARDNUMSUB [<shardchannel> ...]",
         "    Return the number of subscribers for the specified shard level channel(s)",
-        "HELP",
-        "    Prints this help.",
     };
     reply_help(c, lines, (int)(sizeof(lines) / sizeof(lines[0])));
 }

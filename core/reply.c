@@ -243,8 +243,10 @@ void reply_push_encoded(client *c, const char *p, size_t len) {
 }
 
 void reply_help(client *c, const char **lines, int n) {
-    reply_array(c, n);
+    reply_array(c, n + 2);
     for (int i = 0; i < n; i++) reply_status(c, lines[i]);
+    reply_status(c, "HELP");
+    reply_status(c, "    Prints this help.");
 }
 
 #define DEFER_WIDTH 24 /* '*' + up to 20 digits + CRLF, padded */

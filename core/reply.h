@@ -65,6 +65,8 @@ void reply_push(client *c, long long n);
 /* An array already encoded in RESP2, sent as push data. */
 void reply_push_encoded(client *c, const char *p, size_t len);
 /* A HELP reply: each line a status. */
+/* A HELP reply: the lines, then "HELP" and its description, as Redis
+ * 7.0's addReplyHelp ends every one. */
 void reply_help(client *c, const char **lines, int n);
 /* Deferred length: reserve, fill in later as an array's, a map's (n
  * pairs) or a set's. */

@@ -99,6 +99,10 @@ int repl_shutdown_lagging(server *s, int log);
 void repl_shutdown_getack(server *s);
 /* client_free tells replication when the master client goes. */
 void repl_client_freed(server *s, client *c);
+/* CLIENT UNBLOCK of a client blocked in WAIT: it is answered now, with the
+ * replicas that acknowledged so far (TIMEOUT) or the UNBLOCKED error. 0
+ * when c is not waiting in WAIT. */
+int repl_wait_cut_short(server *s, client *c, int error);
 
 /* A replication snapshot child is running: persistence must not fork a
  * second child (the two would double the copy-on-write cost). */

@@ -49,6 +49,27 @@ void repl_wait_check(server *s) {
     r->nwaiters = kept;
 }
 
+int repl_wait_cut_short(server *s, client *c, int error) {
+    repl_state *r = repl_of(s);
+    for (int i = 0; i < r->nwaiters; i++) {
+        repl_waiter *w = &r->waiters[i];
+        if (w->client_id != c->id) continue;
+        long long offset = w->offset;
+        memmove(w, w + 1, sizeof(*w) * (size_t)(r->nwaiters - i - 1));
+        r->nwaiters--;
+        if (!(c->flags & CLIENT_BLOCKED)) return 0;
+        blocking_unblock(c);
+        if (error)
+            reply_error(c, BLOCKING_UNBLOCKED_ERROR);
+        else
+            reply_int(c, repl_count_acks(r, offset));
+        client_reset_argv(c);
+        client_process_input(c);
+        return 1;
+    }
+    return 0;
+}
+
 static void cmd_wait(client *c) {
     server *s = c->srv;
     repl_state *r = repl_of(s);

@@ -308,3 +308,36 @@ def test_huge_timeouts_error_like_redis(both):
         return [c.call_raw("BLPOP", "k", t) for t in ("1e20", "inf", "-inf", "1e17")]
 
     run_on_both(both, scenario)
+
+
+def test_client_unblock(both):
+    """CLIENT UNBLOCK answers a blocked client at once: its timeout reply
+    (the default, or TIMEOUT) or the UNBLOCKED error (ERROR), for list,
+    sorted-set and stream reads and for WAIT; the client then runs what it
+    pipelined. The errors and the 0 for a client that is not blocked are
+    Redis's."""
+    blocking = [("BLPOP", "nosuch", "0"), ("BRPOPLPUSH", "nosuch", "d", "0"),
+                ("BLMPOP", "0", "1", "nosuch", "LEFT"), ("BZPOPMIN", "nosuch", "0"),
+                ("XREAD", "BLOCK", "0", "STREAMS", "nosuch", "$"), ("WAIT", "1", "0")]
+
+    def scenario(admin, new_conn):
+        t = []
+        for args in blocking:
+            for reason in ((), ("TIMEOUT",), ("ERROR",)):
+                c = new_conn()
+                cid = c.call("CLIENT", "ID")
+                block(admin, c, 1, *args)
+                c.send_command("PING")  # pipelined behind the blocked command
+                t.append((args, reason, admin.call_raw("CLIENT", "UNBLOCK", cid, *reason)))
+                t.append(c.read_reply()[0])
+                t.append(c.read_reply()[0])
+                wait_blocked(admin, 0)
+                t.append(admin.call_raw("CLIENT", "UNBLOCK", cid))  # no longer blocked
+        me = admin.call("CLIENT", "ID")
+        for args in [("CLIENT", "UNBLOCK", me), ("CLIENT", "UNBLOCK", "999999"),
+                     ("CLIENT", "UNBLOCK", "x"), ("CLIENT", "UNBLOCK", me, "LATER"),
+                     ("CLIENT", "UNBLOCK", me, "ERROR", "x"), ("CLIENT", "UNBLOCK"),
+                     ("CLIENT", "UNBLOCK", "-1")]:
+            t.append(admin.call_raw(*args))
+        return t
+    run_on_both(both, scenario)

@@ -8,6 +8,8 @@ HELLO itself, DEBUG PROTOCOL (every type, and attributes) and the
 replies the generators do not reach.
 """
 
+import shutil
+import subprocess
 import time
 
 import pytest
@@ -254,3 +256,35 @@ def test_tracking_invalidations_are_push_data(servers):
             out.append(raw.replace(str(gid).encode(), b"ID"))
         seen.append(out)
     assert seen[0] == seen[1], (seen[0], seen[1])
+
+
+CLI_SCRIPT = [
+    "HSET h a 1 b 2", "HGETALL h", "SADD s 3 1 2", "SMEMBERS s", "ZADD z 1.5 a 2 b",
+    "ZSCORE z a", "ZRANGE z 0 -1 WITHSCORES", "ZPOPMIN z", "EXISTS h",
+    "GET nosuch", "CONFIG GET maxmemory", "XADD st 1-1 f v", "XINFO STREAM st",
+    "DEBUG PROTOCOL double", "DEBUG PROTOCOL true",
+    "DEBUG PROTOCOL false", "DEBUG PROTOCOL null", "DEBUG PROTOCOL map", "DEBUG PROTOCOL set",
+    "DEBUG PROTOCOL verbatim", "LPOS nosuch a", "HRANDFIELD h 0",
+    "OBJECT HELP",
+]
+
+
+@pytest.mark.skipif(shutil.which("redis-cli") is None, reason="redis-tools are not installed")
+def test_redis_cli_negotiates_resp3(servers):
+    """redis-cli -3, a RESP3 client that is not ours, negotiates HELLO 3 and
+    prints every reply type the same way for both servers: maps as
+    "1# key => value", sets, doubles, booleans, nulls, verbatim text
+    (redis-cli 7.0 itself cannot read big numbers or attributes)."""
+    outputs = []
+    for server in (servers.ringmaster("--enable-debug-command", "yes", name="rm"),
+                   servers.redis("--enable-debug-command", "yes", name="ref")):
+        done = subprocess.run(
+            ["redis-cli", "-3", "--no-raw", "-h", "127.0.0.1", "-p", str(server.port)],
+            input="\n".join(CLI_SCRIPT).encode() + b"\n", capture_output=True,
+            timeout=30 * rmtest.SLOWDOWN)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout.decode("utf-8", "replace"))
+    assert outputs[0] == outputs[1]
+    for marker in ("1# \"a\" => \"1\"", "(double) 1.5", "(true)", "(false)",
+                   "This is a verbatim\nstring", "1~ (integer) 0", "1~ \"1\""):
+        assert marker in outputs[0], (marker, outputs[0])
