@@ -167,6 +167,7 @@ int main(int argc, char **argv) {
     log_msg(LL_NOTICE, "Ringmaster PID: %d", (int)getpid());
     log_msg(LL_NOTICE, "Ready to accept connections");
     server_main_loop(s);
+    s->exiting = 1;
     server_free(s);
     mem_free(s->configfile);
     mem_free(s->executable);

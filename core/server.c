@@ -126,12 +126,20 @@ void server_free(server *s) {
     s->epfd = -1; /* repl_free's unwatching must not reach a reused number */
     tls_release(s);
     persist_free(s);
-    db_free_all(s);
+    /* When the process is about to end, the dataset and what lazyfree
+     * still holds go back to the system with it, as Redis's do: freeing
+     * millions of keys one by one would hold the exit for seconds.
+     * Sanitizer builds free them, to check that all of it can be. */
+    int keep = s->exiting;
+#ifdef RM_FREE_DATASET_AT_EXIT
+    keep = 0;
+#endif
+    if (!keep) db_free_all(s);
     pubsub_free(s);
     fn_store_free(s->functions);
     s->functions = NULL;
     mem_free(s->shutdown_waiters);
-    lazyfree_shutdown(); /* what FLUSHALL ASYNC and the like handed over */
+    if (!keep) lazyfree_shutdown(); /* what FLUSHALL ASYNC and the like handed over */
     dict_release(s->errorstats);
     slowlog_free(s);
     latency_free(s);

@@ -260,6 +260,7 @@ typedef struct server {
      * this time writes are held; the SHUTDOWN clients wait, blocked. */
     long long shutdown_deadline_ms;
     unsigned write_holds; /* HOLD_* reasons holding writes */
+    int exiting; /* set by main before server_free: the process ends next */
     uint64_t *shutdown_waiters;
     int nshutdown_waiters;
     int active_expire_enabled;
