@@ -138,6 +138,7 @@ void cmd_command_info(client *c);
 void cmd_command_docs(client *c);
 void cmd_command_list(client *c);
 void cmd_command_getkeys(client *c);
+void cmd_command_getkeysandflags(client *c);
 void cmd_command_help(client *c);
 void cmd_hello(client *c);
 void cmd_auth(client *c);
