@@ -319,7 +319,9 @@ void cmd_command_list(client *c) {
  * then the keys the key specs (or the command's own parser) find. */
 static void command_getkeys(client *c, int with_flags) {
     const command *cmd = command_lookup(c->srv, c->argv + 2, c->argc - 2);
-    if (!cmd) {
+    /* An unknown subcommand names no command here (command_lookup gives
+     * the container back, for process_command's error). */
+    if (!cmd || (cmd->subcommands && c->argc > 3)) {
         reply_error(c, "ERR Invalid command specified");
         return;
     }

@@ -240,6 +240,8 @@ GETKEYS_CASES = [
     ("PUBLISH", "c", "m"), ("SPUBLISH", "c", "m"),
     ("SSUBSCRIBE", "a", "b"), ("PING",), ("GET",), ("GET", "a", "b"), ("NOSUCH", "a"),
     ("ZUNIONSTORE", "d"), ("EXPIRE", "k", "10", "NX"), ("TOUCH", "a", "b"),
+    ("OBJECT",), ("OBJECT", "NOSUCH", "k"), ("CONFIG", "GET", "x"), ("EXEC",),
+    (b"GET\x00", "k"), ("get", "k"), ("XINFO", "STREAM"),
 ]
 
 
