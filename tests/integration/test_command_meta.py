@@ -305,3 +305,24 @@ def test_command_list_filters_match_redis(pair):
         for bad in (("FILTERBY",), ("FILTERBY", "ACLCAT"), ("FILTERBY", "FOO", "x"),
                     ("FILTERBY", "ACLCAT", "read", "extra"), ("BOGUS", "a", "b")):
             same(*bad)
+
+
+def test_redis_py_command_parser_like_redis(pair):
+    """redis-py's CommandsParser (what its cluster client routes with) reads
+    COMMAND and asks COMMAND GETKEYS for movable keys: the same answers."""
+    from redis.commands.parser import CommandsParser
+
+    lines = [("XREAD", "COUNT", "2", "STREAMS", "a", "b", "0", "0"),
+             ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"),
+             ("ZUNIONSTORE", "d", "2", "x", "y"), ("SORT", "k", "STORE", "d"),
+             ("LMPOP", "2", "a", "b", "LEFT"), ("FCALL", "f", "1", "k"),
+             ("GEORADIUS", "k", "0", "0", "1", "km", "STORE", "d"), ("MSET", "a", "1", "b", "2"),
+             ("GET", "k"), ("OBJECT", "ENCODING", "k")]
+    answers = []
+    for server in pair:
+        r = server.client()
+        parser = CommandsParser(r)
+        answers.append([parser.get_keys(r, *line) for line in lines])
+        r.close()
+    assert answers[0] == answers[1]
+    assert answers[0][0] == ["a", "b"] and answers[0][3] == ["k", "d"]
