@@ -292,7 +292,7 @@ void cmd_command_list(client *c) {
         arg = c->argv[i + 2];
         i += 2;
     }
-    int aclcat = filter == LIST_ACLCAT ? command_meta_acl_category(arg, dstr_len(arg)) : -1;
+    int aclcat = filter == LIST_ACLCAT ? command_meta_acl_category(arg) : -1;
     size_t handle = reply_defer_len(c);
     long long n = 0;
     dict_iter it;

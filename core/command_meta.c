@@ -60,10 +60,9 @@ static const char *doc_flag_names[] = {"deprecated", "syscmd"};
 static command_meta *metas;
 static int nmetas, capmetas;
 
-int command_meta_acl_category(const char *name, size_t len) {
+int command_meta_acl_category(const char *name) {
     for (int i = 0; i < N_ACL_CATEGORIES; i++)
-        if (strlen(acl_category_names[i]) == len && !strncasecmp(acl_category_names[i], name, len))
-            return i;
+        if (!strcasecmp(acl_category_names[i], name)) return i;
     return -1;
 }
 

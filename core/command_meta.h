@@ -92,8 +92,9 @@ extern const char command_meta_prose[];
 /* Parse the data once and hang each command's meta on its table row
  * (cmd->meta); called by commands_init. */
 void command_meta_attach(server *s);
-/* The ACL category named `name` (without '@', any case), or -1. */
-int command_meta_acl_category(const char *name, size_t len);
+/* The ACL category named `name` (without '@', any case, read as a C
+ * string as Redis 7.0 reads it), or -1. */
+int command_meta_acl_category(const char *name);
 
 /* Replies: the last four of COMMAND INFO's ten fields, and one command's
  * COMMAND DOCS map value. */

@@ -296,6 +296,8 @@ def test_command_list_filters_match_redis(pair):
                     "connection", "transaction", "scripting", "blocking", "hyperloglog", "geo"):
             assert same("FILTERBY", "ACLCAT", cat), cat
         assert same("FILTERBY", "ACLCAT", "@read") == []
+        # Redis reads the category as a C string.
+        assert same("FILTERBY", "ACLCAT", b"read\x00x") == same("FILTERBY", "ACLCAT", "read")
         assert same("FILTERBY", "ACLCAT", "nosuch") == []
         assert same("FILTERBY", "MODULE", "x") == []
         assert same("FILTERBY", "PATTERN", "config*") == sorted(
