@@ -328,3 +328,30 @@ def test_redis_py_command_parser_like_redis(pair):
         r.close()
     assert answers[0] == answers[1]
     assert answers[0][0] == ["a", "b"] and answers[0][3] == ["k", "d"]
+
+
+def test_getkeys_random_lines_match_redis(pair):
+    """Seeded random argument lists for every command (words that are
+    keywords somewhere, numbers, malformed numkeys): GETKEYSANDFLAGS gives
+    what redis-server gives, errors included."""
+    import random
+
+    vocab = ["0", "1", "2", "3", "-1", "x", "k", "STREAMS", "STORE", "STOREDIST", "GET",
+             "LIMIT", "BY", "GROUP", "COUNT", "BLOCK", "NOACK", "KEYS", "WEIGHTS", "SET",
+             "INCRBY", "OVERFLOW", "u8", "2x", ">", "$"]
+    with pair[0].raw() as a, pair[1].raw() as b:
+        names = [n.decode() for n in a.call("COMMAND", "LIST")]
+        for seed in rmtest.diff_seeds([1, 2]):
+            rnd = random.Random(seed)
+            differ = []
+            for _ in range(rmtest.scaled(1500)):
+                line = rnd.choice(names).split("|")
+                line += [rnd.choice(vocab) for _ in range(rnd.randint(0, 9))]
+                ours = a.call("COMMAND", "GETKEYSANDFLAGS", *line)
+                theirs = b.call("COMMAND", "GETKEYSANDFLAGS", *line)
+                if isinstance(ours, list) and isinstance(theirs, list):
+                    ours = [(k, sorted(f)) for k, f in ours]
+                    theirs = [(k, sorted(f)) for k, f in theirs]
+                if ours != theirs:
+                    differ.append((line, ours, theirs))
+            assert differ == [], "seed %d" % seed
