@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "core/blocking.h"
+#include "core/command_meta.h"
 #include "core/commands.h"
 #include "core/db.h"
 #include "core/lazyfree.h"
@@ -200,6 +201,14 @@ void cmd_command(client *c) {
 
 void cmd_command_count(client *c) { reply_int(c, count_commands(c->srv)); }
 
+/* The command a COMMAND INFO/DOCS argument names ("config|get" for a
+ * subcommand), or NULL. */
+static const command *command_named(server *s, const dstr name) {
+    /* A name with a NUL byte names no command (command_find reads a C
+     * string and would find the command before the NUL). */
+    return memchr(name, '\0', dstr_len(name)) ? NULL : command_find(s, name);
+}
+
 void cmd_command_info(client *c) {
     server *s = c->srv;
     if (c->argc == 2) {
@@ -208,11 +217,7 @@ void cmd_command_info(client *c) {
     }
     reply_array(c, c->argc - 2);
     for (int i = 2; i < c->argc; i++) {
-        /* A name with a NUL byte names no command (command_find reads a
-         * C string and would find the command before the NUL). */
-        const dstr name = c->argv[i];
-        const command *cmd =
-            memchr(name, '\0', dstr_len(name)) ? NULL : command_find(s, name);
+        const command *cmd = command_named(s, c->argv[i]);
         if (cmd)
             command_reply_info(c, cmd);
         else
@@ -221,20 +226,70 @@ void cmd_command_info(client *c) {
 }
 
 void cmd_command_docs(client *c) {
-    /* Documentation is not shipped; an empty map tells redis-cli to fall
-     * back to its built-in hints. */
-    reply_array(c, 0);
+    server *s = c->srv;
+    size_t handle = reply_defer_len(c);
+    long long n = 0;
+    if (c->argc == 2) {
+        dict_iter it;
+        dict_iter_init(s->commands, &it);
+        dict_entry *de;
+        while ((de = dict_iter_next(&it))) {
+            const command *cmd = de->v.val;
+            reply_bulk_cstr(c, cmd->name);
+            command_meta_reply_docs(c, cmd);
+            n++;
+        }
+        dict_iter_done(&it);
+    } else {
+        /* Unknown names are left out, as Redis 7.0 does. */
+        for (int i = 2; i < c->argc; i++) {
+            const command *cmd = command_named(s, c->argv[i]);
+            if (!cmd) continue;
+            reply_bulk_cstr(c, cmd->name);
+            command_meta_reply_docs(c, cmd);
+            n++;
+        }
+    }
+    reply_set_deferred_map(c, handle, n);
 }
 
+enum { LIST_ALL, LIST_MODULE, LIST_ACLCAT, LIST_PATTERN };
+
+static int command_listed(const command *cmd, int filter, const dstr arg, int aclcat) {
+    switch (filter) {
+    case LIST_MODULE: return 0; /* there are no modules */
+    case LIST_ACLCAT: return aclcat >= 0 && cmd->meta && (cmd->meta->acl & (1u << aclcat));
+    case LIST_PATTERN:
+        return util_glob_match(arg, dstr_len(arg), cmd->name, strlen(cmd->name), 1);
+    default: return 1;
+    }
+}
+
+/* Every command and subcommand, as Redis 7.0 lists them; FILTERBY may be
+ * given more than once, the last one counts. */
 void cmd_command_list(client *c) {
     server *s = c->srv;
-    dstr pattern = NULL;
-    if (c->argc == 5 && arg_is(c->argv[2], "filterby") && arg_is(c->argv[3], "pattern")) {
-        pattern = c->argv[4];
-    } else if (c->argc != 2) {
-        reply_error(c, ERR_SYNTAX);
-        return;
+    int filter = LIST_ALL;
+    dstr arg = NULL;
+    for (int i = 2; i < c->argc; i++) {
+        if (!arg_is(c->argv[i], "filterby") || c->argc - 1 - i != 2) {
+            reply_error(c, ERR_SYNTAX);
+            return;
+        }
+        if (arg_is(c->argv[i + 1], "module")) {
+            filter = LIST_MODULE;
+        } else if (arg_is(c->argv[i + 1], "aclcat")) {
+            filter = LIST_ACLCAT;
+        } else if (arg_is(c->argv[i + 1], "pattern")) {
+            filter = LIST_PATTERN;
+        } else {
+            reply_error(c, ERR_SYNTAX);
+            return;
+        }
+        arg = c->argv[i + 2];
+        i += 2;
     }
+    int aclcat = filter == LIST_ACLCAT ? command_meta_acl_category(arg) : -1;
     size_t handle = reply_defer_len(c);
     long long n = 0;
     dict_iter it;
@@ -242,9 +297,14 @@ void cmd_command_list(client *c) {
     dict_entry *de;
     while ((de = dict_iter_next(&it))) {
         const command *cmd = de->v.val;
-        if (!pattern ||
-            util_glob_match(pattern, dstr_len(pattern), cmd->name, strlen(cmd->name), 1)) {
+        if (command_listed(cmd, filter, arg, aclcat)) {
             reply_bulk_cstr(c, cmd->name);
+            n++;
+        }
+        if (!cmd->subcommands) continue;
+        for (const command *sub = cmd->subcommands; sub->name; sub++) {
+            if (!command_listed(sub, filter, arg, aclcat)) continue;
+            reply_bulk_cstr(c, sub->name);
             n++;
         }
     }
@@ -252,10 +312,18 @@ void cmd_command_list(client *c) {
     reply_set_deferred_len(c, handle, n);
 }
 
-void cmd_command_getkeys(client *c) {
+/* COMMAND GETKEYS and GETKEYSANDFLAGS: Redis 7.0's checks, in its order,
+ * then the keys the key specs (or the command's own parser) find. */
+static void command_getkeys(client *c, int with_flags) {
     const command *cmd = command_lookup(c->srv, c->argv + 2, c->argc - 2);
-    if (!cmd) {
+    /* An unknown subcommand names no command here (command_lookup gives
+     * the container back, for process_command's error). */
+    if (!cmd || (cmd->subcommands && c->argc > 3)) {
         reply_error(c, "ERR Invalid command specified");
+        return;
+    }
+    if (!keyspec_command_has_keys(cmd)) {
+        reply_error(c, "ERR The command has no key arguments");
         return;
     }
     int argc = c->argc - 2;
@@ -263,17 +331,27 @@ void cmd_command_getkeys(client *c) {
         reply_error(c, "ERR Invalid number of arguments specified for command");
         return;
     }
-    if (cmd->first_key == 0) {
-        reply_error(c, "ERR The command has no key arguments");
-        return;
+    keys_result r = {0};
+    int n = keyspec_command_keys(cmd, c->argv + 2, argc, &r);
+    if (!n) {
+        if (cmd->flags & CMD_NO_MANDATORY_KEYS)
+            reply_array(c, 0);
+        else
+            reply_error(c, "ERR Invalid arguments specified for command");
+    } else {
+        reply_array(c, n);
+        for (int i = 0; i < n; i++) {
+            if (with_flags) reply_array(c, 2);
+            reply_bulk_dstr(c, c->argv[2 + r.keys[i].pos]);
+            if (with_flags) command_meta_reply_key_flags(c, r.keys[i].flags);
+        }
     }
-    int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
-    int n = 0;
-    for (int i = cmd->first_key; i <= last && i < argc; i += cmd->key_step) n++;
-    reply_array(c, n);
-    for (int i = cmd->first_key; i <= last && i < argc; i += cmd->key_step)
-        reply_bulk_dstr(c, c->argv[2 + i]);
+    keys_result_free(&r);
 }
+
+void cmd_command_getkeys(client *c) { command_getkeys(c, 0); }
+
+void cmd_command_getkeysandflags(client *c) { command_getkeys(c, 1); }
 
 void cmd_command_help(client *c) {
     static const char *lines[] = {
@@ -286,10 +364,16 @@ void cmd_command_help(client *c) {
         "    Return a list of all commands in this Redis server.",
         "INFO [<command-name> ...]",
         "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
         "DOCS [<command-name> ...]",
         "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
         "GETKEYS <full-command>",
         "    Return the keys from a full Redis command.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    Return the keys and the access flags from a full Redis command.",
     };
     reply_help(c, lines, (int)(sizeof(lines) / sizeof(lines[0])));
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/command_meta.h"
 #include "core/commands.h"
 #include "core/db.h"
 #include "core/latency.h"
@@ -48,6 +49,9 @@
 #define MR CMD_MAY_REPLICATE
 #define NM CMD_NO_MULTI
 #define BZ CMD_ALLOW_BUSY
+#define SM CMD_SKIP_MONITOR
+#define SS CMD_SKIP_SLOWLOG
+#define NK CMD_NO_MANDATORY_KEYS
 
 #define CMD(n, p, a, f, fk, lk, ks) COMMAND_ROW(n, p, a, f, fk, lk, ks)
 #define CMDS(n, a, f, subs) COMMAND_WITH_SUBS(n, a, f, subs)
@@ -86,7 +90,8 @@ static command command_subs[] = {
     CMD("command|info", cmd_command_info, -2, LD | ST, 0, 0, 0),
     CMD("command|docs", cmd_command_docs, -2, LD | ST, 0, 0, 0),
     CMD("command|list", cmd_command_list, -2, LD | ST, 0, 0, 0),
-    CMD("command|getkeys", cmd_command_getkeys, -3, LD | ST, 0, 0, 0),
+    CMD("command|getkeys", cmd_command_getkeys, -4, LD | ST, 0, 0, 0),
+    CMD("command|getkeysandflags", cmd_command_getkeysandflags, -4, LD | ST, 0, 0, 0),
     CMD("command|help", cmd_command_help, 2, LD | ST, 0, 0, 0),
     END,
 };
@@ -239,25 +244,26 @@ static command command_table[] = {
     CMD("time", cmd_time, 1, LD | ST | F, 0, 0, 0),
     CMD("info", cmd_info, -1, LD | ST, 0, 0, 0),
     CMDS("config", -2, 0, config_subs),
-    {"command", cmd_command, -1, LD | ST, 0, 0, 0, command_subs, 0, 0, 0, 0, NULL, NULL},
+    {.name = "command", .proc = cmd_command, .arity = -1, .flags = LD | ST,
+     .subcommands = command_subs},
     CMDS("client", -2, 0, client_subs),
     CMDS("script", -2, 0, script_subs),
     CMDS("slowlog", -2, 0, slowlog_subs),
     CMDS("latency", -2, 0, latency_subs),
     CMDS("function", -2, 0, function_subs),
-    CMD("fcall", cmd_fcall, -3, NS | MR | ST, 0, 0, 0),
-    CMD("fcall_ro", cmd_fcall, -3, NS | ST, 0, 0, 0),
-    CMD("hello", cmd_hello, -1, NS | LD | ST | F | NA, 0, 0, 0),
-    CMD("auth", cmd_auth, -2, NS | LD | ST | F | NA, 0, 0, 0),
-    CMD("quit", cmd_quit, -1, NS | LD | ST | F | NA, 0, 0, 0),
-    CMD("reset", cmd_reset, 1, NS | LD | ST | F | NA, 0, 0, 0),
-    CMD("shutdown", cmd_shutdown, -1, A | NS | LD | ST | NM, 0, 0, 0),
+    CMD("fcall", cmd_fcall, -3, NS | MR | ST | SM | NK | CMD_MOVABLE_KEYS, 0, 0, 0),
+    CMD("fcall_ro", cmd_fcall, -3, R | NS | ST | SM | NK | CMD_MOVABLE_KEYS, 0, 0, 0),
+    CMD("hello", cmd_hello, -1, NS | LD | ST | F | NA | BZ, 0, 0, 0),
+    CMD("auth", cmd_auth, -2, NS | LD | ST | F | NA | BZ, 0, 0, 0),
+    CMD("quit", cmd_quit, -1, NS | LD | ST | F | NA | BZ, 0, 0, 0),
+    CMD("reset", cmd_reset, 1, NS | LD | ST | F | NA | BZ, 0, 0, 0),
+    CMD("shutdown", cmd_shutdown, -1, A | NS | LD | ST | NM | BZ, 0, 0, 0),
     CMD("lastsave", cmd_lastsave, 1, LD | ST | F, 0, 0, 0),
-    CMD("multi", cmd_multi, 1, NS | LD | ST | F, 0, 0, 0),
-    CMD("exec", cmd_exec, 1, NS | LD | ST, 0, 0, 0),
-    CMD("discard", cmd_discard, 1, NS | LD | ST | F, 0, 0, 0),
-    CMD("watch", cmd_watch, -2, NS | LD | ST | F, 1, -1, 1),
-    CMD("unwatch", cmd_unwatch, 1, NS | LD | ST | F, 0, 0, 0),
+    CMD("multi", cmd_multi, 1, NS | LD | ST | F | BZ, 0, 0, 0),
+    CMD("exec", cmd_exec, 1, NS | LD | ST | SS, 0, 0, 0),
+    CMD("discard", cmd_discard, 1, NS | LD | ST | F | BZ, 0, 0, 0),
+    CMD("watch", cmd_watch, -2, NS | LD | ST | F | BZ, 1, -1, 1),
+    CMD("unwatch", cmd_unwatch, 1, NS | LD | ST | F | BZ, 0, 0, 0),
     CMD("debug", cmd_debug, -2, A | NS | LD | ST, 0, 0, 0),
     CMD("monitor", cmd_monitor, 1, A | NS | LD | ST, 0, 0, 0),
     END,
@@ -298,6 +304,7 @@ void commands_init(server *s) {
     s->commands = dict_create(&command_dict_type);
     add_table(s, command_table);
     for (int i = 0; i < n_extra_tables; i++) add_table(s, extra_tables[i]);
+    command_meta_attach(s);
 }
 
 static void reset_one(command *cmd) {
@@ -553,7 +560,7 @@ void call_command(client *c, const command *cmd) {
                                      dur / 1000);
         latency_track_command(s, mcmd, dur);
     }
-    if (!blocked && cmd->proc != cmd_exec) {
+    if (!blocked && !(cmd->flags & CMD_SKIP_SLOWLOG)) {
         int argc;
         dstr *argv = sent_argv(c, &argc);
         slowlog_push(s, c, cmd, argv, argc, dur);
@@ -645,37 +652,58 @@ int check_string_length(client *c, long long size, long long append) {
 }
 
 /* COMMAND INFO's reply for one command. */
-static const char *flag_names[] = {"write",   "readonly", "denyoom",     "admin",
-                                   "pubsub",  "noscript", "blocking",    "loading",
-                                   "stale",   "fast",     "no_auth",     "may_replicate",
-                                   "no_multi", "allow_busy", "movablekeys"};
+/* COMMAND INFO's flags, in the order Redis 7.0 lists them (a RESP2 client
+ * sees an array). may_replicate is left out, as Redis 7.0 hides it. */
+static const struct {
+    uint32_t flag;
+    const char *name;
+} shown_flags[] = {
+    {CMD_WRITE, "write"},
+    {CMD_READONLY, "readonly"},
+    {CMD_DENYOOM, "denyoom"},
+    {CMD_ADMIN, "admin"},
+    {CMD_PUBSUB, "pubsub"},
+    {CMD_NOSCRIPT, "noscript"},
+    {CMD_BLOCKING, "blocking"},
+    {CMD_LOADING, "loading"},
+    {CMD_STALE, "stale"},
+    {CMD_SKIP_MONITOR, "skip_monitor"},
+    {CMD_SKIP_SLOWLOG, "skip_slowlog"},
+    {CMD_ASKING, "asking"},
+    {CMD_FAST, "fast"},
+    {CMD_NO_AUTH, "no_auth"},
+    {CMD_NO_MANDATORY_KEYS, "no_mandatory_keys"},
+    {CMD_NO_ASYNC_LOADING, "no_async_loading"},
+    {CMD_NO_MULTI, "no_multi"},
+    {CMD_MOVABLE_KEYS, "movablekeys"},
+    {CMD_ALLOW_BUSY, "allow_busy"},
+};
+#define N_SHOWN_FLAGS ((int)(sizeof(shown_flags) / sizeof(shown_flags[0])))
 
 void command_reply_info(client *c, const command *cmd) {
     reply_array(c, 10);
     reply_bulk_cstr(c, cmd->name);
     reply_int(c, cmd->arity);
-    /* may_replicate is hidden, as Redis 7.0 hides it. */
-    uint32_t shown = cmd->flags & ~(uint32_t)CMD_MAY_REPLICATE;
     int nflags = 0;
-    for (int i = 0; i < 15; i++)
-        if (shown & (1u << i)) nflags++;
+    for (int i = 0; i < N_SHOWN_FLAGS; i++)
+        if (cmd->flags & shown_flags[i].flag) nflags++;
     reply_set(c, nflags);
-    for (int i = 0; i < 15; i++)
-        if (shown & (1u << i)) reply_status(c, flag_names[i]);
+    for (int i = 0; i < N_SHOWN_FLAGS; i++)
+        if (cmd->flags & shown_flags[i].flag) reply_status(c, shown_flags[i].name);
     reply_int(c, cmd->first_key);
     reply_int(c, cmd->last_key);
     reply_int(c, cmd->key_step);
-    /* Sets in RESP3, as Redis 7.0 sends them; left empty here (no ACL
-     * categories, tips or key specs are recorded). */
-    reply_set(c, 0); /* ACL categories */
-    reply_set(c, 0); /* tips */
-    reply_set(c, 0); /* key specs */
+    command_meta_reply_info_tail(c, cmd); /* ACL categories, tips, key specs */
+    /* Redis 7.0 sends an empty set where a command has no subcommands. */
     int nsubs = 0;
     if (cmd->subcommands)
         for (const command *sub = cmd->subcommands; sub->name; sub++) nsubs++;
+    if (!nsubs) {
+        reply_set(c, 0);
+        return;
+    }
     reply_array(c, nsubs);
-    if (cmd->subcommands)
-        for (const command *sub = cmd->subcommands; sub->name; sub++) command_reply_info(c, sub);
+    for (const command *sub = cmd->subcommands; sub->name; sub++) command_reply_info(c, sub);
 }
 
 const command *command_find(server *s, const char *name) {

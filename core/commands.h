@@ -94,6 +94,9 @@ void cmd_swapdb(client *c);
 /* cmd_dump.c */
 void cmd_dump(client *c);
 void cmd_restore(client *c);
+/* cmd_nocluster.c: CLUSTER, MODULE, READONLY, READWRITE, ASKING and
+ * RESTORE-ASKING as a non-cluster Redis without modules answers them. */
+void nocluster_register(void);
 
 /* cmd_sort.c */
 void cmd_sort(client *c);
@@ -147,6 +150,7 @@ void cmd_command_info(client *c);
 void cmd_command_docs(client *c);
 void cmd_command_list(client *c);
 void cmd_command_getkeys(client *c);
+void cmd_command_getkeysandflags(client *c);
 void cmd_command_help(client *c);
 void cmd_hello(client *c);
 void cmd_auth(client *c);

@@ -588,11 +588,11 @@ static void debug_reload(client *c) {
     reply_ok(c);
 }
 
-#define PCMD(n, p, a, f) {n, p, a, f, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL}
+#define PCMD(n, p, a, f) COMMAND_ROW(n, p, a, f, 0, 0, 0)
 static command persist_commands[] = {
-    PCMD("save", cmd_save, 1, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_MULTI),
-    PCMD("bgsave", cmd_bgsave, -1, CMD_ADMIN | CMD_NOSCRIPT),
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    PCMD("save", cmd_save, 1, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_MULTI | CMD_NO_ASYNC_LOADING),
+    PCMD("bgsave", cmd_bgsave, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING),
+    COMMAND_END,
 };
 
 void persist_register(void) {

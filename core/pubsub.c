@@ -437,7 +437,7 @@ static command pubsub_commands[] = {
     CMD("ssubscribe", cmd_ssubscribe, -2, PS | NS | LD | ST, 1, -1, 1),
     CMD("sunsubscribe", cmd_sunsubscribe, -1, PS | NS | LD | ST, 1, -1, 1),
     CMD("spublish", cmd_spublish, 3, PS | LD | ST | F | MR, 1, 1, 1),
-    {"pubsub", NULL, -2, 0, 0, 0, 0, pubsub_subs, 0, 0, 0, 0, NULL, NULL},
+    COMMAND_WITH_SUBS("pubsub", -2, 0, pubsub_subs),
     END,
 };
 

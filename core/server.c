@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "core/blocking.h"
+#include "core/commands.h"
 #include "core/db.h"
 #include "core/functions.h"
 #include "core/lazyfree.h"
@@ -112,6 +113,7 @@ int server_init(server *s) {
     types_register();
     pubsub_register();
     persist_register();
+    nocluster_register();
     repl_register();
     commands_init(s);
     repl_init(s);

@@ -51,6 +51,14 @@ enum {
     CMD_NO_MULTI = 1 << 12,
     CMD_ALLOW_BUSY = 1 << 13,
     CMD_MOVABLE_KEYS = 1 << 14, /* keys found by parsing (numkeys), not positions */
+    /* Shown by COMMAND INFO as Redis 7.0 shows them; nothing here acts on
+     * them (no scripts run, no async loading, EXEC's own slowlog entry is
+     * left out by slowlog.c). */
+    CMD_SKIP_MONITOR = 1 << 15,
+    CMD_SKIP_SLOWLOG = 1 << 16,
+    CMD_NO_MANDATORY_KEYS = 1 << 17, /* COMMAND GETKEYS: no keys is no error */
+    CMD_NO_ASYNC_LOADING = 1 << 18,
+    CMD_ASKING = 1 << 19, /* cluster-only: RESTORE-ASKING */
 };
 
 typedef void (*command_proc)(struct client *c);
@@ -66,6 +74,7 @@ typedef struct command {
     long long calls, usec, rejected_calls, failed_calls;
     struct command *parent;
     struct latency_hist *latency; /* LATENCY HISTOGRAM's (latency.c), NULL before a call */
+    const struct command_meta *meta; /* COMMAND INFO/DOCS (command_meta.c), or NULL */
 } command;
 
 /* A command table row. Designated initializers: a field added to

@@ -523,7 +523,7 @@ static command hash_commands[] = {
     CMD("hexists", cmd_hexists, 3, R | F),
     CMD("hrandfield", cmd_hrandfield, -2, R),
     CMD("hscan", cmd_hscan, -3, R),
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    COMMAND_END,
 };
 
 void t_hash_register(void) {

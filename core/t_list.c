@@ -746,7 +746,7 @@ static command list_commands[] = {
     CMD("brpoplpush", cmd_brpoplpush, 4, W | D | NS | B, 1, 2, 1),
     CMD("blmove", cmd_blmove, 6, W | D | NS | B, 1, 2, 1),
     CMD("blmpop", cmd_blmpop, -5, W | B | CMD_MOVABLE_KEYS, 0, 0, 0),
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    COMMAND_END,
 };
 
 void t_list_register(void) {

@@ -765,7 +765,7 @@ static command set_commands[] = {
     CMD("sdiff", cmd_sdiff, -2, R, 1, -1, 1),
     CMD("sdiffstore", cmd_sdiffstore, -3, W | D, 1, -1, 1),
     CMD("sscan", cmd_sscan, -3, R, 1, 1, 1),
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    COMMAND_END,
 };
 
 void t_set_register(void) {

@@ -480,7 +480,7 @@ static command zset_commands[] = {
     CMD("zintercard", cmd_zintercard, -3, R | CMD_MOVABLE_KEYS, 0, 0, 0),
     CMD("zscan", cmd_zscan, -3, R, 1, 1, 1),
     CMD("zrandmember", cmd_zrandmember, -2, R, 1, 1, 1),
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    COMMAND_END,
 };
 
 void t_zset_register(void) {

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/command_meta.h"
 #include "core/commands.h"
 #include "core/dict.h"
 #include "core/mem.h"
@@ -183,18 +184,12 @@ void tracking_remember_keys(client *c, const command *cmd) {
         ((c->flags & CLIENT_TRACKING_OPTOUT) && caching))
         return;
     struct tracking_state *t = c->srv->tracking;
-    if (cmd->flags & CMD_MOVABLE_KEYS) {
-        /* The read-only ones (ZUNION, ZINTER, ZDIFF, SINTERCARD,
-         * ZINTERCARD) give numkeys first, then the keys. */
-        long long n = 0;
-        if (c->argc < 2 || !util_str_to_ll(c->argv[1], dstr_len(c->argv[1]), &n)) return;
-        for (long long i = 0; i < n && 2 + i < c->argc; i++) remember_key(t, c, c->argv[2 + i]);
-        return;
-    }
-    if (cmd->first_key <= 0) return;
-    int last = cmd->last_key < 0 ? c->argc + cmd->last_key : cmd->last_key;
-    for (int i = cmd->first_key; i <= last && i < c->argc; i += cmd->key_step)
-        remember_key(t, c, c->argv[i]);
+    /* The keys as COMMAND GETKEYS finds them (Redis's getKeysFromCommand):
+     * movable ones too, SORT_RO's key without its patterns. */
+    keys_result r = {0};
+    int n = keyspec_command_keys(cmd, c->argv, c->argc, &r);
+    for (int i = 0; i < n; i++) remember_key(t, c, c->argv[r.keys[i].pos]);
+    keys_result_free(&r);
 }
 
 static void bcast_note_key(struct tracking_state *t, const dstr key, uint64_t modifier) {

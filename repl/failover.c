@@ -182,9 +182,8 @@ static void cmd_failover(client *c) {
 }
 
 static command failover_commands[] = {
-    {"failover", cmd_failover, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE, 0, 0, 0, NULL, 0, 0, 0,
-     0, NULL, NULL},
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    COMMAND_ROW("failover", cmd_failover, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE, 0, 0, 0),
+    COMMAND_END,
 };
 
 void repl_failover_register(void) { commands_register_table(failover_commands); }

@@ -539,11 +539,10 @@ static void cmd_replconf(client *c) {
 }
 
 static command repl_commands[] = {
-    {"role", cmd_role, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, NULL, 0,
-     0, 0, 0, NULL, NULL},
-    {"replconf", cmd_replconf, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0,
-     NULL, 0, 0, 0, 0, NULL, NULL},
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    COMMAND_ROW("role", cmd_role, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0),
+    COMMAND_ROW("replconf", cmd_replconf, -1,
+                CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_ALLOW_BUSY, 0, 0, 0),
+    COMMAND_END,
 };
 
 void repl_register(void) {

@@ -495,11 +495,11 @@ long long repl_client_kill(server *s, const char *addr, const char *laddr, long 
 }
 
 static command sync_commands[] = {
-    {"sync", cmd_sync, 1, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_MULTI, 0, 0, 0, NULL, 0, 0, 0, 0,
-     NULL, NULL},
-    {"psync", cmd_psync, -3, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_MULTI, 0, 0, 0, NULL, 0, 0, 0, 0,
-     NULL, NULL},
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    COMMAND_ROW("sync", cmd_sync, 1, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_MULTI | CMD_NO_ASYNC_LOADING,
+                0, 0, 0),
+    COMMAND_ROW("psync", cmd_psync, -3,
+                CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_MULTI | CMD_NO_ASYNC_LOADING, 0, 0, 0),
+    COMMAND_END,
 };
 
 void repl_register_sync(void) { commands_register_table(sync_commands); }

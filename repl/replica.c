@@ -1008,11 +1008,11 @@ void replica_free(server *s) {
 }
 
 static command replica_commands[] = {
-    {"replicaof", cmd_replicaof, 3, CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE, 0, 0, 0, NULL, 0, 0,
-     0, 0, NULL, NULL},
-    {"slaveof", cmd_replicaof, 3, CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE, 0, 0, 0, NULL, 0, 0, 0,
-     0, NULL, NULL},
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    COMMAND_ROW("replicaof", cmd_replicaof, 3,
+                CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE | CMD_NO_ASYNC_LOADING, 0, 0, 0),
+    COMMAND_ROW("slaveof", cmd_replicaof, 3,
+                CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE | CMD_NO_ASYNC_LOADING, 0, 0, 0),
+    COMMAND_END,
 };
 
 void replica_register(void) { commands_register_table(replica_commands); }

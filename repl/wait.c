@@ -107,8 +107,8 @@ static void cmd_wait(client *c) {
 }
 
 static command wait_commands[] = {
-    {"wait", cmd_wait, 3, CMD_NOSCRIPT, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL},
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    COMMAND_ROW("wait", cmd_wait, 3, CMD_NOSCRIPT, 0, 0, 0),
+    COMMAND_END,
 };
 
 void repl_wait_register(void) { commands_register_table(wait_commands); }

@@ -429,3 +429,33 @@ def test_slowlog_blocked_commands_match_redis(pair):
             got.append(shaped)
     assert got[0] == got[1]
     assert [argv[0] for _, argv, _ in got[0]] == [b"BLPOP", b"LPUSH", b"SLOWLOG"]
+
+
+NOCLUSTER_CASES = [
+    ("CLUSTER", "INFO"), ("CLUSTER", "SLOTS"), ("CLUSTER", "SHARDS"), ("CLUSTER", "HELP"),
+    ("CLUSTER", "KEYSLOT", "k"), ("CLUSTER", "NOSUCH"), ("CLUSTER",), ("CLUSTER", "INFO", "x"),
+    ("CLUSTER", "ADDSLOTS"), ("READONLY",), ("READWRITE",), ("ASKING",), ("READONLY", "x"),
+    ("MODULE", "LIST"), ("MODULE", "LOAD", "/nonexistent.so"), ("MODULE", "UNLOAD", "m"),
+    ("MODULE",), ("MODULE", "NOSUCH"), ("MODULE", "LIST", "x"),
+    ("RESTORE-ASKING", "k", "0", "bad"), ("MULTI",), ("CLUSTER", "INFO"), ("EXEC",),
+]
+
+
+@pytest.mark.parametrize("module_command", ["no", "yes"])
+def test_cluster_and_module_commands_answer_as_redis(servers, module_command):
+    """A client probing for cluster mode or modules gets what a non-cluster
+    redis-server without modules answers: cluster support disabled (not an
+    unknown command), no modules, MODULE LOAD refused as enable-module-command
+    says (or, when allowed, failing to load); RESTORE-ASKING is RESTORE."""
+    rm = servers.ringmaster("--enable-module-command", module_command, name="rm")
+    ref = servers.redis("--enable-module-command", module_command, name="ref")
+    with rm.raw() as a, ref.raw() as b:
+        for args in NOCLUSTER_CASES:
+            assert a.call_raw(*args) == b.call_raw(*args), args
+        payload = b.call("DUMP", "nosuch")
+        assert payload is None
+        b.call("SET", "src", "v")
+        payload = b.call("DUMP", "src")
+        for c in (a, b):
+            assert c.call_raw("RESTORE-ASKING", "k", "0", payload) == b"+OK\r\n"
+            assert c.call("GET", "k") == b"v"
