@@ -4,8 +4,9 @@
  * is, the first line of each directive gets the current value and repeats
  * are dropped, and the directives that differ from their default and were
  * not in the file are appended. Values are written so the loader reads
- * back the same bytes. A temporary file renamed over the old one means a
- * crash never leaves half a config behind. */
+ * back the same bytes. A temporary file, fsynced, renamed over the old
+ * one, then the directory fsynced, means a crash never leaves half a
+ * config behind; a failed fsync fails the rewrite with its errno. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +14,8 @@
 #include <unistd.h>
 
 #include "core/config_int.h"
+#include "core/durable.h"
+#include "core/log.h"
 #include "core/mem.h"
 #include "core/splitargs.h"
 
@@ -39,6 +42,63 @@ static dstr append_directive(dstr out, const config *cfg, const cfg_entry *e) {
     out = dstr_catd(out, dl);
     dstr_free(dl);
     return dstr_cats(out, "\n");
+}
+
+/* Write `text` to a temp file beside `path`, fsync it, rename it over
+ * `path`, fsync the directory: a crash leaves the old file or the new one,
+ * never half of one. A failed step is logged by name, as Redis 7.0 logs
+ * it, and leaves the old file as it was (the directory's fsync comes after
+ * the rename: then the new file is in place but may not be durable, and
+ * the rewrite fails all the same, as in Redis). */
+static int config_write_file(const char *path, const dstr text, char *err, size_t errlen) {
+    dstr tmp = dstr_catfmt(dstr_empty(), "%s.tmp-%d", path, (int)getpid());
+    int e = 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        e = errno;
+        log_msg(LL_WARNING, "Could not create tmp config file (%s)", strerror(e));
+        goto done;
+    }
+    size_t off = 0, total = dstr_len(text);
+    while (off < total) {
+        ssize_t w = write(fd, text + off, total - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            e = w < 0 ? errno : ENOSPC;
+            log_msg(LL_WARNING, "Failed after writing (%zu) bytes to tmp config file (%s)", off,
+                    strerror(e));
+            goto done;
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) < 0) {
+        e = errno;
+        log_msg(LL_WARNING, "Could not sync tmp config file to disk (%s)", strerror(e));
+        goto done;
+    }
+    int rc = close(fd);
+    fd = -1;
+    if (rc < 0 || rename(tmp, path) < 0) {
+        e = errno;
+        log_msg(LL_WARNING, "Could not rename tmp config file (%s)", strerror(e));
+        goto done;
+    }
+    rc = durable_fsync_dir_of(path);
+    if (rc < 0) {
+        e = -rc;
+        log_msg(LL_WARNING, "Could not sync config file dir (%s)", strerror(e));
+    }
+    /* Renamed: nothing left to remove, whatever the directory said. */
+    dstr_free(tmp);
+    tmp = NULL;
+done:
+    if (fd >= 0) close(fd);
+    if (tmp) {
+        unlink(tmp);
+        dstr_free(tmp);
+    }
+    if (e) config_fmt_err(err, errlen, "Rewriting config file: %s", strerror(e));
+    return e ? -1 : 0;
 }
 
 int config_rewrite(const config *cfg, const char *path, char *err, size_t errlen) {
@@ -107,29 +167,7 @@ int config_rewrite(const config *cfg, const char *path, char *err, size_t errlen
     mem_free(written);
     dstr_free(old);
 
-    /* Write a temp file and rename it so a crash never leaves half a
-     * config behind. */
-    dstr tmp = dstr_catfmt(dstr_empty(), "%s.tmp-%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int rc = -1;
-    if (fd >= 0) {
-        size_t off = 0, total = dstr_len(out);
-        while (off < total) {
-            ssize_t w = write(fd, out + off, total - off);
-            if (w <= 0) break;
-            off += (size_t)w;
-        }
-        if (off == total && fsync(fd) == 0 && close(fd) == 0) {
-            fd = -1;
-            if (rename(tmp, path) == 0) rc = 0;
-        }
-        if (fd >= 0) close(fd);
-    }
-    if (rc < 0) {
-        config_fmt_err(err, errlen, "Rewriting config file: %s", strerror(errno));
-        unlink(tmp);
-    }
-    dstr_free(tmp);
+    int rc = config_write_file(path, out, err, errlen);
     dstr_free(out);
     return rc;
 }

@@ -51,6 +51,7 @@
 
 #include "core/crc64.h"
 #include "core/db.h"
+#include "core/durable.h"
 #include "core/functions.h"
 #include "core/log.h"
 #include "core/lzf.h"
@@ -650,7 +651,12 @@ dstr rdb_functions_blob(const fn_store *fs, int compress) {
 /* Durability protocol: the snapshot is written to a temp file named after
  * the writing process, flushed to the disk, and only then renamed over
  * the real name, so a reader (a restart, redis-check-rdb, a replica
- * transfer) sees either the old complete file or the new complete file. */
+ * transfer) sees either the old complete file or the new complete file.
+ * The directory is fsynced last: until then the rename may not survive a
+ * crash, so a failure there fails the save too (the new file is in place,
+ * but the operator is told it may not be durable), as in Redis 7.0. A
+ * failure names its step as Redis's log line does ("Write error saving DB
+ * on disk(fsync): Input/output error"). */
 int rdb_save_file(server *s, const char *filename, const rdb_save_info *rsi,
                   const rdb_save_progress *progress, char *err, size_t errlen) {
     char tmp[64];
@@ -667,20 +673,22 @@ int rdb_save_file(server *s, const char *filename, const rdb_save_info *rsi,
     rdb_sink sk;
     rdb_sink_fd(&sk, &fd);
     char werr[256];
+    const char *step = NULL;
+    int rc;
     if (rdb_save_to_sink(s, &sk, rsi, progress, NULL, werr, sizeof(werr)) < 0) {
-        snprintf(err, errlen, "Write error saving DB on disk: %s", werr);
+        snprintf(err, errlen, "Write error saving DB on disk(write): %s", werr);
         goto fail;
     }
     if (fsync(fd) < 0) {
-        snprintf(err, errlen, "Write error saving DB on disk: %s", strerror(errno));
-        goto fail;
+        step = "fsync";
+        goto fail_errno;
     }
-    if (close(fd) < 0) {
-        fd = -1;
-        snprintf(err, errlen, "Write error saving DB on disk: %s", strerror(errno));
-        goto fail;
-    }
+    rc = close(fd);
     fd = -1;
+    if (rc < 0) {
+        step = "close";
+        goto fail_errno;
+    }
     if (rename(tmp, filename) < 0) {
         char cwd[1024];
         if (!getcwd(cwd, sizeof(cwd))) snprintf(cwd, sizeof(cwd), "unknown");
@@ -688,14 +696,16 @@ int rdb_save_file(server *s, const char *filename, const rdb_save_info *rsi,
                               "server root dir %s): %s", tmp, filename, cwd, strerror(errno));
         goto fail;
     }
-    /* Make the rename itself durable. */
-    int dfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
+    rc = durable_fsync_dir_of(filename);
+    if (rc < 0) {
+        snprintf(err, errlen, "Write error saving DB on disk(fsyncFileDir): %s", strerror(-rc));
+        log_msg(LL_WARNING, "%s", err);
+        return -1;
     }
     log_msg(LL_NOTICE, "DB saved on disk");
     return 0;
+fail_errno:
+    snprintf(err, errlen, "Write error saving DB on disk(%s): %s", step, strerror(errno));
 fail:
     log_msg(LL_WARNING, "%s", err);
     if (fd >= 0) close(fd);

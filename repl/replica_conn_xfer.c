@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/durable.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
@@ -268,17 +269,14 @@ static void rconn_file_done(rconn *c) {
     c->tmpfile[0] = '\0'; /* no longer ours to remove */
     /* The rename itself must survive a crash. dbfilename is a plain name
      * (Redis 7.0 refuses paths), so its directory is the working one. */
-    int dfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) < 0) {
-        int err = errno;
-        if (dfd >= 0) close(dfd);
+    int rc = durable_fsync_dir_of(c->start->dbfilename);
+    if (rc < 0) {
         log_msg(LL_WARNING,
                 "Failed trying to sync DB directory %s in MASTER <-> REPLICA synchronization: %s",
-                c->start->dbfilename, strerror(err));
+                c->start->dbfilename, strerror(-rc));
         rconn_close(c, RCONN_CLOSED_IO);
         return;
     }
-    close(dfd);
     rconn_report(c, RCONN_REP_PAYLOAD_FILE, 0, NULL);
     rconn_enter_stream(c);
     rconn_arm_recv(c);

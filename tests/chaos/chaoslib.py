@@ -38,7 +38,26 @@ def check(cond, what):
         raise ScenarioFailure(what)
 
 
-class FaultProxy:
+class LineControl:
+    """The control channel of faultproxy.py and faultfs.py: one command a
+    line, one reply line each ("OK ..." or "ERR ..."); needs self.sock,
+    self.buf and self.name."""
+
+    def cmd(self, line):
+        self.sock.sendall(line.encode() + b"\n")
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise RuntimeError("%s closed its control socket" % self.name)
+            self.buf += chunk
+        reply, self.buf = self.buf.split(b"\n", 1)
+        reply = reply.decode()
+        if not reply.startswith("OK"):
+            raise RuntimeError("%s: %s -> %s" % (self.name, line, reply))
+        return reply[3:]
+
+
+class FaultProxy(LineControl):
     """A faultproxy.py process in front of a master."""
 
     def __init__(self, workdir, upstream_port, name="proxy"):
@@ -64,19 +83,6 @@ class FaultProxy:
                 time.sleep(0.02)
         self.buf = b""
         self.faults = 0
-
-    def cmd(self, line):
-        self.sock.sendall(line.encode() + b"\n")
-        while b"\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise RuntimeError("%s closed its control socket" % self.name)
-            self.buf += chunk
-        reply, self.buf = self.buf.split(b"\n", 1)
-        reply = reply.decode()
-        if not reply.startswith("OK"):
-            raise RuntimeError("%s: %s -> %s" % (self.name, line, reply))
-        return reply[3:]
 
     def fault(self, line):
         self.faults += 1
@@ -113,15 +119,17 @@ class Cluster:
         self.keep = keep
         self.servers = []
         self.proxies = []
+        self.mounts = []  # FaultFs mounts, unmounted after the servers stopped
         self.killed = set()  # servers this run killed on purpose (by id)
         self.crashes = []
 
-    def start(self, kind, name, *args, workdir=None, port=None):
+    def start(self, kind, name, *args, workdir=None, port=None, config_file=None):
         binary = rmtest.ringmaster_bin() if kind == "ringmaster" else rmtest.redis_server_bin()
         if not binary:
             raise RuntimeError("no %s binary (set RINGMASTER_BIN)" % kind)
         wd = workdir or os.path.join(self.base, name)
-        srv = rmtest.ServerProcess(binary, wd, name=name, args=args, port=port)
+        srv = rmtest.ServerProcess(binary, wd, name=name, args=args, port=port,
+                                   config_file=config_file)
         srv.kind = kind
         srv.extra = args
         srv.tls_port = None  # the caller sets it when it gave one
@@ -133,6 +141,13 @@ class Cluster:
         p = FaultProxy(self.base, upstream.port if hasattr(upstream, "port") else upstream, name)
         self.proxies.append(p)
         return p
+
+    def faultfs(self, name):
+        """A FaultFs mount under this run's dir (raises FaultFsUnavailable)."""
+        fs = FaultFs(self.base, os.path.join(self.base, name + "-backing"),
+                     os.path.join(self.base, name), name)
+        self.mounts.append(fs)
+        return fs
 
     def kill9(self, srv):
         srv.expect_exit()
@@ -147,7 +162,7 @@ class Cluster:
             raise RuntimeError("%s is still running" % srv.name)
         srv.stop()
         new = self.start(srv.kind, srv.name, *(args or srv.extra), workdir=srv.workdir,
-                         port=srv.port)
+                         port=srv.port, config_file=srv.config_file)
         new.tls_port = srv.tls_port
         self.servers.remove(srv)
         if loaded:
@@ -175,6 +190,8 @@ class Cluster:
                 s.stop()
                 if not died and s.stop_problem:
                     problems.append("%s %s" % (s.name, s.stop_problem))
+        for fs in self.mounts:
+            fs.stop()
         if not self.keep and not problems:
             shutil.rmtree(self.base, ignore_errors=True)
         return problems
@@ -397,6 +414,105 @@ def remount(path, opts):
 def umount(path):
     subprocess.run(["umount", "-l", path], timeout=10, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
+
+
+class FaultFsUnavailable(Exception):
+    """This host cannot mount a FUSE filesystem (the reason is the message)."""
+
+
+class FaultFs(LineControl):
+    """A faultfs.py passthrough mount of `backing` at `mountpoint`, steered
+    over its control port. stop() always unmounts, even when the process
+    died: fusermount3 -u, then umount -l."""
+
+    def __init__(self, workdir, backing, mountpoint, name="faultfs"):
+        why = faultfs_unavailable()
+        if why:
+            raise FaultFsUnavailable(why)
+        os.makedirs(backing, exist_ok=True)
+        os.makedirs(mountpoint, exist_ok=True)
+        self.name = name
+        self.mountpoint = os.path.realpath(mountpoint)
+        self.control_port = rmtest.free_port()
+        self.log_path = os.path.join(workdir, "%s.log" % name)
+        self.proc = subprocess.Popen(
+            [PYTHON, os.path.join(HERE, "faultfs.py"), "--source", backing, "--mount",
+             self.mountpoint, "--control", str(self.control_port), "--log", self.log_path],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=rmtest._die_with_parent)
+        self.sock = None
+        self.buf = b""
+        self.faults = 0
+        deadline = time.monotonic() + 10
+        while not (self.mounted() and self._connect()):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.stop()
+                raise FaultFsUnavailable("faultfs did not mount: %s" % self.log_tail())
+            time.sleep(0.05)
+
+    def _connect(self):
+        try:
+            self.sock = socket.create_connection(("127.0.0.1", self.control_port), timeout=10)
+            return True
+        except OSError:
+            return False
+
+    def mounted(self):
+        with open("/proc/self/mounts") as f:
+            return any(line.split()[1] == self.mountpoint and "fuse" in line.split()[2]
+                       for line in f)
+
+    def log_tail(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()[-2000:]
+        except OSError:
+            return ""
+
+    def fail(self, op, glob, err):
+        """`op` (fsync, fdatasync, sync, fsyncdir, write) on names matching
+        `glob` fails with `err` (EIO, ENOSPC, ...) until heal()."""
+        self.faults += 1
+        return self.cmd("fail %s %s %s" % (op, glob, err))
+
+    def heal(self):
+        self.cmd("heal")
+
+    def stats(self):
+        return json.loads(self.cmd("stats"))
+
+    def stop(self):
+        if self.sock:
+            try:
+                self.cmd("quit")
+            except (OSError, RuntimeError):
+                pass
+            self.sock.close()
+            self.sock = None
+        for argv in (["fusermount3", "-u", self.mountpoint], ["umount", "-l", self.mountpoint]):
+            if not self.mounted():
+                break
+            subprocess.run(argv, timeout=10, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+
+def faultfs_unavailable():
+    """Why faultfs cannot run here, or None."""
+    if os.geteuid() != 0:
+        return "not root"
+    if not os.path.exists("/dev/fuse"):
+        return "no /dev/fuse"
+    if shutil.which("umount") is None:
+        return "no umount"
+    r = subprocess.run([PYTHON, "-c", "import fusepy"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=30)
+    if r.returncode != 0:
+        return "python3-fusepy is not installed (tests/install-deps.sh)"
+    return None
 
 
 def send_signal(srv, sig):

@@ -27,6 +27,15 @@ replica's DEBUG DIGEST and master_repl_offset equal its master's):
             into a full or read-only dir fails with an error and the old
             dump.rdb is kept. Skipped (exit 0, "skipped") when no tmpfs can
             be mounted.
+  fsync     the master's and the replica's dirs on faultfs.py (FUSE)
+            mounts whose fsync, fdatasync or directory fsync fails (EIO,
+            ENOSPC, EDQUOT): SAVE, BGSAVE, the master's disk snapshot for a
+            full sync and CONFIG REWRITE fail with the errno, logged by step,
+            and keep the old file; -MISCONF until a BGSAVE succeeds; the
+            replica (disk-based load) keeps serving its old data and retries
+            no faster than once a second; all converge once the faults
+            clear. At least one cycle per replica fault (fdatasync, fsync,
+            directory fsync). Skipped when no FUSE mount can be made.
 
 Topologies (--topology): rm (Ringmaster master and replicas, the default),
 redis-master (redis-server 7.0 master, Ringmaster replicas), redis-replica
@@ -91,8 +100,8 @@ class Run:
                 "--repl-ping-replica-period", "1",
                 "--repl-diskless-sync-delay", "0") + self.tls_args + tuple(extra)
 
-    def start_master(self, *args, name="master"):
-        return self.cluster.start(self.master_kind, name, *args)
+    def start_master(self, *args, name="master", config_file=None):
+        return self.cluster.start(self.master_kind, name, *args, config_file=config_file)
 
     def start_replica(self, proxy, name, *extra):
         args = ("--replicaof", "127.0.0.1", proxy.port, "--repl-timeout", "10",
@@ -128,14 +137,15 @@ class Run:
                          os.path.join(d, "s.key"), "--tls-ca-cert-file",
                          os.path.join(d, "ca.crt"), "--tls-auth-clients", "no")
 
-    def topology(self, replicas=2, backlog="16mb", master_extra=(), replica_extra=()):
+    def topology(self, replicas=2, backlog="16mb", master_extra=(), replica_extra=(),
+                 master_config=None):
         """A master, `replicas` replicas each behind its own fault proxy."""
         tls_port = None
         if self.args.tls:
             self.setup_tls()
             tls_port = cl.rmtest.free_port()
             master_extra = tuple(master_extra) + ("--tls-port", tls_port)
-        m = self.start_master(*self.master_args(backlog, *master_extra))
+        m = self.start_master(*self.master_args(backlog, *master_extra), config_file=master_config)
         m.tls_port = tls_port
         reps, proxies = [], []
         for i in range(replicas):
@@ -504,6 +514,213 @@ class Run:
         self.result["cycles"] = cycles
         self.finish(m, reps, None, proxies)
 
+    # The replica's fault in each fsync cycle, in turn: the fdatasync every
+    # 8 MB of payload, the fsync at its end, the directory's after the rename.
+    REPLICA_SYNC_FAULTS = ("fdatasync", "fsync", "fsyncdir")
+    ERRNOS = (("EIO", "Input/output error"), ("ENOSPC", "No space left on device"),
+              ("EDQUOT", "Disk quota exceeded"))
+    RETRY_WINDOW = 4.0  # seconds of failing replica syncs counted for the cadence
+
+    def fsync(self):
+        try:
+            mfs = self.cluster.faultfs("master-fs")
+            rfs = self.cluster.faultfs("replica-fs")
+        except cl.FaultFsUnavailable as e:
+            self.result["skipped"] = "no FUSE mount here: %s" % e
+            return
+        conf = os.path.join(mfs.mountpoint, "chaos.conf")
+        with open(conf, "w") as f:
+            f.write("# the fsync scenario's master\nhz 10\n")
+        m, reps, proxies = self.topology(
+            replicas=1, backlog="1mb", master_config=conf,
+            master_extra=("--dir", mfs.mountpoint, "--save", "3600 1",
+                          "--repl-diskless-sync", "no"),
+            replica_extra=("--dir", rfs.mountpoint, "--repl-diskless-load", "disabled"))
+        r, p = reps[0], proxies[0]
+        # A payload of about 13 MB (hex values, LZF-compressed): more than
+        # one fdatasync interval (8 MB), so the replica's periodic one runs.
+        self.preload_big(m, 16 * 1024 * 1024)
+        cl.wait_converged(m, reps)
+        load = cl.WriteLoad(m.port, self.rng.random(), pause=0.02)
+        load.start()
+        replies, retry, replica_outcomes = {}, {}, []
+        cycles = 0
+        while cycles < len(self.REPLICA_SYNC_FAULTS) or self.left() > 0:
+            op = self.REPLICA_SYNC_FAULTS[cycles % len(self.REPLICA_SYNC_FAULTS)]
+            err = self.rng.choice(self.ERRNOS)
+            cycles += 1
+            self.say("fsync cycle %d: %s, replica %s" % (cycles, err[0], op))
+            # The replica's old dataset: the big keys, or nothing (then
+            # Ringmaster loads the payload as it writes it, and must drop
+            # what it loaded when the file fails). Empty in the first
+            # fsync cycle, where the whole payload is loaded before the
+            # failing fsync; at random after the first round.
+            empty = op == "fsync" if cycles <= len(self.REPLICA_SYNC_FAULTS) else \
+                self.rng.random() < 0.5
+            frozen = self.master_snapshot_fault(m, mfs, r, p, err, empty)
+            self.master_fsync_faults(m, mfs, conf, err, replies)
+            outcome = self.replica_fsync_fault(m, mfs, r, rfs, p, op, err, frozen)
+            replica_outcomes.append(outcome)
+            if "seconds_per_attempt" in outcome:
+                retry.setdefault(op, []).append(outcome["seconds_per_attempt"])
+            rfs.heal()
+            self.converge(m, reps, load)
+        self.faults += mfs.faults + rfs.faults
+        self.result["fs_failed"] = {"master": mfs.stats()["failed"],
+                                    "replica": rfs.stats()["failed"]}
+        self.result.update({"cycles": cycles, "fsync_replies": replies,
+                            "replica_seconds_per_attempt": retry,
+                            "replica_outcomes": replica_outcomes})
+        self.finish(m, reps, load, proxies)
+
+    def master_fsync_faults(self, m, fs, conf, err, replies):
+        """SAVE, BGSAVE and CONFIG REWRITE while fsync fails with `err` in
+        the master's dir: each fails with an error that says so, and the old
+        file stays byte for byte; a failed BGSAVE refuses writes (MISCONF)."""
+        errname, errtext = err
+        dump = os.path.join(fs.mountpoint, "dump.rdb")
+        check(self.save(m) == b"OK", "SAVE before the fault failed")
+        old_rdb = read_file(dump)
+
+        fs.fail("fsync", "temp-*", errname)
+        reply = self.save(m)
+        check(isinstance(reply, cl.rmtest.RespError), "SAVE with fsync failing said %r" % reply)
+        replies.setdefault("SAVE, fsync fails (%s)" % errname, reply.message)
+        line = "Write error saving DB on disk(fsync): %s" % errtext
+        check(line in m.log_text(), "the master's log lacks %r" % line)
+        status = self.bgsave(m)
+        replies.setdefault("BGSAVE, fsync fails (%s): rdb_last_bgsave_status" % errname, status)
+        check(status == "err", "BGSAVE with fsync failing: status %s" % status)
+        check(read_file(dump) == old_rdb, "the old dump.rdb changed after a failed fsync")
+        leftovers = [f for f in os.listdir(fs.mountpoint) if f.startswith("temp-")]
+        check(not leftovers, "failed saves left temp files: %s" % leftovers)
+        reply = cl.call(m, "SET", "chaos:probe", "1")
+        check(isinstance(reply, cl.rmtest.RespError) and reply.message.startswith("MISCONF"),
+              "a write after a failed BGSAVE said %r" % (reply,))
+        replies.setdefault("SET after the failed BGSAVE", reply.message)
+
+        fs.heal()
+        fs.fail("fsyncdir", "*", errname)
+        reply = self.save(m)
+        check(isinstance(reply, cl.rmtest.RespError),
+              "SAVE with the directory's fsync failing said %r" % reply)
+        replies.setdefault("SAVE, directory fsync fails (%s)" % errname, reply.message)
+        line = "Write error saving DB on disk(fsyncFileDir): %s" % errtext
+        check(line in m.log_text(), "the master's log lacks %r" % line)
+
+        fs.heal()
+        hz = self.rng.randint(11, 50)
+        cl.call(m, "CONFIG", "SET", "hz", hz)
+        old_conf = read_file(conf)
+        for fop in ("fsync", "fsyncdir"):
+            fs.fail(fop, "*" if fop == "fsyncdir" else "*.conf*", errname)
+            reply = cl.call(m, "CONFIG", "REWRITE")
+            fs.heal()
+            check(reply == cl.rmtest.RespError("ERR Rewriting config file: %s" % errtext),
+                  "CONFIG REWRITE with %s failing said %r" % (fop, reply))
+            replies.setdefault("CONFIG REWRITE, %s fails (%s)" % (fop, errname), reply.message)
+            if fop == "fsync":
+                check(read_file(conf) == old_conf, "a failed CONFIG REWRITE changed the file")
+            leftovers = [f for f in os.listdir(fs.mountpoint) if f.startswith("chaos.conf.")]
+            check(not leftovers, "a failed CONFIG REWRITE left %s" % leftovers)
+        check(cl.call(m, "CONFIG", "REWRITE") == b"OK", "CONFIG REWRITE after the fault failed")
+        check(("\nhz %d\n" % hz) in read_file(conf).decode(), "CONFIG REWRITE lost hz %d" % hz)
+
+    def master_snapshot_fault(self, m, fs, r, p, err, empty):
+        """The master's disk snapshot for a full sync fails its fsync: the
+        replica (detached first, then pointed back, so it needs a full sync)
+        keeps its data. The failure is a failed BGSAVE: the master now
+        answers -MISCONF, to the replica's PING too, as redis-server does.
+        The link then stays down until the replica's own faults. Returns the
+        replica's frozen state."""
+        fs.fail("fsync", "temp-*", err[0])
+        cl.call(r, "REPLICAOF", "NO", "ONE")
+        if empty:
+            cl.call(r, "FLUSHALL")
+        frozen = {"empty": empty, "digest": cl.call(r, "DEBUG", "DIGEST"),
+                  "dbsize": cl.call(r, "DBSIZE"), "big:0": cl.call(r, "GET", "big:0")}
+        check((frozen["big:0"] is None) == empty,
+              "the replica's big:0 before the fault (flushed: %s)" % empty)
+        line = "Write error saving DB on disk(fsync): %s" % err[1]
+        before = m.log_text().count(line)
+        cl.call(r, "REPLICAOF", "127.0.0.1", p.port)
+        cl.wait_for("the master's failed snapshot for the replica",
+                    lambda: m.log_text().count(line) > before, timeout=30)
+        check(cl.call(r, "DEBUG", "DIGEST") == frozen["digest"],
+              "the replica's data changed while its master could not snapshot")
+        p.fault("down")
+        fs.heal()
+        return frozen
+
+    def replica_fsync_fault(self, m, mfs, r, rfs, p, op, err, frozen):
+        """`op` fails with `err` in the replica's dir while it full-syncs
+        (repl-diskless-load disabled): it logs why, keeps serving its old
+        data, retries no faster than once a second. The master is healed
+        first: a BGSAVE succeeds and writes are accepted again."""
+        errname, errtext = err
+        if op == "fsyncdir":
+            rfs.fail(op, "*", errname)
+            line = "Failed trying to sync DB directory dump.rdb in MASTER <-> REPLICA " \
+                   "synchronization: %s" % errtext
+        else:
+            rfs.fail(op, "temp-*", errname)
+            line = "Failed trying to sync the temp DB to disk in MASTER <-> REPLICA " \
+                   "synchronization: %s" % errtext
+        before = r.log_text().count(line)
+        mfs.heal()
+        status = self.bgsave(m)
+        check(status == "ok", "BGSAVE after the fault cleared: status %s" % status)
+        check(cl.call(m, "SET", "chaos:probe", "1") == b"OK",
+              "writes still refused after a successful BGSAVE")
+        p.cmd("up")
+        outcome = {"op": op, "errno": errname, "replica_empty": frozen["empty"]}
+        if r.kind != "ringmaster":
+            # redis-server's replica: recorded, not required (its fdatasync
+            # is sync_file_range, and it flushes its data before its fsync).
+            time.sleep(self.RETRY_WINDOW)
+            times = failure_times(r.log_text(), line)[before:]
+            outcome["failures"] = len(times)
+            if len(times) > 1:
+                outcome["seconds_per_attempt"] = round(
+                    (times[-1] - times[0]) / (len(times) - 1), 2)
+            outcome["kept_old_data"] = cl.call(r, "DEBUG", "DIGEST") == frozen["digest"]
+            return outcome
+        cl.wait_for("the replica's log line %r" % line,
+                    lambda: r.log_text().count(line) > before, timeout=30)
+        time.sleep(self.RETRY_WINDOW)
+        times = failure_times(r.log_text(), line)[before:]
+        attempts = len(times) - 1  # the retries after the first failure
+        check(r.alive(), "the replica died")
+        check(cl.call(r, "DEBUG", "DIGEST") == frozen["digest"],
+              "the replica's data changed after failed syncs (%s failing)" % op)
+        check(cl.call(r, "DBSIZE") == frozen["dbsize"], "the replica's DBSIZE changed")
+        check(cl.call(r, "GET", "big:0") == frozen["big:0"], "the replica stopped serving big:0")
+        temps = [f for f in os.listdir(rfs.mountpoint) if f.startswith("temp-")]
+        check(len(temps) <= 1, "failed syncs left temp files behind: %s" % temps)
+        # The mean time between failed attempts, from the log's timestamps.
+        outcome["seconds_per_attempt"] = round(
+            (times[-1] - times[0]) / attempts if attempts else self.RETRY_WINDOW, 2)
+        check(outcome["seconds_per_attempt"] >= 0.8,
+              "%d failed syncs in %.1f s: faster than one a second" %
+              (attempts + 1, times[-1] - times[0]))
+        return outcome
+
+    @staticmethod
+    def bgsave(m):
+        """BGSAVE (once no other child runs), waited for; returns
+        rdb_last_bgsave_status."""
+        deadline = time.monotonic() + 30
+        while True:
+            reply = cl.call(m, "BGSAVE")
+            if not isinstance(reply, cl.rmtest.RespError):
+                break
+            check(time.monotonic() < deadline, "BGSAVE refused: %s" % reply.message)
+            time.sleep(0.05)
+        cl.wait_for("the BGSAVE to end",
+                    lambda: cl.info(m, "persistence")["rdb_bgsave_in_progress"] == "0",
+                    timeout=60)
+        return cl.info(m, "persistence")["rdb_last_bgsave_status"]
+
     @staticmethod
     def save(m):
         """SAVE, waiting out a replication snapshot child still running."""
@@ -561,9 +778,28 @@ class Run:
         return 1 if failures else 0
 
 
+def failure_times(log, line):
+    """The times (seconds) of the log lines holding `line`, in the log
+    format both servers share: "pid:R 05 Dec 2026 03:24:18.375 # ..."."""
+    out = []
+    for entry in log.splitlines():
+        if line not in entry:
+            continue
+        stamp = entry.split(" ", 1)[1][:24]
+        out.append(time.mktime(time.strptime(stamp[:20], "%d %b %Y %H:%M:%S")) +
+                   float(stamp[20:24]))
+    return out
+
+
+def read_file(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def main():
     ap = argparse.ArgumentParser(description="Run one chaos scenario (see the module doc).")
-    ap.add_argument("scenario", choices=["linkcut", "backlog", "kills", "sigstop", "disk"])
+    ap.add_argument("scenario",
+                    choices=["linkcut", "backlog", "kills", "sigstop", "disk", "fsync"])
     ap.add_argument("--seconds", type=float, default=None)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--topology", choices=sorted(ROLES), default="rm")

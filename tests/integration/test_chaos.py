@@ -9,9 +9,13 @@ outage past the backlog). The long runs are `run.py SCENARIO --seconds N`
 or `--soak`; tests/chaos/README.md has their table.
 
 The proxy itself is checked first against a plain echo server: bytes pass
-unchanged both ways, stall holds them, cut and reset end the link.
+unchanged both ways, stall holds them, cut and reset end the link; and
+faultfs.py (the FUSE mount of the fsync scenario) against plain file calls.
+The fsync scenario runs once on Ringmaster and once on redis-server 7.0
+with the same seed: the replies to the failed saves must be the same.
 """
 
+import errno
 import json
 import os
 import shutil
@@ -148,6 +152,54 @@ def test_proxy_is_transparent_and_faults_links(tmp_path):
         echo.listener.close()
 
 
+def test_faultfs_fails_sync_calls_on_command(tmp_path):
+    """faultfs.py passes files through and fails fsync, fdatasync, a
+    directory's fsync and write on command, for the names a rule matches."""
+    try:
+        fs = chaoslib.FaultFs(str(tmp_path), str(tmp_path / "backing"), str(tmp_path / "mnt"))
+    except chaoslib.FaultFsUnavailable as e:
+        pytest.skip(str(e))
+    try:
+        path = os.path.join(fs.mountpoint, "a.rdb")
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
+        try:
+            os.write(fd, b"x" * 300000)
+            os.fsync(fd)
+            fs.fail("sync", "*.rdb", "EIO")
+            for call in (os.fsync, os.fdatasync):
+                with pytest.raises(OSError) as e:
+                    call(fd)
+                assert e.value.errno == errno.EIO
+            fs.heal()
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        with open(tmp_path / "backing" / "a.rdb", "rb") as f:
+            assert f.read() == b"x" * 300000
+        fs.fail("fsyncdir", "*", "ENOSPC")
+        dfd = os.open(fs.mountpoint, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            with pytest.raises(OSError) as e:
+                os.fsync(dfd)
+            assert e.value.errno == errno.ENOSPC
+        finally:
+            os.close(dfd)
+        fs.fail("write", "b*", "EDQUOT")
+        with open(os.path.join(fs.mountpoint, "c"), "wb") as f:
+            f.write(b"unaffected")
+        with pytest.raises(OSError) as e:
+            with open(os.path.join(fs.mountpoint, "b"), "wb") as f:
+                f.write(b"y")
+        assert e.value.errno == errno.EDQUOT
+        st = fs.stats()
+        assert st["failed"] == {"fsync": 1, "fdatasync": 1, "fsyncdir": 1, "write": 1}, st
+        with pytest.raises(RuntimeError, match="ERR unknown operation"):
+            fs.cmd("fail chmod * EIO")
+    finally:
+        fs.stop()
+    assert not fs.mounted()
+
+
 def test_linkcut_partial_resyncs_dominate():
     r = run_scenario("linkcut", 12, seed=11)
     assert r["faults"] >= 3 and r["sync_partial_ok"] > r["full_after_initial"], r
@@ -186,3 +238,33 @@ def test_disk():
     if "skipped" in r:
         pytest.skip(r["skipped"])
     assert r["cycles"] >= 1, r
+
+
+@pytest.fixture(scope="module")
+def fsync_rm():
+    """The fsync scenario on Ringmaster, run once for the tests below."""
+    r = run_scenario("fsync", 3, seed=18)
+    if "skipped" in r:
+        pytest.skip(r["skipped"])
+    return r
+
+
+def test_fsync(fsync_rm):
+    """fsync, fdatasync and the directory's fsync fail under a FUSE mount
+    (tests/chaos/faultfs.py): SAVE, BGSAVE, the master's replication
+    snapshot and CONFIG REWRITE fail with the errno and keep the old files;
+    the replica keeps its data and retries at most once a second; all
+    converge once the faults clear (run.py checks each)."""
+    r = fsync_rm
+    assert r["cycles"] >= 3, r
+    assert sorted(r["replica_seconds_per_attempt"]) == ["fdatasync", "fsync", "fsyncdir"], r
+    assert all(s >= 0.8 for v in r["replica_seconds_per_attempt"].values() for s in v), r
+
+
+def test_fsync_errors_match_redis(fsync_rm):
+    """The same seed under redis-server 7.0 on both ends: the same replies
+    to SAVE, BGSAVE, a write under MISCONF and CONFIG REWRITE."""
+    if rmtest.redis_server_bin() is None:
+        pytest.skip("redis-server is not installed")
+    ref = run_scenario("fsync", 3, seed=18, topology="redis")
+    assert ref["fsync_replies"] == fsync_rm["fsync_replies"]
