@@ -18,13 +18,18 @@
  *                   most TLSIO_SEND_MAX per call, so `out` stays small), or
  *                   -errno.
  *   tlsio_recv      completes with plaintext bytes (> 0), 0 when the peer
- *                   closed, or -errno. Plaintext already decrypted or
+ *                   closed, or -errno: a failed recv (-ECONNRESET) stays
+ *                   an error even though OpenSSL, told to ignore an
+ *                   unexpected EOF, sees it as an end. Plaintext already
+ *                   decrypted or
  *                   ciphertext already received is delivered without a
  *                   recv, through a NOP, so the completion always comes
  *                   from the ring and never re-enters the caller.
  *   tlsio_handshake completes with 0 once the handshake is done, or
  *                   -EPROTO (tlsio_error says why: certificate verify
- *                   failed, wrong version number...), or -errno.
+ *                   failed, wrong version number...), or -ECONNRESET when
+ *                   the peer hung up first, or the recv's -errno (both
+ *                   with a tlsio_error line too).
  *
  * The caller's ring_req never reaches the kernel: it is marked busy from
  * the verb to its completion, and its done callback runs from the
