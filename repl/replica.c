@@ -89,7 +89,10 @@ typedef struct replica_state {
     int sync_progressive; /* ... and this sync loads it so (the dataset was empty) */
     int failover;     /* the next PSYNC says FAILOVER (failover.c) */
     long long net_in_done; /* bytes read by connections that ended */
-    long long down_since_ms; /* link down since (0: never up) */
+    /* When the last link that was up dropped; 0 while none ever was since
+     * the last REPLICAOF NO ONE (INFO then says -1, as Redis 7.0: failed
+     * attempts to connect do not start the count). */
+    long long down_since_ms;
 
     /* the cached master: what the next PSYNC asks for */
     int have_cached;
@@ -620,7 +623,7 @@ static void on_closed(server *s, replica_state *rs) {
     mem_free(rs->shared);
     rs->shared = NULL;
     rs->conn_id = 0;
-    if (!rs->down_since_ms) rs->down_since_ms = util_ms_time();
+    if (rs->state == RS_CONNECTED) rs->down_since_ms = util_ms_time();
     if (!repl_is_replica(s)) {
         rs->state = RS_NONE;
     } else if (rs->state != RS_CONNECT) {
@@ -703,6 +706,7 @@ static void set_master(server *s, const char *host, int port) {
     repl_state *r = repl_of(s);
     replica_state *rs = r->rs;
     int was_master = !repl_is_replica(s);
+    if (rs->state == RS_CONNECTED) rs->down_since_ms = util_ms_time();
     leave_link(s, rs);
     mem_free(s->cfg.replicaof_host);
     s->cfg.replicaof_host = mem_strdup(host);
@@ -722,7 +726,6 @@ static void set_master(server *s, const char *host, int port) {
     }
     rs->state = RS_CONNECT;
     rs->connect_at_ms = util_ms_time();
-    if (!rs->down_since_ms) rs->down_since_ms = util_ms_time();
 }
 
 static void unset_master(server *s) {
