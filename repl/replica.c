@@ -173,6 +173,20 @@ static void start_connection(server *s) {
         rs->connect_at_ms = util_ms_time() + 1000;
         return;
     }
+    /* tls-replication yes is a promise that nothing goes to the master in
+     * plaintext: without a context there is no connection at all, only
+     * another try a second later, as after a refused connect. */
+    struct ssl_ctx_st *ssl_ctx = NULL;
+    if (s->cfg.tls_replication) {
+        const char *why = "";
+        ssl_ctx = tls_client_context(s, &why);
+        if (!ssl_ctx) {
+            log_msg(LL_WARNING,
+                    "Unable to connect to MASTER: TLS client context not available (%s)", why);
+            rs->connect_at_ms = util_ms_time() + 1000;
+            return;
+        }
+    }
     rconn_start *st = mem_calloc(sizeof(*st));
     snprintf(st->host, sizeof(st->host), "%s", s->cfg.replicaof_host);
     st->port = s->cfg.replicaof_port;
@@ -198,7 +212,7 @@ static void start_connection(server *s) {
     snprintf(st->dbfilename, sizeof(st->dbfilename), "%s", s->cfg.dbfilename);
     st->tcp_nodelay = !s->cfg.repl_disable_tcp_nodelay;
     st->psync_failover = rs->failover;
-    if (s->cfg.tls_replication) st->ssl_ctx = tls_client_context(s);
+    st->ssl_ctx = ssl_ctx;
     rs->shared = mem_calloc(sizeof(*rs->shared));
     atomic_store_explicit(&rs->shared->last_io_ms, util_ms_time(), memory_order_relaxed);
     atomic_store_explicit(&rs->shared->applied, rs->have_cached ? rs->cached_offset : 0,

@@ -9,8 +9,10 @@ certificate problem is refused, logged, and retried without disturbing
 anything else. Certificates come from tls_helpers.make_certs.
 """
 
+import os
 import shutil
 import socket
+import subprocess
 import threading
 import time
 
@@ -109,6 +111,40 @@ def test_master_certificate_that_does_not_verify_is_retried(servers, certs):
     assert call(replica, "CONFIG", "SET", "tls-ca-cert-file", certs["other_ca"]) == b"OK"
     caught_up(master, replica)
     assert_same_digest(master, [replica])
+
+
+# Loaded before libssl, it makes every SSL_CTX_up_ref fail: the replica's
+# TLS client context exists but cannot be handed to a connection.
+NO_CTX_REFERENCE_SHIM = """
+#include <openssl/ssl.h>
+int SSL_CTX_up_ref(SSL_CTX *ctx) { (void)ctx; return 0; }
+"""
+
+
+def test_no_tls_client_context_means_no_plaintext_connection(servers, certs, tmp_path):
+    """tls-replication yes and no TLS client context to connect with: the
+    replica never falls back to plaintext, not even towards a master's plain
+    port that would accept it; it logs why and tries again each second."""
+    cc = shutil.which("cc")
+    if cc is None:
+        pytest.skip("no C compiler for the fault-injection shim")
+    src = tmp_path / "no_ctx_reference.c"
+    src.write_text(NO_CTX_REFERENCE_SHIM)
+    shim = str(tmp_path / "no_ctx_reference.so")
+    subprocess.run([cc, "-shared", "-fPIC", "-o", shim, str(src)], check=True)
+    env = {"LD_PRELOAD": shim,
+           "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+    master = tls_node(servers, "ringmaster", certs, name="master")
+    write_every_type(master)
+    replica = tls_node(servers, "ringmaster", certs, "--replicaof", "127.0.0.1", master.port,
+                       name="replica", env=env)
+    refused = "Unable to connect to MASTER: TLS client context not available"
+    wait_for("two attempts refused for want of a context",
+             lambda: log_count(replica, refused) >= 2, timeout=10)
+    assert "Connecting to MASTER" not in replica.log_text()
+    assert info(replica)["master_link_status"] == "down"
+    assert call(replica, "DBSIZE") == 0
+    assert info(master)["connected_slaves"] == "0"
 
 
 @pytest.mark.parametrize("replica_kind", ["ringmaster", "redis"])
