@@ -280,7 +280,14 @@ static void link_close(replica_link *l, int reason, int err) {
      * cancel at all. */
     if (link_busy(l) && !only_notifications_pending(l)) {
         ring_prep_cancel_fd(ring_of(l), l->fd);
+        /* A payload request that does not address the socket: the disk
+         * splice into our pipe, or (TLS, diskless) the read of the child's
+         * pipe, which would otherwise wait for the child's next write, up
+         * to a whole snapshot later, holding the socket and the backlog
+         * reader slot. */
         if (l->splice_in.busy && l->pipe_w >= 0) ring_prep_cancel_fd(ring_of(l), l->pipe_w);
+        if (l->tls && l->splice_in.busy && l->bulk_fd >= 0)
+            ring_prep_cancel_fd(ring_of(l), l->bulk_fd);
     }
     maybe_finalize(l);
 }

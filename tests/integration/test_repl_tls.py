@@ -12,6 +12,8 @@ anything else. Certificates come from tls_helpers.make_certs.
 import os
 import shutil
 import socket
+import ssl
+import struct
 import subprocess
 import threading
 import time
@@ -111,6 +113,42 @@ def test_master_certificate_that_does_not_verify_is_retried(servers, certs):
     assert call(replica, "CONFIG", "SET", "tls-ca-cert-file", certs["other_ca"]) == b"OK"
     caught_up(master, replica)
     assert_same_digest(master, [replica])
+
+
+def test_replica_lost_mid_diskless_payload_is_freed_at_once(servers, certs):
+    """A TLS replica that hangs up while the snapshot child is between two
+    writes of an EOF-framed payload: the master frees it (its socket, its
+    backlog reader slot) at once, not when the child next writes. The child
+    here writes the header, then nothing for about 30 s (30 small keys, one
+    second each, all in one buffered write)."""
+    master = tls_node(servers, "ringmaster", certs, "--repl-diskless-sync", "yes",
+                      "--repl-diskless-sync-delay", "0", "--rdb-key-save-delay", "1000000",
+                      name="master", auth="no")
+    for i in range(30):
+        call(master, "SET", "k%d" % i, "v")
+    ctx = ssl.create_default_context(cafile=certs["ca"])
+    raw = socket.create_connection(("127.0.0.1", master.tls_port), timeout=10 * SLOW)
+    conn = ctx.wrap_socket(raw, server_hostname="localhost")
+    got = b""
+    try:
+        conn.sendall(rmtest.encode_command("REPLCONF", "capa", "eof", "capa", "psync2"))
+        conn.sendall(rmtest.encode_command("PSYNC", "?", "-1"))
+        while b"$EOF:" not in got or not got.endswith(b"\r\n"):
+            chunk = conn.recv(4096)
+            assert chunk, "the master closed before the payload header: %r" % got
+            got += chunk
+        assert b"+FULLRESYNC" in got
+        assert info(master)["connected_slaves"] == "1"
+    finally:
+        # An RST, not a FIN: nothing about the close waits for the peer.
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+    lost = time.monotonic()
+    wait_for("the master to free the lost replica",
+             lambda: info(master)["connected_slaves"] == "0", timeout=3)
+    assert time.monotonic() - lost < 3 * SLOW
+    assert master.wait_log("Connection with replica")
+    assert call(master, "PING") == b"PONG"
 
 
 # Loaded before libssl, it makes every SSL_CTX_up_ref fail: the replica's
