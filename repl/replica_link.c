@@ -915,9 +915,22 @@ static int on_start(io_thread *t, void *ctx) {
 static void on_stop(io_thread *t, void *ctx) {
     link_threads *all = ctx;
     link_thread *lt = all->per[io_thread_index(t)];
-    /* Every request has completed: the links can go without reports, the
-     * keyspace is shutting down. */
-    for (int i = 0; i < lt->n; i++) link_free(lt->links[i]);
+    /* The thread cancelled and reaped every request before this, unless
+     * its drain timed out. A link whose request is still in flight keeps
+     * its memory (the kernel may yet write into its buffers or read the
+     * backlog blocks it pins): leaked, and said, rather than freed under
+     * the kernel. The others go without reports: the keyspace is shutting
+     * down. */
+    int kept = 0;
+    for (int i = 0; i < lt->n; i++) {
+        if (link_busy(lt->links[i])) kept++;
+        else link_free(lt->links[i]);
+    }
+    if (kept)
+        log_msg(LL_WARNING,
+                "%d replica link(s) still had I/O in flight when the replication thread "
+                "stopped: their memory is left allocated",
+                kept);
     rconn_on_stop(t, &lt->rconn);
     mem_free(lt->links);
     mem_free(lt);
