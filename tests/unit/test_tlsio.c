@@ -279,6 +279,41 @@ START_TEST(test_peer_close_during_handshake) {
 }
 END_TEST
 
+/* How callers close (tlsio.h): shutdown, then cancel by fd. A recv whose
+ * input request is a RECV, and one whose input request is a NOP (the
+ * session already holds plaintext; a NOP addresses no fd and is not
+ * cancelled), both complete, and the session goes idle. */
+START_TEST(test_shutdown_then_cancel_ends_a_pending_recv) {
+    pair p;
+    ck_assert_int_eq(pair_open(&p, 1), 0);
+    char msg[100] = "plaintext the server takes ten bytes at a time", buf[10];
+    struct iovec iov = {.iov_base = msg, .iov_len = sizeof(msg)};
+    ck_assert_int_eq(tlsio_send(&p.r, p.cli.t, &p.cli.tx, p.cli.fd, &iov, 1), 0);
+    until(&p.r, &p.cli.tx_done, NULL);
+    ck_assert_int_eq(tlsio_recv(&p.r, p.srv.t, &p.srv.rx, p.srv.fd, buf, sizeof(buf)), 0);
+    until(&p.r, &p.srv.rx_done, NULL);
+    ck_assert_int_eq(p.srv.rx_res, (int)sizeof(buf));
+    /* The rest is the session's: this recv is a NOP. */
+    p.srv.rx_done = 0;
+    ck_assert_int_eq(tlsio_recv(&p.r, p.srv.t, &p.srv.rx, p.srv.fd, buf, sizeof(buf)), 0);
+    shutdown(p.srv.fd, SHUT_RDWR);
+    ck_assert_int_eq(ring_prep_cancel_fd(&p.r, p.srv.fd), 0);
+    until(&p.r, &p.srv.rx_done, NULL);
+    drain(&p.r, &p.srv, &p.cli);
+    /* Nothing pending in the session now: a RECV, cancelled or ended. */
+    p.srv.rx_done = 0;
+    do {
+        ck_assert_int_eq(tlsio_recv(&p.r, p.srv.t, &p.srv.rx, p.srv.fd, buf, sizeof(buf)), 0);
+        ck_assert_int_eq(ring_prep_cancel_fd(&p.r, p.srv.fd), 0);
+        until(&p.r, &p.srv.rx_done, NULL);
+        p.srv.rx_done = 0;
+    } while (p.srv.rx_res > 0);
+    ck_assert_int_le(p.srv.rx_res, 0);
+    drain(&p.r, &p.srv, &p.cli);
+    pair_close(&p);
+}
+END_TEST
+
 START_TEST(test_untrusted_certificate_refused_with_reason) {
     pair p;
     int rc = pair_open(&p, 0);
@@ -321,6 +356,7 @@ int main(void) {
                                          test_peer_close_reads_as_end,
                                          test_peer_reset_reads_as_error,
                                          test_peer_close_during_handshake,
+                                         test_shutdown_then_cancel_ends_a_pending_recv,
                                          test_untrusted_certificate_refused_with_reason,
                                          test_send_after_failure_is_refused, NULL};
     return test_run_case("tlsio", tests, no_setup, no_setup, 60);
