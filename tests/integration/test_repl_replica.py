@@ -14,24 +14,13 @@ import time
 import pytest
 
 import rmtest
-from repl_helpers import (assert_same_digest, benchmark_load, call, info, wait_for,
+from repl_helpers import (assert_same_digest, benchmark_load, call, caught_up, info, wait_for,
                           write_every_type)
 
 
 def ringmaster_replica(servers, master, *extra, name="rm-replica"):
     return servers.ringmaster("--replicaof", "127.0.0.1", str(master.port),
                               "--repl-timeout", "60", *extra, name=name)
-
-
-def caught_up(master, replica):
-    """The replica's link is up and its offset equals the master's."""
-    def check():
-        r = info(replica)
-        if r.get("master_link_status") != "up":
-            return None
-        m = int(info(master)["master_repl_offset"])
-        return m if int(r["master_repl_offset"]) == m else None
-    return wait_for("the replica to catch up", check, timeout=30)
 
 
 @pytest.mark.parametrize("master_kind", ["redis", "ringmaster"])

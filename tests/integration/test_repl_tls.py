@@ -21,7 +21,8 @@ import time
 import pytest
 
 import rmtest
-from repl_helpers import assert_same_digest, benchmark_load, call, info, wait_for, write_every_type
+from repl_helpers import (assert_same_digest, benchmark_load, call, caught_up, info, wait_for,
+                          write_every_type)
 from tls_helpers import make_certs, signed_cert, tls_node, tls_replica
 
 SLOW = rmtest.SLOWDOWN
@@ -38,16 +39,6 @@ def certs(tmp_path_factory):
         c["dir"], "expired", "expired-server", ext="subjectAltName=IP:127.0.0.1\n", days=0)
     time.sleep(1.1)
     return c
-
-
-def caught_up(master, replica, timeout=30):
-    def check():
-        r = info(replica)
-        if r.get("master_link_status") != "up":
-            return None
-        m = int(info(master)["master_repl_offset"])
-        return m if int(r["master_repl_offset"]) == m else None
-    return wait_for("the replica to catch up over TLS", check, timeout=timeout)
 
 
 PAIRS = [("ringmaster", "redis"), ("redis", "ringmaster"), ("ringmaster", "ringmaster")]
