@@ -246,8 +246,15 @@ void tls_release(server *s) {
     s->tls_ctx = s->tls_client_ctx = NULL;
 }
 
-struct ssl_ctx_st *tls_client_context(server *s) {
-    if (!s->tls_client_ctx || SSL_CTX_up_ref(s->tls_client_ctx) != 1) return NULL;
+struct ssl_ctx_st *tls_client_context(server *s, const char **why) {
+    if (!s->tls_client_ctx) {
+        *why = "TLS is not configured";
+        return NULL;
+    }
+    if (SSL_CTX_up_ref(s->tls_client_ctx) != 1) {
+        *why = "no reference to it could be taken";
+        return NULL;
+    }
     return s->tls_client_ctx;
 }
 

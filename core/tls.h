@@ -37,8 +37,9 @@ void tls_release(struct server *s);
 int tls_enabled(const struct server *s);
 /* The context a replica connects to its master with, with a reference the
  * caller owns (any thread may drop it with tls_context_unref); NULL when
- * TLS is not configured. */
-struct ssl_ctx_st *tls_client_context(struct server *s);
+ * TLS is not configured or no reference could be taken, with *why saying
+ * which. */
+struct ssl_ctx_st *tls_client_context(struct server *s, const char **why);
 void tls_context_unref(struct ssl_ctx_st *ctx);
 
 /* A server-side SSL for accepted socket fd, with the peer verification

@@ -340,6 +340,27 @@ static int in_arm(tlsio *t) {
     return ring_prep_recv(t->r, &t->in_req, t->fd, t->in + t->in_len, TLSIO_IN_CAP - t->in_len, 0);
 }
 
+/* Every byte received has been handed to OpenSSL and the socket said no
+ * more will come: the peer closed (in_eof) or the recv failed (in_err). */
+static int input_over(const tlsio *t) {
+    return t->in_pos == t->in_len && (t->in_eof || t->in_err);
+}
+
+/* The handshake ended because the input did. With
+ * SSL_OP_IGNORE_UNEXPECTED_EOF OpenSSL reports that end as a close_notify
+ * (SSL_ERROR_ZERO_RETURN, "TLS error 6" if logged as is), and it cannot
+ * tell a closed socket from a failed recv: say which it was. */
+static int handshake_cut(tlsio *t) {
+    ERR_clear_error();
+    if (t->in_err) {
+        snprintf(t->err, sizeof(t->err), "connection lost during TLS handshake: %s",
+                 strerror(-t->in_err));
+        return t->in_err;
+    }
+    snprintf(t->err, sizeof(t->err), "connection closed by peer during TLS handshake");
+    return -ECONNRESET;
+}
+
 /* The handshake, one step: 1 done, 0 waiting (armed), < 0 failed. */
 static int handshake_step(tlsio *t) {
     ERR_clear_error();
@@ -348,15 +369,15 @@ static int handshake_step(tlsio *t) {
     int sent = out_pump(t);
     if (rc == 1) return sent < 0 ? sent : 1;
     if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE) {
-        if (t->in_err) return t->in_err;
-        if (t->in_eof) {
-            snprintf(t->err, sizeof(t->err), "connection closed during the TLS handshake");
-            return -ECONNRESET;
-        }
+        if (t->in_eof || t->in_err) return handshake_cut(t);
         t->starved = 1;
         int arm = in_arm(t);
         return arm < 0 ? arm : 0;
     }
+    /* A protocol failure (SSL_ERROR_SSL) keeps OpenSSL's reason even when
+     * the peer closed right after its alert. */
+    if ((code == SSL_ERROR_ZERO_RETURN || code == SSL_ERROR_SYSCALL) && input_over(t))
+        return handshake_cut(t);
     record_error(t, code);
     return -EPROTO;
 }
@@ -369,7 +390,10 @@ static int read_step(tlsio *t) {
     int code = n > 0 ? SSL_ERROR_NONE : SSL_get_error(t->ssl, n);
     out_pump(t); /* a read may answer the peer (a key update, an alert) */
     if (n > 0) return n;
-    if (code == SSL_ERROR_ZERO_RETURN) return 0;
+    /* With SSL_OP_IGNORE_UNEXPECTED_EOF a failed recv (ECONNRESET) also
+     * reads as a close_notify: once the input is all taken, the recv's
+     * error is the answer, not an orderly end. */
+    if (code == SSL_ERROR_ZERO_RETURN) return input_over(t) && t->in_err ? t->in_err : 0;
     if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE) {
         if (t->in_err) return t->in_err;
         if (t->in_eof) return 0;
@@ -377,9 +401,11 @@ static int read_step(tlsio *t) {
         int arm = in_arm(t);
         return arm < 0 ? arm : -EAGAIN;
     }
-    if (t->in_eof && !t->in_err) {
+    if (input_over(t)) {
+        /* The peer closed without close_notify: an end, as on plain TCP;
+         * or the recv failed, and that is the reason. */
         ERR_clear_error();
-        return 0; /* the peer closed without close_notify: an end, as on plain TCP */
+        return t->in_err;
     }
     record_error(t, code);
     return -EPROTO;

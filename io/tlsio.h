@@ -18,13 +18,18 @@
  *                   most TLSIO_SEND_MAX per call, so `out` stays small), or
  *                   -errno.
  *   tlsio_recv      completes with plaintext bytes (> 0), 0 when the peer
- *                   closed, or -errno. Plaintext already decrypted or
+ *                   closed, or -errno: a failed recv (-ECONNRESET) stays
+ *                   an error even though OpenSSL, told to ignore an
+ *                   unexpected EOF, sees it as an end. Plaintext already
+ *                   decrypted or
  *                   ciphertext already received is delivered without a
  *                   recv, through a NOP, so the completion always comes
  *                   from the ring and never re-enters the caller.
  *   tlsio_handshake completes with 0 once the handshake is done, or
  *                   -EPROTO (tlsio_error says why: certificate verify
- *                   failed, wrong version number...), or -errno.
+ *                   failed, wrong version number...), or -ECONNRESET when
+ *                   the peer hung up first, or the recv's -errno (both
+ *                   with a tlsio_error line too).
  *
  * The caller's ring_req never reaches the kernel: it is marked busy from
  * the verb to its completion, and its done callback runs from the
@@ -32,6 +37,20 @@
  * (one send, one recv) address the caller's socket, so ring_prep_cancel_fd
  * on it cancels them too and the caller's request completes with the
  * error. One send and one recv (or handshake) may be pending at a time.
+ *
+ * Closing, and why there is no tlsio_abort: a caller ends a session with
+ * shutdown(fd, SHUT_RDWR) and then ring_prep_cancel_fd(fd), in that order
+ * (replica_link.c link_close, replica_conn.c rconn_close). The cancel
+ * misses two things: the input NOP, which addresses no fd, and any
+ * request this module arms after the cancel ran (the NOP's step, or a
+ * SEND flushing what that step wrote). Neither can hang: the NOP completes
+ * on the ring's next pass by itself, and every request armed after it
+ * addresses a socket already shut down both ways, so its RECV completes
+ * at once (with bytes already queued, then 0) and its SEND with -EPIPE.
+ * The caller's request then completes (an end, or the error), and
+ * tlsio_busy falls within a pass or two. A caller that skipped the
+ * shutdown could wait on such a RECV for as long as the peer stays
+ * silent: the shutdown is what makes the cancel complete, not an option.
  *
  * Ciphertext goes out with plain SENDs: the bytes are the cipher's fresh
  * output, not pages that could be lent to the kernel, so zero-copy would

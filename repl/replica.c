@@ -89,7 +89,10 @@ typedef struct replica_state {
     int sync_progressive; /* ... and this sync loads it so (the dataset was empty) */
     int failover;     /* the next PSYNC says FAILOVER (failover.c) */
     long long net_in_done; /* bytes read by connections that ended */
-    long long down_since_ms; /* link down since (0: never up) */
+    /* When the last link that was up dropped; 0 while none ever was since
+     * the last REPLICAOF NO ONE (INFO then says -1, as Redis 7.0: failed
+     * attempts to connect do not start the count). */
+    long long down_since_ms;
 
     /* the cached master: what the next PSYNC asks for */
     int have_cached;
@@ -170,6 +173,20 @@ static void start_connection(server *s) {
         rs->connect_at_ms = util_ms_time() + 1000;
         return;
     }
+    /* tls-replication yes is a promise that nothing goes to the master in
+     * plaintext: without a context there is no connection at all, only
+     * another try a second later, as after a refused connect. */
+    struct ssl_ctx_st *ssl_ctx = NULL;
+    if (s->cfg.tls_replication) {
+        const char *why = "";
+        ssl_ctx = tls_client_context(s, &why);
+        if (!ssl_ctx) {
+            log_msg(LL_WARNING,
+                    "Unable to connect to MASTER: TLS client context not available (%s)", why);
+            rs->connect_at_ms = util_ms_time() + 1000;
+            return;
+        }
+    }
     rconn_start *st = mem_calloc(sizeof(*st));
     snprintf(st->host, sizeof(st->host), "%s", s->cfg.replicaof_host);
     st->port = s->cfg.replicaof_port;
@@ -195,7 +212,7 @@ static void start_connection(server *s) {
     snprintf(st->dbfilename, sizeof(st->dbfilename), "%s", s->cfg.dbfilename);
     st->tcp_nodelay = !s->cfg.repl_disable_tcp_nodelay;
     st->psync_failover = rs->failover;
-    if (s->cfg.tls_replication) st->ssl_ctx = tls_client_context(s);
+    st->ssl_ctx = ssl_ctx;
     rs->shared = mem_calloc(sizeof(*rs->shared));
     atomic_store_explicit(&rs->shared->last_io_ms, util_ms_time(), memory_order_relaxed);
     atomic_store_explicit(&rs->shared->applied, rs->have_cached ? rs->cached_offset : 0,
@@ -620,7 +637,7 @@ static void on_closed(server *s, replica_state *rs) {
     mem_free(rs->shared);
     rs->shared = NULL;
     rs->conn_id = 0;
-    if (!rs->down_since_ms) rs->down_since_ms = util_ms_time();
+    if (rs->state == RS_CONNECTED) rs->down_since_ms = util_ms_time();
     if (!repl_is_replica(s)) {
         rs->state = RS_NONE;
     } else if (rs->state != RS_CONNECT) {
@@ -703,6 +720,7 @@ static void set_master(server *s, const char *host, int port) {
     repl_state *r = repl_of(s);
     replica_state *rs = r->rs;
     int was_master = !repl_is_replica(s);
+    if (rs->state == RS_CONNECTED) rs->down_since_ms = util_ms_time();
     leave_link(s, rs);
     mem_free(s->cfg.replicaof_host);
     s->cfg.replicaof_host = mem_strdup(host);
@@ -722,7 +740,6 @@ static void set_master(server *s, const char *host, int port) {
     }
     rs->state = RS_CONNECT;
     rs->connect_at_ms = util_ms_time();
-    if (!rs->down_since_ms) rs->down_since_ms = util_ms_time();
 }
 
 static void unset_master(server *s) {

@@ -641,7 +641,7 @@ static void rconn_on_tls_handshake(ring *r, ring_req *req, int res, uint32_t fla
     if (res < 0) {
         log_msg(LL_WARNING, "Error condition on socket for SYNC: TLS handshake with MASTER "
                             "failed: %s",
-                res == -EPROTO ? tlsio_error(c->tls) : strerror(-res));
+                *tlsio_error(c->tls) ? tlsio_error(c->tls) : strerror(-res));
         rconn_close(c, RCONN_CLOSED_CONNECT);
     } else {
         rconn_handshake_start(c);

@@ -280,7 +280,14 @@ static void link_close(replica_link *l, int reason, int err) {
      * cancel at all. */
     if (link_busy(l) && !only_notifications_pending(l)) {
         ring_prep_cancel_fd(ring_of(l), l->fd);
+        /* A payload request that does not address the socket: the disk
+         * splice into our pipe, or (TLS, diskless) the read of the child's
+         * pipe, which would otherwise wait for the child's next write, up
+         * to a whole snapshot later, holding the socket and the backlog
+         * reader slot. */
         if (l->splice_in.busy && l->pipe_w >= 0) ring_prep_cancel_fd(ring_of(l), l->pipe_w);
+        if (l->tls && l->splice_in.busy && l->bulk_fd >= 0)
+            ring_prep_cancel_fd(ring_of(l), l->bulk_fd);
     }
     maybe_finalize(l);
 }
@@ -908,9 +915,22 @@ static int on_start(io_thread *t, void *ctx) {
 static void on_stop(io_thread *t, void *ctx) {
     link_threads *all = ctx;
     link_thread *lt = all->per[io_thread_index(t)];
-    /* Every request has completed: the links can go without reports, the
-     * keyspace is shutting down. */
-    for (int i = 0; i < lt->n; i++) link_free(lt->links[i]);
+    /* The thread cancelled and reaped every request before this, unless
+     * its drain timed out. A link whose request is still in flight keeps
+     * its memory (the kernel may yet write into its buffers or read the
+     * backlog blocks it pins): leaked, and said, rather than freed under
+     * the kernel. The others go without reports: the keyspace is shutting
+     * down. */
+    int kept = 0;
+    for (int i = 0; i < lt->n; i++) {
+        if (link_busy(lt->links[i])) kept++;
+        else link_free(lt->links[i]);
+    }
+    if (kept)
+        log_msg(LL_WARNING,
+                "%d replica link(s) still had I/O in flight when the replication thread "
+                "stopped: their memory is left allocated",
+                kept);
     rconn_on_stop(t, &lt->rconn);
     mem_free(lt->links);
     mem_free(lt);

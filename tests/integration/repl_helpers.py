@@ -50,6 +50,18 @@ def link_up(replica):
     return info(replica).get("master_link_status") == "up"
 
 
+def caught_up(master, replica, timeout=30.0):
+    """Wait until the replica's link is up and its master_repl_offset equals
+    the master's; return that offset."""
+    def check():
+        r = info(replica)
+        if r.get("master_link_status") != "up":
+            return None
+        m = int(info(master)["master_repl_offset"])
+        return m if int(r["master_repl_offset"]) == m else None
+    return wait_for("%s to catch up" % getattr(replica, "name", "the replica"), check, timeout)
+
+
 def wait_synced(master, replicas, timeout=20.0):
     """Wait until every replica's link is up and its offset equals the master's."""
     def synced():

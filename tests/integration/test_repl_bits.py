@@ -26,7 +26,7 @@ import pytest
 import rmtest
 import test_differential_bits
 import test_differential_hll
-from repl_helpers import call, info, wait_for, wait_snapshots_taken
+from repl_helpers import call, caught_up, wait_snapshots_taken
 
 COMMANDS_PER_PHASE = rmtest.scaled(1500)
 
@@ -64,16 +64,6 @@ def run_load(server, gens, rng, n):
                 for _ in batch:
                     c.read_reply()
                 batch = []
-
-
-def caught_up(master, replica):
-    def check():
-        r = info(replica)
-        if r.get("master_link_status") != "up":
-            return None
-        m = int(info(master)["master_repl_offset"])
-        return m if int(r["master_repl_offset"]) == m else None
-    return wait_for("the replica to catch up", check, timeout=30)
 
 
 @pytest.mark.parametrize("master_kind", ["redis", "ringmaster"])

@@ -14,24 +14,13 @@ import time
 import pytest
 
 import rmtest
-from repl_helpers import (assert_same_digest, benchmark_load, call, info, wait_for,
+from repl_helpers import (assert_same_digest, benchmark_load, call, caught_up, info, wait_for,
                           write_every_type)
 
 
 def ringmaster_replica(servers, master, *extra, name="rm-replica"):
     return servers.ringmaster("--replicaof", "127.0.0.1", str(master.port),
                               "--repl-timeout", "60", *extra, name=name)
-
-
-def caught_up(master, replica):
-    """The replica's link is up and its offset equals the master's."""
-    def check():
-        r = info(replica)
-        if r.get("master_link_status") != "up":
-            return None
-        m = int(info(master)["master_repl_offset"])
-        return m if int(r["master_repl_offset"]) == m else None
-    return wait_for("the replica to catch up", check, timeout=30)
 
 
 @pytest.mark.parametrize("master_kind", ["redis", "ringmaster"])
@@ -185,6 +174,33 @@ def test_replicaof_at_runtime_and_no_one(servers):
     assert r["master_replid2"] == old_id
     assert int(r["second_repl_offset"]) == offset + 1
     assert r["master_replid"] != old_id
+
+
+def test_link_down_since_counts_from_a_link_that_was_up(both, servers):
+    """master_link_down_since_seconds reads -1 while no link to a master
+    was ever up (failed attempts do not start the count), counts from the
+    drop of a link that was, and reads -1 again after REPLICAOF NO ONE: as
+    Redis 7.0, which the test runs against too."""
+    dead = str(rmtest.free_port())  # nobody listens there
+    replica = both("--replicaof", "127.0.0.1", dead)
+
+    def down_since_after_two_attempts():
+        start = replica.log_text().count("Connecting to MASTER 127.0.0.1:" + dead)
+        wait_for("two attempts to connect", lambda: replica.log_text().count(
+            "Connecting to MASTER 127.0.0.1:" + dead) >= start + 2)
+        r = info(replica)
+        assert r["master_link_status"] == "down"
+        return int(r["master_link_down_since_seconds"])
+
+    assert down_since_after_two_attempts() == -1
+    master = servers.ringmaster("--save", "", "--repl-diskless-sync", "no", name="master")
+    assert call(replica, "REPLICAOF", "127.0.0.1", str(master.port)) == b"OK"
+    wait_for("the link to be up", lambda: info(replica).get("master_link_status") == "up")
+    assert call(replica, "REPLICAOF", "127.0.0.1", dead) == b"OK"
+    assert down_since_after_two_attempts() >= 1
+    assert call(replica, "REPLICAOF", "NO", "ONE") == b"OK"
+    assert call(replica, "REPLICAOF", "127.0.0.1", dead) == b"OK"
+    assert down_since_after_two_attempts() == -1
 
 
 def test_invalid_replicaof_arguments(ringmaster, redis_ref):

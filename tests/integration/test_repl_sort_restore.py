@@ -10,9 +10,9 @@ the ones redis-server sends."""
 
 import time
 
-from repl_helpers import assert_same_digest, call
+from repl_helpers import assert_same_digest, call, caught_up
 from rmtest import RespConn
-from test_repl_replica import caught_up, ringmaster_replica
+from test_repl_replica import ringmaster_replica
 
 
 def test_replica_follows_sort_store_and_restore(servers):

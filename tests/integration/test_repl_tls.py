@@ -9,15 +9,20 @@ certificate problem is refused, logged, and retried without disturbing
 anything else. Certificates come from tls_helpers.make_certs.
 """
 
+import os
 import shutil
 import socket
+import ssl
+import struct
+import subprocess
 import threading
 import time
 
 import pytest
 
 import rmtest
-from repl_helpers import assert_same_digest, benchmark_load, call, info, wait_for, write_every_type
+from repl_helpers import (assert_same_digest, benchmark_load, call, caught_up, info, wait_for,
+                          write_every_type)
 from tls_helpers import make_certs, signed_cert, tls_node, tls_replica
 
 SLOW = rmtest.SLOWDOWN
@@ -34,16 +39,6 @@ def certs(tmp_path_factory):
         c["dir"], "expired", "expired-server", ext="subjectAltName=IP:127.0.0.1\n", days=0)
     time.sleep(1.1)
     return c
-
-
-def caught_up(master, replica, timeout=30):
-    def check():
-        r = info(replica)
-        if r.get("master_link_status") != "up":
-            return None
-        m = int(info(master)["master_repl_offset"])
-        return m if int(r["master_repl_offset"]) == m else None
-    return wait_for("the replica to catch up over TLS", check, timeout=timeout)
 
 
 PAIRS = [("ringmaster", "redis"), ("redis", "ringmaster"), ("ringmaster", "ringmaster")]
@@ -109,6 +104,76 @@ def test_master_certificate_that_does_not_verify_is_retried(servers, certs):
     assert call(replica, "CONFIG", "SET", "tls-ca-cert-file", certs["other_ca"]) == b"OK"
     caught_up(master, replica)
     assert_same_digest(master, [replica])
+
+
+def test_replica_lost_mid_diskless_payload_is_freed_at_once(servers, certs):
+    """A TLS replica that hangs up while the snapshot child is between two
+    writes of an EOF-framed payload: the master frees it (its socket, its
+    backlog reader slot) at once, not when the child next writes. The child
+    here writes the header, then nothing for about 30 s (30 small keys, one
+    second each, all in one buffered write)."""
+    master = tls_node(servers, "ringmaster", certs, "--repl-diskless-sync", "yes",
+                      "--repl-diskless-sync-delay", "0", "--rdb-key-save-delay", "1000000",
+                      name="master", auth="no")
+    for i in range(30):
+        call(master, "SET", "k%d" % i, "v")
+    ctx = ssl.create_default_context(cafile=certs["ca"])
+    raw = socket.create_connection(("127.0.0.1", master.tls_port), timeout=10 * SLOW)
+    conn = ctx.wrap_socket(raw, server_hostname="localhost")
+    got = b""
+    try:
+        conn.sendall(rmtest.encode_command("REPLCONF", "capa", "eof", "capa", "psync2"))
+        conn.sendall(rmtest.encode_command("PSYNC", "?", "-1"))
+        while b"$EOF:" not in got or not got.endswith(b"\r\n"):
+            chunk = conn.recv(4096)
+            assert chunk, "the master closed before the payload header: %r" % got
+            got += chunk
+        assert b"+FULLRESYNC" in got
+        assert info(master)["connected_slaves"] == "1"
+    finally:
+        # An RST, not a FIN: nothing about the close waits for the peer.
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+    lost = time.monotonic()
+    wait_for("the master to free the lost replica",
+             lambda: info(master)["connected_slaves"] == "0", timeout=3)
+    assert time.monotonic() - lost < 3 * SLOW
+    assert master.wait_log("Connection with replica")
+    assert call(master, "PING") == b"PONG"
+
+
+# Loaded before libssl, it makes every SSL_CTX_up_ref fail: the replica's
+# TLS client context exists but cannot be handed to a connection.
+NO_CTX_REFERENCE_SHIM = """
+#include <openssl/ssl.h>
+int SSL_CTX_up_ref(SSL_CTX *ctx) { (void)ctx; return 0; }
+"""
+
+
+def test_no_tls_client_context_means_no_plaintext_connection(servers, certs, tmp_path):
+    """tls-replication yes and no TLS client context to connect with: the
+    replica never falls back to plaintext, not even towards a master's plain
+    port that would accept it; it logs why and tries again each second."""
+    cc = shutil.which("cc")
+    if cc is None:
+        pytest.skip("no C compiler for the fault-injection shim")
+    src = tmp_path / "no_ctx_reference.c"
+    src.write_text(NO_CTX_REFERENCE_SHIM)
+    shim = str(tmp_path / "no_ctx_reference.so")
+    subprocess.run([cc, "-shared", "-fPIC", "-o", shim, str(src)], check=True)
+    env = {"LD_PRELOAD": shim,
+           "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+    master = tls_node(servers, "ringmaster", certs, name="master")
+    write_every_type(master)
+    replica = tls_node(servers, "ringmaster", certs, "--replicaof", "127.0.0.1", master.port,
+                       name="replica", env=env)
+    refused = "Unable to connect to MASTER: TLS client context not available"
+    wait_for("two attempts refused for want of a context",
+             lambda: log_count(replica, refused) >= 2, timeout=10)
+    assert "Connecting to MASTER" not in replica.log_text()
+    assert info(replica)["master_link_status"] == "down"
+    assert call(replica, "DBSIZE") == 0
+    assert info(master)["connected_slaves"] == "0"
 
 
 @pytest.mark.parametrize("replica_kind", ["ringmaster", "redis"])

@@ -49,7 +49,7 @@ def make_certs(d):
     return c
 
 
-def tls_node(servers, kind, certs, *extra, name, cert="cert", ca="ca", auth="yes"):
+def tls_node(servers, kind, certs, *extra, name, cert="cert", ca="ca", auth="yes", env=None):
     """A redis-server or Ringmaster with a tls-port (and its plain port)
     and tls-replication on, presenting certs[cert] and trusting certs[ca]."""
     tls_port = free_port()
@@ -57,7 +57,7 @@ def tls_node(servers, kind, certs, *extra, name, cert="cert", ca="ca", auth="yes
             "--tls-key-file", certs[cert.replace("cert", "key")], "--tls-ca-cert-file", certs[ca],
             "--tls-auth-clients", auth, "--tls-replication", "yes", "--save", "",
             "--repl-timeout", "60"] + list(extra)
-    node = getattr(servers, kind)(*args, name=name)
+    node = getattr(servers, kind)(*args, name=name, env=env)
     node.tls_port = tls_port
     return node
 

@@ -4,8 +4,11 @@
  * socketpair, each driven by tlsio on the test's ring: the handshake,
  * megabytes each way in sends of several buffers compared byte for byte,
  * plaintext the session already holds delivered without a recv, the peer
- * closing, and a client that refuses the server's certificate with the
- * reason in tlsio_error. The certificate is made in memory for the run. */
+ * closing, a peer whose socket resets (an error, not an end), a peer
+ * closing mid-handshake, and a client that refuses the server's
+ * certificate with the reason in tlsio_error. The contexts take the
+ * server's options that matter here (SSL_OP_IGNORE_UNEXPECTED_EOF, partial
+ * writes). The certificate is made in memory for the run. */
 #include "io/tlsio.h"
 
 #include <check.h>
@@ -40,6 +43,7 @@ static SSL_CTX *server_ctx(void) {
     ck_assert_int_eq(SSL_CTX_use_PrivateKey(ctx, key), 1);
     /* As the server's own context: SSL_write returns after each record. */
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
     return ctx;
 }
 
@@ -49,6 +53,7 @@ static SSL_CTX *client_ctx(int trust) {
     make_identity();
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
     if (trust) ck_assert_int_eq(X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), cert), 1);
     return ctx;
 }
@@ -124,8 +129,8 @@ typedef struct pair {
     end srv, cli;
 } pair;
 
-/* Both handshakes, run together on one ring; returns the client's result. */
-static int pair_open(pair *p, int trust) {
+/* The two ends on a socketpair, no handshake yet. */
+static void pair_init(pair *p, int trust) {
     int fds[2];
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
     ck_assert_int_eq(ring_init(&p->r, 64, RING_SETUP_THREAD), 0);
@@ -133,6 +138,11 @@ static int pair_open(pair *p, int trust) {
     p->cctx = client_ctx(trust);
     end_init(&p->srv, p->sctx, fds[0], 1);
     end_init(&p->cli, p->cctx, fds[1], 0);
+}
+
+/* Both handshakes, run together on one ring; returns the client's result. */
+static int pair_open(pair *p, int trust) {
+    pair_init(p, trust);
     ck_assert_int_eq(tlsio_handshake(&p->r, p->srv.t, &p->srv.hs, p->srv.fd), 0);
     ck_assert_int_eq(tlsio_handshake(&p->r, p->cli.t, &p->cli.hs, p->cli.fd), 0);
     /* A refused handshake ends the client's at once; the server's then
@@ -235,6 +245,75 @@ START_TEST(test_peer_close_reads_as_end) {
 }
 END_TEST
 
+/* A unix socket closed with unread input resets its peer: the server's
+ * next recv fails with ECONNRESET. That is a failure to report, not the
+ * peer's orderly end, although OpenSSL (ignoring an unexpected EOF) sees
+ * the same empty input in both cases. */
+START_TEST(test_peer_reset_reads_as_error) {
+    pair p;
+    ck_assert_int_eq(pair_open(&p, 1), 0);
+    drain(&p.r, &p.srv, &p.cli);
+    ck_assert_int_eq(write(p.srv.fd, "unread", 6), 6);
+    close(p.cli.fd);
+    p.cli.fd = -1;
+    char buf[64];
+    ck_assert_int_eq(tlsio_recv(&p.r, p.srv.t, &p.srv.rx, p.srv.fd, buf, sizeof(buf)), 0);
+    until(&p.r, &p.srv.rx_done, NULL);
+    ck_assert_int_eq(p.srv.rx_res, -ECONNRESET);
+    pair_close(&p);
+}
+END_TEST
+
+/* The client hangs up before its hello: the server's handshake fails as
+ * a closed connection, with a reason an operator can read. */
+START_TEST(test_peer_close_during_handshake) {
+    pair p;
+    pair_init(&p, 1);
+    ck_assert_int_eq(tlsio_handshake(&p.r, p.srv.t, &p.srv.hs, p.srv.fd), 0);
+    shutdown(p.cli.fd, SHUT_RDWR);
+    until(&p.r, &p.srv.hs_done, NULL);
+    ck_assert_int_eq(p.srv.hs_res, -ECONNRESET);
+    ck_assert_msg(strstr(tlsio_error(p.srv.t), "closed by peer during TLS handshake") != NULL,
+                  "%s", tlsio_error(p.srv.t));
+    pair_close(&p);
+}
+END_TEST
+
+/* How callers close (tlsio.h): shutdown, then cancel by fd. A recv whose
+ * input request is a RECV, and one whose input request is a NOP (the
+ * session already holds plaintext; a NOP addresses no fd and is not
+ * cancelled), both complete, and the session goes idle. */
+START_TEST(test_shutdown_then_cancel_ends_a_pending_recv) {
+    pair p;
+    ck_assert_int_eq(pair_open(&p, 1), 0);
+    char msg[100] = "plaintext the server takes ten bytes at a time", buf[10];
+    struct iovec iov = {.iov_base = msg, .iov_len = sizeof(msg)};
+    ck_assert_int_eq(tlsio_send(&p.r, p.cli.t, &p.cli.tx, p.cli.fd, &iov, 1), 0);
+    until(&p.r, &p.cli.tx_done, NULL);
+    ck_assert_int_eq(tlsio_recv(&p.r, p.srv.t, &p.srv.rx, p.srv.fd, buf, sizeof(buf)), 0);
+    until(&p.r, &p.srv.rx_done, NULL);
+    ck_assert_int_eq(p.srv.rx_res, (int)sizeof(buf));
+    /* The rest is the session's: this recv is a NOP. */
+    p.srv.rx_done = 0;
+    ck_assert_int_eq(tlsio_recv(&p.r, p.srv.t, &p.srv.rx, p.srv.fd, buf, sizeof(buf)), 0);
+    shutdown(p.srv.fd, SHUT_RDWR);
+    ck_assert_int_eq(ring_prep_cancel_fd(&p.r, p.srv.fd), 0);
+    until(&p.r, &p.srv.rx_done, NULL);
+    drain(&p.r, &p.srv, &p.cli);
+    /* Nothing pending in the session now: a RECV, cancelled or ended. */
+    p.srv.rx_done = 0;
+    do {
+        ck_assert_int_eq(tlsio_recv(&p.r, p.srv.t, &p.srv.rx, p.srv.fd, buf, sizeof(buf)), 0);
+        ck_assert_int_eq(ring_prep_cancel_fd(&p.r, p.srv.fd), 0);
+        until(&p.r, &p.srv.rx_done, NULL);
+        p.srv.rx_done = 0;
+    } while (p.srv.rx_res > 0);
+    ck_assert_int_le(p.srv.rx_res, 0);
+    drain(&p.r, &p.srv, &p.cli);
+    pair_close(&p);
+}
+END_TEST
+
 START_TEST(test_untrusted_certificate_refused_with_reason) {
     pair p;
     int rc = pair_open(&p, 0);
@@ -275,6 +354,9 @@ static void no_setup(void) {}
 int main(void) {
     const TTest *const tests[] = {test_handshake_and_both_directions,
                                          test_peer_close_reads_as_end,
+                                         test_peer_reset_reads_as_error,
+                                         test_peer_close_during_handshake,
+                                         test_shutdown_then_cancel_ends_a_pending_recv,
                                          test_untrusted_certificate_refused_with_reason,
                                          test_send_after_failure_is_refused, NULL};
     return test_run_case("tlsio", tests, no_setup, no_setup, 60);
