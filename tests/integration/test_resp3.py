@@ -43,6 +43,24 @@ def test_differential_suite_in_resp3(servers, module):
         rmtest.RESP3_ROUTES.clear()
 
 
+def test_list_suite_in_resp3(servers):
+    """The list differential (pops with counts, LPOS, LMPOP, blocking
+    timeouts: RESP3's nulls) in RESP3, two of its seeds."""
+    import test_differential_list as dl
+    rm = servers.ringmaster(name="rm")
+    ref = servers.redis(name="ref")
+    rmtest.RESP3_ROUTES.update({rm.port: True, ref.port: True})
+    try:
+        pair = dl.Pair(rm, ref)
+        try:
+            for seed in dl.DEFAULT_SEEDS[:2]:
+                dl.run_sequence(pair, seed)
+        finally:
+            pair.close()
+    finally:
+        rmtest.RESP3_ROUTES.clear()
+
+
 # Generators whose test function takes (seed, (ringmaster, redis)).
 PAIR_TESTS = [("test_differential_bits", "test_random_bit_commands"),
               ("test_differential_hll", "test_random_hll_commands"),
