@@ -27,6 +27,12 @@ replica's DEBUG DIGEST and master_repl_offset equal its master's):
             into a full or read-only dir fails with an error and the old
             dump.rdb is kept. Skipped (exit 0, "skipped") when no tmpfs can
             be mounted.
+  sentinel  three redis-sentinel processes fail the master over (kill -9,
+            SIGSTOP, partition by its proxy, stalled partition) at least
+            twice while every link into every node, Sentinel's included,
+            goes through a fault proxy; every write WAIT confirmed on a
+            replica survives; a partitioned old master refuses writes
+            (min-replicas-to-write) within the lag (see sentinel.py)
 
 Topologies (--topology): rm (Ringmaster master and replicas, the default),
 redis-master (redis-server 7.0 master, Ringmaster replicas), redis-replica
@@ -51,6 +57,7 @@ import time
 import traceback
 
 import chaoslib as cl
+import sentinel as sentinel_scenario
 from chaoslib import check, ScenarioFailure
 
 ROLES = {
@@ -208,21 +215,7 @@ class Run:
             kind = self.rng.choice(kinds)
             fired[kind] = fired.get(kind, 0) + 1
             self.say("%s on %s" % (kind, p.name))
-            if kind in ("cut", "reset"):
-                p.fault(kind)
-            elif kind == "halfclose":
-                p.fault("halfclose replica")
-            elif kind == "halfclose-master":
-                p.fault("halfclose master")
-            elif kind == "stall":
-                p.fault("stall")
-                time.sleep(self.rng.uniform(0.1, 2.0))
-                p.cmd("resume")
-            elif kind == "delay":
-                p.fault("delay %d" % self.rng.randint(20, 300))
-                time.sleep(self.rng.uniform(0.5, 2.0))
-                p.cmd("delay 0")
-            elif kind == "throttle":
+            if kind == "throttle":
                 p.fault("throttle %d" % self.rng.randint(20000, 500000))
                 time.sleep(self.rng.uniform(0.5, 2.0))
                 p.cmd("throttle 0")
@@ -234,6 +227,8 @@ class Run:
             elif kind == "arm-stream":
                 p.fault("arm stream %s %d" % (self.rng.choice(["cut", "reset", "halfclose"]),
                                               self.rng.randint(0, 200000)))
+            else:
+                cl.link_fault(p, kind, self.rng)
         counts = self.finish(m, reps, load, proxies, fault_kinds=fired)
         full_after = counts["sync_full"] - initial
         self.result["full_after_initial"] = full_after
@@ -504,6 +499,9 @@ class Run:
         self.result["cycles"] = cycles
         self.finish(m, reps, None, proxies)
 
+    def sentinel(self):
+        sentinel_scenario.run(self)
+
     @staticmethod
     def save(m):
         """SAVE, waiting out a replication snapshot child still running."""
@@ -563,7 +561,8 @@ class Run:
 
 def main():
     ap = argparse.ArgumentParser(description="Run one chaos scenario (see the module doc).")
-    ap.add_argument("scenario", choices=["linkcut", "backlog", "kills", "sigstop", "disk"])
+    ap.add_argument("scenario", choices=["linkcut", "backlog", "kills", "sigstop", "disk",
+                                               "sentinel"])
     ap.add_argument("--seconds", type=float, default=None)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--topology", choices=sorted(ROLES), default="rm")
