@@ -51,8 +51,9 @@ smallest run id. So:
   directly, and the refusal must come within the lag plus a few seconds.
 
 The schedule, seeded: link faults on every proxy (cut, reset, half-close,
-stall up to 0.8 s, delay) for 2-5 s, then the master fails in one of four
-ways: kill -9 (restarted on its port and config file once Sentinel has
+stall up to 0.8 s, delay) for 2-5 s; once the master has both replicas
+online, half of the time one replica's link lags (lag_replica), and the
+master fails in one of four ways: kill -9 (restarted on its port and config file once Sentinel has
 moved on), SIGSTOP (SIGCONT after), partition (its proxy refuses and cuts
 every link) or stall-partition (its proxy holds every link open and moves
 no bytes); each lasts until the sentinels agree on a new master, then is
@@ -278,7 +279,7 @@ class SentinelScenario:
             self.sentinels.append(self.cluster.start("sentinel", "sentinel%d" % i,
                                                      workdir=workdir, port=port,
                                                      config_file=conf))
-        self.wait_settled(self.nodes[0], REJOIN_DEADLINE)
+        self.wait_settled(REJOIN_DEADLINE)
         self.run.deadline = time.monotonic() + self.run.args.seconds
 
     def by_addr(self, port):
@@ -295,38 +296,44 @@ class SentinelScenario:
                 return None
         return self.by_addr(ports.pop()) if len(ports) == 1 else None
 
-    def settled(self, master):
-        """Every sentinel names `master`, which is one; the two others are
-        its replicas with their link up and no sync running, the master
-        lists both online, and every sentinel lists both as plain replicas."""
+    def settled(self):
+        """The master when every sentinel names the same node, which is one;
+        the two others are its replicas with their link up and no sync
+        running, the master lists both online, and every sentinel lists
+        both as plain replicas. None otherwise."""
+        master = self.agreed_master()
+        if master is None:
+            return None
         others = [n for n in self.nodes if n is not master]
         want = sorted(n.addr for n in others)
         try:
-            if self.agreed_master() is not master or cl.info(master.srv)["role"] != "master":
-                return False
+            if cl.info(master.srv)["role"] != "master":
+                return None
             for n in others:
                 i = cl.info(n.srv)
                 if (i.get("role") != "slave" or i.get("master_port") != str(master.addr)
                         or i.get("master_link_status") != "up"
                         or i.get("master_sync_in_progress") != "0"):
-                    return False
+                    return None
             i = cl.info(master.srv)
             online = sorted(int(v.split("port=")[1].split(",")[0]) for k, v in i.items()
                             if k.startswith("slave") and "port=" in v and "state=online" in v)
             if online != want:
-                return False
+                return None
             for s in self.sentinels:
                 reps = [pairs(r) for r in sentinel_call(s, "SENTINEL", "REPLICAS", MASTER_NAME)]
                 if sorted(int(r["port"]) for r in reps if r["flags"] == "slave") != want:
-                    return False
+                    return None
         except (OSError, cl.rmtest.ConnectionClosed, KeyError, IndexError, ValueError):
-            return False
-        return True
+            return None
+        return master
 
-    def wait_settled(self, master, timeout):
+    def wait_settled(self, timeout):
+        """The master once settled() names one (whichever: a failover
+        nobody asked for is not an error, the sentinels count it)."""
         try:
-            cl.wait_for("%s settled as master with both replicas" % master.name,
-                        lambda: self.settled(master), timeout, interval=0.1)
+            return cl.wait_for("a master settled with both replicas", self.settled, timeout,
+                               interval=0.1)
         except AssertionError as e:
             raise ScenarioFailure("%s\n%s" % (e, self.describe()))
 
@@ -381,7 +388,7 @@ class SentinelScenario:
 
     def fail_master(self, master, how):
         """Fail `master` in way `how` until the sentinels agree on another,
-        undo it, wait until Sentinel made it a replica; the new master."""
+        undo it, wait until Sentinel made it a replica."""
         self.run.say("master %s: %s" % (master.name, how))
         minority = None
         t0 = time.monotonic()
@@ -403,9 +410,12 @@ class SentinelScenario:
             took = time.monotonic() - t0
             if minority:
                 bound = (MIN_REPLICAS_MAX_LAG + 4) * cl.rmtest.SLOWDOWN
-                cl.wait_for("the partitioned old master refusing writes",
-                            lambda: minority.refused_after is not None,
-                            max(0.1, bound - (time.monotonic() - t0)), interval=0.1)
+                while minority.refused_after is None and time.monotonic() - t0 < bound:
+                    time.sleep(0.05)
+                check(minority.refused_after is not None,
+                      "the partitioned old master %s still took writes %.0f s into the %s "
+                      "(min-replicas-max-lag %d; its client saw %s)" % (
+                          master.name, bound, how, MIN_REPLICAS_MAX_LAG, minority.errors[:3]))
         finally:
             if minority:
                 minority.stop()
@@ -418,8 +428,7 @@ class SentinelScenario:
                 master.proxy.heal()
         self.run.say("%s promoted after %.1fs" % (new.name, took))
         self.failovers[how] = self.failovers.get(how, 0) + 1
-        self.wait_settled(new, REJOIN_DEADLINE)
-        return new
+        self.wait_settled(REJOIN_DEADLINE)
 
     def wait_new_master(self, old):
         def promoted():
@@ -440,7 +449,6 @@ class SentinelScenario:
 
     def execute(self):
         self.start()
-        master = self.nodes[0]
         self.writers = [WaitWriter(i, self.sentinels) for i in range(2)]
         for w in self.writers:
             w.start()
@@ -451,19 +459,19 @@ class SentinelScenario:
             self.link_fault_window(self.rng.uniform(2.0, 5.0))
             for n in self.nodes:
                 n.proxy.heal()
-            self.wait_settled(master, REJOIN_DEADLINE)
+            master = self.wait_settled(REJOIN_DEADLINE)
             if self.rng.random() < 0.5:
                 self.lag_replica(master)
-            master = self.fail_master(master, order[done % len(order)])
+            self.fail_master(master, order[done % len(order)])
             done += 1
         for w in self.writers:
             w.stop()
-        self.finish(master)
+        self.finish()
 
-    def finish(self, master):
+    def finish(self):
         for n in self.nodes:
             n.proxy.heal()
-        self.wait_settled(master, REJOIN_DEADLINE)
+        master = self.wait_settled(REJOIN_DEADLINE)
         others = [n.srv for n in self.nodes if n is not master]
         cl.wait_converged(master.srv, others, timeout=60 * cl.rmtest.SLOWDOWN)
         # Every replication link goes through a proxy: the final master's

@@ -222,7 +222,7 @@ def test_sentinel_failovers_keep_waited_writes():
     min-replicas-to-write 1 / min-replicas-max-lag 2 a partitioned old
     master refuses writes (-NOREPLICAS) within a few seconds."""
     r = run_scenario("sentinel", 15, seed=18)
-    assert r["failovers"] >= 2 and r["sentinel_switches"] == r["failovers"], r
+    assert r["failovers"] >= 2 and r["sentinel_switches"] >= r["failovers"], r
     assert r["acked"]["wait2"] > 0 and r["lost"]["wait2"] == 0 and r["lost"]["wait1"] == 0, r
     assert r["sync_full"] == r["proxied_full"] and r["sync_partial_ok"] == r["proxied_partial"], r
     assert r["minority"]["kept"] == 0, r
