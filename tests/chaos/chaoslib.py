@@ -123,13 +123,20 @@ class Cluster:
         self.killed = set()  # servers this run killed on purpose (by id)
         self.crashes = []
 
-    def start(self, kind, name, *args, workdir=None, port=None, config_file=None):
-        binary = rmtest.ringmaster_bin() if kind == "ringmaster" else rmtest.redis_server_bin()
+    def start(self, kind, name, *args, workdir=None, port=None, config_file=None,
+              whole_config=False):
+        """A server of `kind` (ringmaster, redis, sentinel). A `config_file`
+        comes before the standard directives (port, dir, ...) and `args`;
+        with `whole_config` the file is the whole configuration (its port
+        too: pass `port`), as a deployment that Sentinel rewrites has it."""
+        binary = {"ringmaster": rmtest.ringmaster_bin, "redis": rmtest.redis_server_bin,
+                  "sentinel": rmtest.redis_sentinel_bin}[kind]()
         if not binary:
             raise RuntimeError("no %s binary (set RINGMASTER_BIN)" % kind)
         wd = workdir or os.path.join(self.base, name)
         srv = rmtest.ServerProcess(binary, wd, name=name, args=args, port=port,
-                                   config_file=config_file)
+                                   config_file=config_file, standard=not whole_config)
+        srv.whole_config = whole_config
         srv.kind = kind
         srv.extra = args
         srv.tls_port = None  # the caller sets it when it gave one
@@ -162,7 +169,8 @@ class Cluster:
             raise RuntimeError("%s is still running" % srv.name)
         srv.stop()
         new = self.start(srv.kind, srv.name, *(args or srv.extra), workdir=srv.workdir,
-                         port=srv.port, config_file=srv.config_file)
+                         port=srv.port, config_file=srv.config_file,
+                         whole_config=srv.whole_config)
         new.tls_port = srv.tls_port
         self.servers.remove(srv)
         if loaded:
@@ -343,6 +351,30 @@ class WriteLoad(threading.Thread):
     def stop(self):
         self.stopping.set()
         self.join(timeout=30)
+
+
+def link_fault(proxy, kind, rng, stall_s=(0.1, 2.0), delay_ms=(20, 300), hold_s=(0.5, 2.0)):
+    """Apply a link fault through `proxy`: cut, reset, halfclose (towards
+    the connecting side), halfclose-master, stall (lifted after `stall_s`
+    seconds) or delay (`delay_ms`, lifted after `hold_s` seconds). False
+    for any other kind (the caller's own)."""
+    if kind in ("cut", "reset"):
+        proxy.fault(kind)
+    elif kind == "halfclose":
+        proxy.fault("halfclose replica")
+    elif kind == "halfclose-master":
+        proxy.fault("halfclose master")
+    elif kind == "stall":
+        proxy.fault("stall")
+        time.sleep(rng.uniform(*stall_s))
+        proxy.cmd("resume")
+    elif kind == "delay":
+        proxy.fault("delay %d" % rng.randint(*delay_ms))
+        time.sleep(rng.uniform(*hold_s))
+        proxy.cmd("delay 0")
+    else:
+        return False
+    return True
 
 
 def wait_offsets(master, replicas, timeout=60.0):

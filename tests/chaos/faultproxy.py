@@ -12,7 +12,12 @@ through untouched) and, on command, damages the link:
                      stop forwarding into it; the other direction still flows
   stall / resume     stop moving bytes while keeping the sockets open
                      (stall-all: the links opened later too, until resume)
-  delay MS           every chunk is delivered MS milliseconds after it came
+  delay MS [PORT]    every chunk is delivered MS milliseconds after it came;
+                     with PORT only on the links of the replica that announced
+                     that listening-port (REPLCONF listening-port, read from
+                     the replica's first bytes), so one replica of a master
+                     lags while its siblings do not. `delay MS` without PORT
+                     also lifts every per-replica delay
   throttle BPS       at most BPS bytes per second in each direction (0: off)
   down / up          refuse new links (accept, then close) and cut the live
                      ones / accept again
@@ -156,11 +161,29 @@ class Link:
         self.up = Direction(replica_sock, master_sock)    # replica -> master
         self.down = Direction(master_sock, replica_sock)  # master -> replica
         self.phase = PhaseTracker()
+        self.replica_port = None  # the REPLCONF listening-port it announced
+        self.head = b""           # the replica's first bytes, until that is known
         self.stalled = False
         self.closed = False
 
     def directions(self):
         return (self.up, self.down)
+
+    def learn_port(self, data):
+        """Find REPLCONF listening-port <port> in the replica's first bytes."""
+        if self.replica_port is not None or len(self.head) > 4096:
+            return
+        self.head += data
+        at = self.head.find(b"listening-port\r\n$")
+        if at < 0:
+            return
+        parts = self.head[at:].split(b"\r\n", 3)
+        if len(parts) == 4:
+            try:
+                self.replica_port = int(parts[2])
+            except ValueError:
+                self.replica_port = 0
+            self.head = b""
 
     def close(self, rst=False):
         if self.closed:
@@ -202,6 +225,7 @@ class Proxy:
         self.controls = {}  # control socket -> input buffer
         self.refusing = False
         self.delay = 0.0
+        self.port_delay = {}  # replica listening-port -> seconds
         self.throttle = 0
         self.stalled = False
         self.armed = []  # [phase, fault, after_bytes]
@@ -308,7 +332,8 @@ class Proxy:
             return
         if d.shut:
             return  # half-closed towards dst: drop what would go there
-        d.queue.append((time.monotonic() + self.delay, data))
+        delay = self.port_delay.get(link.replica_port, self.delay)
+        d.queue.append((time.monotonic() + delay, data))
         d.queued += len(data)
         if d is link.down:
             self.bytes_down += len(data)
@@ -316,6 +341,7 @@ class Proxy:
             self.check_armed(link)
         else:
             self.bytes_up += len(data)
+            link.learn_port(data)
 
     def write_to(self, link, d, now):
         if link.closed or link.stalled or d.shut:
@@ -405,7 +431,11 @@ class Proxy:
                 self.stalled = True
                 return "OK %d" % self.apply("stall")
             if cmd == "delay":
+                if len(args) > 1:
+                    self.port_delay[int(args[1])] = max(0, int(args[0])) / 1000.0
+                    return "OK"
                 self.delay = max(0, int(args[0])) / 1000.0
+                self.port_delay = {}
                 return "OK"
             if cmd == "throttle":
                 self.throttle = max(0, int(args[0]))
@@ -460,6 +490,7 @@ class Proxy:
             "counts": dict(self.counts),
             "links": len(self.links),
             "phases": [lk.phase.phase for lk in self.links],
+            "replica_ports": [lk.replica_port for lk in self.links],
             "phase_bytes": [lk.phase.in_phase for lk in self.links],
             "stalled": self.stalled,
             "refusing": self.refusing,

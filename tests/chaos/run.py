@@ -36,6 +36,12 @@ replica's DEBUG DIGEST and master_repl_offset equal its master's):
             no faster than once a second; all converge once the faults
             clear. At least one cycle per replica fault (fdatasync, fsync,
             directory fsync). Skipped when no FUSE mount can be made.
+  sentinel  three redis-sentinel processes fail the master over (kill -9,
+            SIGSTOP, partition by its proxy, stalled partition) at least
+            twice while every link into every node, Sentinel's included,
+            goes through a fault proxy; every write WAIT confirmed on a
+            replica survives; a partitioned old master refuses writes
+            (min-replicas-to-write) within the lag (see sentinel.py)
 
 Topologies (--topology): rm (Ringmaster master and replicas, the default),
 redis-master (redis-server 7.0 master, Ringmaster replicas), redis-replica
@@ -60,6 +66,7 @@ import time
 import traceback
 
 import chaoslib as cl
+import sentinel as sentinel_scenario
 from chaoslib import check, ScenarioFailure
 
 ROLES = {
@@ -218,21 +225,7 @@ class Run:
             kind = self.rng.choice(kinds)
             fired[kind] = fired.get(kind, 0) + 1
             self.say("%s on %s" % (kind, p.name))
-            if kind in ("cut", "reset"):
-                p.fault(kind)
-            elif kind == "halfclose":
-                p.fault("halfclose replica")
-            elif kind == "halfclose-master":
-                p.fault("halfclose master")
-            elif kind == "stall":
-                p.fault("stall")
-                time.sleep(self.rng.uniform(0.1, 2.0))
-                p.cmd("resume")
-            elif kind == "delay":
-                p.fault("delay %d" % self.rng.randint(20, 300))
-                time.sleep(self.rng.uniform(0.5, 2.0))
-                p.cmd("delay 0")
-            elif kind == "throttle":
+            if kind == "throttle":
                 p.fault("throttle %d" % self.rng.randint(20000, 500000))
                 time.sleep(self.rng.uniform(0.5, 2.0))
                 p.cmd("throttle 0")
@@ -244,6 +237,8 @@ class Run:
             elif kind == "arm-stream":
                 p.fault("arm stream %s %d" % (self.rng.choice(["cut", "reset", "halfclose"]),
                                               self.rng.randint(0, 200000)))
+            else:
+                cl.link_fault(p, kind, self.rng)
         counts = self.finish(m, reps, load, proxies, fault_kinds=fired)
         full_after = counts["sync_full"] - initial
         self.result["full_after_initial"] = full_after
@@ -721,6 +716,9 @@ class Run:
                     timeout=60)
         return cl.info(m, "persistence")["rdb_last_bgsave_status"]
 
+    def sentinel(self):
+        sentinel_scenario.run(self)
+
     @staticmethod
     def save(m):
         """SAVE, waiting out a replication snapshot child still running."""
@@ -798,8 +796,8 @@ def read_file(path):
 
 def main():
     ap = argparse.ArgumentParser(description="Run one chaos scenario (see the module doc).")
-    ap.add_argument("scenario",
-                    choices=["linkcut", "backlog", "kills", "sigstop", "disk", "fsync"])
+    ap.add_argument("scenario", choices=["linkcut", "backlog", "kills", "sigstop", "disk",
+                                         "fsync", "sentinel"])
     ap.add_argument("--seconds", type=float, default=None)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--topology", choices=sorted(ROLES), default="rm")

@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -145,6 +146,27 @@ def test_proxy_is_transparent_and_faults_links(tmp_path):
         c.close()
         proxy.cmd("random off")
         assert proxy.stats()["counts"]["cut"] >= 4
+        # delay MS PORT: only the link whose client announced that
+        # REPLCONF listening-port is delayed
+        tagged = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+        hello = b"*3\r\n$8\r\nREPLCONF\r\n$14\r\nlistening-port\r\n$4\r\n4321\r\n"
+        tagged.sendall(hello)
+        assert recv_exact(tagged, len(hello)) == hello
+        plain = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+        assert sorted(proxy.stats()["replica_ports"], key=str) == [4321, None]
+        proxy.cmd("delay 400 4321")
+        t0 = time.monotonic()
+        plain.sendall(b"p")
+        assert recv_exact(plain, 1) == b"p" and time.monotonic() - t0 < 0.3
+        t0 = time.monotonic()
+        tagged.sendall(b"t")
+        assert recv_exact(tagged, 1) == b"t" and time.monotonic() - t0 >= 0.8
+        proxy.cmd("delay 0")  # lifts the per-replica delay too
+        t0 = time.monotonic()
+        tagged.sendall(b"u")
+        assert recv_exact(tagged, 1) == b"u" and time.monotonic() - t0 < 0.3
+        tagged.close()
+        plain.close()
         with pytest.raises(RuntimeError, match="ERR unknown command"):
             proxy.cmd("explode")
     finally:
@@ -231,6 +253,31 @@ def test_kills():
 def test_sigstop():
     r = run_scenario("sigstop", 8, seed=15)
     assert sum(r["stops"].values()) >= 1, r
+
+
+@pytest.mark.skipif(rmtest.redis_sentinel_bin() is None, reason="redis-sentinel is not installed")
+def test_sentinel_failovers_keep_waited_writes():
+    """Real redis-sentinel fails the master over (kill -9, SIGSTOP,
+    partition, stalled partition) at least twice while every link into each
+    node, Sentinel's and the replicas' included, goes through that node's
+    fault proxy (each node announces its proxy's port).
+
+    What is asserted is what WAIT promises under Sentinel in Redis 7.0: WAIT
+    only counts the replicas that acknowledged the write's offset, it makes
+    nothing durable, and Sentinel promotes the reachable replica with the
+    best priority, then the highest offset. So a write WAIT confirmed on
+    both replicas is on every node Sentinel can promote and is never lost;
+    a write confirmed on one replica survives too here, because the
+    failovers start with both replicas reachable and their offsets final (a
+    replica lagging through a delayed link is behind, and not chosen); a
+    write no replica confirmed may be lost (counted, not asserted). With
+    min-replicas-to-write 1 / min-replicas-max-lag 2 a partitioned old
+    master refuses writes (-NOREPLICAS) within a few seconds."""
+    r = run_scenario("sentinel", 15, seed=18)
+    assert r["failovers"] >= 2 and r["sentinel_switches"] >= r["failovers"], r
+    assert r["acked"]["wait2"] > 0 and r["lost"]["wait2"] == 0 and r["lost"]["wait1"] == 0, r
+    assert r["sync_full"] == r["proxied_full"] and r["sync_partial_ok"] == r["proxied_partial"], r
+    assert r["minority"]["kept"] == 0, r
 
 
 def test_disk():
