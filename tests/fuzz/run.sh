@@ -7,7 +7,8 @@
 # harnesses, rdb_load (the largest input surface) gets half of it and the
 # others share the rest equally (at least 1 s each); a single harness gets
 # all of it. Seeds: rdb_load takes the Redis-written RDB files of
-# $RM_RDB_CORPUS (default ../shared/rdb-corpus), each behind a control byte;
+# $RM_RDB_CORPUS (default ../shared/rdb-corpus) and of
+# tests/fuzz/corpus/rdb_load/ (made by its make.sh), each behind a control byte;
 # every other harness takes tests/fuzz/corpus/<harness>/, copied to a
 # working corpus under <outdir> so that the committed seeds stay as they are.
 set -eu
@@ -50,7 +51,7 @@ for n in $NAMES; do
         secs=$rdb_secs
         maxlen=65536
         # Each corpus file behind a control byte (whole file, and 7-byte chunks).
-        for f in "$CORPUS_SRC"/*.rdb; do
+        for f in "$CORPUS_SRC"/*.rdb "$ROOT"/tests/fuzz/corpus/rdb_load/*.rdb; do
             [ -f "$f" ] || continue
             b=$(basename "$f" .rdb)
             { printf '\000'; cat "$f"; } > "$SEEDS/$b-whole"
