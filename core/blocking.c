@@ -149,6 +149,31 @@ static void resume_client(client *c) {
     client_process_input(c);
 }
 
+void blocking_queue_resume(client *c) {
+    server *s = c->srv;
+    if (s->nresume == s->resume_cap) {
+        s->resume_cap = s->resume_cap ? s->resume_cap * 2 : 8;
+        s->resume_ids = mem_realloc(s->resume_ids, sizeof(uint64_t) * (size_t)s->resume_cap);
+    }
+    s->resume_ids[s->nresume++] = c->id;
+}
+
+/* Resume the clients queued by blocking_queue_resume, oldest first, at the
+ * top level only: a resumed pipeline may queue more (its own CLIENT
+ * UNBLOCK), which this same loop then takes. */
+static void resume_queued(server *s) {
+    if (s->resuming) return;
+    s->resuming = 1;
+    while (s->nresume) {
+        uint64_t id = s->resume_ids[0];
+        memmove(&s->resume_ids[0], &s->resume_ids[1], sizeof(uint64_t) * (size_t)(s->nresume - 1));
+        s->nresume--;
+        client *c = server_find_client(s, id);
+        if (c && !(c->flags & (CLIENT_BLOCKED | CLIENT_CLOSE_ASAP))) resume_client(c);
+    }
+    s->resuming = 0;
+}
+
 static void serve_key(server *s, int dbid, const dstr key) {
     db *d = &s->dbs[dbid];
     waiters *w = waiters_for(d, key, 0);
@@ -182,16 +207,19 @@ static void serve_key(server *s, int dbid, const dstr key) {
 }
 
 void blocking_handle_ready(server *s) {
-    if (s->handling_ready || s->nready == 0) return;
-    s->handling_ready = 1;
-    while (s->nready) {
-        ready_key rk = s->ready_keys[0];
-        memmove(&s->ready_keys[0], &s->ready_keys[1], sizeof(ready_key) * (size_t)(s->nready - 1));
-        s->nready--;
-        serve_key(s, rk.dbid, rk.key);
-        dstr_free(rk.key);
+    if (!s->handling_ready && s->nready) {
+        s->handling_ready = 1;
+        while (s->nready) {
+            ready_key rk = s->ready_keys[0];
+            memmove(&s->ready_keys[0], &s->ready_keys[1],
+                    sizeof(ready_key) * (size_t)(s->nready - 1));
+            s->nready--;
+            serve_key(s, rk.dbid, rk.key);
+            dstr_free(rk.key);
+        }
+        s->handling_ready = 0;
     }
-    s->handling_ready = 0;
+    if (!s->handling_ready) resume_queued(s);
 }
 
 void blocking_check_timeouts(server *s) {
@@ -203,19 +231,26 @@ void blocking_check_timeouts(server *s) {
         const char *r = c->bstate.timeout_reply;
         blocking_unblock(c);
         reply_canned(c, r);
-        resume_client(c);
+        /* Not here: a resumed pipeline could free the clients this loop
+         * walks. */
+        blocking_queue_resume(c);
     }
+    resume_queued(s);
 }
 
 int blocking_cut_short(client *c, int error) {
-    if (!(c->flags & CLIENT_BLOCKED)) return 0;
+    /* Only a blocking read has a timeout reply: a SHUTDOWN waiting for
+     * its replicas (or WAIT, repl_wait_cut_short's) is not released. */
     const char *r = c->bstate.timeout_reply;
+    if (!(c->flags & CLIENT_BLOCKED) || !r) return 0;
     blocking_unblock(c);
-    if (error || !r)
+    if (error)
         reply_error(c, BLOCKING_UNBLOCKED_ERROR);
     else
         reply_canned(c, r);
-    resume_client(c);
+    /* Its pipeline runs after the command that released it, as Redis's
+     * unblocked clients do, never inside it (a MULTI, the propagation). */
+    blocking_queue_resume(c);
     return 1;
 }
 
@@ -230,3 +265,13 @@ long long blocking_next_timeout(server *s) {
 }
 
 int blocking_count(server *s) { return s->blocked_clients; }
+
+void blocking_free(server *s) {
+    for (int i = 0; i < s->nready; i++) dstr_free(s->ready_keys[i].key);
+    mem_free(s->ready_keys);
+    s->ready_keys = NULL;
+    s->nready = s->ready_cap = 0;
+    mem_free(s->resume_ids);
+    s->resume_ids = NULL;
+    s->nresume = s->resume_cap = 0;
+}

@@ -40,7 +40,12 @@ void blocking_unblock(client *c);
  * is not blocked. */
 #define BLOCKING_UNBLOCKED_ERROR "UNBLOCKED client unblocked via CLIENT UNBLOCK"
 int blocking_cut_short(client *c, int error);
+/* A released client whose pipeline must run later, at the top level (the
+ * next blocking_handle_ready), not inside the command that released it. */
+void blocking_queue_resume(client *c);
 long long blocking_next_timeout(server *s);
 int blocking_count(server *s);
+/* At exit: the ready keys and the resume queue. */
+void blocking_free(server *s);
 
 #endif

@@ -100,11 +100,15 @@ static int node_fits(const quicklist *ql, const ql_node *n, const lpl_entry *e) 
                         n->count + 1);
 }
 
-/* Redis 7.0's _quicklistNodeAllowMerge: the joined listpack is exact, one
- * header and end byte fewer than the two. */
+/* Redis 7.0's _quicklistNodeAllowMerge: the two listpacks less 11 bytes
+ * (a ziplist's header and end, kept from before listpacks; a listpack's
+ * are 7), so a merge may pass the level by up to 4 bytes, as Redis's
+ * does. */
+#define QL_MERGE_OVERLAP 11
 static int merge_allowed(const quicklist *ql, const ql_node *a, const ql_node *b) {
     if (!a || !b || a->plain || b->plain) return 0;
-    return size_allowed(ql, (size_t)a->bytes + b->bytes + LP_FRAME, a->count + b->count);
+    return size_allowed(ql, (size_t)a->bytes + b->bytes + 2 * LP_FRAME - QL_MERGE_OVERLAP,
+                        a->count + b->count);
 }
 
 static void relink(quicklist *ql, ql_node *n) {
@@ -420,8 +424,20 @@ int ql_replace(quicklist *ql, long long index, const lpl_entry *e) {
     uint32_t off = entry_offset(n, k);
     uint32_t osz = (uint32_t)lpl_size_at(n->data + off);
     int large = is_large(e);
+    size_t nbytes = (size_t)n->bytes - osz + e->total;
+    if (!n->plain && !large && nbytes > UINT32_MAX) {
+        /* A packed node that would pass 4 GB (LSETs of huge elements, none
+         * large enough to be plain): Redis's lpInsert fails there. The old
+         * entry goes and the new one takes a node of its own where it
+         * was. The node had other entries, or nbytes would be one entry. */
+        n = node_cut(ql, n, off, osz, 1);
+        ql_node *left = n->prev;
+        if (off == n->bytes) left = n;
+        else if (off > 0) node_split(ql, n, off, &left);
+        node_new_with(ql, left, e);
+        return 1;
+    }
     if (n->plain == large) {
-        size_t nbytes = (size_t)n->bytes - osz + e->total;
         uint32_t old = n->bytes;
         if (e->total > osz) n = node_resize(ql, n, nbytes);
         memmove(n->data + off + e->total, n->data + off + osz, old - off - osz);

@@ -141,6 +141,7 @@ void server_free(server *s) {
     fn_store_free(s->functions);
     s->functions = NULL;
     mem_free(s->shutdown_waiters);
+    blocking_free(s);
     if (!keep) lazyfree_shutdown(); /* what FLUSHALL ASYNC and the like handed over */
     dict_release(s->errorstats);
     slowlog_free(s);

@@ -309,6 +309,8 @@ typedef struct server {
     /* blocked clients */
     struct ready_key *ready_keys;
     int nready, ready_cap;
+    uint64_t *resume_ids; /* released clients whose pipelines run next (blocking.c) */
+    int nresume, resume_cap, resuming;
     int handling_ready;
     int blocked_clients;
     int loading;

@@ -42,11 +42,12 @@ void repl_wait_check(server *s) {
         }
         blocking_unblock(c);
         reply_int(c, acks);
-        /* Run what the client pipelined behind WAIT. */
-        client_reset_argv(c);
-        client_process_input(c);
+        /* What it pipelined behind WAIT runs once this loop is done: a
+         * pipelined WAIT or CLIENT UNBLOCK changes the waiters. */
+        blocking_queue_resume(c);
     }
     r->nwaiters = kept;
+    blocking_handle_ready(s);
 }
 
 int repl_wait_cut_short(server *s, client *c, int error) {
@@ -63,8 +64,7 @@ int repl_wait_cut_short(server *s, client *c, int error) {
             reply_error(c, BLOCKING_UNBLOCKED_ERROR);
         else
             reply_int(c, repl_count_acks(r, offset));
-        client_reset_argv(c);
-        client_process_input(c);
+        blocking_queue_resume(c);
         return 1;
     }
     return 0;

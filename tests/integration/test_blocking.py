@@ -341,3 +341,34 @@ def test_client_unblock(both):
             t.append(admin.call_raw(*args))
         return t
     run_on_both(both, scenario)
+
+
+def test_client_unblock_resumes_after_the_command(both):
+    """The released client's pipeline runs after the command that released
+    it (here a whole transaction), never inside it; a waiter released while
+    WAIT's timeouts are being answered leaves the other waiters in place."""
+    def scenario(admin, new_conn):
+        t = []
+        blocked = new_conn()
+        bid = blocked.call("CLIENT", "ID")
+        admin.call("SET", "counter", "10")
+        block(admin, blocked, 1, "BLPOP", "nosuch", "0")
+        blocked.send_command("INCR", "counter")
+        x = new_conn()
+        for args in (("MULTI",), ("SET", "counter", "20"), ("CLIENT", "UNBLOCK", bid),
+                     ("GET", "counter"), ("EXEC",)):
+            t.append(x.call_raw(*args))
+        t.append(blocked.read_reply()[0])
+        t.append(blocked.read_reply()[0])
+        t.append(admin.call_raw("GET", "counter"))
+        # WAIT: b waits forever, a for 200 ms then releases b, c for 600 ms.
+        b, a, c = new_conn(), new_conn(), new_conn()
+        b_id = b.call("CLIENT", "ID")
+        block(admin, b, 1, "WAIT", "1", "0")
+        a.send(rmtest.encode_command("WAIT", "1", "200") +
+               rmtest.encode_command("CLIENT", "UNBLOCK", b_id))
+        wait_blocked(admin, 2)
+        block(admin, c, 3, "WAIT", "1", "600")
+        t += [a.read_reply()[0], a.read_reply()[0], b.read_reply()[0], c.read_reply()[0]]
+        return t
+    run_on_both(both, scenario)

@@ -421,3 +421,44 @@ def test_encoding_is_quicklist_for_every_size(pair):
     pair.both([b"OBJECT", b"ENCODING", b"large"])
     pair.both([b"LTRIM", b"large", b"0", b"0"])
     pair.both([b"OBJECT", b"ENCODING", b"large"])
+
+
+@pytest.mark.parametrize("fill", [b"-1", b"-2", b"5"])
+def test_node_layout_matches_redis(pair, fill):
+    """Pushes, LINSERTs on both sides of a pivot, LSETs and LREMs of
+    distinct, incompressible elements of many lengths: after every command
+    the list's DUMP (without LZF) is Redis's, so every node fills, splits
+    and merges where Redis's does (merges may pass the size level by up to
+    4 bytes, as Redis's estimate lets them)."""
+    rng = random.Random(int(fill) + 4400)
+    alphabet = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    pair.both([b"CONFIG", b"SET", b"rdbcompression", b"no"])
+    pair.both([b"CONFIG", b"SET", b"list-max-listpack-size", fill])
+    try:
+        for trial in range(rmtest.scaled(12, 3)):
+            pair.both([b"DEL", b"nodes"])
+            elems = []
+            for step in range(rng.randint(100, 500)):
+                n = rng.choice([1, 5, 10, 20, 60, 63, 64, 70, 200, 300])
+                v = bytes(rng.choice(alphabet) for _ in range(n)) + b"%d.%d" % (trial, step)
+                op = rng.random()
+                if op < 0.55 or not elems:
+                    where = b"RPUSH" if rng.random() < 0.7 else b"LPUSH"
+                    pair.both([where, b"nodes", v])
+                    elems.insert(len(elems) if where == b"RPUSH" else 0, v)
+                elif op < 0.85:
+                    i = rng.randrange(len(elems))
+                    side = rng.choice([b"BEFORE", b"AFTER"])
+                    pair.both([b"LINSERT", b"nodes", side, elems[i], v])
+                    elems.insert(i if side == b"BEFORE" else i + 1, v)
+                elif op < 0.95:
+                    i = rng.randrange(len(elems))
+                    pair.both([b"LSET", b"nodes", str(i).encode(), v])
+                    elems[i] = v
+                else:
+                    i = rng.randrange(len(elems))
+                    pair.both([b"LREM", b"nodes", b"1", elems.pop(i)])
+                pair.both([b"DUMP", b"nodes"])
+    finally:
+        pair.both([b"CONFIG", b"SET", b"rdbcompression", b"yes"])
+        pair.both([b"CONFIG", b"SET", b"list-max-listpack-size", b"-2"])
